@@ -1,0 +1,10 @@
+"""The `scalargrad` command group; each subcommand lives in its own module."""
+import click
+
+from scalargrad import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scalargrad")
+def cli() -> None:
+    """Scalar-level automatic differentiation: check derivatives, fit a line, train on MNIST."""

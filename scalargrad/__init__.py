@@ -1,0 +1,25 @@
+"""scalargrad: scalar-level automatic differentiation in pure Python.
+
+    >>> from scalargrad import Scalar, reverse_autodiff, forward_autodiff
+    >>> x = Scalar(12); y = 2*x**2 + 4*x + 3
+    >>> reverse_autodiff(y, x), forward_autodiff(y, x)
+    (52.0, 52.0)
+"""
+from .autodiff import forward_autodiff, jacobian, reverse_autodiff
+from .errors import DivisionByZero, DomainError, NumericOverflow
+from .gradcheck import GradientReport, InputCheck, check_gradients
+from .numerical import finite_difference
+from .rules import (absolute, atan, cos, dot, exp, expm1, log, log1p, logsumexp, maximum, mean,
+                    minimum, power, relu, sigmoid, sin, softplus, sqrt, sum, tan, tanh)
+from .scalar import Scalar, value
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Scalar", "value", "reverse_autodiff", "forward_autodiff", "jacobian", "finite_difference",
+    "check_gradients", "GradientReport", "InputCheck",
+    "DomainError", "DivisionByZero", "NumericOverflow",
+    "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "atan", "tanh", "sigmoid",
+    "softplus", "relu", "absolute", "maximum", "minimum", "power",
+    "sum", "mean", "dot", "logsumexp",
+]

@@ -1,0 +1,100 @@
+"""check_gradients: reverse mode, forward mode and finite differences side by side.
+
+Default tolerances: an input passes when |reverse - forward| and the larger of
+|reverse - fd| and |forward - fd| are each within atol + rtol * |fd|, with rtol = 1e-5 and
+atol = 1e-6. Central differences are accurate to about 1e-9 relative on smooth functions
+of moderate scale (see numerical.py), so these leave room for curvature and rounding,
+while a wrong derivative rule is off by far more.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence, Union
+
+from .autodiff import _gather, _release, forward_autodiff, reverse_autodiff
+from .numerical import finite_difference
+from .scalar import Scalar
+
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-6
+
+
+@dataclass
+class InputCheck:
+    """The three derivatives for one input and how far apart they are."""
+    name: str
+    at: float
+    reverse: float
+    forward: float
+    finite_difference: float
+    abs_error: float
+    rel_error: float
+    ok: bool
+
+
+@dataclass
+class GradientReport:
+    """What check_gradients found. ``ok`` is True when every input passed."""
+    value: float
+    inputs: List[InputCheck]
+    kinks: List[str] = field(default_factory=list)  # non-differentiable points met
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.inputs)
+
+
+def kinks(y) -> List[str]:
+    """The operations in y's graph evaluated where their derivative does not exist.
+
+    Each is described as, e.g., "abs(0.0)": there the rule's documented convention was used.
+    """
+    if not isinstance(y, Scalar):
+        return []
+    found = []
+    nodes = _gather([y])
+    try:
+        for node in nodes:
+            rule = node._op
+            if rule is None or rule.kink is None:
+                continue
+            args = [node._a] if node._b is None else [node._a, node._b]
+            values = [a.value if isinstance(a, Scalar) else float(a) for a in args]
+            if rule.kink(*values):
+                found.append(f"{rule.name}({', '.join(repr(v) for v in values)})")
+    finally:
+        _release(nodes)
+    return found
+
+
+def _errors(reverse: float, forward: float, fd: float):
+    abs_error = max(abs(reverse - fd), abs(forward - fd), abs(reverse - forward))
+    scale = max(abs(fd), abs(reverse), abs(forward))
+    rel_error = abs_error / scale if scale > 0 else 0.0
+    return abs_error, rel_error
+
+
+def check_gradients(func: Callable, args: Sequence[float], names: Optional[Sequence[str]] = None,
+                    rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
+                    richardson: bool = False) -> GradientReport:
+    """Differentiate func at args three ways and compare.
+
+    func takes one argument per input and is evaluated twice: on Scalars (for reverse and
+    forward mode) and on floats (for finite differences), so it must work on both, as
+    functions written with scalargrad's operations do.
+    """
+    args = [float(a) for a in args]
+    names = list(names) if names is not None else [f"x{i}" for i in range(len(args))]
+    xs = [Scalar(a) for a in args]
+    y = func(*xs)
+    value = y.value if isinstance(y, Scalar) else float(y)
+    reverse = reverse_autodiff(y, xs)
+    forward = forward_autodiff(y, xs)
+    fd = finite_difference(func, args, richardson=richardson)
+    checks = []
+    for name, at, r, f, d in zip(names, args, reverse, forward, fd):
+        abs_error, rel_error = _errors(r, f, d)
+        tolerance = atol + rtol * abs(d)
+        ok = abs(r - f) <= tolerance and max(abs(r - d), abs(f - d)) <= tolerance
+        checks.append(InputCheck(name, at, r, f, d, abs_error, rel_error, ok))
+    return GradientReport(value, checks, kinks(y))
