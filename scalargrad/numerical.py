@@ -12,7 +12,6 @@ import math
 import sys
 from typing import Callable, List, Sequence, Union
 
-from .errors import DomainError
 from .scalar import Scalar
 
 _EPS = sys.float_info.epsilon
@@ -20,6 +19,8 @@ CENTRAL_STEP = _EPS ** (1 / 3)
 RICHARDSON_STEP = _EPS ** (1 / 5)
 
 Number = Union[int, float]
+_OUTSIDE_DOMAIN = (ValueError, ZeroDivisionError)  # DomainError and DivisionByZero included
+_SHRINKS = 6
 
 
 def _call(func: Callable, args: List[float]) -> float:
@@ -27,7 +28,7 @@ def _call(func: Callable, args: List[float]) -> float:
     return result.value if isinstance(result, Scalar) else float(result)
 
 
-def _partial(func: Callable, args: List[float], i: int, step: float, richardson: bool) -> float:
+def _partial(func: Callable, args: List[float], i: int, richardson: bool) -> float:
     x = args[i]
 
     def at(offset: float) -> float:
@@ -44,7 +45,7 @@ def _partial(func: Callable, args: List[float], i: int, step: float, richardson:
         try:
             h = (x + h) - x
             return (-3 * at(0.0) + 4 * at(h) - at(2 * h)) / (2 * h)
-        except (DomainError, ValueError, ZeroDivisionError):
+        except _OUTSIDE_DOMAIN:
             h = x - (x - h)
             return (3 * at(0.0) - 4 * at(-h) + at(-2 * h)) / (2 * h)
 
@@ -53,8 +54,17 @@ def _partial(func: Callable, args: List[float], i: int, step: float, richardson:
         if richardson:
             return (4 * central(h / 2) - central(h)) / 3
         return central(h)
-    except (DomainError, ValueError, ZeroDivisionError):
-        return one_sided(CENTRAL_STEP * max(1.0, abs(x)))
+    except _OUTSIDE_DOMAIN:
+        pass
+    # Next to a domain boundary (log near 0): smaller steps, extrapolated since they are
+    # large relative to the distance to the boundary; one-sided only if none fits.
+    for _ in range(_SHRINKS):
+        h /= 10
+        try:
+            return (4 * central(h / 2) - central(h)) / 3
+        except _OUTSIDE_DOMAIN:
+            continue
+    return one_sided(CENTRAL_STEP * max(1.0, abs(x)))
 
 
 def finite_difference(func: Callable, x: Union[Number, Sequence[Number]],
@@ -66,7 +76,7 @@ def finite_difference(func: Callable, x: Union[Number, Sequence[Number]],
     """
     single = not isinstance(x, (list, tuple))
     args = [float(x)] if single else [float(a) for a in x]
-    partials = [_partial(func, args, i, 0.0, richardson) for i in range(len(args))]
+    partials = [_partial(func, args, i, richardson) for i in range(len(args))]
     return partials[0] if single else partials
 
 

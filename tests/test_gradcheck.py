@@ -1,0 +1,37 @@
+import math
+
+import pytest
+
+import scalargrad as sg
+from scalargrad import check_gradients
+
+
+def test_report_for_a_smooth_function():
+    report = check_gradients(lambda x, y: sg.sin(x) * y + sg.exp(x * y), [0.5, 2.0], names=["x", "y"])
+    assert report.ok and report.kinks == []
+    assert report.value == pytest.approx(math.sin(0.5) * 2 + math.exp(1.0))
+    x, y = report.inputs
+    assert x.name == "x" and x.at == 0.5
+    assert x.reverse == pytest.approx(math.cos(0.5) * 2 + 2 * math.exp(1.0))
+    assert y.forward == pytest.approx(math.sin(0.5) + 0.5 * math.exp(1.0))
+    assert x.abs_error < 1e-6 and x.rel_error < 1e-8
+
+
+def test_a_kink_is_reported_and_fails_the_comparison():
+    report = check_gradients(lambda x: sg.relu(x), [0.0])
+    assert not report.ok
+    assert report.kinks == ["relu(0.0)"]
+    assert report.inputs[0].reverse == 0.0 and report.inputs[0].finite_difference == pytest.approx(0.5)
+
+
+def test_a_wrong_derivative_is_caught():
+    def inconsistent(x):
+        return x * x if isinstance(x, sg.Scalar) else x * x * 1.01
+
+    report = check_gradients(inconsistent, [1.0])
+    assert not report.ok and report.inputs[0].abs_error == pytest.approx(0.02, rel=1e-3)
+
+
+def test_tolerances_are_respected():
+    loose = check_gradients(lambda x: sg.sqrt(x), [1e-3], rtol=1e-1)
+    assert loose.ok
