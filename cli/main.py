@@ -3,8 +3,13 @@ import click
 
 from scalargrad import __version__
 
+from .bench import bench
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scalargrad")
 def cli() -> None:
     """Scalar-level automatic differentiation: check derivatives, fit a line, train on MNIST."""
+
+
+cli.add_command(bench)

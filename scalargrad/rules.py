@@ -1,7 +1,7 @@
 """The table of differentiation rules: every primitive, defined once.
 
-A rule gives a primitive's value (on floats) and one partial derivative per argument. The
-partials are written with scalargrad's own functions and operators, so the same expression
+A rule gives a primitive's value (on floats) and one partial derivative per argument: a
+number where it is constant, else a function. The partials are written with scalargrad's own functions and operators, so the same expression
 gives a float when called on floats (while recording) and a Scalar when called on Scalars
 (to differentiate a derivative). Each partial takes the arguments followed by ``out``, the
 primitive's result.
@@ -148,7 +148,7 @@ def _dot_partials(args, out):
 
 # ---------------------------------------------------------------------------------------
 # The table. Unary partials take (x, out); binary partials take (a, b, out).
-NEG = Rule("neg", operator.neg, (lambda x, out: -1.0,))
+NEG = Rule("neg", operator.neg, (-1.0,))
 ABS = Rule("abs", abs, (lambda x, out: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0),),
            doc="abs'(0) = 0 (the middle of the subgradient [-1, 1]).", kink=lambda x: x == 0)
 EXP = Rule("exp", math.exp, (lambda x, out: out,))
@@ -167,8 +167,8 @@ SOFTPLUS = Rule("softplus", _softplus, (lambda x, out: sigmoid(x),))
 RELU = Rule("relu", _relu, (lambda x, out: 1.0 if x > 0 else 0.0,),
             doc="relu'(0) = 0.", kink=lambda x: x == 0)
 
-ADD = Rule("add", operator.add, (lambda a, b, out: 1.0, lambda a, b, out: 1.0))
-SUB = Rule("sub", operator.sub, (lambda a, b, out: 1.0, lambda a, b, out: -1.0))
+ADD = Rule("add", operator.add, (1.0, 1.0))
+SUB = Rule("sub", operator.sub, (1.0, -1.0))
 MUL = Rule("mul", operator.mul, (lambda a, b, out: b, lambda a, b, out: a))
 DIV = Rule("div", _div, (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b), "b != 0")
 POW = Rule("pow", _pow, (_pow_partial_base, _pow_partial_exponent),
@@ -197,6 +197,7 @@ LOGSUMEXP = Rule("logsumexp", _logsumexp,
 def _unary_function(rule: Rule) -> Callable:
     value_of = rule.value
     partial_of = rule.partials[0]
+    constant = not callable(partial_of)
 
     def function(x):
         if x.__class__ is Scalar:
@@ -209,7 +210,7 @@ def _unary_function(rule: Rule) -> Callable:
             node.value = out
             node._op = rule
             node._a = x
-            node._da = partial_of(xv, out)
+            node._da = partial_of if constant else partial_of(xv, out)
             node._b = node._db = node._acc = None
             node._order = _next_order()
             return node
@@ -227,33 +228,15 @@ def _unary_function(rule: Rule) -> Callable:
     return function
 
 
-def _record_binary(rule: Rule) -> Callable:
-    """A function (a, b, a_value, b_value) -> Scalar; at least one of a, b is a Scalar."""
+def _binary_operator(rule: Rule, reflected: bool) -> Callable:
+    """A Scalar method for an operator: self op other, or other op self when reflected.
+
+    Written out in full rather than through a shared helper: this is the hottest code in
+    the library, and each Python call saved is a large part of the cost of a node.
+    """
     value_of = rule.value
     partial_a, partial_b = rule.partials
-
-    def record(a, b, av, bv):
-        try:
-            out = value_of(av, bv)
-        except (ArithmeticError, ValueError) as cause:
-            raise rule.error((av, bv), cause) from None
-        node = _new(Scalar)
-        node.value = out
-        node._op = rule
-        node._a = a
-        node._b = b
-        node._da = partial_a(av, bv, out) if a.__class__ is Scalar else None
-        node._db = partial_b(av, bv, out) if b.__class__ is Scalar else None
-        node._acc = None
-        node._order = _next_order()
-        return node
-
-    return record
-
-
-def _binary_operator(rule: Rule, reflected: bool) -> Callable:
-    """A Scalar method for an operator: self op other, or other op self when reflected."""
-    record = _record_binary(rule)
+    constant_a, constant_b = not callable(partial_a), not callable(partial_b)
 
     def method(self, other):
         cls = other.__class__
@@ -265,28 +248,73 @@ def _binary_operator(rule: Rule, reflected: bool) -> Callable:
             ov = float(other)
         else:
             return NotImplemented
-        if reflected:
-            return record(other, self, ov, self.value)
-        return record(self, other, self.value, ov)
+        sv = self.value
+        try:
+            out = value_of(sv, ov)
+        except (ArithmeticError, ValueError) as cause:
+            raise rule.error((sv, ov), cause) from None
+        node = _new(Scalar)
+        node.value = out
+        node._op = rule
+        node._a = self
+        node._da = partial_a if constant_a else partial_a(sv, ov, out)
+        node._b = other
+        if cls is Scalar:
+            node._db = partial_b if constant_b else partial_b(sv, ov, out)
+        else:
+            node._db = None
+        node._acc = None
+        node._order = _next_order()
+        return node
 
-    return method
+    def reflected_method(self, other):
+        """other op self, where other is a plain number (never a Scalar: it would have won)."""
+        cls = other.__class__
+        if cls is float or cls is int:
+            ov = other
+        elif isinstance(other, numbers.Real):
+            ov = float(other)
+        else:
+            return NotImplemented
+        sv = self.value
+        try:
+            out = value_of(ov, sv)
+        except (ArithmeticError, ValueError) as cause:
+            raise rule.error((ov, sv), cause) from None
+        node = _new(Scalar)
+        node.value = out
+        node._op = rule
+        node._a = other
+        node._da = None
+        node._b = self
+        node._db = partial_b if constant_b else partial_b(ov, sv, out)
+        node._acc = None
+        node._order = _next_order()
+        return node
+
+    return reflected_method if reflected else method
 
 
 def _binary_function(rule: Rule) -> Callable:
-    record = _record_binary(rule)
+    forward_method = _binary_operator(rule, reflected=False)
+    reflected_method = _binary_operator(rule, reflected=True)
     value_of = rule.value
 
     def function(a, b):
-        a_is, b_is = a.__class__ is Scalar, b.__class__ is Scalar
-        if a_is or b_is:
-            av = a.value if a_is else _as_float(a)
-            bv = b.value if b_is else _as_float(b)
-            return record(a, b, av, bv)
-        a, b = _as_float(a), _as_float(b)
-        try:
-            return value_of(a, b)
-        except (ArithmeticError, ValueError) as cause:
-            raise rule.error((a, b), cause) from None
+        if a.__class__ is Scalar:
+            result = forward_method(a, b)
+        elif b.__class__ is Scalar:
+            result = reflected_method(b, a)
+        else:
+            a, b = _as_float(a), _as_float(b)
+            try:
+                return value_of(a, b)
+            except (ArithmeticError, ValueError) as cause:
+                raise rule.error((a, b), cause) from None
+        if result is NotImplemented:
+            raise TypeError(f"{rule.name}() expects numbers or Scalars, got "
+                            f"{type(a).__name__} and {type(b).__name__}")
+        return result
 
     function.__name__ = function.__qualname__ = rule.name
     function.__doc__ = (f"{rule.name}(a, b): a float for floats, a recorded Scalar otherwise."
@@ -421,15 +449,15 @@ def symbolic_partials(node: Scalar) -> tuple:
         args = node._b
         partials = rule.partials(args, node)
         return tuple([p for a, p in zip(args, partials) if a.__class__ is Scalar])
-    a, b = node._a, node._b
-    if b is None and len(rule.partials) == 1:
-        return (rule.partials[0](a, node),)
-    result = []
-    if node._da is not None:
-        result.append(rule.partials[0](a, b, node))
-    if node._db is not None:
-        result.append(rule.partials[1](a, b, node))
-    return tuple(result)
+    if len(rule.partials) == 1:
+        return (_evaluate(rule.partials[0], node._a, node),)
+    args = (node._a, node._b, node)
+    return tuple(_evaluate(partial, *args)
+                 for partial, d in zip(rule.partials, (node._da, node._db)) if d is not None)
+
+
+def _evaluate(partial, *args):
+    return partial(*args) if callable(partial) else partial
 
 
 def _positive(self: Scalar) -> Scalar:
