@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import operator
-from bisect import bisect_left
+from bisect import bisect_right
 from itertools import islice
 from typing import List, Sequence, Union
 
@@ -27,47 +27,57 @@ Inputs = Union[Scalar, Sequence[Scalar]]
 _ORDER = operator.attrgetter("_order")
 _ACC = operator.attrgetter("_acc")
 _mul = operator.mul
+_SCALAR_ONLY = {Scalar}
 
 
-def _gather(roots: Sequence[Scalar]) -> List[Scalar]:
-    """Every node the roots depend on (roots included), oldest first, scratch set to 0.0."""
-    nodes: List[Scalar] = []
-    stack: List[Scalar] = []
-    push, pop, keep = stack.append, stack.pop, nodes.append
-    for root in roots:
-        if root._acc is None:
-            root._acc = 0.0
-            push(root)
-            keep(root)
-    while stack:
-        node = pop()
-        da = node._da
-        if da is not None:
+class _Graph:
+    """The nodes a sweep visits: interior nodes oldest first, and the leaves they reach.
+
+    Leaves (inputs and parameters) have nothing to propagate, so they are kept out of the
+    sorted list: in a training step most parents are parameters, and this halves the work.
+    """
+
+    __slots__ = ("interior", "leaves")
+
+    def __init__(self, roots: Sequence[Scalar]) -> None:
+        interior: List[Scalar] = []
+        leaves: List[Scalar] = []
+        stack: List[Scalar] = []
+        for root in roots:
+            if root._acc is None:
+                root._acc = 0.0
+                (leaves if root._op is None else stack).append(root)
+        interior.extend(stack)
+        push, pop, keep, keep_leaf = stack.append, stack.pop, interior.append, leaves.append
+        while stack:
+            node = pop()
+            da = node._da
             if da.__class__ is tuple:
-                for parent in node._a:
-                    if parent._acc is None:
-                        parent._acc = 0.0
+                parents = node._a
+            elif da is None:
+                parents = (node._b,)
+            elif node._db is None:
+                parents = (node._a,)
+            else:
+                parents = (node._a, node._b)
+            for parent in parents:
+                if parent._acc is None:
+                    parent._acc = 0.0
+                    if parent._op is None:
+                        keep_leaf(parent)
+                    else:
                         push(parent)
                         keep(parent)
-                continue
-            parent = node._a
-            if parent._acc is None:
-                parent._acc = 0.0
-                push(parent)
-                keep(parent)
-        if node._db is not None:
-            parent = node._b
-            if parent._acc is None:
-                parent._acc = 0.0
-                push(parent)
-                keep(parent)
-    nodes.sort(key=_ORDER)
-    return nodes
+        interior.sort(key=_ORDER)
+        self.interior = interior
+        self.leaves = leaves
 
-
-def _release(nodes: List[Scalar]) -> None:
-    for node in nodes:
-        node._acc = None
+    def release(self) -> None:
+        """Clear every visited node's scratch, ready for the next sweep."""
+        for node in self.interior:
+            node._acc = None
+        for node in self.leaves:
+            node._acc = None
 
 
 def _parents(node: Scalar) -> tuple:
@@ -78,7 +88,7 @@ def _parents(node: Scalar) -> tuple:
 
 
 def _reverse_sweep(nodes: List[Scalar]) -> None:
-    """Adjoints from the newest node back: each node passes adjoint * partial to its parents."""
+    """Adjoints from the newest node back: each node adds adjoint * partial to its parents'."""
     for node in reversed(nodes):
         g = node._acc
         da = node._da
@@ -97,15 +107,15 @@ def _reverse_sweep_differentiable(nodes: List[Scalar]) -> None:
     """As _reverse_sweep, but adjoints are Scalars built from the rules' symbolic partials."""
     for node in reversed(nodes):
         g = node._acc
-        if node._op is None or (g.__class__ is float and g == 0.0):
+        if g.__class__ is float and g == 0.0:
             continue
         for parent, d in zip(_parents(node), symbolic_partials(node)):
             parent._acc = parent._acc + g * d
 
 
 def _forward_sweep(nodes: List[Scalar], start: int) -> None:
-    """Tangents from nodes[start] (already seeded) towards the newest node."""
-    for node in islice(nodes, start + 1, None):
+    """Tangents for nodes[start:], given the tangents of everything older."""
+    for node in islice(nodes, start, None):
         da = node._da
         if da is None:
             t = 0.0
@@ -121,13 +131,12 @@ def _forward_sweep(nodes: List[Scalar], start: int) -> None:
 
 def _forward_sweep_differentiable(nodes: List[Scalar], start: int) -> None:
     """As _forward_sweep, but tangents are Scalars built from the rules' symbolic partials."""
-    for node in islice(nodes, start + 1, None):
+    for node in islice(nodes, start, None):
         t = 0.0
-        if node._op is not None:
-            for parent, d in zip(_parents(node), symbolic_partials(node)):
-                pt = parent._acc
-                if pt.__class__ is not float or pt != 0.0:
-                    t = t + d * pt
+        for parent, d in zip(_parents(node), symbolic_partials(node)):
+            pt = parent._acc
+            if pt.__class__ is not float or pt != 0.0:
+                t = t + d * pt
         node._acc = t
 
 
@@ -135,9 +144,9 @@ def _as_list(xs: Inputs) -> tuple:
     """(list of inputs, whether one input was given rather than a list)."""
     single = isinstance(xs, Scalar)
     inputs = [xs] if single else list(xs)
-    for x in inputs:
-        if not isinstance(x, Scalar):
-            raise TypeError(f"derivatives are taken with respect to Scalars, got {type(x).__name__}")
+    if not set(map(type, inputs)) <= _SCALAR_ONLY:
+        bad = next(x for x in inputs if not isinstance(x, Scalar))
+        raise TypeError(f"derivatives are taken with respect to Scalars, got {type(bad).__name__}")
     return inputs, single
 
 
@@ -156,38 +165,37 @@ def reverse_autodiff(y: Union[Scalar, Number], xs: Inputs, create_graph: bool = 
     inputs, single = _as_list(xs)
     if not isinstance(y, Scalar):
         return _finish([0.0] * len(inputs), single, create_graph)
-    nodes = _gather([y])
+    graph = _Graph([y])
     try:
         y._acc = 1.0
-        (_reverse_sweep_differentiable if create_graph else _reverse_sweep)(nodes)
-        result = [0.0 if x._acc is None else x._acc for x in inputs]
+        (_reverse_sweep_differentiable if create_graph else _reverse_sweep)(graph.interior)
+        result = list(map(_ACC, inputs))
     finally:
-        _release(nodes)
+        graph.release()
+    if None in result:  # inputs y does not depend on
+        result = [0.0 if r is None else r for r in result]
     return _finish(result, single, create_graph)
 
 
 def _forward(ys: Sequence[Union[Scalar, Number]], inputs: List[Scalar], create_graph: bool) -> list:
     """d ys / d inputs by forward sweeps, one per input: a list (per input) of lists (per y)."""
-    roots = [y for y in ys if isinstance(y, Scalar)]
-    columns: list = [None] * len(inputs)
-    nodes = _gather(roots)
+    columns: list = [[0.0] * len(ys) for _ in inputs]
+    graph = _Graph([y for y in ys if isinstance(y, Scalar)])
+    nodes = graph.interior
     sweep = _forward_sweep_differentiable if create_graph else _forward_sweep
     try:
-        located = []
-        for k, x in enumerate(inputs):
-            i = bisect_left(nodes, x._order, key=_ORDER)
-            if i < len(nodes) and nodes[i] is x:
-                located.append((i, k))
-            else:
-                columns[k] = [0.0] * len(ys)
-        # Latest input first: each sweep then overwrites every tangent it reads before reading
-        # it, and nothing older than its input is touched, so no clearing is needed between.
-        for i, k in sorted(located, reverse=True):
-            nodes[i]._acc = 1.0
-            sweep(nodes, i)
+        reached = [(x._order, k) for k, x in enumerate(inputs) if x._acc is not None]
+        # Latest input first: each sweep then rewrites every tangent it reads before reading
+        # it, and never touches anything older than its input, so no clearing is needed.
+        for order, k in sorted(reached, reverse=True):
+            x = inputs[k]
+            x._acc = 1.0
+            sweep(nodes, bisect_right(nodes, order, key=_ORDER))
             columns[k] = [y._acc if isinstance(y, Scalar) else 0.0 for y in ys]
+            if x._op is None:
+                x._acc = 0.0  # sweeps never rewrite leaves
     finally:
-        _release(nodes)
+        graph.release()
     return columns
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
-from .autodiff import _gather, _release, forward_autodiff, reverse_autodiff
+from .autodiff import _Graph, forward_autodiff, reverse_autodiff
 from .numerical import finite_difference
 from .scalar import Scalar
 
@@ -52,9 +52,9 @@ def kinks(y) -> List[str]:
     if not isinstance(y, Scalar):
         return []
     found = []
-    nodes = _gather([y])
+    graph = _Graph([y])
     try:
-        for node in nodes:
+        for node in graph.interior:
             rule = node._op
             if rule is None or rule.kink is None:
                 continue
@@ -63,7 +63,7 @@ def kinks(y) -> List[str]:
             if rule.kink(*values):
                 found.append(f"{rule.name}({', '.join(repr(v) for v in values)})")
     finally:
-        _release(nodes)
+        graph.release()
     return found
 
 
