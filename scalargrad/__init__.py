@@ -7,6 +7,7 @@
 """
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
 from .errors import DivisionByZero, DomainError, NumericOverflow
+from .functional import grad, hessian, hessian_of, value_and_grad
 from .gradcheck import GradientReport, InputCheck, check_gradients
 from .numerical import finite_difference
 from .rules import (absolute, atan, cos, dot, exp, expm1, log, log1p, logsumexp, maximum, mean,
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Scalar", "value", "reverse_autodiff", "forward_autodiff", "jacobian", "finite_difference",
+    "grad", "value_and_grad", "hessian", "hessian_of",
     "check_gradients", "GradientReport", "InputCheck",
     "DomainError", "DivisionByZero", "NumericOverflow",
     "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "atan", "tanh", "sigmoid",
