@@ -418,6 +418,8 @@ def dot(ws: Iterable[ScalarLike], xs: Iterable[ScalarLike]) -> Union[Scalar, flo
     if len(ws) != len(xs):
         raise ValueError(f"dot: lengths differ ({len(ws)} and {len(xs)})")
     w_types, x_types = set(map(type, ws)), set(map(type, xs))
+    if Scalar not in w_types and Scalar not in x_types:     # plain numbers: no node
+        return float(builtins.sum(map(operator.mul, ws, xs)))
     if w_types == _SCALAR_ONLY and Scalar not in x_types:   # parameters . data
         return _record_constant_partials(
             DOT, ws, xs, builtins.sum(map(operator.mul, [w.value for w in ws], xs)))
