@@ -1,0 +1,194 @@
+"""`scalargrad fit-line`: fit y = slope*x + intercept by gradient descent, live, in the terminal.
+
+The fitting is scalargrad.linefit; this module reads options, shows progress (on stderr),
+and prints the results: a table and a text plot, or a JSON document with --json.
+
+Exit status: 0 on success; 2 for bad options or unusable data (one "Error:" line); 1 if the
+fit diverges (the loss stops being finite; a smaller --lr helps).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from scalargrad import linefit
+from scalargrad.linefit import Line
+
+TRUE_LINE = Line(0.7, 4.0)
+START_LINE = Line(-2.0, 0.0)
+PLOT_WIDTH, PLOT_HEIGHT = 60, 20
+
+
+class DataProblem(click.ClickException):
+    """Unusable input data: one "Error: ..." line and exit status 2, like a usage error."""
+
+    exit_code = 2
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
+    """Reject NaN and infinity, which click's FloatRange lets through."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def _labels(values: Sequence[float]) -> List[str]:
+    """The values with as few significant digits (4 or more) as keep distinct values distinct."""
+    for digits in range(4, 17):
+        texts = [f"{v:.{digits}g}" for v in values]
+        if len(set(texts)) == len(set(values)):
+            break
+    return texts
+
+
+def _equation(line: Line, digits: int = 6) -> str:
+    sign = "-" if line.intercept < 0 else "+"
+    return f"y = {line.slope:.{digits}g}x {sign} {abs(line.intercept):.{digits}g}"
+
+
+def _plot(xs: Sequence[float], ys: Sequence[float], line: Line) -> Text:
+    """The points (●) and the fitted line (─) on a character grid, with axis labels."""
+    x_low, x_high = min(xs), max(xs)
+    ends = [line.slope * x_low + line.intercept, line.slope * x_high + line.intercept]
+    y_low, y_high = min(min(ys), *ends), max(max(ys), *ends)
+    if y_low == y_high:
+        y_low, y_high = y_low - (abs(y_low) or 1.0), y_high + (abs(y_high) or 1.0)
+
+    def column(x: float) -> int:
+        return round((x - x_low) / (x_high - x_low) * (PLOT_WIDTH - 1))
+
+    def row(y: float) -> int:
+        return round((y_high - y) / (y_high - y_low) * (PLOT_HEIGHT - 1))
+
+    grid: List[List[str]] = [[" "] * PLOT_WIDTH for _ in range(PLOT_HEIGHT)]
+    for j in range(PLOT_WIDTH):
+        x = x_low + j / (PLOT_WIDTH - 1) * (x_high - x_low)
+        grid[row(line.slope * x + line.intercept)][j] = "─"
+    for x, y in zip(xs, ys):
+        grid[row(y)][column(x)] = "●"
+
+    y_labels = _labels([y_high, (y_low + y_high) / 2, y_low])
+    labels = dict(zip([0, PLOT_HEIGHT // 2, PLOT_HEIGHT - 1], y_labels))
+    margin = max(map(len, labels.values()))
+    plot = Text()
+    plot.append(" " * margin + " y\n", style="dim")
+    for i, cells in enumerate(grid):
+        plot.append(f"{labels.get(i, ''):>{margin}} ┤" if i in labels else " " * margin + " │")
+        for cell in cells:
+            plot.append(cell, style="cyan" if cell == "●" else "yellow")
+        plot.append("\n")
+    plot.append(" " * margin + " └" + "─" * PLOT_WIDTH + "\n")
+    left, middle, right = _labels([x_low, (x_low + x_high) / 2, x_high])
+    gap = PLOT_WIDTH - len(left) - len(middle) - len(right)
+    plot.append(" " * (margin + 2) + left + " " * (gap // 2) + middle
+                + " " * (gap - gap // 2) + right)
+    plot.append("\n" + " " * (margin + 2) + "x", style="dim")
+    return plot
+
+
+def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[float]) -> None:
+    lines = Table(title="Line fit", title_justify="left")
+    lines.add_column("line")
+    lines.add_column("slope", justify="right")
+    lines.add_column("intercept", justify="right")
+    named = [("true", summary.get("true")), ("least squares", summary["least_squares"]),
+             ("fitted", {"slope": summary["slope"], "intercept": summary["intercept"]})]
+    for name, values in named:
+        if values is not None:
+            lines.add_row(name, f"{values['slope']:.6g}", f"{values['intercept']:.6g}")
+    console.print(lines)
+    stopped = (f"converged: gradient norm {summary['gradient_norm']:.2g}" if summary["converged"]
+               else "not converged: try more --steps or another --lr")
+    run = Table.grid(padding=(0, 2))
+    run.add_row("final loss", f"{summary['loss']:.6g} (mean squared error)")
+    run.add_row("steps", f"{summary['steps']} ({stopped})")
+    run.add_row("time", f"{summary['seconds']:.3f} s")
+    run.add_row("gradients",
+                f"{summary['mode']} mode, {summary['optimizer']} with lr {summary['lr']:g}")
+    console.print(run)
+    console.print(_plot(xs, ys, Line(summary["slope"], summary["intercept"])))
+    console.print(f"● points   ─ fit {_equation(Line(summary['slope'], summary['intercept']))}")
+
+
+@click.command("fit-line")
+@click.option("--points", type=click.IntRange(min=2), default=100, show_default=True,
+              help="Number of generated points, x uniform in [0, 10] (ignored with --csv).")
+@click.option("--noise", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              callback=_finite, help="Standard deviation of the gaussian noise added to y.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the generated points.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
+              help="Fit x,y rows from this CSV file instead (a header line is optional).")
+@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Maximum number of optimizer steps.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
+              callback=_finite, help="Learning rate (the fit runs in standardised units).")
+@click.option("--optimizer", type=click.Choice(linefit.OPTIMIZERS), default="sgd",
+              show_default=True,
+              help="momentum is SGD with momentum 0.9.")
+@click.option("--mode", type=click.Choice(linefit.MODES), default="reverse", show_default=True,
+              help="Gradients by reverse or forward autodiff (same result).")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              callback=_finite,
+              help="Stop once the gradient norm in standardised units is at most this "
+                   "(the line is then within tolerance/2 of least squares there); "
+                   "0 runs all steps.")
+@click.option("--json", "as_json", is_flag=True, help="Print only a JSON document of the results.")
+def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], steps: int, lr: float,
+             optimizer: str, mode: str, tolerance: float, as_json: bool) -> None:
+    """Fit a line to noisy points on y = 0.7x + 4 (or to --csv data) by gradient descent.
+
+    Generated points start the fit from y = -2x; CSV data from the horizontal line through
+    the mean of y. Exit status 2 for bad options or data, 1 if the fit diverges.
+    """
+    try:
+        if csv_path is None:
+            xs, ys = linefit.synthetic_points(points, *TRUE_LINE, noise=noise, seed=seed)
+            start: Optional[Line] = START_LINE
+        else:
+            xs, ys = linefit.read_points_csv(csv_path)
+            start = None
+        best = linefit.least_squares(xs, ys)
+    except linefit.DataError as error:
+        raise DataProblem(str(error)) from None
+
+    progress = Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                        console=Console(stderr=True, quiet=as_json), transient=True)
+    task = progress.add_task("fit", total=steps, status="")
+
+    def show(step: linefit.FitStep) -> None:
+        progress.update(task, completed=step.step,
+                        status=f"loss {step.loss:.4g}  {_equation(step.line, digits=4)}")
+
+    began = time.perf_counter()
+    try:
+        with progress:
+            result = linefit.fit_line(xs, ys, optimizer=optimizer, lr=lr, steps=steps, mode=mode,
+                                      tolerance=tolerance, start=start, callback=show)
+    except linefit.DivergenceError as error:
+        raise click.ClickException(f"{error}; try a smaller --lr than {lr:g}") from None
+    seconds = time.perf_counter() - began
+
+    summary = {
+        "slope": result.line.slope, "intercept": result.line.intercept,
+        "least_squares": {"slope": best.slope, "intercept": best.intercept},
+        "loss": result.loss, "steps": result.steps, "converged": result.converged,
+        "gradient_norm": result.gradient_norm, "mode": mode, "optimizer": optimizer, "lr": lr,
+        "points": len(xs), "seconds": seconds,
+    }
+    if csv_path is None:
+        summary["true"] = {"slope": TRUE_LINE.slope, "intercept": TRUE_LINE.intercept}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _report(Console(highlight=False), summary, xs, ys)

@@ -1,0 +1,143 @@
+"""`scalargrad fit-line` through click's CliRunner."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from scalargrad import linefit
+from scalargrad_cli.main import cli
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["fit-line", *map(str, args)])
+
+
+def run_json(*args):
+    result = run("--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def default_points():
+    """The points the default run generates (100 on y = 0.7x + 4, noise 0.5, seed 0)."""
+    return linefit.synthetic_points(100, slope=0.7, intercept=4.0, noise=0.5, seed=0)
+
+
+def test_default_run_lands_on_least_squares():
+    report = run_json()
+    slope, intercept = np.polyfit(*default_points(), 1)
+    assert abs(report["slope"] - slope) < 1e-3 and abs(report["intercept"] - intercept) < 1e-3
+    assert report["least_squares"]["slope"] == pytest.approx(slope, rel=1e-12)
+    assert report["least_squares"]["intercept"] == pytest.approx(intercept, rel=1e-12)
+    assert report["true"] == {"slope": 0.7, "intercept": 4.0}
+    assert report["converged"] and 0 < report["steps"] <= 1000
+    assert report["mode"] == "reverse" and report["points"] == 100
+    assert report["seconds"] < 2.0
+
+
+def test_json_has_the_documented_keys_and_nothing_else_on_stdout():
+    result = run("--json", "--points", 20)
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    for key in ("slope", "intercept", "least_squares", "true", "loss", "steps", "mode", "seconds"):
+        assert key in report
+    assert set(report["least_squares"]) == {"slope", "intercept"}
+
+
+def test_forward_and_reverse_modes_agree():
+    for optimizer in linefit.OPTIMIZERS:
+        reverse = run_json("--optimizer", optimizer, "--mode", "reverse")
+        forward = run_json("--optimizer", optimizer, "--mode", "forward")
+        assert forward["mode"] == "forward"
+        assert forward["steps"] == reverse["steps"]
+        assert forward["slope"] == pytest.approx(reverse["slope"], rel=1e-10)
+        assert forward["intercept"] == pytest.approx(reverse["intercept"], rel=1e-10)
+
+
+def test_human_output_has_table_summary_and_plot():
+    result = run("--points", 30, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for text in ("true", "least squares", "fitted", "final loss", "steps", "time", "●", "─"):
+        assert text in out
+    lines = out.splitlines()
+    labelled_rows = [line for line in lines if " ┤" in line]
+    other_rows = [line for line in lines
+                  if line.startswith(" ") and line.lstrip().startswith("│")]
+    assert len(labelled_rows) == 3 and len(labelled_rows) + len(other_rows) == 20
+
+
+def test_csv_on_an_exact_line_recovers_it(tmp_path):
+    path = tmp_path / "line.csv"
+    path.write_text("x,y\n" + "".join(f"{x},{3 * x - 2}\n" for x in range(-4, 9)))
+    report = run_json("--csv", path, "--tolerance", 1e-10)
+    assert report["slope"] == pytest.approx(3.0, abs=1e-9)
+    assert report["intercept"] == pytest.approx(-2.0, abs=1e-9)
+    assert report["points"] == 13 and "true" not in report
+
+
+def test_badly_scaled_csv_converges(tmp_path):
+    xs, ys = linefit.synthetic_points(80, slope=3e-9, intercept=2e-3, noise=2e-7, seed=9,
+                                      x_range=(1e6, 1.002e6))
+    path = tmp_path / "scaled.csv"
+    path.write_text("".join(f"{x!r},{y!r}\n" for x, y in zip(xs, ys)))
+    slope, intercept = np.polyfit(xs, ys, 1)
+    for optimizer in linefit.OPTIMIZERS:
+        report = run_json("--csv", path, "--optimizer", optimizer)
+        assert report["converged"]
+        assert report["slope"] == pytest.approx(slope, rel=1e-4)
+        worst = max(abs(report["slope"] * x + report["intercept"] - (slope * x + intercept))
+                    for x in xs)
+        assert worst < 1e-10  # y values are ~2e-3, noise 2e-7
+
+
+def one_line_error(result, exit_code=2):
+    assert result.exit_code == exit_code, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x,y\n1,2\n3;4\n5,6\n", "line 3: expected two numbers 'x,y', got '3;4'"),
+    ("x,y\n1,2\n", "at least 2 points, got 1"),
+    ("1,2\n1,3\n1,4\n", "all x values are equal"),
+    ("1,2\n2,nan\n", "line 2: x and y must be finite"),
+    ("1,2\n2,inf\n", "line 2: x and y must be finite"),
+])
+def test_bad_csv_gives_one_line_and_exit_2(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    for extra in ([], ["--json"]):
+        assert message in one_line_error(run("--csv", path, *extra))
+
+
+def test_missing_csv_file(tmp_path):
+    line = one_line_error(run("--csv", tmp_path / "nowhere.csv"))
+    assert "nowhere.csv" in line and "No such file" in line
+
+
+def test_divergence_suggests_a_smaller_learning_rate():
+    line = one_line_error(run("--lr", 100), exit_code=1)
+    assert "diverged" in line and "smaller --lr" in line
+
+
+@pytest.mark.parametrize("args", [
+    ["--points", 1], ["--steps", 0], ["--lr", 0], ["--lr", -0.1], ["--lr", "nan"],
+    ["--noise", -1], ["--noise", "inf"], ["--tolerance", -1], ["--optimizer", "lbfgs"],
+    ["--mode", "sideways"],
+])
+def test_bad_options_are_usage_errors(args):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "Usage:" in result.stderr and "Traceback" not in result.output
+
+
+def test_too_few_steps_is_reported_as_not_converged():
+    report = run_json("--steps", 3, "--optimizer", "momentum")
+    assert report["steps"] == 3 and not report["converged"]
+    result = run("--steps", 3)
+    assert result.exit_code == 0 and "not converged" in result.stdout

@@ -1,0 +1,178 @@
+"""The line-fitting library: data, CSV reading, least squares, and the gradient-descent fit."""
+import math
+
+import numpy as np
+import pytest
+
+from scalargrad import linefit
+from scalargrad.linefit import DataError, DivergenceError, Line, fit_line, least_squares
+
+
+def polyfit(xs, ys):
+    slope, intercept = np.polyfit(xs, ys, 1)
+    return Line(float(slope), float(intercept))
+
+
+def test_synthetic_points_are_reproducible_and_on_the_line_without_noise():
+    xs, ys = linefit.synthetic_points(50, slope=2.0, intercept=-1.0, noise=0.0, seed=3)
+    assert len(xs) == len(ys) == 50
+    assert all(0.0 <= x <= 10.0 for x in xs)
+    assert all(y == pytest.approx(2.0 * x - 1.0) for x, y in zip(xs, ys))
+    assert linefit.synthetic_points(10, seed=1) == linefit.synthetic_points(10, seed=1)
+    assert linefit.synthetic_points(10, seed=1) != linefit.synthetic_points(10, seed=2)
+
+
+def test_least_squares_matches_numpy():
+    xs, ys = linefit.synthetic_points(200, noise=2.0, seed=5)
+    ours, theirs = least_squares(xs, ys), polyfit(xs, ys)
+    assert ours.slope == pytest.approx(theirs.slope, rel=1e-12)
+    assert ours.intercept == pytest.approx(theirs.intercept, rel=1e-12)
+    assert least_squares([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]) == pytest.approx((2.0, 1.0))
+
+
+@pytest.mark.parametrize("xs, ys, message", [
+    ([1.0], [2.0], "at least 2 points"),
+    ([], [], "at least 2 points"),
+    ([1.0, 1.0, 1.0], [1.0, 2.0, 3.0], "all x values are equal"),
+    ([1.0, math.nan], [1.0, 2.0], "finite"),
+    ([1.0, 2.0], [1.0, math.inf], "finite"),
+    ([1.0, 2.0], [1.0], "2 x values but 1 y values"),
+])
+def test_unusable_points(xs, ys, message):
+    with pytest.raises(DataError, match=message):
+        least_squares(xs, ys)
+    with pytest.raises(DataError, match=message):
+        fit_line(xs, ys)
+
+
+@pytest.mark.parametrize("optimizer", linefit.OPTIMIZERS)
+def test_each_optimizer_reaches_least_squares(optimizer):
+    xs, ys = linefit.synthetic_points(100, seed=1)
+    result = fit_line(xs, ys, optimizer=optimizer, start=Line(-2.0, 0.0))
+    best = polyfit(xs, ys)
+    assert result.converged and result.gradient_norm <= 1e-6
+    assert abs(result.line.slope - best.slope) < 1e-5
+    assert abs(result.line.intercept - best.intercept) < 1e-5
+    residuals = [y - (best.slope * x + best.intercept) for x, y in zip(xs, ys)]
+    assert result.loss == pytest.approx(sum(r * r for r in residuals) / len(xs), rel=1e-9)
+
+
+def test_forward_and_reverse_modes_follow_the_same_trajectory():
+    xs, ys = linefit.synthetic_points(30, seed=2)
+    trajectories = {}
+    for mode in linefit.MODES:
+        seen = []
+        fit_line(xs, ys, optimizer="adam", mode=mode, steps=50, tolerance=0.0,
+                 start=Line(-2.0, 0.0), callback=seen.append)
+        trajectories[mode] = seen
+    reverse, forward = trajectories["reverse"], trajectories["forward"]
+    assert len(reverse) == len(forward) == 51
+    for r, f in zip(reverse, forward):
+        assert r.step == f.step
+        assert r.line.slope == pytest.approx(f.line.slope, rel=1e-12, abs=1e-12)
+        assert r.line.intercept == pytest.approx(f.line.intercept, rel=1e-12, abs=1e-12)
+        assert r.loss == pytest.approx(f.loss, rel=1e-12)
+
+
+def test_callback_sees_the_start_and_every_step():
+    xs, ys = [0.0, 1.0, 2.0, 3.0], [1.0, 3.0, 5.0, 7.0]
+    seen = []
+    result = fit_line(xs, ys, steps=5, tolerance=0.0, start=Line(-2.0, 0.5), callback=seen.append)
+    assert [s.step for s in seen] == [0, 1, 2, 3, 4, 5]
+    assert seen[0].line == pytest.approx((-2.0, 0.5))
+    start_loss = sum((y - (-2.0 * x + 0.5)) ** 2 for x, y in zip(xs, ys)) / 4
+    assert seen[0].loss == pytest.approx(start_loss)
+    assert result.steps == 5 and not result.converged
+    assert seen[-1].line == result.line
+    assert all(later.loss < earlier.loss for earlier, later in zip(seen, seen[1:]))
+
+
+def test_default_start_is_the_mean_of_y_and_a_fit_can_need_no_steps():
+    xs, ys = [0.0, 1.0, 2.0], [5.0, 5.0, 5.0]
+    result = fit_line(xs, ys)
+    assert result.steps == 0 and result.converged
+    assert result.line == pytest.approx((0.0, 5.0))
+
+
+def test_exact_line_is_recovered():
+    xs = [float(x) for x in range(-3, 8)]
+    ys = [3.0 * x - 2.0 for x in xs]
+    result = fit_line(xs, ys, tolerance=1e-10)
+    assert result.line == pytest.approx((3.0, -2.0), abs=1e-9)
+    assert result.loss < 1e-18
+
+
+def test_badly_scaled_data_converges():
+    xs, ys = linefit.synthetic_points(60, slope=2e-9, intercept=1e-3, noise=1e-7, seed=4,
+                                      x_range=(1e6, 1.001e6))
+    best = least_squares(xs, ys)
+    for optimizer in linefit.OPTIMIZERS:
+        result = fit_line(xs, ys, optimizer=optimizer, tolerance=1e-9)
+        assert result.converged
+        assert result.line.slope == pytest.approx(best.slope, rel=1e-6)
+        predicted = [result.line.slope * x + result.line.intercept for x in xs]
+        exact = [best.slope * x + best.intercept for x in xs]
+        assert max(abs(p - e) for p, e in zip(predicted, exact)) < 1e-12
+
+
+def test_a_large_learning_rate_diverges():
+    xs, ys = linefit.synthetic_points(20)
+    with pytest.raises(DivergenceError, match="diverged"):
+        fit_line(xs, ys, lr=50.0)
+
+
+def test_unknown_optimizer_and_mode():
+    with pytest.raises(ValueError, match="optimizer"):
+        fit_line([0.0, 1.0], [0.0, 1.0], optimizer="lbfgs")
+    with pytest.raises(ValueError, match="mode"):
+        fit_line([0.0, 1.0], [0.0, 1.0], mode="sideways")
+
+
+# CSV -------------------------------------------------------------------------------------
+def write(tmp_path, text, name="points.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_with_and_without_header(tmp_path):
+    assert linefit.read_points_csv(write(tmp_path, "x,y\n1,2\n3,4\n")) == ([1.0, 3.0], [2.0, 4.0])
+    assert linefit.read_points_csv(write(tmp_path, "1,2\n\n 3 , 4 \n-1e3,5.5\n")) == (
+        [1.0, 3.0, -1000.0], [2.0, 4.0, 5.5])
+    assert linefit.read_points_csv(write(tmp_path, '\ufeff"x","y"\n"1","2"\n3,4\n')) == (
+        [1.0, 3.0], [2.0, 4.0])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x,y\n1,2\nx,y\n", "line 3: expected two numbers 'x,y', got 'x,y'"),
+    ("1,2\n3\n", "line 2: expected two numbers 'x,y', got '3'"),
+    ("1,2\n3,4,5\n", "line 2: expected two numbers"),
+    ("1,2\n3,four\n", "line 2: expected two numbers 'x,y', got '3,four'"),
+    ("1,2\n3,nan\n", "line 2: x and y must be finite, got '3,nan'"),
+    ("1,2\ninf,4\n", "line 2: x and y must be finite"),
+    ("nan,1\n2,3\n", "line 1: x and y must be finite"),
+    ("x,y\n1,2\n", "at least 2 points, got 1"),
+    ("x,y\n", "at least 2 points, got 0"),
+    ("2,1\n2,5\n2,7\n", "all x values are equal"),
+])
+def test_bad_csv(tmp_path, text, message):
+    with pytest.raises(DataError) as error:
+        linefit.read_points_csv(write(tmp_path, text))
+    assert message in str(error.value)
+
+
+def test_unreadable_csv(tmp_path):
+    with pytest.raises(DataError, match="cannot read .*missing.csv: No such file"):
+        linefit.read_points_csv(tmp_path / "missing.csv")
+    with pytest.raises(DataError, match="cannot read"):
+        linefit.read_points_csv(tmp_path)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00\x81")
+    with pytest.raises(DataError, match="not UTF-8"):
+        linefit.read_points_csv(binary)
+
+
+def test_long_lines_are_shortened_in_messages(tmp_path):
+    with pytest.raises(DataError) as error:
+        linefit.read_points_csv(write(tmp_path, "1,2\n" + "9" * 100 + "\n"))
+    assert str(error.value).endswith("got '" + "9" * 57 + "...'")

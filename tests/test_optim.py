@@ -1,0 +1,147 @@
+"""Optimizers: updates against hand computations, validation, and saving/restoring state."""
+import json
+import math
+
+import pytest
+
+from scalargrad import Scalar
+from scalargrad.optim import SGD, Adam
+
+
+def values(parameters):
+    return [p.value for p in parameters]
+
+
+def test_sgd_step():
+    ps = [Scalar(1.0), Scalar(-2.0)]
+    optimizer = SGD(ps, lr=0.1)
+    optimizer.step([0.5, 0.25])
+    assert values(ps) == pytest.approx([0.95, -2.025], abs=1e-15)
+    assert optimizer.steps == 1
+
+
+def test_sgd_momentum_two_steps():
+    p = Scalar(1.0)
+    optimizer = SGD([p], lr=0.1, momentum=0.9)
+    optimizer.step([0.5])    # v = 0.5,               p = 1 - 0.05
+    assert p.value == pytest.approx(0.95, abs=1e-15)
+    optimizer.step([0.2])    # v = 0.9*0.5 + 0.2 = 0.65, p = 0.95 - 0.065
+    assert p.value == pytest.approx(0.885, abs=1e-15)
+    assert optimizer.velocities == pytest.approx([0.65], abs=1e-15)
+
+
+def test_sgd_weight_decay_with_and_without_momentum():
+    p = Scalar(2.0)
+    SGD([p], lr=0.1, weight_decay=0.1).step([0.5])   # g = 0.5 + 0.1*2 = 0.7
+    assert p.value == pytest.approx(1.93, abs=1e-15)
+    q = Scalar(2.0)
+    optimizer = SGD([q], lr=0.1, momentum=0.9, weight_decay=0.1)
+    optimizer.step([0.5])    # g = 0.7, v = 0.7, q = 1.93
+    optimizer.step([0.5])    # g = 0.5 + 0.193 = 0.693, v = 0.63 + 0.693 = 1.323
+    assert q.value == pytest.approx(1.93 - 0.1323, abs=1e-14)
+
+
+def test_adam_three_steps_by_hand():
+    p = Scalar(1.0)
+    optimizer = Adam([p], lr=0.1)
+    eps = 1e-8
+    # step 1, g = 0.5: m = 0.05, v = 0.00025; corrected 0.5 and 0.25
+    optimizer.step([0.5])
+    expected = 1.0 - 0.1 * 0.5 / (math.sqrt(0.25) + eps)
+    assert p.value == pytest.approx(expected, abs=1e-15)
+    # step 2, g = -0.3: m = 0.045 - 0.03 = 0.015, v = 0.00024975 + 0.00009 = 0.00033975
+    optimizer.step([-0.3])
+    expected -= 0.1 * (0.015 / (1 - 0.9 ** 2)) / (math.sqrt(0.00033975 / (1 - 0.999 ** 2)) + eps)
+    assert p.value == pytest.approx(expected, abs=1e-15)
+    # step 3, g = 0.2: m = 0.0135 + 0.02 = 0.0335, v = 0.00033941025 + 0.00004
+    optimizer.step([0.2])
+    expected -= (0.1 * (0.0335 / (1 - 0.9 ** 3))
+                 / (math.sqrt(0.00037941025 / (1 - 0.999 ** 3)) + eps))
+    assert p.value == pytest.approx(expected, abs=1e-15)
+    assert optimizer.first_moments == pytest.approx([0.0335], abs=1e-15)
+    assert optimizer.second_moments == pytest.approx([0.00037941025], abs=1e-15)
+    assert optimizer.steps == 3
+
+
+def test_step_checks_the_number_of_gradients():
+    optimizer = SGD([Scalar(1.0), Scalar(2.0)], lr=0.1)
+    with pytest.raises(ValueError, match="1 gradients for 2 parameters"):
+        optimizer.step([0.1])
+    assert optimizer.steps == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: SGD(p, lr=0.0),
+    lambda p: SGD(p, lr=-1.0),
+    lambda p: SGD(p, lr=0.1, momentum=1.0),
+    lambda p: SGD(p, lr=0.1, weight_decay=-0.1),
+    lambda p: Adam(p, lr=0.1, betas=(0.9, 1.0)),
+    lambda p: Adam(p, lr=0.1, betas=(0.9,)),
+    lambda p: Adam(p, lr=0.1, eps=0.0),
+])
+def test_bad_hyperparameters_are_rejected(make):
+    with pytest.raises(ValueError):
+        make([Scalar(1.0)])
+
+
+def test_parameters_must_be_scalars():
+    with pytest.raises(TypeError, match="Scalars"):
+        SGD([1.0], lr=0.1)
+
+
+GRADIENTS = [[0.5, -1.0], [0.2, 0.3], [-0.4, 0.1], [0.05, -0.2], [0.3, 0.3]]
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda p: Adam(p, lr=0.05, betas=(0.8, 0.99)),
+])
+def test_saved_state_continues_identically(make):
+    straight = [Scalar(1.0), Scalar(-1.0)]
+    optimizer = make(straight)
+    for grads in GRADIENTS:
+        optimizer.step(grads)
+
+    first = [Scalar(1.0), Scalar(-1.0)]
+    interrupted = make(first)
+    for grads in GRADIENTS[:2]:
+        interrupted.step(grads)
+    saved = json.loads(json.dumps(interrupted.state_dict()))
+
+    resumed_parameters = [Scalar(p.value) for p in first]
+    resumed = make(resumed_parameters)
+    resumed.load_state_dict(saved)
+    for grads in GRADIENTS[2:]:
+        resumed.step(grads)
+    assert values(resumed_parameters) == values(straight)
+    assert resumed.state_dict() == optimizer.state_dict()
+
+
+def test_state_dict_contents():
+    sgd = SGD([Scalar(1.0)], lr=0.1, momentum=0.5)
+    sgd.step([1.0])
+    assert sgd.state_dict() == {"type": "SGD", "steps": 1, "lr": 0.1, "momentum": 0.5,
+                                "weight_decay": 0.0, "velocities": [1.0]}
+    adam = Adam([Scalar(1.0)], lr=0.1)
+    state = adam.state_dict()
+    assert state["type"] == "Adam" and state["steps"] == 0 and state["betas"] == [0.9, 0.999]
+    assert state["first_moments"] == [0.0] and state["second_moments"] == [0.0]
+
+
+def test_load_state_dict_restores_hyperparameters():
+    source = Adam([Scalar(1.0)], lr=0.01, betas=(0.5, 0.6), eps=1e-6)
+    target = Adam([Scalar(1.0)], lr=0.1)
+    target.load_state_dict(source.state_dict())
+    assert (target.lr, target.betas, target.eps) == (0.01, (0.5, 0.6), 1e-6)
+
+
+def test_load_state_dict_rejects_mismatches():
+    sgd = SGD([Scalar(1.0), Scalar(2.0)], lr=0.1)
+    with pytest.raises(ValueError, match="for 'Adam'"):
+        sgd.load_state_dict(Adam([Scalar(1.0), Scalar(2.0)]).state_dict())
+    with pytest.raises(ValueError, match="velocities has 1 entries for 2 parameters"):
+        sgd.load_state_dict(SGD([Scalar(1.0)], lr=0.1).state_dict())
+    incomplete = sgd.state_dict()
+    del incomplete["velocities"]
+    with pytest.raises(ValueError, match="lacks velocities"):
+        sgd.load_state_dict(incomplete)
