@@ -88,9 +88,16 @@ def _parents(node: Scalar) -> tuple:
 
 
 def _reverse_sweep(nodes: List[Scalar]) -> None:
-    """Adjoints from the newest node back: each node adds adjoint * partial to its parents'."""
+    """Adjoints from the newest node back: each node adds adjoint * partial to its parents'.
+
+    A node whose adjoint is exactly zero passes nothing back (in a relu network, every
+    inactive unit's whole subgraph). The one visible effect: a zero adjoint times an
+    infinite partial (sqrt at 0) gives 0 here, where forward mode's product gives nan.
+    """
     for node in reversed(nodes):
         g = node._acc
+        if g == 0.0:
+            continue
         da = node._da
         if da is not None:
             if da.__class__ is tuple:

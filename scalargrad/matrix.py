@@ -17,7 +17,7 @@ import random
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from .autodiff import reverse_autodiff
-from .rules import dot, exp, logsumexp, mean
+from .rules import dot, dot_grid, exp, logsumexp, mean
 from .rules import sum as scalar_sum
 from .scalar import Scalar, value
 
@@ -129,9 +129,7 @@ class Matrix:
             return NotImplemented
         if self.shape[1] != other.shape[0]:
             raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not align")
-        columns = list(zip(*other._rows))
-        return Matrix._wrap([[dot(row, column) for column in columns]
-                             for row in map(tuple, self._rows)])
+        return Matrix._wrap(dot_grid(self._rows, list(zip(*other._rows))))
 
     def _elementwise(self, other: object, op: Callable, name: str, reflected: bool = False):
         """self op other entry by entry; a 1 x cols Matrix on either side is repeated per row."""

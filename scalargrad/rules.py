@@ -348,7 +348,7 @@ def _record_nary(rule: Rule, args: tuple, values: list) -> Union[Scalar, float]:
 
 
 def _record_constant_partials(rule: Rule, parents: tuple, partials: tuple, out: float) -> Scalar:
-    """An n-ary node whose partials do not depend on its arguments (``_b`` is None)."""
+    """An n-ary node over Scalar parents; its partials do not depend on them (``_b`` is None)."""
     node = _new(Scalar)
     node.value = out
     node._op = rule
@@ -417,17 +417,51 @@ def dot(ws: Iterable[ScalarLike], xs: Iterable[ScalarLike]) -> Union[Scalar, flo
     ws, xs = tuple(ws), tuple(xs)
     if len(ws) != len(xs):
         raise ValueError(f"dot: lengths differ ({len(ws)} and {len(xs)})")
-    w_types, x_types = set(map(type, ws)), set(map(type, xs))
-    if Scalar not in w_types and Scalar not in x_types:     # plain numbers: no node
-        return float(builtins.sum(map(operator.mul, ws, xs)))
-    if w_types == _SCALAR_ONLY and Scalar not in x_types:   # parameters . data
-        return _record_constant_partials(
-            DOT, ws, xs, builtins.sum(map(operator.mul, [w.value for w in ws], xs)))
-    if x_types == _SCALAR_ONLY and Scalar not in w_types:   # data . parameters
-        return _record_constant_partials(
-            DOT, xs, ws, builtins.sum(map(operator.mul, ws, [x.value for x in xs])))
-    args = ws + xs
-    return _record_nary(DOT, args, _values(args))
+    return dot_grid([ws], [xs])[0][0]
+
+
+_SCALARS, _NUMBERS, _MIXED = "scalars", "numbers", "mixed"
+
+
+def _classify(entries: tuple) -> Tuple[tuple, Optional[tuple], str]:
+    """(entries, their float values or None if mixed, kind)."""
+    types = set(map(type, entries))
+    if types == _SCALAR_ONLY:
+        return entries, tuple([e.value for e in entries]), _SCALARS
+    if Scalar not in types:
+        return entries, entries, _NUMBERS
+    return entries, None, _MIXED
+
+
+def dot_grid(rows: Sequence[Sequence[ScalarLike]], columns: Sequence[Sequence[ScalarLike]]) -> list:
+    """[[dot(row, column) for column in columns] for row in rows]: a matrix product's entries.
+
+    Each row and column is classified (all Scalars, all numbers, or mixed) and its values
+    read once, not once per product, which is most of the cost of a product otherwise.
+    Lengths must match (the caller checks shapes).
+    """
+    prepared_columns = [_classify(tuple(column)) for column in columns]
+    grid = []
+    for row in rows:
+        r_entries, r_values, r_kind = _classify(tuple(row))
+        line = []
+        for c_entries, c_values, c_kind in prepared_columns:
+            if r_kind is _MIXED or c_kind is _MIXED:
+                args = r_entries + c_entries
+                line.append(_record_nary(DOT, args, _values(args)))
+                continue
+            out = builtins.sum(map(operator.mul, r_values, c_values))
+            if r_kind is _NUMBERS:
+                line.append(float(out) if c_kind is _NUMBERS else
+                            _record_constant_partials(DOT, c_entries, r_values, out))
+            elif c_kind is _NUMBERS:
+                line.append(_record_constant_partials(DOT, r_entries, c_values, out))
+            else:  # Scalars on both sides: partials are the other side, so they are not constant
+                node = _record_constant_partials(DOT, r_entries + c_entries, c_values + r_values, out)
+                node._b = node._a
+                line.append(node)
+        grid.append(line)
+    return grid
 
 
 def logsumexp(xs: Iterable[ScalarLike]) -> Union[Scalar, float]:

@@ -168,3 +168,10 @@ def test_random_composites_both_modes_and_finite_differences(program, point):
     numeric = finite_difference(lambda a, b, c: run(program, a, b, c), point, richardson=True)
     assert reverse == pytest.approx(forward, rel=1e-9, abs=1e-9)
     assert reverse == pytest.approx(numeric, rel=1e-5, abs=1e-5)
+
+
+def test_reverse_mode_skips_nodes_with_zero_adjoint():
+    x = Scalar(0.0)
+    y = sg.sqrt(x) * 0.0 + x   # sqrt'(0) = inf, but a zero adjoint reaches it
+    assert reverse_autodiff(y, x) == 1.0
+    assert math.isnan(forward_autodiff(y, x))  # inf * 0 in the forward product: documented
