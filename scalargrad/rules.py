@@ -118,9 +118,15 @@ def _minimum(a: float, b: float) -> float:
 
 
 def _pow_partial_base(a, b, out):
+    if b == 0:
+        return 0.0
     if a == 0 and b < 1:  # the power rule would divide by zero
-        return 0.0 if b == 0 else _INF
-    return b * a ** (b - 1)
+        return _INF
+    try:
+        return b * a ** (b - 1)
+    except OverflowError:  # a tiny base to a negative power: the true value is beyond a float
+        negative = a < 0 and (b - 1) % 2 == 1
+        return b * (-_INF if negative else _INF)
 
 
 def _pow_partial_exponent(a, b, out):
@@ -134,6 +140,14 @@ def _logsumexp(values: Sequence[float]) -> float:
     if top in (_INF, -_INF):
         return top
     return top + math.log(builtins.sum([math.exp(v - top) for v in values]))
+
+
+def _total(values: Sequence[float]) -> float:
+    """The correctly rounded sum; like plain addition (inf or nan) once the sum overflows."""
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):  # fsum refuses to overflow, or to add inf and -inf
+        return builtins.sum(values)
 
 
 def _dot(values: Sequence[float]) -> float:
@@ -184,7 +198,7 @@ MINIMUM = Rule("minimum", _minimum, (lambda a, b, out: 1.0 if a <= b else 0.0,
 
 # n-ary rules: the value takes the sequence of argument values; the partials function takes
 # (args, out) and returns one partial per argument.
-SUM = Rule("sum", math.fsum, lambda args, out: (1.0,) * len(args))
+SUM = Rule("sum", _total, lambda args, out: (1.0,) * len(args))
 DOT = Rule("dot", _dot, _dot_partials,
            doc="Arguments are w1..wn followed by x1..xn; the value is sum(wi * xi).")
 LOGSUMEXP = Rule("logsumexp", _logsumexp,
@@ -392,12 +406,12 @@ def sum(xs: Iterable[ScalarLike]) -> Union[Scalar, float]:  # noqa: A001 (scalar
     xs = tuple(xs)
     if set(map(type, xs)) == _SCALAR_ONLY:
         return _record_constant_partials(SUM, xs, (1.0,) * len(xs),
-                                         math.fsum([x.value for x in xs]))
+                                         _total([x.value for x in xs]))
     values = _values(xs)
     parents = tuple([x for x in xs if x.__class__ is Scalar])
     if not parents:
-        return math.fsum(values)
-    return _record_constant_partials(SUM, parents, (1.0,) * len(parents), math.fsum(values))
+        return _total(values)
+    return _record_constant_partials(SUM, parents, (1.0,) * len(parents), _total(values))
 
 
 def mean(xs: Iterable[ScalarLike]) -> Union[Scalar, float]:
