@@ -76,7 +76,7 @@ def _errors(reverse: float, forward: float, fd: float):
 
 def check_gradients(func: Callable, args: Sequence[float], names: Optional[Sequence[str]] = None,
                     rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
-                    richardson: bool = False) -> GradientReport:
+                    richardson: bool = False, step: Optional[float] = None) -> GradientReport:
     """Differentiate func at args three ways and compare.
 
     func takes one argument per input and is evaluated twice: on Scalars (for reverse and
@@ -90,7 +90,7 @@ def check_gradients(func: Callable, args: Sequence[float], names: Optional[Seque
     value = y.value if isinstance(y, Scalar) else float(y)
     reverse = reverse_autodiff(y, xs)
     forward = forward_autodiff(y, xs)
-    fd = finite_difference(func, args, richardson=richardson)
+    fd = finite_difference(func, args, richardson=richardson, step=step)
     checks = []
     for name, at, r, f, d in zip(names, args, reverse, forward, fd):
         abs_error, rel_error = _errors(r, f, d)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Callable, List, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 from .scalar import Scalar
 
@@ -28,7 +28,8 @@ def _call(func: Callable, args: List[float]) -> float:
     return result.value if isinstance(result, Scalar) else float(result)
 
 
-def _partial(func: Callable, args: List[float], i: int, richardson: bool) -> float:
+def _partial(func: Callable, args: List[float], i: int, richardson: bool,
+             step: Optional[float]) -> float:
     x = args[i]
 
     def at(offset: float) -> float:
@@ -49,7 +50,9 @@ def _partial(func: Callable, args: List[float], i: int, richardson: bool) -> flo
             h = x - (x - h)
             return (3 * at(0.0) - 4 * at(-h) + at(-2 * h)) / (2 * h)
 
-    h = (RICHARDSON_STEP if richardson else CENTRAL_STEP) * max(1.0, abs(x))
+    if step is None:
+        step = RICHARDSON_STEP if richardson else CENTRAL_STEP
+    h = step * max(1.0, abs(x))
     try:
         if richardson:
             return (4 * central(h / 2) - central(h)) / 3
@@ -68,15 +71,18 @@ def _partial(func: Callable, args: List[float], i: int, richardson: bool) -> flo
 
 
 def finite_difference(func: Callable, x: Union[Number, Sequence[Number]],
-                      richardson: bool = False) -> Union[float, List[float]]:
+                      richardson: bool = False,
+                      step: Optional[float] = None) -> Union[float, List[float]]:
     """The derivative of func at x by central differences.
 
     With a list [a, b, ...], calls func(a, b, ...) and returns the list of partials. Where
     a central step would leave func's domain (log near 0), a one-sided difference is used.
+    step sets the step scale, h = step * max(1, |x|), instead of CENTRAL_STEP (or
+    RICHARDSON_STEP with richardson).
     """
     single = not isinstance(x, (list, tuple))
     args = [float(x)] if single else [float(a) for a in x]
-    partials = [_partial(func, args, i, richardson) for i in range(len(args))]
+    partials = [_partial(func, args, i, richardson, step) for i in range(len(args))]
     return partials[0] if single else partials
 
 

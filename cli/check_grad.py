@@ -1,0 +1,314 @@
+"""`scalargrad check-grad EXPR`: compare reverse mode, forward mode and finite differences.
+
+The parsing and evaluation live in scalargrad.expression and the comparison in
+scalargrad.check_gradients; this module reads the options and renders the results.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from scalargrad import GradientReport, check_gradients, rules
+from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
+                                   RANDOM_HIGH, RANDOM_LOW, Expression, ExpressionError, parse,
+                                   random_points)
+from scalargrad.gradcheck import DEFAULT_ATOL, DEFAULT_RTOL
+from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP
+
+MAX_RANDOM_POINTS = 100
+
+_EXIT_PASS, _EXIT_FAIL = 0, 1
+
+
+class InputError(click.ClickException):
+    """Bad input: printed as "error: ..." (possibly with a caret display), exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+@dataclass
+class PointCheck:
+    """Everything checked at one point; a Hessian check would add a field here."""
+    point: Dict[str, float]
+    gradient: GradientReport
+
+    @property
+    def ok(self) -> bool:
+        return self.gradient.ok
+
+
+def _functions(arity: int) -> str:
+    return " ".join(sorted(name for name, (_, n) in FUNCTIONS.items() if n == arity))
+
+
+_HELP = f"""Check the derivatives of EXPRESSION with respect to each of its variables.
+
+\b
+  scalargrad check-grad "2*x**2 + 4*x + 3" --at x=12
+  scalargrad check-grad "sin(x)*y + exp(x*y)" --at x=0.5,y=2
+  scalargrad check-grad "log(x)/x" --random 5 --json
+
+EXPRESSION uses numbers, variables, pi, e, + - * / **, parentheses and scalargrad's
+functions: {_functions(1)} (one argument) and {_functions(2)} (two).
+A derivative passes when reverse mode, forward mode and the finite difference are
+within atol + rtol * |finite difference| of each other.
+"""
+
+_EPILOG = f"""\b
+Exit status: 0 when every derivative agrees within tolerance, 1 when any disagrees
+(also at a point where the function is not differentiable: a note then explains why),
+2 for bad input (a refused expression, missing or unknown variables, a point outside
+the function's domain, an overflow).
+
+\b
+Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
+and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '--':
+  scalargrad check-grad --at x=1 -- "-x**2"
+"""
+
+
+@click.command("check-grad", help=_HELP, epilog=_EPILOG)
+@click.argument("expression")
+@click.option("--at", "assignments", multiple=True, metavar="NAME=VALUE[,NAME=VALUE...]",
+              help="A variable's value: a number or a constant expression such as pi/4. "
+                   "Repeat, or separate with commas.")
+@click.option("--random", "random_count", type=click.IntRange(1, MAX_RANDOM_POINTS),
+              metavar="N",
+              help=f"Check at N random points instead: the variables not given with --at "
+                   f"are drawn from [{RANDOM_LOW:g}, {RANDOM_HIGH:g}], redrawn (up to "
+                   f"{MAX_DRAWS} times) where the expression is undefined. "
+                   f"At most {MAX_RANDOM_POINTS}.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
+@click.option("--rtol", type=click.FloatRange(min=0.0), default=DEFAULT_RTOL,
+              show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=click.FloatRange(min=0.0), default=DEFAULT_ATOL,
+              show_default=True, help="Absolute tolerance.")
+@click.option("--eps", type=click.FloatRange(min=0.0, min_open=True), metavar="SCALE",
+              help=f"Finite-difference step scale: h = SCALE * max(1, |x|).  [default: "
+                   f"{CENTRAL_STEP:.2g}, {RICHARDSON_STEP:.2g} with --richardson]")
+@click.option("--richardson", is_flag=True,
+              help="Finite differences with Richardson extrapolation (more accurate, "
+                   "twice the evaluations) instead of plain central differences.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print only JSON: {expression, point, value, variables, "
+                   "nondifferentiable, ok}; with --random, {expression, seed, points: "
+                   "[{point, value, ...}, ...], ok}. Infinities and NaN as \"inf\", "
+                   "\"-inf\", \"nan\".")
+def check_grad(expression: str, assignments: Sequence[str], random_count: Optional[int],
+               seed: int, rtol: float, atol: float, eps: Optional[float], richardson: bool,
+               as_json: bool) -> None:
+    try:
+        parsed = _parse_expression(expression)
+        fixed = _parse_assignments(assignments, parsed)
+        points = _points(parsed, fixed, random_count, seed)
+        checks = [_check_point(parsed, point, rtol, atol, richardson, eps) for point in points]
+    except click.ClickException:
+        raise
+    except Exception as error:  # the last line of defence: no input prints a traceback
+        raise InputError(f"unexpected {type(error).__name__}: {error}") from None
+    if as_json:
+        click.echo(json.dumps(_json_document(parsed, checks, random_count, seed), indent=2))
+    else:
+        _print_checks(parsed, checks, rtol, atol)
+    click.get_current_context().exit(_EXIT_PASS if all(c.ok for c in checks) else _EXIT_FAIL)
+
+
+# ---------------------------------------------------------------------------------------
+# Input.
+def _parse_expression(text: str) -> Expression:
+    try:
+        return parse(text)
+    except ExpressionError as error:
+        raise InputError(error.format()) from None
+
+
+def _parse_assignments(assignments: Sequence[str], expression: Expression) -> Dict[str, float]:
+    """The --at values by name; refuses repeated names and names not in the expression."""
+    values: Dict[str, float] = {}
+    for assignment in (item for option in assignments for item in option.split(",")):
+        name, value = _parse_assignment(assignment)
+        if name in values:
+            raise InputError(f"--at gives {name} twice")
+        values[name] = value
+    unknown = [name for name in values if name not in expression.variables]
+    if unknown:
+        raise InputError(f"--at names {_names(unknown)}, which the expression does not use "
+                         f"(its variables: {_names(expression.variables) or 'none'})")
+    return values
+
+
+def _parse_assignment(assignment: str) -> Tuple[str, float]:
+    """(name, value) from "name=value", the value a number or a constant expression."""
+    name, equals, text = (part.strip() for part in assignment.partition("="))
+    if not equals or not name.isidentifier() or not text:
+        raise InputError(f"--at expects NAME=VALUE, as in x=0.5, not {assignment.strip()!r}")
+    try:
+        value = parse(text)
+    except ExpressionError as error:
+        raise InputError(f"--at {name}: {error.format()}") from None
+    if value.variables:
+        raise InputError(f"--at {name}: the value must be a number or a constant "
+                         f"expression such as pi/4, not {text!r}")
+    try:
+        number = value.evaluate({})
+    except (ArithmeticError, ValueError) as error:
+        raise InputError(f"--at {name}: {error}") from None
+    if not math.isfinite(number):
+        raise InputError(f"--at {name}: the value is {number}")
+    return name, number
+
+
+def _points(expression: Expression, fixed: Dict[str, float], random_count: Optional[int],
+            seed: int) -> List[Dict[str, float]]:
+    """The points to check: the --at point, or random points keeping the --at values."""
+    if random_count is not None:
+        try:
+            return random_points(expression, random_count, seed=seed, fixed=fixed)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+    missing = [name for name in expression.variables if name not in fixed]
+    if missing:
+        raise InputError(f"no value for {_names(missing)}: give "
+                         f"{' '.join(f'--at {name}=VALUE' for name in missing)}, "
+                         "or use --random N")
+    return [{name: fixed[name] for name in expression.variables}]
+
+
+def _check_point(expression: Expression, point: Dict[str, float], rtol: float, atol: float,
+                 richardson: bool, eps: Optional[float]) -> PointCheck:
+    """check_gradients at point; an undefined or infinite value is bad input."""
+    names = list(point)
+    try:
+        report = check_gradients(expression.as_function(names), list(point.values()),
+                                 names=names, rtol=rtol, atol=atol, richardson=richardson,
+                                 step=eps)
+    except (ArithmeticError, ValueError) as error:
+        raise InputError(f"{_at(point)}{error}") from None
+    if not math.isfinite(report.value):
+        raise InputError(f"{_at(point)}the value is {report.value} (overflow)")
+    return PointCheck(point, report)
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names)
+
+
+def _point_text(point: Dict[str, float]) -> str:
+    return ", ".join(f"{name} = {value!r}" for name, value in point.items())
+
+
+def _at(point: Dict[str, float]) -> str:
+    """Where an error happened, as a prefix for its message."""
+    return f"at {_point_text(point)}: " if point else ""
+
+
+# ---------------------------------------------------------------------------------------
+# Text output.
+def _print_checks(expression: Expression, checks: List[PointCheck], rtol: float,
+                  atol: float) -> None:
+    console = Console(highlight=False, markup=False, soft_wrap=True)
+    console.print(f"expression  {expression}")
+    for number, check in enumerate(checks, 1):
+        label = f"point {number}/{len(checks)}" if len(checks) > 1 else "point"
+        _print_point(console, check, label)
+    console.print()
+    console.print(_verdict(checks, rtol, atol))
+
+
+def _print_point(console: Console, check: PointCheck, label: str) -> None:
+    console.print(f"{label:<11} {_point_text(check.point) or '(no variables)'}")
+    console.print(f"value       {check.gradient.value!r}")
+    if check.gradient.inputs:
+        console.print(_gradient_table(check.gradient))
+    for kink in dict.fromkeys(check.gradient.kinks):  # each once, in order
+        console.print(_kink_note(kink))
+
+
+def _gradient_table(report: GradientReport) -> Table:
+    """One row per variable; numbers too wide for the terminal fold rather than truncate."""
+    table = Table(title="first derivatives", title_justify="left", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("variable", overflow="fold")
+    for heading in ("reverse", "forward", "finite diff", "abs err", "rel err"):
+        table.add_column(heading, justify="right", overflow="fold")
+    table.add_column("ok")
+    for check in report.inputs:
+        table.add_row(check.name, _number(check.reverse), _number(check.forward),
+                      _number(check.finite_difference), _error(check.abs_error),
+                      _error(check.rel_error), "pass" if check.ok else "FAIL")
+    return table
+
+
+def _number(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def _error(x: float) -> str:
+    return f"{x:.1e}"
+
+
+_CONVENTIONS = {rule.name: rule.doc for rule in vars(rules).values()
+                if isinstance(rule, rules.Rule) and rule.kink is not None}
+
+
+def _kink_note(kink: str) -> str:
+    """Explain a point where a derivative does not exist, such as "abs(0.0)"."""
+    convention = _CONVENTIONS[kink.partition("(")[0]]
+    return (f"note: {kink} is not differentiable there; scalargrad's convention: "
+            f"{convention} Finite differences may disagree there.")
+
+
+def _verdict(checks: List[PointCheck], rtol: float, atol: float) -> str:
+    tolerance = f"rtol={rtol:g}, atol={atol:g}"
+    failed = [check for check in checks if not check.ok]
+    if not failed:
+        return f"ok: reverse mode, forward mode and finite differences agree ({tolerance})"
+    names = dict.fromkeys(c.name for check in failed for c in check.gradient.inputs
+                          if not c.ok)
+    where = f" at {len(failed)} of {len(checks)} points" if len(checks) > 1 else ""
+    return f"FAIL: the derivatives disagree for {_names(list(names))}{where} ({tolerance})"
+
+
+# ---------------------------------------------------------------------------------------
+# JSON output.
+def _json_document(expression: Expression, checks: List[PointCheck],
+                   random_count: Optional[int], seed: int) -> dict:
+    """One point: {"expression", "point", ...}; with --random: {"expression", "seed",
+    "points": [{"point", ...}, ...], "ok"}."""
+    if random_count is None:
+        return {"expression": str(expression), **_point_document(checks[0])}
+    return {"expression": str(expression), "seed": seed,
+            "points": [_point_document(check) for check in checks],
+            "ok": all(check.ok for check in checks)}
+
+
+def _point_document(check: PointCheck) -> dict:
+    report = check.gradient
+    return {
+        "point": check.point,
+        "value": _json_number(report.value),
+        "variables": {c.name: {"reverse": _json_number(c.reverse),
+                               "forward": _json_number(c.forward),
+                               "finite_difference": _json_number(c.finite_difference),
+                               "abs_error": _json_number(c.abs_error),
+                               "rel_error": _json_number(c.rel_error),
+                               "ok": c.ok}
+                      for c in report.inputs},
+        "nondifferentiable": list(dict.fromkeys(report.kinks)),
+        "ok": check.ok,
+    }
+
+
+def _json_number(x: float):
+    """x, or its name when JSON has no number for it."""
+    return x if math.isfinite(x) else str(x)
