@@ -4,6 +4,9 @@ import click
 from scalargrad import __version__
 
 from .bench import bench
+from .check_grad import check_grad
+from .fit_line import fit_line
+from .train_mnist import train_mnist
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,3 +16,6 @@ def cli() -> None:
 
 
 cli.add_command(bench)
+cli.add_command(fit_line)
+cli.add_command(check_grad)
+cli.add_command(train_mnist)

@@ -1,0 +1,182 @@
+"""Training a small classifier with Scalars: softmax regression or one hidden layer.
+
+The model's parameters are Scalars in Matrix objects; each batch's loss is recorded with
+Scalar operations and differentiated in reverse mode (forward mode gives the same
+gradients, one sweep per parameter, for the curious on tiny runs). Prediction runs on the
+parameters' float values, so evaluating costs no graph at all.
+
+Data arrive as rows of floats (lists, not arrays): this module knows nothing of numpy.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .autodiff import forward_autodiff, reverse_autodiff
+from .collector import cycle_collector_paused
+from .matrix import Matrix
+from .optim import Optimizer
+from .rules import relu, tanh
+from .scalar import Scalar
+
+ACTIVATIONS: Dict[str, Callable] = {"tanh": tanh, "relu": relu}
+Rows = Sequence[Sequence[float]]
+
+
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite."""
+
+
+class Classifier:
+    """inputs -> [hidden, activation] -> classes logits, with Matrix parameters."""
+
+    def __init__(self, inputs: int, classes: int = 10, hidden: int = 0,
+                 activation: str = "tanh", seed: int = 0) -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
+        self.inputs, self.classes, self.hidden, self.activation = inputs, classes, hidden, activation
+        widths = [inputs, hidden, classes] if hidden else [inputs, classes]
+        self.layers: List[Tuple[Matrix, Matrix]] = []
+        for k, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
+            if hidden:  # random weights break the symmetry between hidden units
+                weights = Matrix.random(fan_in, fan_out, seed=seed * 1000 + k, scale=1 / math.sqrt(fan_in))
+            else:       # softmax regression is convex: zeros are the natural start
+                weights = Matrix.zeros(fan_in, fan_out, parameters=True)
+            self.layers.append((weights, Matrix.zeros(1, fan_out, parameters=True)))
+
+    def parameters(self) -> List[Scalar]:
+        return [p for weights, bias in self.layers for p in weights.parameters() + bias.parameters()]
+
+    def logits(self, rows: Matrix) -> Matrix:
+        """Recorded logits for a batch (rows of floats, or of Scalars)."""
+        activate = ACTIVATIONS[self.activation]
+        h = rows
+        for k, (weights, bias) in enumerate(self.layers):
+            h = h @ weights + bias
+            if k < len(self.layers) - 1:
+                h = h.apply(activate)
+        return h
+
+    def loss(self, rows: Rows, labels: Sequence[int]) -> Scalar:
+        """Mean cross-entropy of a batch."""
+        return self.logits(Matrix(rows)).cross_entropy(labels)
+
+    def predict(self, rows: Rows) -> List[int]:
+        """The most likely class of each row, computed on float values (no graph)."""
+        activate = ACTIVATIONS[self.activation]
+        layers = [(Matrix(weights.tolist()), bias.tolist()[0]) for weights, bias in self.layers]
+        predictions = []
+        for start in range(0, len(rows), 1000):
+            h = Matrix(rows[start:start + 1000])
+            for k, (weights, bias) in enumerate(layers):
+                h = h @ weights + Matrix([bias])
+                if k < len(layers) - 1:
+                    h = h.apply(activate)
+            predictions.extend(max(range(len(row)), key=row.__getitem__) for row in h.tolist())
+        return predictions
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"inputs": self.inputs, "classes": self.classes, "hidden": self.hidden,
+                "activation": self.activation,
+                "layers": [{"weights": w.tolist(), "bias": b.tolist()[0]} for w, b in self.layers]}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Classifier":
+        """A model from to_dict()'s output; ValueError if it does not describe one."""
+        try:
+            model = cls(int(data["inputs"]), int(data["classes"]), int(data["hidden"]),
+                        str(data["activation"]))
+            if len(data["layers"]) != len(model.layers):
+                raise ValueError(f"{len(data['layers'])} layers, expected {len(model.layers)}")
+            for (weights, bias), saved in zip(model.layers, data["layers"]):
+                _load_values(weights, saved["weights"])
+                _load_values(bias, [saved["bias"]])
+        except (KeyError, TypeError, IndexError) as error:
+            raise ValueError(f"not a saved model ({type(error).__name__}: {error})") from None
+        return model
+
+
+def _load_values(matrix: Matrix, rows: List[List[float]]) -> None:
+    shape = (len(rows), len(rows[0]) if rows else 0)
+    if shape != matrix.shape:
+        raise ValueError(f"saved shape {shape} does not match {matrix.shape}")
+    for parameter, saved in zip(matrix.parameters(), (v for row in rows for v in row)):
+        parameter.value = float(saved)
+
+
+@dataclass
+class EpochResult:
+    loss: float
+    accuracy: float
+    examples: int
+    seconds: float
+    interrupted: bool = False
+
+
+@dataclass
+class BatchReport:
+    """What a progress display needs after each batch."""
+    examples: int       # seen so far this epoch
+    loss: float         # running mean loss this epoch
+    accuracy: float     # running training accuracy this epoch
+
+
+def _argmax(values: List[float]) -> int:
+    return max(range(len(values)), key=values.__getitem__)
+
+
+def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
+                batch_size: int, rng: random.Random, mode: str = "reverse",
+                on_batch: Optional[Callable[[BatchReport], None]] = None,
+                should_stop: Callable[[], bool] = lambda: False) -> EpochResult:
+    """One pass over the data in shuffled batches; stops early (after a batch) if asked."""
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
+    parameters = model.parameters()
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    start = time.perf_counter()
+    seen, loss_sum, correct = 0, 0.0, 0
+    interrupted = False
+    for first in range(0, len(order), batch_size):
+        batch = order[first:first + batch_size]
+        batch_labels = [labels[i] for i in batch]
+        with cycle_collector_paused():
+            try:
+                logits = model.logits(Matrix([rows[i] for i in batch]))
+                loss = logits.cross_entropy(batch_labels)
+            except OverflowError as error:  # parameters so large that a value overflowed
+                raise TrainingDiverged(f"{error} after {seen} examples") from None
+            if not math.isfinite(loss.value):
+                raise TrainingDiverged(f"the loss became {loss.value} after {seen} examples")
+            gradients = differentiate(loss, parameters)
+        optimizer.step(gradients)
+        seen += len(batch)
+        loss_sum += loss.value * len(batch)
+        correct += sum(_argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
+        if on_batch is not None:
+            on_batch(BatchReport(seen, loss_sum / seen, correct / seen))
+        if should_stop():
+            interrupted = True
+            break
+    return EpochResult(loss_sum / max(seen, 1), correct / max(seen, 1), seen,
+                       time.perf_counter() - start, interrupted)
+
+
+def accuracy(model: Classifier, rows: Rows, labels: Sequence[int]) -> Tuple[float, List[int]]:
+    """(fraction correct, predictions)."""
+    predictions = model.predict(rows)
+    correct = sum(p == label for p, label in zip(predictions, labels))
+    return correct / max(len(labels), 1), predictions
+
+
+def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], classes: int = 10) -> List[List[int]]:
+    """counts[true][predicted]."""
+    counts = [[0] * classes for _ in range(classes)]
+    for label, predicted in zip(labels, predictions):
+        counts[label][predicted] += 1
+    return counts

@@ -1,0 +1,131 @@
+import math
+import random
+
+import pytest
+
+from scalargrad import finite_difference, forward_autodiff, reverse_autodiff
+from scalargrad.matrix import Matrix
+from scalargrad.optim import make_optimizer
+from scalargrad.training import (Classifier, TrainingDiverged, accuracy, confusion_matrix,
+                                 train_epoch)
+
+
+def blobs(n=200, seed=0):
+    """Three well-separated clusters in 2-D: a problem a linear classifier solves."""
+    rng = random.Random(seed)
+    centres = [(-3.0, 0.0), (3.0, 0.0), (0.0, 4.0)]
+    rows, labels = [], []
+    for i in range(n):
+        label = i % 3
+        cx, cy = centres[label]
+        rows.append([cx + rng.gauss(0, 0.5), cy + rng.gauss(0, 0.5)])
+        labels.append(label)
+    return rows, labels
+
+
+def test_parameter_counts():
+    assert len(Classifier(49).parameters()) == 49 * 10 + 10
+    assert len(Classifier(49, hidden=32).parameters()) == 49 * 32 + 32 + 32 * 10 + 10
+
+
+def test_loss_is_the_hand_computed_cross_entropy():
+    model = Classifier(2, classes=3)
+    weights, bias = model.layers[0]
+    for p, v in zip(weights.parameters() + bias.parameters(), [1, -1, 0.5, 2, 0, -0.5, 0.1, 0.2, 0.3]):
+        p.value = float(v)
+    rows, labels = [[1.0, 2.0], [-1.0, 0.5]], [2, 0]
+    expected = 0.0
+    for (a, b), label in zip(rows, labels):
+        logits = [a * 1 + b * 2 + 0.1, a * -1 + b * 0 + 0.2, a * 0.5 + b * -0.5 + 0.3]
+        expected += math.log(sum(math.exp(z) for z in logits)) - logits[label]
+    assert model.loss(rows, labels).value == pytest.approx(expected / 2)
+
+
+@pytest.mark.parametrize("hidden, activation", [(0, "relu"), (4, "tanh"), (4, "relu")])
+def test_forward_and_reverse_gradients_agree_and_match_finite_differences(hidden, activation):
+    model = Classifier(3, classes=3, hidden=hidden, activation=activation, seed=1)
+    rows, labels = [[0.2, -0.4, 0.9], [1.0, 0.3, -0.2]], [1, 2]
+    params = model.parameters()
+    loss = model.loss(rows, labels)
+    reverse = reverse_autodiff(loss, params)
+    assert forward_autodiff(loss, params) == pytest.approx(reverse, rel=1e-10, abs=1e-12)
+    for k in (0, len(params) // 2, len(params) - 1):
+        def loss_at(v, k=k):
+            saved = params[k].value
+            params[k].value = v
+            try:
+                return model.loss(rows, labels).value
+            finally:
+                params[k].value = saved
+        assert reverse[k] == pytest.approx(finite_difference(loss_at, params[k].value), rel=1e-5, abs=1e-8)
+
+
+def test_training_separates_blobs_and_prediction_matches_the_recorded_logits():
+    rows, labels = blobs()
+    model = Classifier(2, classes=3)
+    optimizer = make_optimizer("adam", model.parameters(), 0.1)
+    rng = random.Random(0)
+    first = train_epoch(model, optimizer, rows, labels, 16, rng)
+    for _ in range(4):
+        last = train_epoch(model, optimizer, rows, labels, 16, rng)
+    assert last.loss < first.loss and last.examples == len(rows)
+    fraction, predictions = accuracy(model, rows, labels)
+    assert fraction > 0.97
+    recorded = model.logits(Matrix(rows)).tolist()
+    assert predictions == [max(range(3), key=row.__getitem__) for row in recorded]
+
+
+def test_the_same_seed_gives_the_same_run():
+    def run():
+        rows, labels = blobs()
+        model = Classifier(2, classes=3, hidden=5, seed=3)
+        optimizer = make_optimizer("momentum", model.parameters(), 0.05)
+        result = train_epoch(model, optimizer, rows, labels, 8, random.Random(7))
+        return result.loss, [p.value for p in model.parameters()]
+    assert run() == run()
+
+
+def test_should_stop_ends_the_epoch_after_the_current_batch():
+    rows, labels = blobs()
+    model = Classifier(2, classes=3)
+    result = train_epoch(model, make_optimizer("sgd", model.parameters(), 0.1), rows, labels, 10,
+                         random.Random(0), should_stop=lambda: True)
+    assert result.interrupted and result.examples == 10
+
+
+def test_a_diverging_loss_is_reported():
+    rows, labels = blobs()
+    model = Classifier(2, classes=3)
+    optimizer = make_optimizer("sgd", model.parameters(), 1e308)
+    with pytest.raises(TrainingDiverged, match="loss became"):
+        for _ in range(3):
+            train_epoch(model, optimizer, rows, labels, 50, random.Random(0))
+
+
+def test_saved_models_round_trip_and_predict_identically():
+    rows, labels = blobs()
+    model = Classifier(2, classes=3, hidden=6, activation="tanh", seed=2)
+    train_epoch(model, make_optimizer("adam", model.parameters(), 0.05), rows, labels, 16, random.Random(0))
+    restored = Classifier.from_dict(model.to_dict())
+    assert restored.predict(rows) == model.predict(rows)
+    assert [p.value for p in restored.parameters()] == [p.value for p in model.parameters()]
+
+
+@pytest.mark.parametrize("broken", [{}, {"inputs": 2, "classes": 3, "hidden": 0, "activation": "relu",
+                                         "layers": [{"weights": [[1.0]], "bias": [0.0]}]}])
+def test_a_broken_saved_model_is_a_value_error(broken):
+    with pytest.raises(ValueError):
+        Classifier.from_dict(broken)
+
+
+def test_confusion_matrix_counts():
+    assert confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], classes=3) == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_unknown_activation_and_mode():
+    with pytest.raises(ValueError):
+        Classifier(2, activation="sigmoidish")
+    model = Classifier(2, classes=3)
+    with pytest.raises(ValueError):
+        train_epoch(model, make_optimizer("sgd", model.parameters(), 0.1), [[0.0, 0.0]], [0], 1,
+                    random.Random(0), mode="sideways")
