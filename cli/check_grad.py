@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scalargrad import GradientReport, check_gradients, rules
+from scalargrad.gradcheck import HessianReport, check_hessian
 from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, ExpressionError, parse,
                                    random_points)
@@ -38,13 +39,14 @@ class InputError(click.ClickException):
 
 @dataclass
 class PointCheck:
-    """Everything checked at one point; a Hessian check would add a field here."""
+    """Everything checked at one point: the gradient, and the Hessian with --order 2."""
     point: Dict[str, float]
     gradient: GradientReport
+    hessian: Optional[HessianReport] = None
 
     @property
     def ok(self) -> bool:
-        return self.gradient.ok
+        return self.gradient.ok and (self.hessian is None or self.hessian.ok)
 
 
 def _functions(arity: int) -> str:
@@ -99,6 +101,9 @@ and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '-
 @click.option("--richardson", is_flag=True,
               help="Finite differences with Richardson extrapolation (more accurate, "
                    "twice the evaluations) instead of plain central differences.")
+@click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="2 also checks the second derivatives (the Hessian): forward-over-reverse "
+                   "and reverse-over-reverse against finite differences of the gradient.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print only JSON: {expression, point, value, variables, "
                    "nondifferentiable, ok}; with --random, {expression, seed, points: "
@@ -106,12 +111,13 @@ and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '-
                    "\"-inf\", \"nan\".")
 def check_grad(expression: str, assignments: Sequence[str], random_count: Optional[int],
                seed: int, rtol: float, atol: float, eps: Optional[float], richardson: bool,
-               as_json: bool) -> None:
+               order: int, as_json: bool) -> None:
     try:
         parsed = _parse_expression(expression)
         fixed = _parse_assignments(assignments, parsed)
         points = _points(parsed, fixed, random_count, seed)
-        checks = [_check_point(parsed, point, rtol, atol, richardson, eps) for point in points]
+        checks = [_check_point(parsed, point, rtol, atol, richardson, eps, order)
+                  for point in points]
     except click.ClickException:
         raise
     except Exception as error:  # the last line of defence: no input prints a traceback
@@ -185,18 +191,19 @@ def _points(expression: Expression, fixed: Dict[str, float], random_count: Optio
 
 
 def _check_point(expression: Expression, point: Dict[str, float], rtol: float, atol: float,
-                 richardson: bool, eps: Optional[float]) -> PointCheck:
-    """check_gradients at point; an undefined or infinite value is bad input."""
+                 richardson: bool, eps: Optional[float], order: int) -> PointCheck:
+    """check_gradients (and check_hessian) at point; an undefined or infinite value is bad input."""
     names = list(point)
+    function, values = expression.as_function(names), list(point.values())
+    options = dict(names=names, rtol=rtol, atol=atol, richardson=richardson, step=eps)
     try:
-        report = check_gradients(expression.as_function(names), list(point.values()),
-                                 names=names, rtol=rtol, atol=atol, richardson=richardson,
-                                 step=eps)
+        report = check_gradients(function, values, **options)
+        if not math.isfinite(report.value):
+            raise InputError(f"{_at(point)}the value is {report.value} (overflow)")
+        second = check_hessian(function, values, **options) if order == 2 else None
     except (ArithmeticError, ValueError) as error:
         raise InputError(f"{_at(point)}{error}") from None
-    if not math.isfinite(report.value):
-        raise InputError(f"{_at(point)}the value is {report.value} (overflow)")
-    return PointCheck(point, report)
+    return PointCheck(point, report, second)
 
 
 def _names(names: Sequence[str]) -> str:
@@ -230,6 +237,8 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
     console.print(f"value       {check.gradient.value!r}")
     if check.gradient.inputs:
         console.print(_gradient_table(check.gradient))
+    if check.hessian is not None and check.hessian.entries:
+        console.print(_hessian_table(check.hessian))
     for kink in dict.fromkeys(check.gradient.kinks):  # each once, in order
         console.print(_kink_note(kink))
 
@@ -246,6 +255,22 @@ def _gradient_table(report: GradientReport) -> Table:
         table.add_row(check.name, _number(check.reverse), _number(check.forward),
                       _number(check.finite_difference), _error(check.abs_error),
                       _error(check.rel_error), "pass" if check.ok else "FAIL")
+    return table
+
+
+def _hessian_table(report: HessianReport) -> Table:
+    """One row per pair of variables."""
+    table = Table(title="second derivatives", title_justify="left", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("variables", overflow="fold")
+    for heading in ("fwd-over-rev", "rev-over-rev", "finite diff", "abs err", "rel err"):
+        table.add_column(heading, justify="right", overflow="fold")
+    table.add_column("ok")
+    for entry in report.entries:
+        table.add_row(f"{entry.row}, {entry.column}", _number(entry.forward_over_reverse),
+                      _number(entry.reverse_over_reverse), _number(entry.finite_difference),
+                      _error(entry.abs_error), _error(entry.rel_error),
+                      "pass" if entry.ok else "FAIL")
     return table
 
 
@@ -273,8 +298,9 @@ def _verdict(checks: List[PointCheck], rtol: float, atol: float) -> str:
     failed = [check for check in checks if not check.ok]
     if not failed:
         return f"ok: reverse mode, forward mode and finite differences agree ({tolerance})"
-    names = dict.fromkeys(c.name for check in failed for c in check.gradient.inputs
-                          if not c.ok)
+    names = dict.fromkeys([c.name for check in failed for c in check.gradient.inputs if not c.ok]
+                          + [f"d2/d{e.row} d{e.column}" for check in failed if check.hessian
+                             for e in check.hessian.entries if not e.ok])
     where = f" at {len(failed)} of {len(checks)} points" if len(checks) > 1 else ""
     return f"FAIL: the derivatives disagree for {_names(list(names))}{where} ({tolerance})"
 
@@ -305,6 +331,13 @@ def _point_document(check: PointCheck) -> dict:
                                "ok": c.ok}
                       for c in report.inputs},
         "nondifferentiable": list(dict.fromkeys(report.kinks)),
+        **({} if check.hessian is None else {"hessian": [
+            {"row": e.row, "column": e.column,
+             "forward_over_reverse": _json_number(e.forward_over_reverse),
+             "reverse_over_reverse": _json_number(e.reverse_over_reverse),
+             "finite_difference": _json_number(e.finite_difference),
+             "abs_error": _json_number(e.abs_error), "rel_error": _json_number(e.rel_error),
+             "ok": e.ok} for e in check.hessian.entries]}),
         "ok": check.ok,
     }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
 from .autodiff import _Graph, forward_autodiff, reverse_autodiff
+from .functional import hessian
 from .numerical import finite_difference
 from .scalar import Scalar
 
@@ -98,3 +99,53 @@ def check_gradients(func: Callable, args: Sequence[float], names: Optional[Seque
         ok = abs(r - f) <= tolerance and max(abs(r - d), abs(f - d)) <= tolerance
         checks.append(InputCheck(name, at, r, f, d, abs_error, rel_error, ok))
     return GradientReport(value, checks, kinks(y))
+
+
+@dataclass
+class SecondDerivativeCheck:
+    """One Hessian entry, d2y / d(row) d(column), computed three ways."""
+    row: str
+    column: str
+    forward_over_reverse: float
+    reverse_over_reverse: float
+    finite_difference: float  # of the reverse-mode gradient
+    abs_error: float
+    rel_error: float
+    ok: bool
+
+
+@dataclass
+class HessianReport:
+    entries: List[SecondDerivativeCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(entry.ok for entry in self.entries)
+
+
+def check_hessian(func: Callable, args: Sequence[float], names: Optional[Sequence[str]] = None,
+                  rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
+                  richardson: bool = False, step: Optional[float] = None) -> HessianReport:
+    """Second derivatives: forward-over-reverse, reverse-over-reverse, and finite differences
+    of the (exact, reverse-mode) gradient, compared with the same tolerances as
+    check_gradients. The gradient is exact, so its finite differences are as accurate as a
+    first-order check's."""
+    args = [float(a) for a in args]
+    names = list(names) if names is not None else [f"x{i}" for i in range(len(args))]
+    xs = [Scalar(a) for a in args]
+    y = func(*xs)
+    forward_over_reverse = hessian(y, xs)
+    reverse_over_reverse = [reverse_autodiff(g, xs) for g in reverse_autodiff(y, xs, create_graph=True)]
+    entries = []
+    for i, row in enumerate(names):
+        def gradient_entry(*values, i=i):
+            variables = [Scalar(v) for v in values]
+            return reverse_autodiff(func(*variables), variables)[i]
+        numeric = finite_difference(gradient_entry, args, richardson=richardson, step=step)
+        for j, column in enumerate(names):
+            a, b, d = forward_over_reverse[i][j], reverse_over_reverse[i][j], numeric[j]
+            abs_error, rel_error = _errors(a, b, d)
+            tolerance = atol + rtol * abs(d)
+            ok = abs(a - b) <= tolerance and max(abs(a - d), abs(b - d)) <= tolerance
+            entries.append(SecondDerivativeCheck(row, column, a, b, d, abs_error, rel_error, ok))
+    return HessianReport(entries)

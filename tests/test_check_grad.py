@@ -384,3 +384,28 @@ def test_junk_text_is_handled(expression):
 @given(st.text(alphabet="xy01.e+-*/()_, sinexplog[]'\"=:lambd", max_size=30))
 def test_expression_like_junk_is_handled(expression):
     assert_handled(run("--random", "1", "--", expression))
+
+
+# --order 2: the Hessian, checked against finite differences of the gradient.
+def test_order_two_checks_the_hessian_against_hand_derivatives():
+    _, document = run_json("sin(x)*y + exp(x*y)", "--at", "x=0.5,y=2", "--order", "2")
+    assert document["ok"]
+    entries = {(e["row"], e["column"]): e for e in document["hessian"]}
+    x, y = 0.5, 2.0
+    hand = {("x", "x"): -math.sin(x) * y + y * y * math.exp(x * y),
+            ("x", "y"): math.cos(x) + math.exp(x * y) * (1 + x * y),
+            ("y", "y"): x * x * math.exp(x * y)}
+    hand[("y", "x")] = hand[("x", "y")]
+    for key, value in hand.items():
+        for method in ("forward_over_reverse", "reverse_over_reverse", "finite_difference"):
+            assert entries[key][method] == pytest.approx(value, rel=1e-8)
+
+
+def test_order_two_at_a_kink_fails_with_the_note():
+    result = run("relu(x)*x", "--at", "x=0", "--order", "2")
+    assert result.exit_code == 1
+    assert "second derivatives" in result.output and "relu(0.0)" in result.output
+
+
+def test_order_one_has_no_hessian():
+    assert "hessian" not in run_json("x**2", "--at", "x=1")[1]

@@ -35,3 +35,14 @@ def test_a_wrong_derivative_is_caught():
 def test_tolerances_are_respected():
     loose = check_gradients(lambda x: sg.sqrt(x), [1e-3], rtol=1e-1)
     assert loose.ok
+
+
+def test_hessian_check_of_a_polynomial():
+    from scalargrad.gradcheck import check_hessian
+    report = check_hessian(lambda x, y: x ** 3 * y + y * y, [2.0, -1.0], names=["x", "y"])
+    assert report.ok
+    exact = {("x", "x"): 6 * 2.0 * -1.0, ("x", "y"): 3 * 4.0, ("y", "x"): 12.0, ("y", "y"): 2.0}
+    for entry in report.entries:
+        assert entry.forward_over_reverse == pytest.approx(exact[(entry.row, entry.column)])
+        assert entry.reverse_over_reverse == pytest.approx(exact[(entry.row, entry.column)])
+        assert entry.finite_difference == pytest.approx(exact[(entry.row, entry.column)], rel=1e-7)
