@@ -1,0 +1,116 @@
+"""The train-mnist targets, measured: accuracy, wall time and µs per training example.
+
+Runs each configuration as the real command (`scalargrad train-mnist ... --json`, timed
+from the outside), then trains the same model with the same optimizer, batch size and
+number of examples batched in numpy, as the floor a vectorised implementation reaches.
+
+    python benchmarks/mnist_targets.py [--data-dir ../shared/mnist] [--only default]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scalargrad.mnist import load_mnist
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = [  # name, extra arguments, size, hidden, accuracy target, seconds target
+    ("default", [], 7, 0, 0.88, 30),
+    ("hidden 32", ["--hidden", "32", "--epochs", "8"], 7, 32, 0.94, 300),
+    ("size 14", ["--size", "14", "--epochs", "3"], 14, 0, 0.92, None),
+]
+
+
+def run_command(arguments, data_dir):
+    start = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-m", "scalargrad_cli", "train-mnist", "--json",
+                                "--data-dir", str(data_dir), *arguments],
+                               capture_output=True, text=True, check=True)
+    return json.loads(completed.stdout), time.perf_counter() - start
+
+
+def numpy_floor(summary, data_dir):
+    """µs per example to train the same model the same way with numpy, and its accuracy."""
+    size, hidden, lr, batch = summary["size"], summary["hidden"], summary["lr"], summary["batch_size"]
+    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir, size=size, download=False)
+    rng = np.random.default_rng(summary["seed"])
+    widths = [size * size, hidden, 10] if hidden else [size * size, 10]
+    params = []
+    for fan_in, fan_out in zip(widths, widths[1:]):
+        w = rng.normal(0, 1 / np.sqrt(fan_in), (fan_in, fan_out)) if hidden else np.zeros((fan_in, fan_out))
+        params += [w, np.zeros(fan_out)]
+    moments = [np.zeros_like(p) for p in params]
+    squares = [np.zeros_like(p) for p in params]
+    relu = summary["activation"] == "relu"
+    step = 0
+    start = time.perf_counter()
+    for _ in range(summary["epochs"]):
+        order = rng.permutation(len(x_train))
+        for first in range(0, len(order), batch):
+            index = order[first:first + batch]
+            x, y = x_train[index], y_train[index]
+            activations = [x]
+            for k in range(0, len(params), 2):
+                z = activations[-1] @ params[k] + params[k + 1]
+                if k + 2 < len(params):
+                    z = np.maximum(z, 0) if relu else np.tanh(z)
+                activations.append(z)
+            logits = activations[-1]
+            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            delta = probabilities
+            delta[np.arange(len(y)), y] -= 1
+            delta /= len(y)
+            grads = [None] * len(params)
+            for k in range(len(params) - 2, -1, -2):
+                grads[k], grads[k + 1] = activations[k // 2].T @ delta, delta.sum(axis=0)
+                if k:
+                    h = activations[k // 2]
+                    delta = (delta @ params[k].T) * ((h > 0) if relu else (1 - h * h))
+            step += 1
+            for p, g, m, v in zip(params, grads, moments, squares):
+                m[:] = 0.9 * m + 0.1 * g
+                v[:] = 0.999 * v + 0.001 * g * g
+                p -= lr * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+    seconds = time.perf_counter() - start
+    h = x_test
+    for k in range(0, len(params), 2):
+        h = h @ params[k] + params[k + 1]
+        if k + 2 < len(params):
+            h = np.maximum(h, 0) if relu else np.tanh(h)
+    accuracy = float((h.argmax(axis=1) == y_test).mean())
+    return seconds / (summary["epochs"] * len(x_train)) * 1e6, accuracy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "mnist"))
+    parser.add_argument("--only", choices=[name for name, *_ in TARGETS])
+    options = parser.parse_args()
+    rows = []
+    for name, arguments, size, hidden, accuracy_target, seconds_target in TARGETS:
+        if options.only and name != options.only:
+            continue
+        summary, wall = run_command(arguments, options.data_dir)
+        us_scalar = 1e6 / summary["examples_per_second"]
+        us_numpy, numpy_accuracy = numpy_floor(summary, options.data_dir)
+        rows.append({
+            "target": name, "arguments": " ".join(arguments) or "(defaults)",
+            "test_accuracy": summary["test_accuracy"], "accuracy_target": accuracy_target,
+            "wall_seconds": round(wall, 1), "seconds_target": seconds_target,
+            "us_per_example": round(us_scalar, 1), "numpy_us_per_example": round(us_numpy, 2),
+            "ratio_to_numpy": round(us_scalar / us_numpy, 1), "numpy_test_accuracy": numpy_accuracy,
+            "met": summary["test_accuracy"] >= accuracy_target
+                   and (seconds_target is None or wall <= seconds_target),
+        })
+        print(json.dumps(rows[-1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
