@@ -22,6 +22,7 @@ from rich.text import Text
 
 from scalargrad import linefit
 from scalargrad.linefit import Line
+from scalargrad.optim import OPTIMIZERS
 
 TRUE_LINE = Line(0.7, 4.0)
 START_LINE = Line(-2.0, 0.0)
@@ -132,7 +133,7 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
               help="Maximum number of optimizer steps.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
               callback=_finite, help="Learning rate (the fit runs in standardised units).")
-@click.option("--optimizer", type=click.Choice(linefit.OPTIMIZERS), default="sgd",
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd",
               show_default=True,
               help="momentum is SGD with momentum 0.9.")
 @click.option("--mode", type=click.Choice(linefit.MODES), default="reverse", show_default=True,

@@ -9,7 +9,7 @@ while a wrong derivative rule is off by far more.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence
 
 from .autodiff import _Graph, forward_autodiff, reverse_autodiff
 from .functional import hessian

@@ -18,7 +18,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .autodiff import forward_autodiff, reverse_autodiff
 from .matrix import Matrix
-from .optim import OPTIMIZERS, make_optimizer
+from .optim import make_optimizer
 from .scalar import Scalar
 
 Points = Tuple[List[float], List[float]]

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from scalargrad import linefit
+from scalargrad.optim import OPTIMIZERS
 from scalargrad_cli.main import cli
 
 
@@ -46,7 +47,7 @@ def test_json_has_the_documented_keys_and_nothing_else_on_stdout():
 
 
 def test_forward_and_reverse_modes_agree():
-    for optimizer in linefit.OPTIMIZERS:
+    for optimizer in OPTIMIZERS:
         reverse = run_json("--optimizer", optimizer, "--mode", "reverse")
         forward = run_json("--optimizer", optimizer, "--mode", "forward")
         assert forward["mode"] == "forward"
@@ -83,7 +84,7 @@ def test_badly_scaled_csv_converges(tmp_path):
     path = tmp_path / "scaled.csv"
     path.write_text("".join(f"{x!r},{y!r}\n" for x, y in zip(xs, ys)))
     slope, intercept = np.polyfit(xs, ys, 1)
-    for optimizer in linefit.OPTIMIZERS:
+    for optimizer in OPTIMIZERS:
         report = run_json("--csv", path, "--optimizer", optimizer)
         assert report["converged"]
         assert report["slope"] == pytest.approx(slope, rel=1e-4)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from scalargrad import linefit
+from scalargrad.optim import OPTIMIZERS
 from scalargrad.linefit import DataError, DivergenceError, Line, fit_line, least_squares
 
 
@@ -45,7 +46,7 @@ def test_unusable_points(xs, ys, message):
         fit_line(xs, ys)
 
 
-@pytest.mark.parametrize("optimizer", linefit.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_each_optimizer_reaches_least_squares(optimizer):
     xs, ys = linefit.synthetic_points(100, seed=1)
     result = fit_line(xs, ys, optimizer=optimizer, start=Line(-2.0, 0.0))
@@ -106,7 +107,7 @@ def test_badly_scaled_data_converges():
     xs, ys = linefit.synthetic_points(60, slope=2e-9, intercept=1e-3, noise=1e-7, seed=4,
                                       x_range=(1e6, 1.001e6))
     best = least_squares(xs, ys)
-    for optimizer in linefit.OPTIMIZERS:
+    for optimizer in OPTIMIZERS:
         result = fit_line(xs, ys, optimizer=optimizer, tolerance=1e-9)
         assert result.converged
         assert result.line.slope == pytest.approx(best.slope, rel=1e-6)
