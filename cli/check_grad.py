@@ -243,35 +243,36 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
         console.print(_kink_note(kink))
 
 
-def _gradient_table(report: GradientReport) -> Table:
-    """One row per variable; numbers too wide for the terminal fold rather than truncate."""
-    table = Table(title="first derivatives", title_justify="left", box=box.SIMPLE_HEAD,
+def _comparison_table(title: str, label: str, methods: Sequence[str], rows) -> Table:
+    """rows of (label, three values, abs error, rel error, ok); numbers too wide for the
+    terminal fold rather than truncate."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
                   show_edge=False, pad_edge=False, collapse_padding=True)
-    table.add_column("variable", overflow="fold")
-    for heading in ("reverse", "forward", "finite diff", "abs err", "rel err"):
+    table.add_column(label, overflow="fold")
+    for heading in (*methods, "abs err", "rel err"):
         table.add_column(heading, justify="right", overflow="fold")
     table.add_column("ok")
-    for check in report.inputs:
-        table.add_row(check.name, _number(check.reverse), _number(check.forward),
-                      _number(check.finite_difference), _error(check.abs_error),
-                      _error(check.rel_error), "pass" if check.ok else "FAIL")
+    for name, values, abs_error, rel_error, ok in rows:
+        table.add_row(name, *map(_number, values), _error(abs_error), _error(rel_error),
+                      "pass" if ok else "FAIL")
     return table
+
+
+def _gradient_table(report: GradientReport) -> Table:
+    """One row per variable."""
+    return _comparison_table(
+        "first derivatives", "variable", ("reverse", "forward", "finite diff"),
+        [(c.name, (c.reverse, c.forward, c.finite_difference), c.abs_error, c.rel_error, c.ok)
+         for c in report.inputs])
 
 
 def _hessian_table(report: HessianReport) -> Table:
     """One row per pair of variables."""
-    table = Table(title="second derivatives", title_justify="left", box=box.SIMPLE_HEAD,
-                  show_edge=False, pad_edge=False, collapse_padding=True)
-    table.add_column("variables", overflow="fold")
-    for heading in ("fwd-over-rev", "rev-over-rev", "finite diff", "abs err", "rel err"):
-        table.add_column(heading, justify="right", overflow="fold")
-    table.add_column("ok")
-    for entry in report.entries:
-        table.add_row(f"{entry.row}, {entry.column}", _number(entry.forward_over_reverse),
-                      _number(entry.reverse_over_reverse), _number(entry.finite_difference),
-                      _error(entry.abs_error), _error(entry.rel_error),
-                      "pass" if entry.ok else "FAIL")
-    return table
+    return _comparison_table(
+        "second derivatives", "variables", ("fwd-over-rev", "rev-over-rev", "finite diff"),
+        [(f"{e.row}, {e.column}", (e.forward_over_reverse, e.reverse_over_reverse,
+                                   e.finite_difference), e.abs_error, e.rel_error, e.ok)
+         for e in report.entries])
 
 
 def _number(x: float) -> str:
