@@ -431,7 +431,7 @@ def dot(ws: Iterable[ScalarLike], xs: Iterable[ScalarLike]) -> Union[Scalar, flo
     ws, xs = tuple(ws), tuple(xs)
     if len(ws) != len(xs):
         raise ValueError(f"dot: lengths differ ({len(ws)} and {len(xs)})")
-    return dot_grid([ws], [xs])[0][0]
+    return _dot_classified(_classify(ws), _classify(xs))
 
 
 _SCALARS, _NUMBERS, _MIXED = "scalars", "numbers", "mixed"
@@ -447,6 +447,26 @@ def _classify(entries: tuple) -> Tuple[tuple, Optional[tuple], str]:
     return entries, None, _MIXED
 
 
+def _dot_classified(left: tuple, right: tuple) -> Union[Scalar, float]:
+    """The dot product of two classified operands of equal length."""
+    l_entries, l_values, l_kind = left
+    r_entries, r_values, r_kind = right
+    if l_kind is _MIXED or r_kind is _MIXED:
+        args = l_entries + r_entries
+        return _record_nary(DOT, args, _values(args))
+    out = builtins.sum(map(operator.mul, l_values, r_values))
+    if l_kind is _NUMBERS:
+        if r_kind is _NUMBERS:
+            return float(out)
+        return _record_constant_partials(DOT, r_entries, l_values, out)
+    if r_kind is _NUMBERS:
+        return _record_constant_partials(DOT, l_entries, r_values, out)
+    # Scalars on both sides: each side's partials are the other side, so not constant
+    node = _record_constant_partials(DOT, l_entries + r_entries, r_values + l_values, out)
+    node._b = node._a
+    return node
+
+
 def dot_grid(rows: Sequence[Sequence[ScalarLike]], columns: Sequence[Sequence[ScalarLike]]) -> list:
     """[[dot(row, column) for column in columns] for row in rows]: a matrix product's entries.
 
@@ -454,28 +474,9 @@ def dot_grid(rows: Sequence[Sequence[ScalarLike]], columns: Sequence[Sequence[Sc
     read once, not once per product, which is most of the cost of a product otherwise.
     Lengths must match (the caller checks shapes).
     """
-    prepared_columns = [_classify(tuple(column)) for column in columns]
-    grid = []
-    for row in rows:
-        r_entries, r_values, r_kind = _classify(tuple(row))
-        line = []
-        for c_entries, c_values, c_kind in prepared_columns:
-            if r_kind is _MIXED or c_kind is _MIXED:
-                args = r_entries + c_entries
-                line.append(_record_nary(DOT, args, _values(args)))
-                continue
-            out = builtins.sum(map(operator.mul, r_values, c_values))
-            if r_kind is _NUMBERS:
-                line.append(float(out) if c_kind is _NUMBERS else
-                            _record_constant_partials(DOT, c_entries, r_values, out))
-            elif c_kind is _NUMBERS:
-                line.append(_record_constant_partials(DOT, r_entries, c_values, out))
-            else:  # Scalars on both sides: partials are the other side, so they are not constant
-                node = _record_constant_partials(DOT, r_entries + c_entries, c_values + r_values, out)
-                node._b = node._a
-                line.append(node)
-        grid.append(line)
-    return grid
+    prepared = [_classify(tuple(column)) for column in columns]
+    return [[_dot_classified(row, column) for column in prepared]
+            for row in map(_classify, map(tuple, rows))]
 
 
 def logsumexp(xs: Iterable[ScalarLike]) -> Union[Scalar, float]:
