@@ -6,6 +6,7 @@
     (52.0, 52.0)
 """
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
+from .collector import cycle_collector_paused
 from .errors import DivisionByZero, DomainError, NumericOverflow
 from .functional import grad, hessian, hessian_of, value_and_grad
 from .gradcheck import GradientReport, InputCheck, check_gradients
@@ -18,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Scalar", "value", "reverse_autodiff", "forward_autodiff", "jacobian", "finite_difference",
-    "grad", "value_and_grad", "hessian", "hessian_of",
+    "grad", "value_and_grad", "hessian", "hessian_of", "cycle_collector_paused",
     "check_gradients", "GradientReport", "InputCheck",
     "DomainError", "DivisionByZero", "NumericOverflow",
     "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "atan", "tanh", "sigmoid",
