@@ -69,17 +69,23 @@ def _write_atomically(path: str, document: Dict[str, Any]) -> None:
 
 
 def _load_data(data_dir: Optional[str], size: int, console: Console):
-    """The four MNIST arrays, downloading with progress bars if needed."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  console=console, transient=True) as bars:
-        tasks: Dict[str, int] = {}
+    """The four MNIST arrays, with a progress bar for each file that has to be downloaded."""
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    console=console, transient=True)
+    tasks: Dict[str, int] = {}
 
-        def progress(name: str, done: int, total: Optional[int]) -> None:
-            if name not in tasks:
-                tasks[name] = bars.add_task(f"downloading {name}", total=total)
-            bars.update(tasks[name], completed=done, total=total)
+    def progress(name: str, done: int, total: Optional[int]) -> None:
+        if not tasks:
+            bars.start()  # only when something is downloaded: nothing is printed otherwise
+        if name not in tasks:
+            tasks[name] = bars.add_task(f"downloading {name}", total=total)
+        bars.update(tasks[name], completed=done, total=total)
 
+    try:
         return mnist.load_mnist(data_dir, size=size, progress=progress)
+    finally:
+        if tasks:
+            bars.stop()
 
 
 @click.command("train-mnist")

@@ -140,3 +140,23 @@ def test_saving_never_leaves_a_half_written_file(shared_mnist, tmp_path, monkeyp
     result = run("--data-dir", str(shared_mnist), "--limit", "50", "--save", str(model))
     assert result.exit_code == 1 and "cannot save" in result.output
     assert model.read_text() == "precious" and [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+def test_download_progress_is_shown_while_files_arrive(monkeypatch):
+    import numpy as np
+
+    calls = []
+
+    def fake_load_mnist(data_dir, size, progress):
+        for done in (0, 50, 100):
+            progress("t10k-labels-idx1-ubyte.gz", done, 100)
+            calls.append(done)
+        rng = np.random.default_rng(0)
+        images = rng.random((40, size * size))
+        labels = np.arange(40) % 10
+        return (images, labels), (images[:20], labels[:20])
+
+    monkeypatch.setattr(command.mnist, "load_mnist", fake_load_mnist)
+    result = run("--json")
+    assert result.exit_code == 0, result.output
+    assert calls == [0, 50, 100] and json.loads(result.stdout)["examples"] == 40
