@@ -49,11 +49,16 @@ class _Graph:
                 (leaves if root._op is None else stack).append(root)
         interior.extend(stack)
         push, pop, keep, keep_leaf = stack.append, stack.pop, interior.append, leaves.append
+        visited_parent_tuples = set()
         while stack:
             node = pop()
             da = node._da
             if da.__class__ is tuple:
+                # A matrix product's entries share their column's parent tuple: walk it once.
                 parents = node._a
+                if id(parents) in visited_parent_tuples:
+                    continue
+                visited_parent_tuples.add(id(parents))
             elif da is None:
                 parents = (node._b,)
             elif node._db is None:
