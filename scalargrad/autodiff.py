@@ -40,15 +40,27 @@ class _Graph:
     __slots__ = ("interior", "leaves")
 
     def __init__(self, roots: Sequence[Scalar]) -> None:
-        interior: List[Scalar] = []
-        leaves: List[Scalar] = []
+        self.interior: List[Scalar] = []
+        self.leaves: List[Scalar] = []
+        try:
+            self._gather(roots)
+        except BaseException:  # even Ctrl-C: a node left marked would corrupt later sweeps
+            self.release()
+            raise
+        self.interior.sort(key=_ORDER)
+
+    def _gather(self, roots: Sequence[Scalar]) -> None:
+        """Mark (scratch 0.0) and list every node the roots depend on, with an explicit stack."""
         stack: List[Scalar] = []
+        push, pop, keep, keep_leaf = stack.append, stack.pop, self.interior.append, self.leaves.append
         for root in roots:
             if root._acc is None:
                 root._acc = 0.0
-                (leaves if root._op is None else stack).append(root)
-        interior.extend(stack)
-        push, pop, keep, keep_leaf = stack.append, stack.pop, interior.append, leaves.append
+                if root._op is None:
+                    keep_leaf(root)
+                else:
+                    push(root)
+                    keep(root)
         visited_parent_tuples = set()
         while stack:
             node = pop()
@@ -73,9 +85,6 @@ class _Graph:
                     else:
                         push(parent)
                         keep(parent)
-        interior.sort(key=_ORDER)
-        self.interior = interior
-        self.leaves = leaves
 
     def release(self) -> None:
         """Clear every visited node's scratch, ready for the next sweep."""

@@ -175,3 +175,20 @@ def test_reverse_mode_skips_nodes_with_zero_adjoint():
     y = sg.sqrt(x) * 0.0 + x   # sqrt'(0) = inf, but a zero adjoint reaches it
     assert reverse_autodiff(y, x) == 1.0
     assert math.isnan(forward_autodiff(y, x))  # inf * 0 in the forward product: documented
+
+
+def test_an_interrupted_sweep_leaves_the_graph_clean(monkeypatch):
+    from scalargrad import autodiff
+    x = Scalar(2.0)
+    y = sg.exp(x * x) + x
+    real_gather = autodiff._Graph._gather
+
+    def interrupted(self, roots):
+        real_gather(self, roots)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(autodiff._Graph, "_gather", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reverse_autodiff(y, x)
+    monkeypatch.undo()
+    assert reverse_autodiff(y, x) == pytest.approx(4 * math.exp(4.0) + 1)
