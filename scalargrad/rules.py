@@ -1,10 +1,10 @@
 """The table of differentiation rules: every primitive, defined once.
 
 A rule gives a primitive's value (on floats) and one partial derivative per argument: a
-number where it is constant, else a function. The partials are written with scalargrad's own functions and operators, so the same expression
-gives a float when called on floats (while recording) and a Scalar when called on Scalars
-(to differentiate a derivative). Each partial takes the arguments followed by ``out``, the
-primitive's result.
+number where it is constant, else a function. The partials are written with scalargrad's
+own functions and operators, so the same expression gives a float when called on floats
+(while recording) and a Scalar when called on Scalars (to differentiate a derivative).
+Each partial takes the arguments followed by ``out``, the primitive's result.
 
 From this table the module builds the public functions (``exp``, ``log``, ...), which take
 a float or a Scalar and return the same kind, and the Scalar's arithmetic operators.
@@ -41,7 +41,8 @@ class Rule:
                  kink: Optional[Callable[..., bool]] = None):
         self.name = name
         self.value = value        # floats -> float; may raise on a domain error
-        self.partials = partials  # tuple of functions (args..., out) -> partial; n-ary: one function
+        self.partials = partials  # per argument: a number, or (args..., out) -> partial;
+                                  # n-ary rules: one function (args, out) -> all partials
         self.domain = domain      # said in the message of a domain error
         self.doc = doc            # the convention used where the derivative does not exist
         self.kink = kink          # (argument values) -> True where that convention applies
@@ -67,31 +68,12 @@ def _as_float(x) -> float:
 
 
 # ---------------------------------------------------------------------------------------
-# Value functions with checks that math does not make, or makes with a vague message.
-def _div(a: float, b: float) -> float:
-    return a / b
-
-
+# Value functions where math's own are missing or do not check enough. (math's domain
+# errors are fine as they are: Rule.error turns them into messages with the values.)
 def _pow(a: float, b: float) -> float:
     if a == 0.0 and b < 0.0:
         raise ZeroDivisionError
     return math.pow(a, b)  # raises ValueError for a negative base with a fractional exponent
-
-
-def _sqrt(x: float) -> float:
-    return math.sqrt(x)
-
-
-def _log(x: float) -> float:
-    if x <= 0.0:  # math.log(0) says "math domain error"; we want the value in the message
-        raise ValueError
-    return math.log(x)
-
-
-def _log1p(x: float) -> float:
-    if x <= -1.0:
-        raise ValueError
-    return math.log1p(x)
 
 
 def _sigmoid(x: float) -> float:
@@ -167,9 +149,9 @@ ABS = Rule("abs", abs, (lambda x, out: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0
            doc="abs'(0) = 0 (the middle of the subgradient [-1, 1]).", kink=lambda x: x == 0)
 EXP = Rule("exp", math.exp, (lambda x, out: out,))
 EXPM1 = Rule("expm1", math.expm1, (lambda x, out: out + 1.0,))
-LOG = Rule("log", _log, (lambda x, out: 1.0 / x,), "x > 0")
-LOG1P = Rule("log1p", _log1p, (lambda x, out: 1.0 / (1.0 + x),), "x > -1")
-SQRT = Rule("sqrt", _sqrt, (lambda x, out: 0.5 / out if out != 0 else _INF,), "x >= 0",
+LOG = Rule("log", math.log, (lambda x, out: 1.0 / x,), "x > 0")
+LOG1P = Rule("log1p", math.log1p, (lambda x, out: 1.0 / (1.0 + x),), "x > -1")
+SQRT = Rule("sqrt", math.sqrt, (lambda x, out: 0.5 / out if out != 0 else _INF,), "x >= 0",
             doc="sqrt'(0) = +inf (the one-sided limit).", kink=lambda x: x == 0)
 SIN = Rule("sin", math.sin, (lambda x, out: cos(x),))
 COS = Rule("cos", math.cos, (lambda x, out: -sin(x),))
@@ -184,7 +166,7 @@ RELU = Rule("relu", _relu, (lambda x, out: 1.0 if x > 0 else 0.0,),
 ADD = Rule("add", operator.add, (1.0, 1.0))
 SUB = Rule("sub", operator.sub, (1.0, -1.0))
 MUL = Rule("mul", operator.mul, (lambda a, b, out: b, lambda a, b, out: a))
-DIV = Rule("div", _div, (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b), "b != 0")
+DIV = Rule("div", operator.truediv, (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b), "b != 0")
 POW = Rule("pow", _pow, (_pow_partial_base, _pow_partial_exponent),
            "a > 0, or a = 0 with b >= 0, or a < 0 with an integer b",
            doc="At a = 0: d/da is +inf for 0 < b < 1; d/db is 0. For a < 0, d/db is nan.",
