@@ -218,6 +218,7 @@ def _unary_function(rule: Rule) -> Callable:
             raise rule.error((x,), cause) from None
 
     function.__name__ = function.__qualname__ = rule.name
+    function.__annotations__ = {"x": "Scalar | float", "return": "Scalar | float"}
     function.__doc__ = (f"{rule.name}(x): a float for a float, a recorded Scalar for a Scalar."
                         + (f" Domain: {rule.domain}." if rule.domain else "")
                         + (f" {rule.doc}" if rule.doc else ""))
@@ -313,6 +314,8 @@ def _binary_function(rule: Rule) -> Callable:
         return result
 
     function.__name__ = function.__qualname__ = rule.name
+    function.__annotations__ = {"a": "Scalar | float", "b": "Scalar | float",
+                                "return": "Scalar | float"}
     function.__doc__ = (f"{rule.name}(a, b): a float for floats, a recorded Scalar otherwise."
                         + (f" {rule.doc}" if rule.doc else ""))
     return function
