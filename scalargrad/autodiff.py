@@ -53,30 +53,9 @@ class _Graph:
         """Mark (scratch 0.0) and list every node the roots depend on, with an explicit stack."""
         stack: List[Scalar] = []
         push, pop, keep, keep_leaf = stack.append, stack.pop, self.interior.append, self.leaves.append
-        for root in roots:
-            if root._acc is None:
-                root._acc = 0.0
-                if root._op is None:
-                    keep_leaf(root)
-                else:
-                    push(root)
-                    keep(root)
         visited_parent_tuples = set()
-        while stack:
-            node = pop()
-            da = node._da
-            if da.__class__ is tuple:
-                # A matrix product's entries share their column's parent tuple: walk it once.
-                parents = node._a
-                if id(parents) in visited_parent_tuples:
-                    continue
-                visited_parent_tuples.add(id(parents))
-            elif da is None:
-                parents = (node._b,)
-            elif node._db is None:
-                parents = (node._a,)
-            else:
-                parents = (node._a, node._b)
+        parents: Sequence[Scalar] = roots
+        while True:
             for parent in parents:
                 if parent._acc is None:
                     parent._acc = 0.0
@@ -85,6 +64,23 @@ class _Graph:
                     else:
                         push(parent)
                         keep(parent)
+            if not stack:
+                return
+            node = pop()
+            da = node._da
+            if da.__class__ is tuple:
+                # A matrix product's entries share their column's parent tuple: walk it once.
+                parents = node._a
+                if id(parents) in visited_parent_tuples:
+                    parents = ()
+                else:
+                    visited_parent_tuples.add(id(parents))
+            elif da is None:
+                parents = (node._b,)
+            elif node._db is None:
+                parents = (node._a,)
+            else:
+                parents = (node._a, node._b)
 
     def release(self) -> None:
         """Clear every visited node's scratch, ready for the next sweep."""
