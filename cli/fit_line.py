@@ -121,7 +121,7 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
 
 
 @click.command("fit-line")
-@click.option("--points", type=click.IntRange(min=2), default=100, show_default=True,
+@click.option("--points", type=click.IntRange(2, 1_000_000), default=100, show_default=True,
               help="Number of generated points, x uniform in [0, 10] (ignored with --csv).")
 @click.option("--noise", type=click.FloatRange(min=0), default=0.5, show_default=True,
               callback=_finite, help="Standard deviation of the gaussian noise added to y.")

@@ -142,3 +142,8 @@ def test_too_few_steps_is_reported_as_not_converged():
     assert report["steps"] == 3 and not report["converged"]
     result = run("--steps", 3)
     assert result.exit_code == 0 and "not converged" in result.stdout
+
+
+def test_a_huge_point_count_is_refused_rather_than_exhausting_memory():
+    result = CliRunner().invoke(cli, ["fit-line", "--points", str(10 ** 12)])
+    assert result.exit_code == 2 and "--points" in result.output
