@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, List, Sequence, Tuple, Union
 
-from .autodiff import _forward, reverse_autodiff
+from .autodiff import jacobian, reverse_autodiff
 from .scalar import Scalar
 
 _nesting = threading.local()
@@ -76,15 +76,13 @@ def grad(func: Callable, argnums: Union[int, Sequence[int]] = 0) -> Callable:
 def hessian(y: Union[Scalar, float], xs: Sequence[Scalar]) -> List[List[float]]:
     """The matrix of second derivatives of y with respect to xs, as rows of floats.
 
-    Forward-over-reverse: one reverse sweep records the gradient as a graph, then one
-    forward sweep per input over that graph yields a whole column of the Hessian at once.
-    The gradient graph is gathered once, and no third level of graph is recorded, which
-    reverse-over-reverse (one recorded reverse sweep per gradient entry) would need.
+    Forward-over-reverse: one reverse sweep records the gradient as a graph, and the
+    Hessian is that gradient's Jacobian in forward mode: the gradient graph is gathered
+    once and each forward sweep yields a whole column. Reverse-over-reverse needs as many
+    sweeps, but gathers and sorts the gradient graph again for each of them.
     """
     xs = list(xs)
-    gradient = reverse_autodiff(y, xs, create_graph=True)
-    columns = _forward(gradient, xs, create_graph=False)
-    return [[columns[j][i] for j in range(len(xs))] for i in range(len(xs))]
+    return jacobian(reverse_autodiff(y, xs, create_graph=True), xs, mode="forward")
 
 
 def hessian_of(func: Callable, args: Sequence[float]) -> Tuple[float, List[List[float]]]:

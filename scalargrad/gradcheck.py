@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
-from .autodiff import _Graph, forward_autodiff, reverse_autodiff
-from .functional import hessian
+from .autodiff import _Graph, forward_autodiff, jacobian, reverse_autodiff
 from .numerical import finite_difference
 from .scalar import Scalar
 
@@ -68,11 +67,13 @@ def kinks(y) -> List[str]:
     return found
 
 
-def _errors(reverse: float, forward: float, fd: float):
-    abs_error = max(abs(reverse - fd), abs(forward - fd), abs(reverse - forward))
-    scale = max(abs(fd), abs(reverse), abs(forward))
+def _compare(a: float, b: float, fd: float, rtol: float, atol: float):
+    """(abs error, rel error, ok) for two exact derivatives and a finite difference: ok when
+    every pair is within atol + rtol * |fd|."""
+    abs_error = max(abs(a - fd), abs(b - fd), abs(a - b))
+    scale = max(abs(fd), abs(a), abs(b))
     rel_error = abs_error / scale if scale > 0 else 0.0
-    return abs_error, rel_error
+    return abs_error, rel_error, abs_error <= atol + rtol * abs(fd)
 
 
 def check_gradients(func: Callable, args: Sequence[float], names: Optional[Sequence[str]] = None,
@@ -94,10 +95,7 @@ def check_gradients(func: Callable, args: Sequence[float], names: Optional[Seque
     fd = finite_difference(func, args, richardson=richardson, step=step)
     checks = []
     for name, at, r, f, d in zip(names, args, reverse, forward, fd):
-        abs_error, rel_error = _errors(r, f, d)
-        tolerance = atol + rtol * abs(d)
-        ok = abs(r - f) <= tolerance and max(abs(r - d), abs(f - d)) <= tolerance
-        checks.append(InputCheck(name, at, r, f, d, abs_error, rel_error, ok))
+        checks.append(InputCheck(name, at, r, f, d, *_compare(r, f, d, rtol, atol)))
     return GradientReport(value, checks, kinks(y))
 
 
@@ -133,9 +131,9 @@ def check_hessian(func: Callable, args: Sequence[float], names: Optional[Sequenc
     args = [float(a) for a in args]
     names = list(names) if names is not None else [f"x{i}" for i in range(len(args))]
     xs = [Scalar(a) for a in args]
-    y = func(*xs)
-    forward_over_reverse = hessian(y, xs)
-    reverse_over_reverse = [reverse_autodiff(g, xs) for g in reverse_autodiff(y, xs, create_graph=True)]
+    gradient = reverse_autodiff(func(*xs), xs, create_graph=True)
+    forward_over_reverse = jacobian(gradient, xs, mode="forward")
+    reverse_over_reverse = jacobian(gradient, xs, mode="reverse")
     entries = []
     for i, row in enumerate(names):
         def gradient_entry(*values, i=i):
@@ -144,8 +142,5 @@ def check_hessian(func: Callable, args: Sequence[float], names: Optional[Sequenc
         numeric = finite_difference(gradient_entry, args, richardson=richardson, step=step)
         for j, column in enumerate(names):
             a, b, d = forward_over_reverse[i][j], reverse_over_reverse[i][j], numeric[j]
-            abs_error, rel_error = _errors(a, b, d)
-            tolerance = atol + rtol * abs(d)
-            ok = abs(a - b) <= tolerance and max(abs(a - d), abs(b - d)) <= tolerance
-            entries.append(SecondDerivativeCheck(row, column, a, b, d, abs_error, rel_error, ok))
+            entries.append(SecondDerivativeCheck(row, column, a, b, d, *_compare(a, b, d, rtol, atol)))
     return HessianReport(entries)
