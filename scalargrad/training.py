@@ -52,11 +52,14 @@ class Classifier:
 
     def logits(self, rows: Matrix) -> Matrix:
         """Recorded logits for a batch (rows of floats, or of Scalars)."""
+        return self._through(self.layers, rows)
+
+    def _through(self, layers: Sequence[Tuple[Matrix, Matrix]], h: Matrix) -> Matrix:
+        """h through the layers: affine maps with the activation between them."""
         activate = ACTIVATIONS[self.activation]
-        h = rows
-        for k, (weights, bias) in enumerate(self.layers):
+        for k, (weights, bias) in enumerate(layers):
             h = h @ weights + bias
-            if k < len(self.layers) - 1:
+            if k < len(layers) - 1:
                 h = h.apply(activate)
         return h
 
@@ -66,16 +69,11 @@ class Classifier:
 
     def predict(self, rows: Rows) -> List[int]:
         """The most likely class of each row, computed on float values (no graph)."""
-        activate = ACTIVATIONS[self.activation]
-        layers = [(Matrix(weights.tolist()), bias.tolist()[0]) for weights, bias in self.layers]
+        values = [(Matrix(weights.tolist()), Matrix(bias.tolist())) for weights, bias in self.layers]
         predictions = []
         for start in range(0, len(rows), 1000):
-            h = Matrix(rows[start:start + 1000])
-            for k, (weights, bias) in enumerate(layers):
-                h = h @ weights + Matrix([bias])
-                if k < len(layers) - 1:
-                    h = h.apply(activate)
-            predictions.extend(max(range(len(row)), key=row.__getitem__) for row in h.tolist())
+            logits = self._through(values, Matrix(rows[start:start + 1000]))
+            predictions.extend(map(_argmax, logits.tolist()))
         return predictions
 
     def to_dict(self) -> Dict[str, Any]:
