@@ -327,10 +327,10 @@ def _record_nary(rule: Rule, args: tuple, values: list) -> Union[Scalar, float]:
         out = rule.value(values)
     except (ArithmeticError, ValueError) as cause:
         raise rule.error(values[:4], cause) from None
-    partials = rule.partials(values, out)
     keep = [i for i, a in enumerate(args) if a.__class__ is Scalar]
     if not keep:
         return out
+    partials = rule.partials(values, out)
     node = _new(Scalar)
     node.value = out
     node._op = rule
@@ -389,11 +389,10 @@ _SCALAR_ONLY = {Scalar}
 def sum(xs: Iterable[ScalarLike]) -> Union[Scalar, float]:  # noqa: A001 (scalargrad.sum)
     """The sum of many Scalars and numbers as one node (not a chain of additions)."""
     xs = tuple(xs)
-    if set(map(type, xs)) == _SCALAR_ONLY:
-        return _record_constant_partials(SUM, xs, (1.0,) * len(xs),
-                                         _total([x.value for x in xs]))
-    values = _values(xs)
-    parents = tuple([x for x in xs if x.__class__ is Scalar])
+    if set(map(type, xs)) == _SCALAR_ONLY:  # the common case, without a filtering pass
+        parents, values = xs, [x.value for x in xs]
+    else:
+        parents, values = tuple([x for x in xs if x.__class__ is Scalar]), _values(xs)
     if not parents:
         return _total(values)
     return _record_constant_partials(SUM, parents, (1.0,) * len(parents), _total(values))
