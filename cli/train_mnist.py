@@ -159,6 +159,7 @@ def train_mnist(ctx: click.Context, size: str, hidden: int, activation: str, epo
     table = mnist_display.epoch_table()
     history = []
     trained, training_seconds, diverged = 0, 0.0, None
+    evaluation = None  # (test accuracy, predictions) of the model as it is now
     started = time.perf_counter()
     try:
         bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
@@ -184,7 +185,8 @@ def train_mnist(ctx: click.Context, size: str, hidden: int, activation: str, epo
                 bar.remove_task(task)
                 trained += result.examples
                 training_seconds += result.seconds
-                test_accuracy, _ = accuracy(model, test_rows, test_labels)
+                evaluation = accuracy(model, test_rows, test_labels)
+                test_accuracy = evaluation[0]
                 history.append({"epoch": epoch, "loss": result.loss, "train_accuracy": result.accuracy,
                                 "test_accuracy": test_accuracy, "seconds": result.seconds})
                 mnist_display.add_epoch_row(table, epoch, result.loss, result.accuracy,
@@ -199,7 +201,9 @@ def train_mnist(ctx: click.Context, size: str, hidden: int, activation: str, epo
         raise click.ClickException(f"training diverged: {diverged}; try a smaller --lr "
                                    f"(it was {lr})")
 
-    test_accuracy, predictions = accuracy(model, test_rows, test_labels)
+    if evaluation is None:  # no epoch completed: evaluate the model as loaded or initialised
+        evaluation = accuracy(model, test_rows, test_labels)
+    test_accuracy, predictions = evaluation
     summary = {
         "test_accuracy": test_accuracy,
         "train_accuracy": history[-1]["train_accuracy"] if history else None,
