@@ -148,11 +148,23 @@ def ensure_files(data_dir: Optional[PathLike] = None, mirrors: Iterable[str] = D
     again from 0. ``checksums`` maps file names to MD5s (the canonical table by default).
     """
     directory = resolve_data_dir(data_dir)
-    mirror_list = list(mirrors)
-    for name, md5 in checksums.items():
-        if _usable_copy(directory, name, md5) is None:
-            _download(directory, name, md5, mirror_list, progress, timeout)
+    _ensure(directory, mirrors, progress, checksums, timeout)
     return directory
+
+
+def _ensure(directory: Path, mirrors: Iterable[str], progress: Optional[Progress],
+            checksums: Mapping[str, str], timeout: float) -> Dict[str, Path]:
+    """ensure_files' work; returns the usable file for each name, as locate_files would,
+    without hashing the files a second time."""
+    mirror_list = list(mirrors)
+    found = {}
+    for name, md5 in checksums.items():
+        path = _usable_copy(directory, name, md5)
+        if path is None:
+            _download(directory, name, md5, mirror_list, progress, timeout)
+            path = directory / name  # in place only once its MD5 matched
+        found[name] = path
+    return found
 
 
 def _download(directory: Path, name: str, md5: str, mirrors: Iterable[str],
@@ -356,8 +368,9 @@ def load_mnist(data_dir: Optional[PathLike] = None, size: int = 7, download: boo
     _check_size(size)
     directory = resolve_data_dir(data_dir)
     if download:
-        ensure_files(directory, progress=progress)
-    paths = locate_files(directory)
+        paths = _ensure(directory, DEFAULT_MIRRORS, progress, CHECKSUMS, DEFAULT_TIMEOUT)
+    else:
+        paths = locate_files(directory)
     splits = []
     for images_name, labels_name in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
         images, labels = read_split(paths[images_name], paths[labels_name])
