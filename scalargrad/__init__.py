@@ -11,7 +11,7 @@ from .errors import DivisionByZero, DomainError, NumericOverflow
 from .functional import grad, hessian, hessian_of, value_and_grad
 from .gradcheck import GradientReport, InputCheck, check_gradients
 from .numerical import finite_difference
-from .rules import (absolute, atan, cos, dot, exp, expm1, log, log1p, logsumexp, maximum, mean,
+from .rules import (absolute, atan, cos, divide, dot, exp, expm1, log, log1p, logsumexp, maximum, mean,
                     minimum, power, relu, sigmoid, sin, softplus, sqrt, sum, tan, tanh)
 from .scalar import Scalar, value
 
@@ -23,6 +23,6 @@ __all__ = [
     "check_gradients", "GradientReport", "InputCheck",
     "DomainError", "DivisionByZero", "NumericOverflow",
     "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "atan", "tanh", "sigmoid",
-    "softplus", "relu", "absolute", "maximum", "minimum", "power",
+    "softplus", "relu", "absolute", "maximum", "minimum", "power", "divide",
     "sum", "mean", "dot", "logsumexp",
 ]

@@ -32,8 +32,7 @@ import random
 import warnings
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .errors import DivisionByZero
-from .rules import BINARY_FUNCTIONS, DIV, UNARY_FUNCTIONS, power
+from .rules import BINARY_FUNCTIONS, UNARY_FUNCTIONS, divide, power
 from .scalar import Scalar
 
 MAX_LENGTH = 2000   # characters
@@ -52,23 +51,13 @@ _DISPLAY_WIDTH = 76   # longer texts are shown as a window around the error
 _DISPLAY_MARGIN = 30  # characters shown before the error in such a window
 
 
-def _divide(a: Value, b: Value) -> Value:
-    """a / b, raising DivisionByZero on plain floats too, as scalargrad does on Scalars."""
-    try:
-        return a / b
-    except DivisionByZero:
-        raise
-    except ZeroDivisionError as error:
-        raise DIV.error((a, b), error) from None
-
-
 FUNCTIONS: Dict[str, Tuple[Callable, int]] = {
     **{name: (function, 1) for name, function in UNARY_FUNCTIONS.items()},
     **{name: (function, 2) for name, function in BINARY_FUNCTIONS.items()},
 }
 _BINARY_OPERATORS: Dict[type, Callable] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: _divide, ast.Pow: power,
+    ast.Div: divide, ast.Pow: power,
 }
 _UNARY_OPERATORS: Dict[type, Callable] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _REFUSED_OPERATORS: Dict[type, str] = {

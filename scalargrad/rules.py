@@ -382,6 +382,7 @@ absolute = _unary_function(ABS)
 maximum = _binary_function(MAXIMUM)
 minimum = _binary_function(MINIMUM)
 power = _binary_function(POW)
+divide = _binary_function(DIV)
 
 _SCALAR_ONLY = {Scalar}
 

@@ -178,3 +178,10 @@ def test_unsupported_operand_types_raise_type_error():
         Scalar(1.0) + "a"
     with pytest.raises(TypeError):
         [1] * Scalar(2.0)
+
+
+def test_divide_on_floats_raises_the_same_error_as_on_scalars():
+    assert sg.divide(1, 4) == 0.25 and sg.divide(Scalar(1.0), 4).value == 0.25
+    for a, b in ((1.0, 0.0), (Scalar(1.0), 0.0)):
+        with pytest.raises(DivisionByZero, match=r"div\(1.0, 0.0\)"):
+            sg.divide(a, b)
