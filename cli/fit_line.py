@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from scalargrad import linefit
+from scalargrad import errors, linefit
 from scalargrad.linefit import Line
 from scalargrad.optim import OPTIMIZERS
 
@@ -159,7 +159,7 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
             xs, ys = linefit.read_points_csv(csv_path)
             start = None
         best = linefit.least_squares(xs, ys)
-    except linefit.DataError as error:
+    except errors.DataError as error:
         raise DataProblem(str(error)) from None
 
     progress = Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
@@ -176,7 +176,7 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
         with progress:
             result = linefit.fit_line(xs, ys, optimizer=optimizer, lr=lr, steps=steps, mode=mode,
                                       tolerance=tolerance, start=start, callback=show)
-    except linefit.DivergenceError as error:
+    except errors.Diverged as error:
         raise click.ClickException(f"{error}; try a smaller --lr than {lr:g}") from None
     seconds = time.perf_counter() - began
 

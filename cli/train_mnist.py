@@ -17,7 +17,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 
 from scalargrad import mnist
 from scalargrad.optim import make_optimizer, OPTIMIZERS
-from scalargrad.training import (Classifier, TrainingDiverged, accuracy, confusion_matrix,
+from scalargrad.errors import Diverged
+from scalargrad.training import (Classifier, accuracy, confusion_matrix,
                                  train_epoch)
 
 from . import mnist_display
@@ -179,7 +180,7 @@ def train_mnist(ctx: click.Context, size: str, hidden: int, activation: str, epo
                 try:
                     result = train_epoch(model, step, train_rows, train_labels, batch_size, rng,
                                          mode, on_batch, lambda: stop.requested)
-                except TrainingDiverged as error:
+                except Diverged as error:
                     diverged = error
                     break
                 bar.remove_task(task)

@@ -32,6 +32,7 @@ import random
 import warnings
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
+from .errors import ExpressionError
 from .rules import BINARY_FUNCTIONS, UNARY_FUNCTIONS, divide, power
 from .scalar import Scalar
 
@@ -46,9 +47,6 @@ MAX_DRAWS = 100                      # draws per random point before giving up
 CONSTANTS: Dict[str, float] = {"pi": math.pi, "e": math.e}
 
 Value = Union[float, Scalar]
-
-_DISPLAY_WIDTH = 76   # longer texts are shown as a window around the error
-_DISPLAY_MARGIN = 30  # characters shown before the error in such a window
 
 
 FUNCTIONS: Dict[str, Tuple[Callable, int]] = {
@@ -85,45 +83,6 @@ _REFUSED_NODES: Dict[str, str] = {
     "Yield": "'yield' is not allowed",
     "YieldFrom": "'yield' is not allowed",
 }
-
-
-class ExpressionError(ValueError):
-    """An expression that cannot be parsed or is not allowed.
-
-    ``col_start``/``col_end`` delimit the offending characters of ``text`` (end exclusive;
-    None when the whole expression is at fault); ``format()`` shows them with carets.
-    """
-
-    def __init__(self, message: str, text: str, col_start: Optional[int] = None,
-                 col_end: Optional[int] = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.text = text
-        self.col_start = col_start
-        self.col_end = col_end
-
-    def format(self) -> str:
-        """The message, then the expression with a line of carets under the offending part."""
-        if self.col_start is None:
-            return self.message
-        shown, carets = _caret_display(self.text, self.col_start, self.col_end)
-        return f"{self.message}\n  {shown}\n  {carets}"
-
-
-def _caret_display(text: str, start: int, end: Optional[int]) -> Tuple[str, str]:
-    """The text (a window of it, if long) and a caret line under columns start..end."""
-    end = start + 1 if end is None else max(start + 1, end)
-    shown = "".join(c if c.isprintable() else "?" for c in text)
-    low, high = 0, len(shown)
-    if len(shown) > _DISPLAY_WIDTH:
-        low = max(0, min(start - _DISPLAY_MARGIN, len(shown) - _DISPLAY_WIDTH))
-        high = low + _DISPLAY_WIDTH
-    prefix = "..." if low > 0 else ""
-    suffix = "..." if high < len(shown) else ""
-    window = prefix + shown[low:high] + suffix
-    first = len(prefix) + start - low
-    last = len(prefix) + min(end, high + 1) - low
-    return window, " " * first + "^" * max(1, last - first)
 
 
 class _Step(NamedTuple):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .autodiff import forward_autodiff, reverse_autodiff
+from .errors import DataError, Diverged
 from .matrix import Matrix
 from .optim import make_optimizer
 from .scalar import Scalar
@@ -24,14 +25,6 @@ from .scalar import Scalar
 Points = Tuple[List[float], List[float]]
 
 MODES = ("reverse", "forward")
-
-
-class DataError(ValueError):
-    """The points cannot define a line: too few, not finite, all at one x, or unreadable."""
-
-
-class DivergenceError(ArithmeticError):
-    """The loss became infinite or NaN during the fit (usually: the learning rate is too big)."""
 
 
 class Line(NamedTuple):
@@ -148,7 +141,7 @@ def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd"
     (default: the horizontal line through the mean of y) and makes at most `steps` updates,
     stopping early once the gradient norm in standardised coordinates is <= tolerance.
     callback gets a FitStep for the start and after every update. Raises DataError for
-    unusable points and DivergenceError if the loss stops being finite.
+    unusable points and Diverged if the loss stops being finite.
     """
     check_points(xs, ys)
     if mode not in MODES:
@@ -177,7 +170,7 @@ def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd"
         loss = (features @ weights).mse(targets)
         grads = differentiate(loss, parameters)
         if not math.isfinite(loss.value) or not all(map(math.isfinite, grads)):
-            raise DivergenceError(f"the loss diverged after {done} steps "
+            raise Diverged(f"the loss diverged after {done} steps "
                                   f"(loss {loss.value * loss_scale})")
         gradient_norm = math.hypot(*grads)
         if callback is not None:

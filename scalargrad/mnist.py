@@ -30,6 +30,8 @@ from typing import BinaryIO, Callable, Dict, Iterable, Iterator, Mapping, Option
 
 import numpy as np
 
+from .errors import MnistError
+
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
@@ -66,10 +68,6 @@ _OFFLINE_HINT = ("this machine seems offline or the mirrors are unreachable; pas
 PathLike = Union[str, "os.PathLike[str]"]
 Progress = Callable[[str, int, Optional[int]], None]
 Split = Tuple[np.ndarray, np.ndarray]
-
-
-class MnistError(Exception):
-    """The MNIST data is missing, corrupt, unreadable or could not be downloaded."""
 
 
 class _MirrorFailed(Exception):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .autodiff import forward_autodiff, reverse_autodiff
 from .collector import cycle_collector_paused
+from .errors import Diverged
 from .matrix import Matrix
 from .optim import Optimizer
 from .rules import relu, tanh
@@ -24,10 +25,6 @@ from .scalar import Scalar
 
 ACTIVATIONS: Dict[str, Callable] = {"tanh": tanh, "relu": relu}
 Rows = Sequence[Sequence[float]]
-
-
-class TrainingDiverged(ArithmeticError):
-    """The loss became NaN or infinite."""
 
 
 class Classifier:
@@ -148,9 +145,9 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
                 logits = model.logits(Matrix([rows[i] for i in batch]))
                 loss = logits.cross_entropy(batch_labels)
             except OverflowError as error:  # parameters so large that a value overflowed
-                raise TrainingDiverged(f"{error} after {seen} examples") from None
+                raise Diverged(f"{error} after {seen} examples") from None
             if not math.isfinite(loss.value):
-                raise TrainingDiverged(f"the loss became {loss.value} after {seen} examples")
+                raise Diverged(f"the loss became {loss.value} after {seen} examples")
             gradients = differentiate(loss, parameters)
         optimizer.step(gradients)
         seen += len(batch)

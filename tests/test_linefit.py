@@ -6,7 +6,8 @@ import pytest
 
 from scalargrad import linefit
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.linefit import DataError, DivergenceError, Line, fit_line, least_squares
+from scalargrad.errors import DataError, Diverged
+from scalargrad.linefit import Line, fit_line, least_squares
 
 
 def polyfit(xs, ys):
@@ -118,7 +119,7 @@ def test_badly_scaled_data_converges():
 
 def test_a_large_learning_rate_diverges():
     xs, ys = linefit.synthetic_points(20)
-    with pytest.raises(DivergenceError, match="diverged"):
+    with pytest.raises(Diverged, match="diverged"):
         fit_line(xs, ys, lr=50.0)
 
 

@@ -6,7 +6,8 @@ import pytest
 from scalargrad import finite_difference, forward_autodiff, reverse_autodiff
 from scalargrad.matrix import Matrix
 from scalargrad.optim import make_optimizer
-from scalargrad.training import (Classifier, TrainingDiverged, accuracy, confusion_matrix,
+from scalargrad.errors import Diverged
+from scalargrad.training import (Classifier, accuracy, confusion_matrix,
                                  train_epoch)
 
 
@@ -97,7 +98,7 @@ def test_a_diverging_loss_is_reported():
     rows, labels = blobs()
     model = Classifier(2, classes=3)
     optimizer = make_optimizer("sgd", model.parameters(), 1e308)
-    with pytest.raises(TrainingDiverged, match="loss became"):
+    with pytest.raises(Diverged, match="loss became"):
         for _ in range(3):
             train_epoch(model, optimizer, rows, labels, 50, random.Random(0))
 
