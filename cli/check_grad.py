@@ -283,8 +283,7 @@ def _error(x: float) -> str:
     return f"{x:.1e}"
 
 
-_CONVENTIONS = {rule.name: rule.doc for rule in vars(rules).values()
-                if isinstance(rule, rules.Rule) and rule.kink is not None}
+_CONVENTIONS = rules.conventions()
 
 
 def _kink_note(kink: str) -> str:

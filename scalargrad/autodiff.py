@@ -2,243 +2,439 @@
 
 Reverse mode sweeps once from an output back to every input (cost grows with the number of
 outputs); forward mode sweeps once from each input towards the outputs (cost grows with
-the number of inputs). Both walk the same recorded graph and use the same stored partials.
+the number of inputs). Both use the partials stored in the nodes; with create_graph=True
+they evaluate the rules' partials on Scalars instead, so the derivatives are recorded too.
 
-Nothing here recurses: the graph is gathered with an explicit stack and ordered by each
-node's creation counter, which is a topological order. Each sweep keeps its running
-adjoints or tangents on the nodes (``_acc``) and clears them when it ends, even on error,
-so asking twice gives the same answer and there is no zero_grad. Consequently one graph
-must not be differentiated from two threads at the same time.
+Order without gathering: a reverse sweep walks the tape (recording.py) back from its
+output, newest node first, which meets every node before the nodes it depends on; nodes it
+does not meet there (recorded before a cut in the tape, or by another tape) it puts in order
+from the graph itself. Nothing here recurses: a chain of a million operations differentiates
+at Python's default recursion limit.
+
+Adjoints and tangents live on the nodes (``_acc``) while a sweep runs and are cleared when
+it ends, even on error or Ctrl-C, so asking twice gives the same answer and there is no
+zero_grad. Consequently graphs must be recorded and differentiated from one thread at a time.
+
+Zero times anything is zero: a node whose adjoint (or a parent whose tangent) is exactly zero
+passes nothing on, even through an infinite partial (sqrt at 0). Both modes follow this, so
+they agree, and a relu network's inactive units cost nothing in reverse mode.
 """
 from __future__ import annotations
 
 import builtins
+import numbers
 import operator
-from bisect import bisect_right
-from itertools import islice
-from typing import List, Sequence, Union
+from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, Union, overload
 
-from .rules import symbolic_partials
-from .scalar import Scalar
+from . import recording
+from .recording import nary_partial, scalar_partials
+from .rules import NaryRule
+from .scalar import Number, Scalar, edges
 
-Number = Union[int, float]
 Inputs = Union[Scalar, Sequence[Scalar]]
+Output = Union[Scalar, Number]
 
-_ORDER = operator.attrgetter("_order")
-_ACC = operator.attrgetter("_acc")
-_mul = operator.mul
+_RULE = operator.attrgetter("_rule")
 _SCALAR_ONLY = {Scalar}
+_REACHED = object()  # a mark for nodes met but not yet listed, in ancestors()
 
 
-class _Graph:
-    """The nodes a sweep visits: interior nodes oldest first, and the leaves they reach.
+# ---------------------------------------------------------------------------------------
+# Checking what the entry points are given.
+def _check_output(y: object, where: str) -> bool:
+    """True for a Scalar, False for a plain number (a constant); TypeError for anything else."""
+    if y.__class__ is Scalar:
+        return True
+    if isinstance(y, numbers.Real) and not isinstance(y, bool):
+        return False
+    raise TypeError(f"{where}: the output must be a Scalar or a plain number, "
+                    f"got {type(y).__name__}")
 
-    Leaves (inputs and parameters) have nothing to propagate, so they are kept out of the
-    sorted list: in a training step most parents are parameters, and this halves the work.
+
+def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
+    """(list of inputs, whether one input was given rather than a sequence)."""
+    cls = xs.__class__
+    if cls is Scalar:
+        return [xs], True  # type: ignore[list-item]
+    if cls is list or cls is tuple:
+        inputs = list(xs)  # type: ignore[call-overload]
+    elif isinstance(xs, Sequence) and not isinstance(xs, (str, bytes)):
+        inputs = list(xs)
+    else:
+        raise TypeError(f"{where}: differentiate with respect to a Scalar or a sequence of "
+                        f"Scalars, got {type(xs).__name__}")
+    if not set(map(type, inputs)) <= _SCALAR_ONLY:
+        bad = next(x for x in inputs if x.__class__ is not Scalar)
+        raise TypeError(f"{where}: derivatives are taken with respect to Scalars, "
+                        f"got {type(bad).__name__}")
+    return inputs, False
+
+
+# ---------------------------------------------------------------------------------------
+# Reverse mode on floats: the hot path.
+def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[Scalar, int]:
+    """Pass adjoints back along the links from start, while some node reached is waiting.
+
+    A node holding an adjoint adds adjoint * partial to each parent's. A parent met for the
+    first time is appended to touched (so that everything can be cleared afterwards) and,
+    if it is not a leaf, counted as waiting until the walk reaches it. Returns the last node
+    processed and how many are still waiting (those the tape did not lead to). The three
+    accumulation blocks are one step written out: a call per edge would double the cost.
     """
-
-    __slots__ = ("interior", "leaves")
-
-    def __init__(self, roots: Sequence[Scalar]) -> None:
-        self.interior: List[Scalar] = []
-        self.leaves: List[Scalar] = []
-        try:
-            self._gather(roots)
-        except BaseException:  # even Ctrl-C: a node left marked would corrupt later sweeps
-            self.release()
-            raise
-        self.interior.sort(key=_ORDER)
-
-    def _gather(self, roots: Sequence[Scalar]) -> None:
-        """Mark (scratch 0.0) and list every node the roots depend on, with an explicit stack."""
-        stack: List[Scalar] = []
-        push, pop, keep, keep_leaf = stack.append, stack.pop, self.interior.append, self.leaves.append
-        visited_parent_tuples = set()
-        parents: Sequence[Scalar] = roots
-        while True:
-            for parent in parents:
-                if parent._acc is None:
-                    parent._acc = 0.0
-                    if parent._op is None:
-                        keep_leaf(parent)
-                    else:
-                        push(parent)
-                        keep(parent)
-            if not stack:
-                return
-            node = pop()
-            da = node._da
-            if da.__class__ is tuple:
-                # A matrix product's entries share their column's parent tuple: walk it once.
-                parents = node._a
-                if id(parents) in visited_parent_tuples:
-                    parents = ()
+    last = start
+    node: Optional[Scalar] = start
+    while waiting and node is not None:
+        g = node._acc
+        if g is not None:
+            node._acc = None
+            waiting -= 1
+            last = node
+            if g != 0.0:
+                da = node._da
+                if da.__class__ is tuple:  # n-ary: parents and partials in tuples
+                    for parent, d in zip(node._a, da):
+                        acc = parent._acc
+                        if acc is None:
+                            parent._acc = g * d
+                            touched.append(parent)
+                            waiting += parent._rule is not None
+                        else:
+                            parent._acc = acc + g * d
                 else:
-                    visited_parent_tuples.add(id(parents))
-            elif da is None:
-                parents = (node._b,)
-            elif node._db is None:
-                parents = (node._a,)
-            else:
-                parents = (node._a, node._b)
+                    if da is not None:
+                        parent = node._a
+                        acc = parent._acc
+                        if acc is None:
+                            parent._acc = g * da
+                            touched.append(parent)
+                            waiting += parent._rule is not None
+                        else:
+                            parent._acc = acc + g * da
+                    db = node._db
+                    if db is not None:
+                        parent = node._b
+                        acc = parent._acc
+                        if acc is None:
+                            parent._acc = g * db
+                            touched.append(parent)
+                            waiting += parent._rule is not None
+                        else:
+                            parent._acc = acc + g * db
+        node = node._previous
+    return last, waiting
 
-    def release(self) -> None:
-        """Clear every visited node's scratch, ready for the next sweep."""
-        for node in self.interior:
-            node._acc = None
-        for node in self.leaves:
-            node._acc = None
 
+def _sweep_off_tape(touched: List[Scalar]) -> None:
+    """Finish a reverse sweep over nodes the tape did not lead to (recorded before a cut).
 
-def _parents(node: Scalar) -> tuple:
-    """A node's Scalar parents, aligned with symbolic_partials(node)."""
-    if node._da.__class__ is tuple:
-        return node._a
-    return tuple(p for p, d in ((node._a, node._da), (node._b, node._db)) if d is not None)
-
-
-def _reverse_sweep(nodes: List[Scalar]) -> None:
-    """Adjoints from the newest node back: each node adds adjoint * partial to its parents'.
-
-    A node whose adjoint is exactly zero passes nothing back (in a relu network, every
-    inactive unit's whole subgraph). The one visible effect: a zero adjoint times an
-    infinite partial (sqrt at 0) gives 0 here, where forward mode's product gives nan.
+    Those still holding an adjoint, and everything they depend on, are linked, for this
+    sweep only, in a topological order found from the graph, and swept like a tape; their
+    own links are put back after.
     """
-    for node in reversed(nodes):
-        g = node._acc
-        if g == 0.0:
+    order = topological_order([n for n in touched if n._acc is not None and n._rule is not None])
+    saved = [node._previous for node in order]
+    try:
+        previous = None
+        for node in order:
+            node._previous = previous
+            previous = node
+        _reverse_sweep(order[-1], touched, len(order))
+    finally:
+        for node, link in zip(order, saved):
+            node._previous = link
+
+
+def _adjoints(y: Scalar, inputs: List[Scalar]) -> List[float]:
+    """dy/dx for each input by one reverse sweep over floats."""
+    touched = [y]
+    y._acc = 1.0
+    try:
+        oldest, waiting = _reverse_sweep(y, touched, 1)
+        if waiting:
+            _sweep_off_tape(touched)
+        else:  # what is older than y's oldest node is not y's to keep alive
+            oldest._previous = None
+        return [0.0 if x._acc is None else x._acc for x in inputs]
+    finally:
+        for node in touched:
+            node._acc = None
+        recording.end_tape()
+
+
+# ---------------------------------------------------------------------------------------
+# Everything else reads an ordered list of the graph's nodes.
+def topological_order(starts: Sequence[Scalar],
+                      skip: Callable[[Scalar], bool] = lambda node: False) -> List[Scalar]:
+    """starts and every interior node they depend on, oldest first, found from the graph
+    (a depth-first post-order with an explicit stack; touches no node's state). Nodes for
+    which skip is true are left out, with what they depend on."""
+    order: List[Scalar] = []
+    seen = {id(node) for node in starts if skip(node)}
+    stack: List[Tuple[Scalar, bool]] = [(node, False) for node in starts]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
             continue
-        da = node._da
-        if da is not None:
-            if da.__class__ is tuple:
-                for parent, d in zip(node._a, da):
-                    parent._acc += g * d
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((parent, False) for parent in edges(node)[0]
+                     if parent._rule is not None and id(parent) not in seen and not skip(parent))
+    return order
+
+
+def ancestors(roots: Sequence[Scalar]) -> Tuple[List[Scalar], List[Scalar]]:
+    """(interior nodes oldest first, leaves): everything the roots depend on.
+
+    Each is left with ``_acc = 0.0``, ready for a sweep; the caller must call release() on
+    both lists when done. Found by walking the tape back from each root while some node it
+    met is still waiting to be listed, then from the graph for anything recorded before a cut.
+    """
+    interior: List[Scalar] = []
+    leaves: List[Scalar] = []
+    met: List[Scalar] = []
+    try:
+        for root in roots:
+            _collect(root, interior, leaves, met)
+    except BaseException:
+        release(met, leaves)
+        raise
+    return interior, leaves
+
+
+def _collect(root: Scalar, interior: List[Scalar], leaves: List[Scalar],
+             met: List[Scalar]) -> None:
+    """Append root's not yet listed interior ancestors to interior (oldest first)."""
+    if root._acc is not None:
+        return
+    if root._rule is None:
+        root._acc = 0.0
+        leaves.append(root)
+        return
+    root._acc = _REACHED
+    met.append(root)
+    waiting = 1
+    newest_first: List[Scalar] = []
+    node: Optional[Scalar] = root
+    while waiting and node is not None:
+        if node._acc is _REACHED:
+            node._acc = 0.0
+            waiting -= 1
+            newest_first.append(node)
+            for parent in edges(node)[0]:
+                if parent._acc is None:
+                    if parent._rule is None:
+                        parent._acc = 0.0
+                        leaves.append(parent)
+                    else:
+                        parent._acc = _REACHED
+                        met.append(parent)
+                        waiting += 1
+        node = node._previous
+    if waiting:  # some are older than the tape reaches: order them from the graph
+        older = topological_order([n for n in met if n._acc is _REACHED],
+                                  skip=lambda n: n._acc is not None and n._acc is not _REACHED)
+        for n in older:
+            n._acc = 0.0
+            for parent in edges(n)[0]:
+                if parent._acc is None and parent._rule is None:
+                    parent._acc = 0.0
+                    leaves.append(parent)
+        met.extend(older)
+        interior.extend(older)
+    interior.extend(reversed(newest_first))
+
+
+def release(*groups: Sequence[Scalar]) -> None:
+    """Clear the sweep state of the nodes in groups."""
+    for group in groups:
+        for node in group:
+            node._acc = None
+
+
+def symbolic_partials(node: Scalar) -> Tuple[Any, ...]:
+    """The partials of a node as Scalars (recorded), aligned with edges(node)[0].
+
+    The rule's partials evaluated on the node's own arguments and on the node itself as
+    ``out``, so that they can be differentiated again.
+    """
+    rule = node._rule
+    if isinstance(rule, NaryRule):
+        partial = nary_partial(rule, "scalar")
+        parents = node._a
+        partners = node._b if node._b is not None else (
+            node._da if rule.pairs else (None,) * len(parents))
+        return tuple([partial(p, partner, node) for p, partner in zip(parents, partners)])
+    functions = scalar_partials(rule)
+    args = (node._a,) if node._b is None else (node._a, node._b)
+    return tuple([function(*args, node) for function, d in zip(functions, (node._da, node._db))
+                  if d is not None])
+
+
+def _adjoints_in_order(y: Scalar, inputs: List[Scalar], recorded: bool) -> List[Any]:
+    """dy/dx for each input by one reverse sweep over y's nodes listed in order.
+
+    For what the tape walk does not do: adjoints that are recorded Scalars (create_graph),
+    and inputs that are interior nodes (their adjoint is read after the sweep, which the
+    walk clears as it goes).
+    """
+    nodes, leaves = ancestors([y])
+    try:
+        y._acc = 1.0
+        for node in reversed(nodes):
+            g = node._acc
+            if g.__class__ is float and g == 0.0:
                 continue
-            node._a._acc += g * da
-        db = node._db
-        if db is not None:
-            node._b._acc += g * db
+            parents, partials = edges(node)
+            for parent, d in zip(parents, symbolic_partials(node) if recorded else partials):
+                parent._acc = parent._acc + g * d
+        return [0.0 if x._acc is None else x._acc for x in inputs]
+    finally:
+        release(nodes, leaves)
 
 
-def _reverse_sweep_differentiable(nodes: List[Scalar]) -> None:
-    """As _reverse_sweep, but adjoints are Scalars built from the rules' symbolic partials."""
-    for node in reversed(nodes):
-        g = node._acc
-        if g.__class__ is float and g == 0.0:
-            continue
-        for parent, d in zip(_parents(node), symbolic_partials(node)):
-            parent._acc = parent._acc + g * d
-
-
-def _forward_sweep(nodes: List[Scalar], start: int) -> None:
-    """Tangents for nodes[start:], given the tangents of everything older."""
-    for node in islice(nodes, start, None):
-        da = node._da
-        if da is None:
-            t = 0.0
-        elif da.__class__ is tuple:
-            t = builtins.sum(map(_mul, da, map(_ACC, node._a)))
-        else:
-            t = da * node._a._acc
-        db = node._db
-        if db is not None:
-            t += db * node._b._acc
-        node._acc = t
-
-
-def _forward_sweep_differentiable(nodes: List[Scalar], start: int) -> None:
-    """As _forward_sweep, but tangents are Scalars built from the rules' symbolic partials."""
-    for node in islice(nodes, start, None):
-        t = 0.0
-        for parent, d in zip(_parents(node), symbolic_partials(node)):
+# ---------------------------------------------------------------------------------------
+# Forward mode.
+def _tangents_recorded(nodes: List[Scalar], start: int) -> None:
+    """As _tangents, with tangents that are recorded Scalars (create_graph)."""
+    for i in range(start, len(nodes)):
+        node = nodes[i]
+        t: Any = 0.0
+        for parent, d in zip(edges(node)[0], symbolic_partials(node)):
             pt = parent._acc
             if pt.__class__ is not float or pt != 0.0:
                 t = t + d * pt
         node._acc = t
 
 
-def _as_list(xs: Inputs) -> tuple:
-    """(list of inputs, whether one input was given rather than a list)."""
-    single = isinstance(xs, Scalar)
-    inputs = [xs] if single else list(xs)
-    if not set(map(type, inputs)) <= _SCALAR_ONLY:
-        bad = next(x for x in inputs if not isinstance(x, Scalar))
-        raise TypeError(f"derivatives are taken with respect to Scalars, got {type(bad).__name__}")
-    return inputs, single
+def _tangents(nodes: List[Scalar], start: int) -> None:
+    """Tangents of nodes[start:] from their parents' (set before)."""
+    for i in range(start, len(nodes)):
+        node = nodes[i]
+        da = node._da
+        if da.__class__ is tuple:
+            t = builtins.sum([d * p._acc for p, d in zip(node._a, da) if p._acc != 0.0])
+        else:
+            t = 0.0
+            if da is not None:
+                pt = node._a._acc
+                if pt != 0.0:
+                    t = da * pt
+            db = node._db
+            if db is not None:
+                pt = node._b._acc
+                if pt != 0.0:
+                    t += db * pt
+        node._acc = t
 
 
-def _finish(values: list, single: bool, create_graph: bool):
-    if create_graph:
-        values = [v if isinstance(v, Scalar) else Scalar(v) for v in values]
-    return values[0] if single else values
-
-
-def reverse_autodiff(y: Union[Scalar, Number], xs: Inputs, create_graph: bool = False):
-    """dy/dx for each input in one backward sweep: a float, or a list in the order of xs.
-
-    An input y does not depend on gets 0.0; a plain-number y gives all zeros. With
-    create_graph=True the results are Scalars that can be differentiated again.
-    """
-    inputs, single = _as_list(xs)
-    if not isinstance(y, Scalar):
-        return _finish([0.0] * len(inputs), single, create_graph)
-    graph = _Graph([y])
-    try:
-        y._acc = 1.0
-        (_reverse_sweep_differentiable if create_graph else _reverse_sweep)(graph.interior)
-        result = list(map(_ACC, inputs))
-    finally:
-        graph.release()
-    if None in result:  # inputs y does not depend on
-        result = [0.0 if r is None else r for r in result]
-    return _finish(result, single, create_graph)
-
-
-def _forward(ys: Sequence[Union[Scalar, Number]], inputs: List[Scalar], create_graph: bool) -> list:
+def _forward(ys: Sequence[Output], inputs: List[Scalar], recorded: bool) -> List[List[Any]]:
     """d ys / d inputs by forward sweeps, one per input: a list (per input) of lists (per y)."""
-    columns: list = [[0.0] * len(ys) for _ in inputs]
-    graph = _Graph([y for y in ys if isinstance(y, Scalar)])
-    nodes = graph.interior
-    sweep = _forward_sweep_differentiable if create_graph else _forward_sweep
+    roots = [y for y in ys if y.__class__ is Scalar]
+    nodes, leaves = ancestors(roots)  # type: ignore[arg-type]
+    position = {id(node): i for i, node in enumerate(nodes)}
+    reached = [x._acc is not None for x in inputs]
+    sweep = _tangents_recorded if recorded else _tangents
+    columns: List[List[Any]] = []
     try:
-        reached = [(x._order, k) for k, x in enumerate(inputs) if x._acc is not None]
-        # Latest input first: each sweep then rewrites every tangent it reads before reading
-        # it, and never touches anything older than its input, so no clearing is needed.
-        for order, k in sorted(reached, reverse=True):
-            x = inputs[k]
+        for x, depends in zip(inputs, reached):
+            if not depends:
+                columns.append([0.0] * len(ys))
+                continue
+            for node in nodes:
+                node._acc = 0.0
+            for node in leaves:
+                node._acc = 0.0
             x._acc = 1.0
-            sweep(nodes, bisect_right(nodes, order, key=_ORDER))
-            columns[k] = [y._acc if isinstance(y, Scalar) else 0.0 for y in ys]
-            if x._op is None:
-                x._acc = 0.0  # sweeps never rewrite leaves
+            sweep(nodes, position.get(id(x), -1) + 1)
+            columns.append([y._acc if y.__class__ is Scalar else 0.0  # type: ignore[union-attr]
+                            for y in ys])
     finally:
-        graph.release()
+        release(nodes, leaves)
     return columns
 
 
-def forward_autodiff(y: Union[Scalar, Number], xs: Inputs, create_graph: bool = False):
+# ---------------------------------------------------------------------------------------
+# Entry points.
+@overload
+def reverse_autodiff(y: Output, xs: Scalar, create_graph: Literal[False] = ...) -> float: ...
+@overload
+def reverse_autodiff(y: Output, xs: Sequence[Scalar],
+                     create_graph: Literal[False] = ...) -> List[float]: ...
+@overload
+def reverse_autodiff(y: Output, xs: Scalar, create_graph: Literal[True]) -> Scalar: ...
+@overload
+def reverse_autodiff(y: Output, xs: Sequence[Scalar],
+                     create_graph: Literal[True]) -> List[Scalar]: ...
+
+
+def reverse_autodiff(y: Output, xs: Inputs, create_graph: bool = False) -> Any:
+    """dy/dx for each input in one backward sweep: a float, or a list in the order of xs.
+
+    An input y does not depend on gets 0.0; a plain-number y gives all zeros (it is a
+    constant). With create_graph=True the results are Scalars that can be differentiated
+    again.
+    """
+    inputs, single = _check_inputs(xs, "reverse_autodiff")
+    if not _check_output(y, "reverse_autodiff"):
+        return _finish([0.0] * len(inputs), single, create_graph)
+    if y._rule is None:  # type: ignore[union-attr]
+        return _finish([1.0 if x is y else 0.0 for x in inputs], single, create_graph)
+    if create_graph or any(map(_RULE, inputs)):
+        return _finish(_adjoints_in_order(y, inputs, create_graph), single,  # type: ignore[arg-type]
+                       create_graph)
+    result = _adjoints(y, inputs)  # type: ignore[arg-type]
+    return result[0] if single else result
+
+
+@overload
+def forward_autodiff(y: Output, xs: Scalar, create_graph: Literal[False] = ...) -> float: ...
+@overload
+def forward_autodiff(y: Output, xs: Sequence[Scalar],
+                     create_graph: Literal[False] = ...) -> List[float]: ...
+@overload
+def forward_autodiff(y: Output, xs: Scalar, create_graph: Literal[True]) -> Scalar: ...
+@overload
+def forward_autodiff(y: Output, xs: Sequence[Scalar],
+                     create_graph: Literal[True]) -> List[Scalar]: ...
+
+
+def forward_autodiff(y: Output, xs: Inputs, create_graph: bool = False) -> Any:
     """dy/dx for each input by pushing tangents forward, one sweep per input.
 
     Same answers and shapes as reverse_autodiff.
     """
-    inputs, single = _as_list(xs)
+    inputs, single = _check_inputs(xs, "forward_autodiff")
+    _check_output(y, "forward_autodiff")
     columns = _forward([y], inputs, create_graph)
     return _finish([column[0] for column in columns], single, create_graph)
 
 
-def jacobian(ys: Sequence[Union[Scalar, Number]], xs: Sequence[Scalar], mode: str = "auto") -> List[List[float]]:
+def _finish(values: List[Any], single: bool, create_graph: bool) -> Any:
+    if create_graph:
+        values = [v if v.__class__ is Scalar else Scalar(v) for v in values]
+    return values[0] if single else values
+
+
+def jacobian(ys: Sequence[Output], xs: Sequence[Scalar], mode: str = "auto") -> List[List[float]]:
     """The Jacobian as rows (one per output) of floats (one per input).
 
     mode "reverse" sweeps once per output, "forward" once per input; "auto" picks whichever
     makes fewer sweeps (reverse on a tie: its sweeps are cheaper).
     """
-    ys = list(ys)
-    inputs, _ = _as_list(list(xs))
+    if isinstance(ys, (str, bytes)) or not isinstance(ys, Sequence):
+        raise TypeError(f"jacobian: the outputs must be a sequence, got {type(ys).__name__}")
+    outputs = list(ys)
+    for y in outputs:
+        _check_output(y, "jacobian")
+    inputs, _ = _check_inputs(list(xs) if isinstance(xs, Sequence) else xs, "jacobian")
     if mode == "auto":
-        mode = "forward" if len(inputs) < len(ys) else "reverse"
+        mode = "forward" if len(inputs) < len(outputs) else "reverse"
     if mode == "reverse":
-        return [reverse_autodiff(y, inputs) for y in ys]
+        return [reverse_autodiff(y, inputs) for y in outputs]
     if mode == "forward":
-        columns = _forward(ys, inputs, create_graph=False)
-        return [[column[r] for column in columns] for r in range(len(ys))]
+        columns = _forward(outputs, inputs, recorded=False)
+        return [[column[r] for column in columns] for r in range(len(outputs))]
     raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', not {mode!r}")

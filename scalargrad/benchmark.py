@@ -15,8 +15,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
 from .collector import cycle_collector_paused
-from .rules import dot, logsumexp, sin
-from .rules import sum as sum_of
+from . import functions
+from .functions import dot, logsumexp, sin
 from .scalar import Scalar
 
 
@@ -160,7 +160,7 @@ def mode_scaling(sizes: Sequence[int] = (1, 4, 16, 64, 256), trunk: int = 20) ->
     rows = []
     for n in sizes:
         xs = [Scalar(0.1 * (i + 1)) for i in range(n)]
-        f = _chain(sum_of([sin(xs[i]) * xs[(i + 1) % n] for i in range(n)]), trunk)
+        f = _chain(functions.sum([sin(xs[i]) * xs[(i + 1) % n] for i in range(n)]), trunk)
         t = Scalar(0.3)
         h = _chain(t, trunk)
         gs = [sin(h * (i + 1)) for i in range(n)]

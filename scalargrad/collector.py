@@ -1,16 +1,19 @@
 """Pausing Python's cycle collector while a graph is built and differentiated.
 
-scalargrad's graphs hold no reference cycles (nodes point only at their parents; no
+scalargrad's graphs hold no reference cycles (nodes point only at older nodes; no
 closures), so reference counting alone frees them. The cycle collector still rescans
 every live node whenever enough objects have been allocated, and with a graph of a
 million nodes that rescanning can cost more than building the graph. Training loops pause
 it around each step; any cycles the user's own code makes are collected once it resumes.
+The tape (recording.py) relies on collections to bound what it keeps, so the block ends it.
 """
 from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
 from typing import Iterator
+
+from . import recording
 
 
 @contextmanager
@@ -21,5 +24,6 @@ def cycle_collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        recording.end_tape()
         if was_enabled:
             gc.enable()

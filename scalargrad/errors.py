@@ -29,6 +29,10 @@ class NumericOverflow(ScalargradError, OverflowError):
     """A result too large for a float, such as exp(1000)."""
 
 
+class GraphLostError(ScalargradError, TypeError):
+    """A recorded Scalar converted to a plain number inside strict_conversions()."""
+
+
 class InputError(ScalargradError, ValueError):
     """Input that cannot be used: a malformed CSV or model file, an impossible option value."""
 

@@ -7,8 +7,8 @@
 
 The language: numbers (``3``, ``0.5``, ``1e-3``), variables (any other plain name), the
 constants ``pi`` and ``e``, the operators ``+ - * / **``, unary ``-`` and ``+``,
-parentheses, and calls of scalargrad's functions (``rules.UNARY_FUNCTIONS`` and
-``rules.BINARY_FUNCTIONS``, e.g. ``sin(x)``, ``maximum(x, y)``).
+parentheses, and calls of the rules' functions by name (``functions.BY_RULE``, e.g.
+``sin(x)``, ``maximum(x, y)``).
 
 Safety: the text is parsed with ``ast.parse`` and the tree is checked against that
 whitelist; anything else is refused with an ExpressionError that points at the offending
@@ -33,7 +33,8 @@ import warnings
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .errors import ExpressionError
-from .rules import BINARY_FUNCTIONS, UNARY_FUNCTIONS, divide, power
+from .functions import BY_RULE, divide, power
+from .rules import RULES
 from .scalar import Scalar
 
 MAX_LENGTH = 2000   # characters
@@ -49,10 +50,10 @@ CONSTANTS: Dict[str, float] = {"pi": math.pi, "e": math.e}
 Value = Union[float, Scalar]
 
 
+# Callable by name: every rule called as a function, with its number of arguments.
 FUNCTIONS: Dict[str, Tuple[Callable, int]] = {
-    **{name: (function, 1) for name, function in UNARY_FUNCTIONS.items()},
-    **{name: (function, 2) for name, function in BINARY_FUNCTIONS.items()},
-}
+    name: (function, len(RULES[name].arguments))  # type: ignore[union-attr]
+    for name, function in BY_RULE.items()}
 _BINARY_OPERATORS: Dict[type, Callable] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: divide, ast.Pow: power,

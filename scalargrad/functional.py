@@ -1,61 +1,64 @@
 """Derivatives as functions: grad, value_and_grad, and the Hessian.
 
-``grad(f)`` is a function computing f's derivative. At the top level it takes and returns
-floats. Called while another ``grad`` is being evaluated (``grad(grad(f))``, or a grad
-inside a function being differentiated), it keeps the graph of its derivative
-(create_graph) and returns Scalars, so the outer level can differentiate through it.
+``grad(f)`` is a function computing f's derivative with respect to fresh variables made for
+the arguments it differentiates (a new leaf for a number, a new node for a Scalar), so each
+call differentiates with respect to its own variables only: no perturbation confusion.
 
-Each call differentiates with respect to fresh variables (a new node even when it is
-handed a Scalar), so a function that closes over an outer variable treats it as a constant
-inside and as a variable outside: no perturbation confusion.
+What it returns depends on what the result depends on, not on how deeply calls are nested
+(this is what JAX and autograd use trace levels for): a derivative that depends only on the
+call's own variables is returned as a float; one that depends on any other Scalar (one the
+function closes over, a parameter, an argument that was itself a Scalar) is returned as a
+recorded Scalar, so that it can be differentiated with respect to that Scalar. Hence
+``grad(grad(f))(x)`` is the second derivative, and d/dx [x * d/dy (x*y)] = 2x.
 """
 from __future__ import annotations
 
-import threading
-from typing import Callable, List, Sequence, Tuple, Union
+from typing import Any, Callable, List, Sequence, Tuple, Union
 
-from .autodiff import jacobian, reverse_autodiff
+from .autodiff import ancestors, jacobian, release, reverse_autodiff
 from .scalar import Scalar
 
-_nesting = threading.local()
 
-
-def _depth() -> int:
-    return getattr(_nesting, "depth", 0)
-
-
-def _fresh(arg) -> Scalar:
+def _fresh(arg: Any) -> Scalar:
     """A new variable with arg's value, still depending on arg when arg is a Scalar."""
-    return arg + 0.0 if isinstance(arg, Scalar) else Scalar(arg)
+    return arg + 0.0 if arg.__class__ is Scalar else Scalar(arg)
 
 
-def _evaluate(func: Callable, args: tuple, argnums: Union[int, Sequence[int]]):
+def _only_on(result: Any, variables: List[Scalar]) -> bool:
+    """True if result is a number, or a Scalar whose leaves are all among variables."""
+    if result.__class__ is not Scalar:
+        return True
+    own = {id(v) for v in variables}
+    nodes, leaves = ancestors([result])
+    release(nodes, leaves)
+    return all(id(leaf) in own for leaf in leaves)
+
+
+def _evaluate(func: Callable, args: tuple, argnums: Union[int, Sequence[int]]) -> Tuple[Any, Any]:
     """(value, derivatives) of func at args with respect to the arguments in argnums."""
     positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for position in positions:
-        if not -len(args) <= position < len(args):
+        if not isinstance(position, int) or not -len(args) <= position < len(args):
             raise ValueError(f"argnums {argnums!r} out of range for {len(args)} arguments")
-    nested = _depth() > 0
     call_args = list(args)
     variables = []
     for position in positions:
         call_args[position] = _fresh(args[position])
         variables.append(call_args[position])
-    _nesting.depth = _depth() + 1
-    try:
-        y = func(*call_args)
-    finally:
-        _nesting.depth -= 1
-    derivatives = reverse_autodiff(y, variables, create_graph=nested)
-    if not nested:
-        y = y.value if isinstance(y, Scalar) else float(y)
+    y = func(*call_args)
+    if _only_on(y, variables):  # nothing outside: plain floats
+        derivatives = reverse_autodiff(y, variables)
+        y = y.value if y.__class__ is Scalar else float(y)
+    else:
+        derivatives = [d.value if _only_on(d, variables) and d.__class__ is Scalar else d
+                       for d in reverse_autodiff(y, variables, create_graph=True)]
     result = derivatives[0] if isinstance(argnums, int) else tuple(derivatives)
     return y, result
 
 
 def value_and_grad(func: Callable, argnums: Union[int, Sequence[int]] = 0) -> Callable:
     """A function returning (func(*args), the derivative(s) of func with respect to argnums)."""
-    def value_and_derivative(*args):
+    def value_and_derivative(*args: Any) -> Tuple[Any, Any]:
         return _evaluate(func, args, argnums)
     value_and_derivative.__name__ = f"value_and_grad({getattr(func, '__name__', 'f')})"
     return value_and_derivative
@@ -67,7 +70,7 @@ def grad(func: Callable, argnums: Union[int, Sequence[int]] = 0) -> Callable:
     With a tuple of argnums it returns a tuple of derivatives. Composes: grad(grad(f))(x)
     is the second derivative of f at x.
     """
-    def derivative(*args):
+    def derivative(*args: Any) -> Any:
         return _evaluate(func, args, argnums)[1]
     derivative.__name__ = f"grad({getattr(func, '__name__', 'f')})"
     return derivative
@@ -77,9 +80,7 @@ def hessian(y: Union[Scalar, float], xs: Sequence[Scalar]) -> List[List[float]]:
     """The matrix of second derivatives of y with respect to xs, as rows of floats.
 
     Forward-over-reverse: one reverse sweep records the gradient as a graph, and the
-    Hessian is that gradient's Jacobian in forward mode: the gradient graph is gathered
-    once and each forward sweep yields a whole column. Reverse-over-reverse needs as many
-    sweeps, but gathers and sorts the gradient graph again for each of them.
+    Hessian is that gradient's Jacobian in forward mode, a whole column per sweep.
     """
     xs = list(xs)
     return jacobian(reverse_autodiff(y, xs, create_graph=True), xs, mode="forward")
@@ -89,4 +90,4 @@ def hessian_of(func: Callable, args: Sequence[float]) -> Tuple[float, List[List[
     """(func(*args), Hessian of func at args) for a function of floats."""
     xs = [Scalar(a) for a in args]
     y = func(*xs)
-    return (y.value if isinstance(y, Scalar) else float(y)), hessian(y, xs)
+    return (y.value if y.__class__ is Scalar else float(y)), hessian(y, xs)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
-from .autodiff import _Graph, forward_autodiff, jacobian, reverse_autodiff
+from .autodiff import ancestors, forward_autodiff, jacobian, release, reverse_autodiff
 from .numerical import finite_difference
-from .scalar import Scalar
+from .recording import kink_test
+from .scalar import Scalar, arguments, value_of
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-6
@@ -52,18 +53,13 @@ def kinks(y) -> List[str]:
     if not isinstance(y, Scalar):
         return []
     found = []
-    graph = _Graph([y])
-    try:
-        for node in graph.interior:
-            rule = node._op
-            if rule is None or rule.kink is None:
-                continue
-            args = [node._a] if node._b is None else [node._a, node._b]
-            values = [a.value if isinstance(a, Scalar) else float(a) for a in args]
-            if rule.kink(*values):
-                found.append(f"{rule.name}({', '.join(repr(v) for v in values)})")
-    finally:
-        graph.release()
+    nodes, leaves = ancestors([y])
+    release(nodes, leaves)
+    for node in nodes:
+        if node._rule.kink:
+            values = [value_of(a) for a in arguments(node)]
+            if kink_test(node._rule)(*values):
+                found.append(f"{node.operation}({', '.join(repr(v) for v in values)})")
     return found
 
 

@@ -17,9 +17,9 @@ import random
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from .autodiff import reverse_autodiff
-from .rules import dot, dot_grid, exp, logsumexp, mean
-from .rules import sum as scalar_sum
-from .scalar import Scalar, value
+from . import functions
+from .functions import dot, dot_grid, exp, logsumexp, mean
+from .scalar import Scalar, value_of
 
 Entry = Union[Scalar, float]
 ScalarLike = Union[Scalar, int, float]
@@ -104,7 +104,7 @@ class Matrix:
 
     def tolist(self) -> List[List[float]]:
         """The values as rows of floats."""
-        return [[value(x) for x in row] for row in self._rows]
+        return [[value_of(x) for x in row] for row in self._rows]
 
     def parameters(self) -> List[Scalar]:
         """The Scalar entries in row-major order (floats are constants and are skipped)."""
@@ -191,7 +191,7 @@ class Matrix:
 
     def sum(self) -> Union[Scalar, float]:
         """The sum of all entries, as one node."""
-        return scalar_sum(self._entries())
+        return functions.sum(self._entries())
 
     def mean(self) -> Union[Scalar, float]:
         """The mean of all entries."""

@@ -3,33 +3,39 @@
 Each Scalar is one node of the recorded graph. A node stores the rule that made it, its
 arguments and the partial derivatives of its value with respect to them, evaluated once as
 floats when the node is made. Both sweeps (reverse and forward) then only multiply and add
-stored floats; the rule is called again only to differentiate a derivative (create_graph).
+stored floats; the rule is evaluated again only to differentiate a derivative.
 
-Layout, chosen for speed and memory (one garbage-collected object per node, no tuples for
-the common unary and binary nodes):
+The node's slots, the one layout every part of scalargrad reads (``edges`` and
+``arguments`` below give it as tuples to everything but the sweeps' inner loops):
 
-- ``_op``: the Rule, or None for a leaf (an input or a parameter).
-- unary and binary nodes: ``_a``/``_b`` are the rule's arguments (a Scalar or a plain
-  number; ``_b`` is None for unary rules) and ``_da``/``_db`` the partials as floats, or
-  None where the argument is a plain number (constants get no gradient).
-- n-ary nodes (sum, dot, log-sum-exp): ``_a`` is the tuple of Scalar parents, ``_da`` the
-  tuple of their partials, ``_b`` the rule's full argument tuple (Scalars and numbers).
-- ``_order``: a creation counter. Creation order is a topological order, so the sweeps
-  sort by it instead of walking the graph recursively.
+- ``_rule``: the rule that made the node (rules.py); None for a leaf (an input or a
+  parameter, made by ``Scalar(value)``).
+- A rule of one or two arguments: ``_a``, ``_b`` are its arguments (a Scalar or a plain
+  number; ``_b`` is None for one argument), ``_da``, ``_db`` the partial derivatives with
+  respect to them, or None where the argument is a number (numbers are constants).
+- An n-ary rule (sum, dot, logsumexp): ``_a`` is the tuple of its Scalar arguments, ``_da``
+  the tuple of their partials, ``_b`` each one's partner in a pair when the partials are
+  themselves Scalars (a dot product of Scalars with Scalars), else None.
 - ``_acc``: scratch space for a sweep in progress (an adjoint or a tangent); None at rest.
+- ``_previous``: the node recorded just before this one; the tape (recording.py).
 
-Arithmetic operators are attached from the rule table in ``rules.py``, so that every
-derivative is defined in one place.
+One slotted object per node and no tuples for the common nodes: each node costs one
+allocation and one object for Python's cycle collector to scan, and about 120 bytes.
 """
 from __future__ import annotations
 
-import itertools
 import numbers
-from typing import Union
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Tuple, Union
 
-_next_order = itertools.count().__next__
+from . import recording
+from .errors import GraphLostError
+from .rules import ABS, ADD, DIV, MUL, NEG, POW, SUB, NaryRule
 
 Number = Union[int, float]
+ScalarLike = Union["Scalar", int, float]
+
+_strict = False
 
 
 class Scalar:
@@ -39,25 +45,62 @@ class Scalar:
     numeric code (``if x == 0:``) behaves as it would on floats. Because a Scalar's value
     can change (optimizers update parameters in place), Scalars are unhashable: use lists,
     or ``id(s)`` as a key.
+
+    ``float(s)`` and ``math`` functions give plain floats, which carry no derivative: use
+    scalargrad's functions (``scalargrad.exp``), and ``strict_conversions()`` to find places
+    where a recorded Scalar becomes a float.
     """
 
-    __slots__ = ("value", "_op", "_a", "_b", "_da", "_db", "_acc", "_order")
+    __slots__ = ("value", "_rule", "_a", "_da", "_b", "_db", "_acc", "_previous")
+
+    value: float
 
     def __init__(self, value: Union[Number, "Scalar"]) -> None:
-        if isinstance(value, Scalar):
-            value = value.value
-        elif not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"Scalar() needs a real number, got {type(value).__name__}")
-        self.value = float(value)
-        self._op = self._a = self._b = self._da = self._db = self._acc = None
-        self._order = _next_order()
+        cls = value.__class__
+        if cls is not float:
+            if cls is int or cls is Scalar:
+                value = float(value.value if cls is Scalar else value)  # type: ignore[union-attr]
+            elif isinstance(value, numbers.Real) and cls is not bool:
+                value = float(value)
+            else:
+                raise TypeError(f"Scalar() needs a real number, got {cls.__name__}")
+        self.value = value  # type: ignore[assignment]
+        self._rule = self._a = self._da = self._b = self._db = self._acc = None
+        self._previous = None
+
+    # Arithmetic: every operator is generated from its rule in rules.py --------------------
+    __add__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(ADD, "add")
+    __radd__: Callable[[Scalar, Number], Scalar] = recording.binary_method(ADD, "add", True)
+    __sub__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(SUB, "sub")
+    __rsub__: Callable[[Scalar, Number], Scalar] = recording.binary_method(SUB, "sub", True)
+    __mul__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(MUL, "mul")
+    __rmul__: Callable[[Scalar, Number], Scalar] = recording.binary_method(MUL, "mul", True)
+    __truediv__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(DIV, "truediv")
+    __rtruediv__: Callable[[Scalar, Number], Scalar] = recording.binary_method(DIV, "truediv", True)
+    __pow__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(POW, "pow")
+    __rpow__: Callable[[Scalar, Number], Scalar] = recording.binary_method(POW, "pow", True)
+    __neg__: Callable[[Scalar], Scalar] = recording.unary_function(NEG)
+    __abs__: Callable[[Scalar], Scalar] = recording.unary_function(ABS)
+
+    def __pos__(self) -> Scalar:
+        return self
 
     # Conversions and display -------------------------------------------------------------
     def __float__(self) -> float:
+        if _strict and self._rule is not None:
+            raise _lost(self, "float()")
         return self.value
 
     def __int__(self) -> int:
+        if _strict and self._rule is not None:
+            raise _lost(self, "int()")
         return int(self.value)
+
+    def __round__(self, ndigits: Union[int, None] = None) -> float:
+        """round(s) rounds the value, like round() of a float (a number, not a Scalar)."""
+        if _strict and self._rule is not None:
+            raise _lost(self, "round()")
+        return round(self.value, ndigits)  # type: ignore[return-value]
 
     def __bool__(self) -> bool:
         return self.value != 0.0
@@ -71,45 +114,106 @@ class Scalar:
     @property
     def is_leaf(self) -> bool:
         """True for inputs and parameters: Scalars made directly, not by an operation."""
-        return self._op is None
+        return self._rule is None
+
+    @property
+    def operation(self) -> str:
+        """The name of the rule that made this Scalar ("mul", "tanh", ...); "" for a leaf."""
+        return "" if self._rule is None else self._rule.name
 
     # Comparisons: on values, returning bool, so `if x > 0:` works in user code ------------
     def __eq__(self, other: object) -> bool:
-        other_value = _value_of(other)
+        other_value = _value_or_none(other)
         return NotImplemented if other_value is None else self.value == other_value
 
     def __ne__(self, other: object) -> bool:
-        other_value = _value_of(other)
+        other_value = _value_or_none(other)
         return NotImplemented if other_value is None else self.value != other_value
 
     def __lt__(self, other: object) -> bool:
-        other_value = _value_of(other)
+        other_value = _value_or_none(other)
         return NotImplemented if other_value is None else self.value < other_value
 
     def __le__(self, other: object) -> bool:
-        other_value = _value_of(other)
+        other_value = _value_or_none(other)
         return NotImplemented if other_value is None else self.value <= other_value
 
     def __gt__(self, other: object) -> bool:
-        other_value = _value_of(other)
+        other_value = _value_or_none(other)
         return NotImplemented if other_value is None else self.value > other_value
 
     def __ge__(self, other: object) -> bool:
-        other_value = _value_of(other)
+        other_value = _value_or_none(other)
         return NotImplemented if other_value is None else self.value >= other_value
 
     __hash__ = None  # type: ignore[assignment]
 
+    # Pickling and copying (copying.py) ------------------------------------------------------
+    def __reduce_ex__(self, protocol: Any) -> Tuple[Any, ...]:
+        if self._rule is None:
+            return Scalar, (self.value,)
+        from .copying import graph_records, rebuild
+        return rebuild, (graph_records(self),)
 
-def _value_of(x: object):
+
+recording.bind(Scalar)
+
+
+def _value_or_none(x: object) -> Union[float, None]:
     """The float value of a Scalar or a real number, or None for anything else."""
     if x.__class__ is Scalar:
-        return x.value  # type: ignore[union-attr]
+        return x.value  # type: ignore[attr-defined, no-any-return]
     if isinstance(x, numbers.Real):
         return float(x)
     return None
 
 
-def value(x: Union[Number, Scalar]) -> float:
-    """The float value of a Scalar, or of a plain number."""
-    return x.value if x.__class__ is Scalar else float(x)  # type: ignore[union-attr]
+def value_of(x: ScalarLike) -> float:
+    """The float value of a Scalar, or of a plain number (never raises in strict mode)."""
+    return x.value if x.__class__ is Scalar else float(x)  # type: ignore[union-attr, arg-type]
+
+
+def edges(node: Scalar) -> Tuple[Tuple[Scalar, ...], Tuple[Any, ...]]:
+    """(parents, partials): node's Scalar arguments and the partial derivative for each."""
+    rule = node._rule
+    if rule is None:
+        return (), ()
+    if isinstance(rule, NaryRule):
+        return node._a, node._da
+    if node._da is None:  # a number, then a Scalar
+        return (node._b,), (node._db,)
+    if node._db is None:  # one argument, or a Scalar then a number
+        return (node._a,), (node._da,)
+    return (node._a, node._b), (node._da, node._db)
+
+
+def arguments(node: Scalar) -> Tuple[Any, ...]:
+    """The arguments node's rule was applied to: Scalars and numbers, in order.
+
+    For an n-ary node, the Scalar arguments (numbers among them are folded into its value).
+    """
+    if isinstance(node._rule, NaryRule):
+        return node._a
+    return (node._a,) if node._b is None else (node._a, node._b)
+
+
+@contextmanager
+def strict_conversions() -> Iterator[None]:
+    """Inside the block, float(), int() and round() of a recorded Scalar raise GraphLostError.
+
+    Such a conversion (often hidden: ``math.exp(x)`` calls ``float(x)``) gives a plain
+    number, so everything computed from it has derivative zero. Leaves (inputs and
+    parameters) still convert: reading them is how values get out.
+    """
+    global _strict
+    previous, _strict = _strict, True
+    try:
+        yield
+    finally:
+        _strict = previous
+
+
+def _lost(node: Scalar, conversion: str) -> GraphLostError:
+    return GraphLostError(f"{conversion} of a recorded Scalar (made by {node.operation}, value "
+                     f"{node.value!r}) gives a plain number with no derivative; use "
+                     "scalargrad's functions instead of math's, or .value to read it on purpose")

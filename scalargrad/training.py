@@ -20,7 +20,7 @@ from .collector import cycle_collector_paused
 from .errors import Diverged
 from .matrix import Matrix
 from .optim import Optimizer
-from .rules import relu, tanh
+from .functions import relu, tanh
 from .scalar import Scalar
 
 ACTIVATIONS: Dict[str, Callable] = {"tanh": tanh, "relu": relu}

@@ -177,18 +177,26 @@ def test_reverse_mode_skips_nodes_with_zero_adjoint():
     assert math.isnan(forward_autodiff(y, x))  # inf * 0 in the forward product: documented
 
 
-def test_an_interrupted_sweep_leaves_the_graph_clean(monkeypatch):
+@pytest.mark.parametrize("step", ["_sweep_off_tape", "topological_order"])
+def test_an_interrupted_sweep_leaves_the_graph_clean(monkeypatch, step):
+    """Ctrl-C after the walk has set adjoints everywhere: asking again is still right,
+    in both modes (the tape is ended so that both must order part of the graph from the graph)."""
     from scalargrad import autodiff
     x = Scalar(2.0)
-    y = sg.exp(x * x) + x
-    real_gather = autodiff._Graph._gather
+    h = x * x
+    sg.sin(x)  # a node between h and y, so that the walk passes an unrelated node
+    autodiff.reverse_autodiff(h, x)  # ends the tape: y's walk must find h from the graph
+    y = sg.exp(h) + x
+    real = getattr(autodiff, step)
 
-    def interrupted(self, roots):
-        real_gather(self, roots)
+    def interrupted(*args, **kwargs):
+        real(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(autodiff._Graph, "_gather", interrupted)
+    monkeypatch.setattr(autodiff, step, interrupted)
     with pytest.raises(KeyboardInterrupt):
-        reverse_autodiff(y, x)
+        reverse_autodiff(y, x) if step == "_sweep_off_tape" else forward_autodiff(y, x)
     monkeypatch.undo()
-    assert reverse_autodiff(y, x) == pytest.approx(4 * math.exp(4.0) + 1)
+    expected = 4 * math.exp(4.0) + 1
+    assert reverse_autodiff(y, x) == pytest.approx(expected)
+    assert forward_autodiff(y, x) == pytest.approx(expected)

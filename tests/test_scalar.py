@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from scalargrad import Scalar, value
+from scalargrad import Scalar, value_of
 
 
 def test_wraps_ints_and_floats_as_float_values():
@@ -50,8 +50,8 @@ def test_comparisons_drive_user_control_flow():
 
 
 def test_value_of_numbers_and_scalars():
-    assert value(Scalar(2)) == 2.0 and value(3) == 3.0
-    assert math.isnan(value(float("nan")))
+    assert value_of(Scalar(2)) == 2.0 and value_of(3) == 3.0
+    assert math.isnan(value_of(float("nan")))
 
 
 def test_leaves_and_recorded_nodes():
