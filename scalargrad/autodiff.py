@@ -72,17 +72,18 @@ def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
 
 # ---------------------------------------------------------------------------------------
 # Reverse mode on floats: the hot path.
-def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[Scalar, int]:
+def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[int, Scalar]:
     """Pass adjoints back along the links from start, while some node reached is waiting.
 
     A node holding an adjoint adds adjoint * partial to each parent's. A parent met for the
     first time is appended to touched (so that everything can be cleared afterwards) and,
-    if it is not a leaf, counted as waiting until the walk reaches it. Returns the last node
-    processed and how many are still waiting (those the tape did not lead to). The three
+    if it is not a leaf, counted as waiting until the walk reaches it. Returns how many are
+    still waiting when the links end (those the tape did not lead to), and the last node
+    processed. The three
     accumulation blocks are one step written out: a call per edge would double the cost.
     """
-    last = start
     node: Optional[Scalar] = start
+    last = start
     while waiting and node is not None:
         g = node._acc
         if g is not None:
@@ -121,7 +122,7 @@ def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[
                         else:
                             parent._acc = acc + g * db
         node = node._previous
-    return last, waiting
+    return waiting, last
 
 
 def _sweep_off_tape(touched: List[Scalar]) -> None:
@@ -149,10 +150,10 @@ def _adjoints(y: Scalar, inputs: List[Scalar]) -> List[float]:
     touched = [y]
     y._acc = 1.0
     try:
-        oldest, waiting = _reverse_sweep(y, touched, 1)
+        waiting, oldest = _reverse_sweep(y, touched, 1)
         if waiting:
             _sweep_off_tape(touched)
-        else:  # what is older than y's oldest node is not y's to keep alive
+        else:  # nothing older is y's: let it go, if nothing else holds it
             oldest._previous = None
         return [0.0 if x._acc is None else x._acc for x in inputs]
     finally:

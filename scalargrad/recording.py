@@ -10,23 +10,25 @@ is ever restated by hand.
 The tape: each node keeps a link to the node recorded just before it (``_previous``), so the
 nodes form a list, newest first, that a reverse sweep walks from its output without first
 gathering and sorting the graph (autodiff.py). Creation order is a topological order, and a
-stretch of that list holds every node made in its span of time, so a sweep that walks it
-meets every node before the nodes it depends on. Links are only ever cut, never rewired:
+stretch of that list holds every live node made in its span of time, so a sweep that walks
+it meets every node before the nodes it depends on. What keeps the links from keeping
+finished graphs alive:
 
 - a reverse sweep ends the tape (the next node starts a new one), so that a training step's
-  graph never links to the previous step's, and cuts the link below the oldest node it
-  needed, so that a kept output keeps no unrelated older nodes alive;
-- while Python's cycle collector runs (it runs every few hundred allocations unless paused),
-  the tape is cut every CUT_EVERY collections, at the first node that does not use the
-  newest one, so that a loop that records and never differentiates keeps a bounded number
-  of finished nodes alive through the links (a chain, each node using the one before, is
-  never cut: its links keep nothing alive that it does not need anyway); and the newest
-  node is let go once nothing but the tape refers to it, so that a graph dropped without
-  being differentiated is freed at the next collection (sys.getrefcount: CPython's
-  reference counts). ``cycle_collector_paused()`` ends the tape when its block ends.
+  graph never links to the previous step's, and cuts the link below the oldest node its
+  output depends on, so that a kept output keeps no older unrelated nodes alive;
+- at cycle collections (Python runs one every few hundred allocations unless it is paused),
+  now and then, the tape is compacted: a node that nothing but the next node's link refers
+  to can never be used again, so it is taken out of the list and freed, and so is the
+  newest node once nothing but the tape refers to it. A graph dropped without being
+  differentiated is therefore freed at a collection (at once by ``gc.collect()``), and a loop that records and never
+  differentiates keeps only what it still holds. Compactions are spaced so that their
+  walks cost at most about one step per node recorded. This relies on CPython's reference
+  counts (sys.getrefcount). With the collector paused, only sweeps and ``end_tape()`` end
+  the tape; ``cycle_collector_paused()`` ends it when its block ends.
 
-Sweeps never rely on the tape being complete: what a walk does not reach (nodes recorded
-before a cut) they find from the graph itself (autodiff.py).
+Sweeps never rely on the tape being complete: what a walk does not reach (nodes recorded on
+an earlier tape) they find from the graph itself (autodiff.py).
 """
 from __future__ import annotations
 
@@ -46,17 +48,16 @@ from .rules import NaryRule, Rule
 if TYPE_CHECKING:
     from .scalar import Scalar
 
-CUT_EVERY = 256  # collections of the youngest generation (about 700 allocations each)
+COMPACT_EVERY = 16  # collections at least between compactions (about 700 allocations each)
 
 _new = object.__new__
 _Real = numbers.Real
 
 # The tape's state; the generated functions share it through this module's globals.
 _last: Optional["Scalar"] = None  # the newest node, or None right after the tape ended
-_cut_due = False                  # cut the tape at the next node that does not need _last
-_collections = 0                  # cycle collections since the tape last ended or was cut
 Scalar: Any = None                # the Scalar class, bound by scalar.py once it exists
-_ONLY_THE_TAPE = 2  # sys.getrefcount of a node only _last refers to (and the call's argument)
+_collections = 0                  # collections since the last compaction
+_next_compaction = COMPACT_EVERY  # collections to wait before the next one
 
 
 def bind(scalar_class: type) -> None:
@@ -67,25 +68,45 @@ def bind(scalar_class: type) -> None:
 
 def end_tape() -> None:
     """Start a new tape with the next node: nothing recorded from now on links to older nodes."""
-    global _last, _cut_due, _collections
+    global _last
     _last = None
-    _cut_due = False
-    _collections = 0
+
+
+def compact() -> int:
+    """Take every node nothing else refers to out of the tape (freeing it); return how many
+    nodes are left on it."""
+    global _last
+    getrefcount = sys.getrefcount
+    while _last is not None and getrefcount(_last) <= 2:  # only _last and the argument
+        _last = _last._previous
+    left = 0
+    node = _last
+    while node is not None:
+        left += 1
+        previous = node._previous
+        # referred to by node's link, the name previous and the argument: by nothing else
+        while previous is not None and getrefcount(previous) <= 3:
+            following = previous._previous
+            node._previous = following
+            previous = following
+        node = previous
+    return left
 
 
 def _on_collection(phase: str, info: Dict[str, int]) -> None:
-    """At each cycle collection: let go of an unused newest node; now and then, cut."""
-    global _last, _cut_due, _collections
+    """Compact the tape at a full collection (gc.collect() makes one), and at others once
+    enough has been recorded since the last time to pay for walking what is left (a
+    doubling schedule, like the collector's own)."""
+    global _collections, _next_compaction
     if phase != "start":
         return
-    if _last is not None and sys.getrefcount(_last) <= _ONLY_THE_TAPE:
-        _last = None
     _collections += 1
-    if _collections >= CUT_EVERY:
-        _cut_due = True
+    if _collections >= _next_compaction or info.get("generation") == 2:
         _collections = 0
+        _next_compaction = max(COMPACT_EVERY, compact() // _ALLOCATIONS_PER_COLLECTION)
 
 
+_ALLOCATIONS_PER_COLLECTION = gc.get_threshold()[0] or 700
 gc.callbacks.append(_on_collection)
 
 
@@ -95,7 +116,7 @@ def make_node(value: float, rule: Union[Rule, NaryRule], a: Any, da: Any, b: Any
 
     The slots are described in scalar.py. The generated functions below inline this body.
     """
-    global _last, _cut_due
+    global _last
     node = _new(Scalar)
     node.value = value
     node._rule = rule
@@ -104,11 +125,7 @@ def make_node(value: float, rule: Union[Rule, NaryRule], a: Any, da: Any, b: Any
     node._b = b
     node._db = db
     node._acc = None
-    if _cut_due and _last is not a and _last is not b:
-        node._previous = None
-        _cut_due = False
-    else:
-        node._previous = _last
+    node._previous = _last
     _last = node
     return node
 
@@ -178,15 +195,11 @@ for _name, _function in FLOAT_NAMESPACE.items():
 # ---------------------------------------------------------------------------------------
 # The generated functions. Each template is record() written out for one kind of call; the
 # placeholders are filled from one rule; ``{link}`` is _link's body, inlined.
-_LINK = """if _cut_due and not ({near}):
-    node._previous = None
-    _cut_due = False
-else:
-    node._previous = _last
+_LINK = """node._previous = _last
 _last = node"""
 
 _UNARY = """def {name}(x):
-    global _last, _cut_due
+    global _last
     if x.__class__ is Scalar:
         xv = x.value
         try:
@@ -211,7 +224,7 @@ _UNARY = """def {name}(x):
 
 # self op other: self is a Scalar; other a Scalar or a number.
 _FORWARD = """def {name}(self, other):
-    global _last, _cut_due
+    global _last
     cls = other.__class__
     if cls is Scalar:
         bv = other.value
@@ -242,7 +255,7 @@ _FORWARD = """def {name}(self, other):
 
 # other op self, other a number (a Scalar on the left would have handled it).
 _REFLECTED = """def {name}(self, other):
-    global _last, _cut_due
+    global _last
     cls = other.__class__
     if cls is float or cls is int:
         av = other
@@ -271,20 +284,20 @@ _REFLECTED = """def {name}(self, other):
 _SOURCES: Dict[str, str] = {}
 
 
-def _fill(template: str, rule: Rule, name: str, near: str) -> str:
+def _fill(template: str, rule: Rule, name: str) -> str:
     """The template's source with rule's expressions (on float locals) in place."""
     local = dict(zip(rule.arguments, ("xv",) if len(rule.arguments) == 1 else ("av", "bv")))
     local["out"] = "out"
     partials = [_float_names(partial, local) for partial in rule.partials]
     column = template.index("{link}") - template.rindex("\n", 0, template.index("{link}")) - 1
-    link = _LINK.format(near=near).replace("\n", "\n" + " " * column)
+    link = _LINK.replace("\n", "\n" + " " * column)
     return template.format(name=name, value=_float_names(rule.formula, local), link=link,
                            partial=partials[0], partial_a=partials[0], partial_b=partials[-1])
 
 
-def _generate(template: str, rule: Rule, name: str, near: str) -> Callable:
+def _generate(template: str, rule: Rule, name: str) -> Callable:
     """Compile template filled from rule; RULE in it is rule (a closure, fast to read)."""
-    source = _fill(template, rule, name, near)
+    source = _fill(template, rule, name)
     factory_source = "def _factory(RULE):\n" + textwrap.indent(source, "    ") + f"    return {name}\n"
     filename = f"<scalargrad {name} (rule {rule.name})>"
     linecache.cache[filename] = (len(factory_source), None, factory_source.splitlines(True), filename)
@@ -296,7 +309,7 @@ def _generate(template: str, rule: Rule, name: str, near: str) -> Callable:
 
 def unary_function(rule: Rule) -> Callable:
     """rule's public function: a float for a float, a recorded Scalar for a Scalar."""
-    function = _generate(_UNARY, rule, rule.name, near="_last is x")
+    function = _generate(_UNARY, rule, rule.name)
     function.__doc__ = (f"{rule.name}(x): a float for a float, a recorded Scalar for a Scalar."
                         + (f" Domain: {rule.domain}." if rule.domain else "")
                         + (f" {rule.convention}" if rule.convention else ""))
@@ -307,8 +320,8 @@ def binary_method(rule: Rule, operator: str, reflected: bool = False) -> Callabl
     """Scalar's method for operator (e.g. "truediv") by rule: self op other, or other op self
     when reflected."""
     if reflected:
-        return _generate(_REFLECTED, rule, f"__r{operator}__", near="_last is self")
-    return _generate(_FORWARD, rule, f"__{operator}__", near="_last is self or _last is other")
+        return _generate(_REFLECTED, rule, f"__r{operator}__")
+    return _generate(_FORWARD, rule, f"__{operator}__")
 
 
 def binary_function(rule: Rule) -> Callable:

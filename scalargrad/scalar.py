@@ -153,7 +153,7 @@ class Scalar:
         if self._rule is None:
             return Scalar, (self.value,)
         from .copying import graph_records, rebuild
-        return rebuild, (graph_records(self),)
+        return rebuild, graph_records(self)
 
 
 recording.bind(Scalar)
