@@ -50,7 +50,7 @@ def _evaluate(func: Callable, args: tuple, argnums: Union[int, Sequence[int]]) -
         derivatives = reverse_autodiff(y, variables)
         y = y.value if y.__class__ is Scalar else float(y)
     else:
-        derivatives = [d.value if _only_on(d, variables) and d.__class__ is Scalar else d
+        derivatives = [d.value if d.is_leaf or _only_on(d, variables) else d  # a leaf: a constant
                        for d in reverse_autodiff(y, variables, create_graph=True)]
     result = derivatives[0] if isinstance(argnums, int) else tuple(derivatives)
     return y, result

@@ -89,7 +89,10 @@ class Matrix:
         return len(self._rows), len(self._rows[0])
 
     def __getitem__(self, index: Tuple[int, int]) -> Entry:
-        """m[i, j]: one entry."""
+        """m[i, j]: one entry (negative indices count from the end, as for lists)."""
+        if not (isinstance(index, tuple) and len(index) == 2):
+            raise TypeError(f"a Matrix is indexed by [row, column], as in m[0, 1], not "
+                            f"[{index!r}]; m.row(i) gives a row")
         i, j = index
         return self._rows[i][j]
 

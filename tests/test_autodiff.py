@@ -200,3 +200,32 @@ def test_an_interrupted_sweep_leaves_the_graph_clean(monkeypatch, step):
     expected = 4 * math.exp(4.0) + 1
     assert reverse_autodiff(y, x) == pytest.approx(expected)
     assert forward_autodiff(y, x) == pytest.approx(expected)
+
+
+NOT_OUTPUTS = [[Scalar(1.0) * 2, Scalar(1.0) * 3], None, "abc", {"y": 1.0}, True]
+
+
+@pytest.mark.parametrize("bad", NOT_OUTPUTS, ids=lambda b: type(b).__name__)
+def test_an_output_that_is_not_a_scalar_or_a_number_is_a_type_error(bad):
+    x = Scalar(1.0)
+    for entry in (lambda: reverse_autodiff(bad, x), lambda: forward_autodiff(bad, x),
+                  lambda: reverse_autodiff(bad, [x], create_graph=True),
+                  lambda: sg.jacobian([bad], [x]), lambda: sg.hessian(bad, [x])):
+        with pytest.raises(TypeError, match=type(bad).__name__):
+            entry()
+
+
+def test_plain_numbers_are_constants_everywhere():
+    x = Scalar(1.0)
+    assert reverse_autodiff(3, x) == 0.0 and forward_autodiff(2.5, [x]) == [0.0]
+    assert sg.jacobian([1.0, x * 2], [x]) == [[0.0], [2.0]]
+    assert sg.hessian(4.0, [x]) == [[0.0]]
+
+
+@pytest.mark.parametrize("bad", [1.0, "x", None, [1.0]])
+def test_inputs_that_are_not_scalars_are_a_type_error_naming_them(bad):
+    x = Scalar(1.0)
+    with pytest.raises(TypeError, match="Scalar"):
+        reverse_autodiff(x * 2, bad)
+    with pytest.raises(TypeError, match="Scalar"):
+        forward_autodiff(x * 2, bad)

@@ -91,15 +91,35 @@ def test_rosenbrock_hessian_against_its_closed_form(a, b):
     assert rows[0] == pytest.approx(closed_form[0]) and rows[1] == pytest.approx(closed_form[1])
 
 
-def test_forward_over_reverse_equals_reverse_over_reverse():
-    xs = [Scalar(v) for v in (0.3, -0.8, 1.1)]
+def test_second_derivatives_in_both_orders_against_finite_differences_of_the_gradient():
+    """Forward-over-reverse and reverse-over-reverse, each against an independent truth
+    (central differences of the exact gradient, worked out by hand), not each other."""
+    def value(a, b, c):
+        return math.tanh(a * b) + c ** 3 * _sigmoid(a) + math.log1p(b ** 2)
+
+    def gradient(a, b, c):
+        sech2 = 1 / math.cosh(a * b) ** 2
+        s = _sigmoid(a)
+        return [sech2 * b + c ** 3 * s * (1 - s), sech2 * a + 2 * b / (1 + b ** 2),
+                3 * c ** 2 * s]
+
+    point = [0.3, -0.8, 1.1]
+    xs = [Scalar(v) for v in point]
     y = sg.tanh(xs[0] * xs[1]) + xs[2] ** 3 * sg.sigmoid(xs[0]) + sg.log1p(xs[1] ** 2)
+    assert y.value == pytest.approx(value(*point), rel=1e-14)
+    first = reverse_autodiff(y, xs, create_graph=True)
+    assert [g.value for g in first] == pytest.approx(gradient(*point), rel=1e-13)
+    truth = [sg.finite_difference(lambda *v, i=i: gradient(*v)[i], point, richardson=True)
+             for i in range(3)]
     forward_over_reverse = hessian(y, xs)
-    gradient = reverse_autodiff(y, xs, create_graph=True)
-    reverse_over_reverse = [reverse_autodiff(g, xs) for g in gradient]
-    for row_a, row_b in zip(forward_over_reverse, reverse_over_reverse):
-        assert row_a == pytest.approx(row_b, rel=1e-12)
-    assert forward_over_reverse[0][1] == pytest.approx(forward_over_reverse[1][0])
+    reverse_over_reverse = [reverse_autodiff(g, xs) for g in first]
+    for row_a, row_b, true_row in zip(forward_over_reverse, reverse_over_reverse, truth):
+        assert row_a == pytest.approx(true_row, rel=1e-7, abs=1e-9)
+        assert row_b == pytest.approx(true_row, rel=1e-7, abs=1e-9)
+
+
+def _sigmoid(x):
+    return 1 / (1 + math.exp(-x))
 
 
 def test_newton_on_rosenbrock_converges_to_the_minimum():
@@ -126,8 +146,42 @@ def test_kink_conventions_hold_at_every_order():
 def test_no_perturbation_confusion():
     # d/dx [x * d/dy (x y)] = d/dx x^2 = 2x
     assert grad(lambda x: x * grad(lambda y: x * y)(2.0))(3.0) == 6.0
+    # d/dx [x * d/dy (x + y)] = d/dx x = 1
+    assert grad(lambda x: x * grad(lambda y: x + y)(2.0))(3.0) == 1.0
     # the inner variable is fresh even when handed the outer one: d/dx [d/dy (x y) at y=x] = 1
     assert grad(lambda x: grad(lambda y: x * y)(x))(3.0) == 1.0
+
+
+def test_a_derivative_that_depends_on_a_closed_over_scalar_stays_differentiable():
+    y = Scalar(3.0)
+    g = grad(lambda t: t * y)(2.0)  # d/dt (t y) = y
+    assert isinstance(g, Scalar) and g.value == 3.0
+    assert reverse_autodiff(g, y) == 1.0 and forward_autodiff(g, y) == 1.0
+    h = grad(lambda t: sg.sin(t * y))(1.5)  # y cos(t y)
+    assert h.value == pytest.approx(3.0 * math.cos(4.5))
+    # d/dy [y cos(1.5 y)] = cos(1.5 y) - 1.5 y sin(1.5 y)
+    assert reverse_autodiff(h, y) == pytest.approx(math.cos(4.5) - 4.5 * math.sin(4.5))
+    # a derivative that does not depend on y is a float, even though the function does
+    assert type(grad(lambda t: t + y)(2.0)) is float
+    value, derivative = value_and_grad(lambda t: t * y)(2.0)
+    assert isinstance(value, Scalar) and reverse_autodiff(value, y) == 2.0
+
+
+def test_nesting_three_deep_without_confusion():
+    # d/dx [x * d/dy [y * d/dz (x y z)]] = d/dx [x * d/dy (x y^2)] = d/dx [2 x^2 y] at y=1.5
+    def inner(x, y):
+        return y * grad(lambda z: x * y * z)(0.7)
+
+    def middle(x):
+        return x * grad(lambda y: inner(x, y))(1.5)
+
+    assert grad(middle)(2.0) == pytest.approx(4 * 2.0 * 1.5)
+
+
+@pytest.mark.parametrize("bad", [[1.0, 2.0], None, "abc"])
+def test_grad_of_a_function_returning_something_else_is_a_type_error(bad):
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        grad(lambda t: bad)(1.0)
 
 
 def test_value_and_grad_and_argnums():

@@ -35,3 +35,9 @@ def test_the_library_imports_no_cli_or_numpy():
             "print(sorted(m for m in ('numpy', 'click', 'rich') if m in sys.modules))")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.stdout.strip() == "[]"
+
+
+def test_python_dash_m_scalargrad_runs_the_command_line():
+    completed = subprocess.run([sys.executable, "-m", "scalargrad", "--version"],
+                               capture_output=True, text=True)
+    assert completed.returncode == 0 and scalargrad.__version__ in completed.stdout

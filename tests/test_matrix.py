@@ -289,3 +289,11 @@ def test_unsupported_operands_raise_type_error():
         Matrix([[1.0]]) @ 2.0
     with pytest.raises(TypeError):
         Matrix([[1.0]]) + "a"
+
+
+def test_matrix_is_exported_and_indexing_by_one_number_says_how_to_index():
+    assert sg.Matrix is Matrix
+    m = params([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TypeError, match=r"\[row, column\]"):
+        m[0]
+    assert m[-1, -1].value == 4.0 and [x.value for x in m.row(1)] == [3.0, 4.0]

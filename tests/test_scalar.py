@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from scalargrad import Scalar, value_of
+import scalargrad as sg
+from scalargrad import GraphLostError, Scalar, forward_autodiff, reverse_autodiff, value_of
 
 
 def test_wraps_ints_and_floats_as_float_values():
@@ -58,3 +59,35 @@ def test_leaves_and_recorded_nodes():
     x = Scalar(2.0)
     assert x.is_leaf and not (x * 3).is_leaf
     assert (+x) is x
+
+
+def test_strict_conversions_find_where_a_graph_is_lost():
+    x = Scalar(0.5)
+    y = x * 2
+    assert math.exp(y) == math.exp(1.0)  # silently a float, with no derivative
+    with sg.strict_conversions():
+        with pytest.raises(GraphLostError, match=r"float\(\) of a recorded Scalar \(made by mul"):
+            math.exp(y)
+        for convert in (float, int, round):
+            with pytest.raises(GraphLostError):
+                convert(y)
+        assert float(x) == 0.5 and round(x) == 0  # leaves still convert: that is how values get out
+        assert sg.exp(y).value == math.exp(1.0)  # scalargrad's functions keep the graph
+    assert float(y) == 1.0  # off again after the block
+
+
+def test_strict_conversions_still_apply_inside_library_code():
+    """The library reads values with .value, never float(): strict mode does not trip it."""
+    xs = [Scalar(0.3), Scalar(-0.2)]
+    with sg.strict_conversions():
+        y = sg.logsumexp([xs[0] * xs[1], sg.dot(xs, [1.0, 2.0])]) ** 1.5
+        assert sg.hessian(y, xs)
+        assert reverse_autodiff(y, xs) == pytest.approx(forward_autodiff(y, xs), rel=1e-12)
+        m = sg.Matrix([xs]) @ sg.Matrix([[1.0], [2.0]])
+        assert m.tolist() == [[pytest.approx(-0.1)]]
+
+
+def test_round_and_operation():
+    x = Scalar(2.567)
+    assert round(x, 1) == 2.6 and round(x) == 3 and type(round(x)) is int
+    assert (x * 2).operation == "mul" and x.operation == "" and sg.tanh(x).operation == "tanh"
