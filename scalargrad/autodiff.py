@@ -26,10 +26,10 @@ import numbers
 import operator
 from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, Union, overload
 
-from . import recording
 from .recording import nary_partial, scalar_partials
 from .rules import NaryRule
 from .scalar import Number, Scalar, edges
+from .tape import end_tape
 
 Inputs = Union[Scalar, Sequence[Scalar]]
 Output = Union[Scalar, Number]
@@ -159,7 +159,7 @@ def _adjoints(y: Scalar, inputs: List[Scalar]) -> List[float]:
     finally:
         for node in touched:
             node._acc = None
-        recording.end_tape()
+        end_tape()
 
 
 # ---------------------------------------------------------------------------------------

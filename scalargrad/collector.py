@@ -5,7 +5,7 @@ closures), so reference counting alone frees them. The cycle collector still res
 every live node whenever enough objects have been allocated, and with a graph of a
 million nodes that rescanning can cost more than building the graph. Training loops pause
 it around each step; any cycles the user's own code makes are collected once it resumes.
-The tape (recording.py) relies on collections to bound what it keeps, so the block ends it.
+The tape (tape.py) relies on collections to bound what it keeps, so the block ends it.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator
 
-from . import recording
+from .tape import end_tape
 
 
 @contextmanager
@@ -24,6 +24,6 @@ def cycle_collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        recording.end_tape()
+        end_tape()
         if was_enabled:
             gc.enable()

@@ -7,37 +7,16 @@ specialised to its rule: the rule's value and partial expressions are written in
 source (see ``source_of``), so that recording a node costs no call per partial, and no rule
 is ever restated by hand.
 
-The tape: each node keeps a link to the node recorded just before it (``_previous``), so the
-nodes form a list, newest first, that a reverse sweep walks from its output without first
-gathering and sorting the graph (autodiff.py). Creation order is a topological order, and a
-stretch of that list holds every live node made in its span of time, so a sweep that walks
-it meets every node before the nodes it depends on. What keeps the links from keeping
-finished graphs alive:
-
-- a reverse sweep ends the tape (the next node starts a new one), so that a training step's
-  graph never links to the previous step's, and cuts the link below the oldest node its
-  output depends on, so that a kept output keeps no older unrelated nodes alive;
-- at cycle collections (Python runs one every few hundred allocations unless it is paused),
-  now and then, the tape is compacted: a node that nothing but the next node's link refers
-  to can never be used again, so it is taken out of the list and freed, and so is the
-  newest node once nothing but the tape refers to it. A graph dropped without being
-  differentiated is therefore freed at a collection (at once by ``gc.collect()``), and a loop that records and never
-  differentiates keeps only what it still holds. Compactions are spaced so that their
-  walks cost at most about one step per node recorded. This relies on CPython's reference
-  counts (sys.getrefcount). With the collector paused, only sweeps and ``end_tape()`` end
-  the tape; ``cycle_collector_paused()`` ends it when its block ends.
-
-Sweeps never rely on the tape being complete: what a walk does not reach (nodes recorded on
-an earlier tape) they find from the graph itself (autodiff.py).
+The tape: each node keeps a link to the node recorded just before it (``_previous``); the
+newest node is ``_last``. Sweeps walk these links (autodiff.py); tape.py keeps them from
+keeping finished graphs alive.
 """
 from __future__ import annotations
 
 import ast
 import functools
-import gc
 import linecache
 import numbers
-import sys
 import textwrap
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
@@ -48,66 +27,18 @@ from .rules import NaryRule, Rule
 if TYPE_CHECKING:
     from .scalar import Scalar
 
-COMPACT_EVERY = 16  # collections at least between compactions (about 700 allocations each)
-
 _new = object.__new__
 _Real = numbers.Real
 
-# The tape's state; the generated functions share it through this module's globals.
-_last: Optional["Scalar"] = None  # the newest node, or None right after the tape ended
+# The generated functions share these through this module's globals.
+_last: Optional["Scalar"] = None  # the newest node: the head of the tape (tape.py)
 Scalar: Any = None                # the Scalar class, bound by scalar.py once it exists
-_collections = 0                  # collections since the last compaction
-_next_compaction = COMPACT_EVERY  # collections to wait before the next one
 
 
 def bind(scalar_class: type) -> None:
     """Called once by scalar.py: the generated code makes nodes of this class."""
     global Scalar
     Scalar = scalar_class
-
-
-def end_tape() -> None:
-    """Start a new tape with the next node: nothing recorded from now on links to older nodes."""
-    global _last
-    _last = None
-
-
-def compact() -> int:
-    """Take every node nothing else refers to out of the tape (freeing it); return how many
-    nodes are left on it."""
-    global _last
-    getrefcount = sys.getrefcount
-    while _last is not None and getrefcount(_last) <= 2:  # only _last and the argument
-        _last = _last._previous
-    left = 0
-    node = _last
-    while node is not None:
-        left += 1
-        previous = node._previous
-        # referred to by node's link, the name previous and the argument: by nothing else
-        while previous is not None and getrefcount(previous) <= 3:
-            following = previous._previous
-            node._previous = following
-            previous = following
-        node = previous
-    return left
-
-
-def _on_collection(phase: str, info: Dict[str, int]) -> None:
-    """Compact the tape at a full collection (gc.collect() makes one), and at others once
-    enough has been recorded since the last time to pay for walking what is left (a
-    doubling schedule, like the collector's own)."""
-    global _collections, _next_compaction
-    if phase != "start":
-        return
-    _collections += 1
-    if _collections >= _next_compaction or info.get("generation") == 2:
-        _collections = 0
-        _next_compaction = max(COMPACT_EVERY, compact() // _ALLOCATIONS_PER_COLLECTION)
-
-
-_ALLOCATIONS_PER_COLLECTION = gc.get_threshold()[0] or 700
-gc.callbacks.append(_on_collection)
 
 
 def make_node(value: float, rule: Union[Rule, NaryRule], a: Any, da: Any, b: Any = None,
