@@ -1,7 +1,10 @@
 """`scalargrad check-grad EXPR`: compare reverse mode, forward mode and finite differences.
 
 The parsing and evaluation live in scalargrad.expression and the comparison in
-scalargrad.check_gradients; this module reads the options and renders the results.
+scalargrad.gradcheck; this module reads the options and renders the results. Errors go
+through cli.errors: scalargrad's own errors (a refused expression, no random point found)
+reach the command group as they are; input problems found here are BadInput. Anything else
+is a bug and is not dressed up as bad input.
 """
 from __future__ import annotations
 
@@ -15,26 +18,17 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from scalargrad import GradientReport, check_gradients, rules
-from scalargrad.gradcheck import HessianReport, check_hessian
+from scalargrad import rules
+from scalargrad.errors import DomainError, ExpressionError, NumericOverflow
 from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
-                                   RANDOM_HIGH, RANDOM_LOW, Expression, ExpressionError, parse,
-                                   random_points)
-from scalargrad.gradcheck import DEFAULT_ATOL, DEFAULT_RTOL
+                                   RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
+from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
+                                  check_gradients, check_hessian)
 from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP
 
+from .errors import EXIT_FAILED, BadInput
+
 MAX_RANDOM_POINTS = 100
-
-_EXIT_PASS, _EXIT_FAIL = 0, 1
-
-
-class InputError(click.ClickException):
-    """Bad input: printed as "error: ..." (possibly with a caret display), exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", err=True)
 
 
 @dataclass
@@ -79,7 +73,17 @@ and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '-
 """
 
 
-@click.command("check-grad", help=_HELP, epilog=_EPILOG)
+class _CheckGradCommand(click.Command):
+    """Reports usage errors in one line, like every other bad input."""
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise BadInput(error.format_message()) from None
+
+
+@click.command("check-grad", cls=_CheckGradCommand, help=_HELP, epilog=_EPILOG)
 @click.argument("expression")
 @click.option("--at", "assignments", multiple=True, metavar="NAME=VALUE[,NAME=VALUE...]",
               help="A variable's value: a number or a constant expression such as pi/4. "
@@ -112,44 +116,32 @@ and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '-
 def check_grad(expression: str, assignments: Sequence[str], random_count: Optional[int],
                seed: int, rtol: float, atol: float, eps: Optional[float], richardson: bool,
                order: int, as_json: bool) -> None:
-    try:
-        parsed = _parse_expression(expression)
-        fixed = _parse_assignments(assignments, parsed)
-        points = _points(parsed, fixed, random_count, seed)
-        checks = [_check_point(parsed, point, rtol, atol, richardson, eps, order)
-                  for point in points]
-    except click.ClickException:
-        raise
-    except Exception as error:  # the last line of defence: no input prints a traceback
-        raise InputError(f"unexpected {type(error).__name__}: {error}") from None
+    parsed = parse(expression)
+    points = _points(parsed, _parse_assignments(assignments, parsed), random_count, seed)
+    checks = [_check_point(parsed, point, rtol, atol, richardson, eps, order)
+              for point in points]
     if as_json:
         click.echo(json.dumps(_json_document(parsed, checks, random_count, seed), indent=2))
     else:
         _print_checks(parsed, checks, rtol, atol)
-    click.get_current_context().exit(_EXIT_PASS if all(c.ok for c in checks) else _EXIT_FAIL)
+    if not all(check.ok for check in checks):
+        click.get_current_context().exit(EXIT_FAILED)
 
 
 # ---------------------------------------------------------------------------------------
 # Input.
-def _parse_expression(text: str) -> Expression:
-    try:
-        return parse(text)
-    except ExpressionError as error:
-        raise InputError(error.format()) from None
-
-
 def _parse_assignments(assignments: Sequence[str], expression: Expression) -> Dict[str, float]:
     """The --at values by name; refuses repeated names and names not in the expression."""
     values: Dict[str, float] = {}
     for assignment in (item for option in assignments for item in option.split(",")):
         name, value = _parse_assignment(assignment)
         if name in values:
-            raise InputError(f"--at gives {name} twice")
+            raise BadInput(f"--at gives {name} twice")
         values[name] = value
     unknown = [name for name in values if name not in expression.variables]
     if unknown:
-        raise InputError(f"--at names {_names(unknown)}, which the expression does not use "
-                         f"(its variables: {_names(expression.variables) or 'none'})")
+        raise BadInput(f"--at names {_names(unknown)}, which the expression does not use "
+                       f"(its variables: {_names(expression.variables) or 'none'})")
     return values
 
 
@@ -157,20 +149,20 @@ def _parse_assignment(assignment: str) -> Tuple[str, float]:
     """(name, value) from "name=value", the value a number or a constant expression."""
     name, equals, text = (part.strip() for part in assignment.partition("="))
     if not equals or not name.isidentifier() or not text:
-        raise InputError(f"--at expects NAME=VALUE, as in x=0.5, not {assignment.strip()!r}")
+        raise BadInput(f"--at expects NAME=VALUE, as in x=0.5, not {assignment.strip()!r}")
     try:
         value = parse(text)
     except ExpressionError as error:
-        raise InputError(f"--at {name}: {error.format()}") from None
+        raise BadInput(f"--at {name}: {error.format()}") from None
     if value.variables:
-        raise InputError(f"--at {name}: the value must be a number or a constant "
-                         f"expression such as pi/4, not {text!r}")
+        raise BadInput(f"--at {name}: the value must be a number or a constant "
+                       f"expression such as pi/4, not {text!r}")
     try:
         number = value.evaluate({})
-    except (ArithmeticError, ValueError) as error:
-        raise InputError(f"--at {name}: {error}") from None
+    except (DomainError, NumericOverflow) as error:
+        raise BadInput(f"--at {name}: {error}") from None
     if not math.isfinite(number):
-        raise InputError(f"--at {name}: the value is {number}")
+        raise BadInput(f"--at {name}: the value is {number}")
     return name, number
 
 
@@ -178,31 +170,29 @@ def _points(expression: Expression, fixed: Dict[str, float], random_count: Optio
             seed: int) -> List[Dict[str, float]]:
     """The points to check: the --at point, or random points keeping the --at values."""
     if random_count is not None:
-        try:
-            return random_points(expression, random_count, seed=seed, fixed=fixed)
-        except ValueError as error:
-            raise InputError(str(error)) from None
+        return random_points(expression, random_count, seed=seed, fixed=fixed)
     missing = [name for name in expression.variables if name not in fixed]
     if missing:
-        raise InputError(f"no value for {_names(missing)}: give "
-                         f"{' '.join(f'--at {name}=VALUE' for name in missing)}, "
-                         "or use --random N")
+        raise BadInput(f"no value for {_names(missing)}: give "
+                       f"{' '.join(f'--at {name}=VALUE' for name in missing)}, "
+                       "or use --random N")
     return [{name: fixed[name] for name in expression.variables}]
 
 
 def _check_point(expression: Expression, point: Dict[str, float], rtol: float, atol: float,
                  richardson: bool, eps: Optional[float], order: int) -> PointCheck:
-    """check_gradients (and check_hessian) at point; an undefined or infinite value is bad input."""
+    """check_gradients (and check_hessian) at point; a point where the expression is
+    undefined or not finite is bad input."""
     names = list(point)
     function, values = expression.as_function(names), list(point.values())
     options = dict(names=names, rtol=rtol, atol=atol, richardson=richardson, step=eps)
     try:
         report = check_gradients(function, values, **options)
         if not math.isfinite(report.value):
-            raise InputError(f"{_at(point)}the value is {report.value} (overflow)")
+            raise BadInput(f"{_at(point)}the value is {report.value} (overflow)")
         second = check_hessian(function, values, **options) if order == 2 else None
-    except (ArithmeticError, ValueError) as error:
-        raise InputError(f"{_at(point)}{error}") from None
+    except (DomainError, NumericOverflow) as error:
+        raise BadInput(f"{_at(point)}{error}") from None
     return PointCheck(point, report, second)
 
 

@@ -23,12 +23,12 @@ def run_json(*args):
 
 
 def assert_bad_input(result, message):
-    """Exit status 2 with "error: ..." on stderr, nothing on stdout, no traceback."""
+    """Exit status 2 with "Error: ..." on stderr, nothing on stdout, no traceback."""
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     assert result.stdout == ""
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("Error: ")
     assert message in result.stderr
 
 
@@ -225,8 +225,8 @@ def test_random_points_outside_any_domain():
 @pytest.mark.parametrize("count", ["0", "101", "many"])
 def test_random_count_out_of_range(count):
     result = run("x", "--random", count)
-    assert result.exit_code == 2
-    assert "Invalid value for '--random'" in result.stderr
+    assert_bad_input(result, "Error: Invalid value for '--random'")
+    assert result.stderr.count("\n") == 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -264,10 +264,10 @@ def test_malformed_at_values(at, message):
 
 
 @pytest.mark.parametrize("expression, at, message", [
-    ("log(x)", "x=-1", "error: at x = -1.0: log(-1.0): outside the domain of log (x > 0)\n"),
-    ("1/x", "x=0", "error: at x = 0.0: div(1.0, 0.0): division by zero\n"),
-    ("exp(x)", "x=1000", "error: at x = 1000.0: exp(1000.0): the result is too large"),
-    ("x*x", "x=1e200", "error: at x = 1e+200: the value is inf (overflow)\n"),
+    ("log(x)", "x=-1", "Error: at x = -1.0: log(-1.0): outside the domain of log (x > 0)\n"),
+    ("1/x", "x=0", "Error: at x = 0.0: div(1.0, 0.0): division by zero\n"),
+    ("exp(x)", "x=1000", "Error: at x = 1000.0: exp(1000.0): the result is too large"),
+    ("x*x", "x=1e200", "Error: at x = 1e+200: the value is inf (overflow)\n"),
 ])
 def test_errors_at_the_point_are_one_line(expression, at, message):
     result = run(expression, "--at", at)
@@ -285,7 +285,7 @@ def test_huge_constant_powers_overflow_quickly(expression):
 def test_refused_expression_shows_a_caret_under_the_offending_part():
     result = run("x.__class__", "--at", "x=1")
     assert_bad_input(result, "")
-    assert result.stderr == ("error: attribute access is not allowed\n"
+    assert result.stderr == ("Error: attribute access is not allowed\n"
                              "  x.__class__\n"
                              "   ^^^^^^^^^^\n")
 
@@ -320,7 +320,7 @@ REFUSED = [
 @pytest.mark.parametrize("expression, message", REFUSED, ids=[r[0] for r in REFUSED])
 def test_refused_constructs(expression, message):
     result = run(expression, "--at", "x=1")
-    assert_bad_input(result, f"error: {message}")
+    assert_bad_input(result, f"Error: {message}")
     assert result.stderr.splitlines()[1] == f"  {expression}"
     assert set(result.stderr.splitlines()[2].strip()) == {"^"}
 
@@ -342,12 +342,40 @@ def test_node_limit():
     assert_bad_input(run(terms[0], "--at", "x=1"), f"more than {MAX_NODES} numbers")
 
 
-def test_an_unexpected_exception_is_one_line_with_status_2(monkeypatch):
+def test_a_bug_is_not_disguised_as_bad_input(monkeypatch):
+    """Only scalargrad's errors and input problems are bad input: a bug propagates (click
+    then exits 1 with its traceback), so that it gets seen and fixed."""
     def broken(*args, **kwargs):
         raise RuntimeError("something broke")
 
     monkeypatch.setattr(check_grad_module, "check_gradients", broken)
-    assert_bad_input(run("x", "--at", "x=1"), "unexpected RuntimeError: something broke")
+    result = run("x", "--at", "x=1")
+    assert isinstance(result.exception, RuntimeError)
+    assert result.exit_code == 1 and "bad input" not in result.output
+    assert not result.stderr.startswith("Error:")
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile input: one line (a caret display under an expression error), the right status.
+@pytest.mark.parametrize("args, message", [
+    (["", "--at", "x=1"], "Error: the expression is empty\n"),
+    (["x", "--at", "x=nan"], "Error: --at x: the value must be a number"),
+    (["x", "--at", "x=1e400"], "Error: --at x: the number is too large for a float\n  1e400\n"),
+    (["x", "--at", "x=1,z=2"], "Error: --at names z, which the expression does not use"),
+    (["x" * 10_000, "--at", "x=1"], "Error: the expression is too long: 10000 characters"),
+    (["(" * 300 + "x" + ")" * 300, "--at", "x=1"], "Error: cannot parse the expression: too many"),
+    (["x", "--random", "0"], "Error: Invalid value for '--random': 0 is not in the range"),
+    (["x", "--at"], "Error: Option '--at' requires an argument.\n"),
+    ([], "Error: Missing argument 'EXPRESSION'.\n"),
+    (["x", "--bogus"], "Error: No such option '--bogus'"),
+    (["x", "y", "--at", "x=1"], "Error: Got unexpected extra argument (y)"),
+])
+def test_hostile_input(args, message):
+    result = run(*args)
+    assert_bad_input(result, message)
+    assert result.stderr.startswith(message)
+    if "^" not in result.stderr:
+        assert result.stderr.count("\n") == 1
 
 
 # ---------------------------------------------------------------------------------------
