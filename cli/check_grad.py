@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from scalargrad import rules
-from scalargrad.errors import DomainError, ExpressionError, NumericOverflow
+from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
 from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
 from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   check_gradients, check_hessian)
-from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP
+from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, check_step
 
 from .errors import EXIT_FAILED, BadInput
 
@@ -63,8 +63,8 @@ within atol + rtol * |finite difference| of each other.
 _EPILOG = f"""\b
 Exit status: 0 when every derivative agrees within tolerance, 1 when any disagrees
 (also at a point where the function is not differentiable: a note then explains why),
-2 for bad input (a refused expression, missing or unknown variables, a point outside
-the function's domain, an overflow).
+2 for bad input (a refused expression, missing or unknown variables, a bad option value,
+a point outside the function's domain, an overflow).
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
@@ -83,6 +83,13 @@ class _CheckGradCommand(click.Command):
             raise BadInput(error.format_message()) from None
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
+    """Reject NaN and infinity, which click's FloatRange lets through."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
 @click.command("check-grad", cls=_CheckGradCommand, help=_HELP, epilog=_EPILOG)
 @click.argument("expression")
 @click.option("--at", "assignments", multiple=True, metavar="NAME=VALUE[,NAME=VALUE...]",
@@ -95,13 +102,15 @@ class _CheckGradCommand(click.Command):
                    f"{MAX_DRAWS} times) where the expression is undefined. "
                    f"At most {MAX_RANDOM_POINTS}.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
-@click.option("--rtol", type=click.FloatRange(min=0.0), default=DEFAULT_RTOL,
+@click.option("--rtol", type=click.FloatRange(min=0.0), default=DEFAULT_RTOL, callback=_finite,
               show_default=True, help="Relative tolerance.")
-@click.option("--atol", type=click.FloatRange(min=0.0), default=DEFAULT_ATOL,
+@click.option("--atol", type=click.FloatRange(min=0.0), default=DEFAULT_ATOL, callback=_finite,
               show_default=True, help="Absolute tolerance.")
-@click.option("--eps", type=click.FloatRange(min=0.0, min_open=True), metavar="SCALE",
-              help=f"Finite-difference step scale: h = SCALE * max(1, |x|).  [default: "
-                   f"{CENTRAL_STEP:.2g}, {RICHARDSON_STEP:.2g} with --richardson]")
+@click.option("--eps", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              callback=_finite, metavar="SCALE",
+              help=f"Finite-difference step scale, between 0 and 1: h = SCALE * max(1, |x|); "
+                   f"x + h must differ from x.  [default: {CENTRAL_STEP:.2g}, "
+                   f"{RICHARDSON_STEP:.2g} with --richardson]")
 @click.option("--richardson", is_flag=True,
               help="Finite differences with Richardson extrapolation (more accurate, "
                    "twice the evaluations) instead of plain central differences.")
@@ -118,6 +127,8 @@ def check_grad(expression: str, assignments: Sequence[str], random_count: Option
                order: int, as_json: bool) -> None:
     parsed = parse(expression)
     points = _points(parsed, _parse_assignments(assignments, parsed), random_count, seed)
+    if eps is not None:
+        _check_eps(points, eps, richardson)
     checks = [_check_point(parsed, point, rtol, atol, richardson, eps, order)
               for point in points]
     if as_json:
@@ -177,6 +188,16 @@ def _points(expression: Expression, fixed: Dict[str, float], random_count: Optio
                        f"{' '.join(f'--at {name}=VALUE' for name in missing)}, "
                        "or use --random N")
     return [{name: fixed[name] for name in expression.variables}]
+
+
+def _check_eps(points: List[Dict[str, float]], eps: float, richardson: bool) -> None:
+    """Refuse an --eps whose step rounds to zero at some point, before any work is done."""
+    for point in points:
+        for name, value in point.items():
+            try:
+                check_step(value, eps, richardson, name=name)
+            except InputError as error:
+                raise BadInput(f"--eps: {error}") from None
 
 
 def _check_point(expression: Expression, point: Dict[str, float], rtol: float, atol: float,

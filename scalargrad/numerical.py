@@ -12,6 +12,7 @@ import math
 import sys
 from typing import Callable, List, Optional, Sequence, Union
 
+from .errors import InputError
 from .scalar import Scalar
 
 _EPS = sys.float_info.epsilon
@@ -70,6 +71,19 @@ def _partial(func: Callable, args: List[float], i: int, richardson: bool,
     return one_sided(CENTRAL_STEP * max(1.0, abs(x)))
 
 
+def check_step(x: float, step: float, richardson: bool = False, name: str = "x") -> None:
+    """Raise InputError unless step is a usable step scale at x: a positive finite number
+    large enough that x + h differs from x (h = step * max(1, |x|), halved with richardson)."""
+    if not (math.isfinite(step) and step > 0):
+        raise InputError(f"the step scale must be a positive finite number, not {step!r}")
+    if not math.isfinite(x):
+        raise InputError(f"{name} = {x!r} is not a finite number")
+    h = step * max(1.0, abs(x)) / (2 if richardson else 1)
+    if x + h == x:
+        raise InputError(f"the step scale {step:g} is too small at {name} = {x!r}: "
+                         f"{name} + {h:.2g} rounds to {name}")
+
+
 def finite_difference(func: Callable, x: Union[Number, Sequence[Number]],
                       richardson: bool = False,
                       step: Optional[float] = None) -> Union[float, List[float]]:
@@ -78,10 +92,13 @@ def finite_difference(func: Callable, x: Union[Number, Sequence[Number]],
     With a list [a, b, ...], calls func(a, b, ...) and returns the list of partials. Where
     a central step would leave func's domain (log near 0), a one-sided difference is used.
     step sets the step scale, h = step * max(1, |x|), instead of CENTRAL_STEP (or
-    RICHARDSON_STEP with richardson).
+    RICHARDSON_STEP with richardson); a step that rounds to zero is an InputError.
     """
     single = not isinstance(x, (list, tuple))
     args = [float(x)] if single else [float(a) for a in x]
+    if step is not None:
+        for a in args:
+            check_step(a, step, richardson)
     partials = [_partial(func, args, i, richardson, step) for i in range(len(args))]
     return partials[0] if single else partials
 

@@ -356,6 +356,44 @@ def test_a_bug_is_not_disguised_as_bad_input(monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------
+# Numeric options: usage errors when parsed, in one line.
+@pytest.mark.parametrize("option, value, message", [
+    ("--eps", "nan", "nan is not a finite number"),
+    ("--eps", "inf", ""),
+    ("--eps", "-1e-3", "is not in the range"),
+    ("--eps", "0", "is not in the range"),
+    ("--eps", "1", "is not in the range"),
+    ("--rtol", "nan", "nan is not a finite number"),
+    ("--rtol", "inf", "inf is not a finite number"),
+    ("--rtol", "-1", "is not in the range"),
+    ("--atol", "inf", "inf is not a finite number"),
+    ("--atol", "nan", "nan is not a finite number"),
+    ("--atol", "-1e-9", "is not in the range"),
+])
+def test_bad_numeric_options(option, value, message):
+    result = run("x", "--at", "x=1", option, value)
+    assert_bad_input(result, f"Error: Invalid value for '{option}': ")
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, where", [
+    (["x", "--at", "x=1e10", "--eps", "1e-300"], "x = 10000000000.0"),
+    (["x", "--at", "x=1", "--eps", "1.5e-16", "--richardson"], "x = 1.0"),  # h/2 rounds away
+    (["x*y", "--at", "x=0,y=1e20", "--random", "3", "--eps", "1e-17"], "y = 1e+20"),
+])
+def test_an_eps_whose_step_rounds_to_zero_is_a_usage_error(args, where):
+    result = run(*args)
+    assert_bad_input(result, f"Error: --eps: the step scale")
+    assert f"is too small at {where}" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_the_smallest_eps_that_moves_the_point_is_accepted():
+    """1 + 1.5e-16 rounds to the next float: a step of one ulp, exact for x itself."""
+    result, document = run_json("x", "--at", "x=1", "--eps", "1.5e-16")
+    assert result.exit_code == 0 and document["variables"]["x"]["finite_difference"] == 1.0
+
+
+# ---------------------------------------------------------------------------------------
 # Hostile input: one line (a caret display under an expression error), the right status.
 @pytest.mark.parametrize("args, message", [
     (["", "--at", "x=1"], "Error: the expression is empty\n"),

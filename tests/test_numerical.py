@@ -3,6 +3,8 @@ import math
 import pytest
 
 from scalargrad import finite_difference, log, sqrt
+from scalargrad.errors import InputError
+from scalargrad.numerical import check_step
 
 
 def test_central_difference_of_smooth_functions():
@@ -32,3 +34,24 @@ def test_one_sided_next_to_a_domain_boundary():
     # log near 0: a central step of the default size would leave the domain
     assert finite_difference(log, 3e-6) == pytest.approx(1 / 3e-6, rel=1e-3)
     assert finite_difference(sqrt, 0.0) > 1e2
+
+
+@pytest.mark.parametrize("x, step, richardson", [(1e10, 1e-300, False), (1.0, 1e-17, False),
+                                                  (1.0, 1.5e-16, True)])
+def test_a_step_that_rounds_to_zero_is_refused(x, step, richardson):
+    with pytest.raises(InputError, match="too small"):
+        check_step(x, step, richardson)
+    with pytest.raises(InputError, match="too small"):
+        finite_difference(lambda v: v, x, richardson=richardson, step=step)
+
+
+@pytest.mark.parametrize("step", [0.0, -1e-3, math.nan, math.inf])
+def test_a_step_must_be_positive_and_finite(step):
+    with pytest.raises(InputError, match="positive finite number"):
+        check_step(1.0, step)
+
+
+def test_the_smallest_step_that_moves_x_is_accepted():
+    check_step(1.0, 1.5e-16)  # 1 + 1.5e-16 rounds up to the next float
+    # exact for the identity, whose values carry no rounding error
+    assert finite_difference(lambda v: v, 1.0, step=1.5e-16) == 1.0
