@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -52,6 +53,7 @@ _HELP = f"""Check the derivatives of EXPRESSION with respect to each of its vari
 \b
   scalargrad check-grad "2*x**2 + 4*x + 3" --at x=12
   scalargrad check-grad "sin(x)*y + exp(x*y)" --at x=0.5,y=2
+  scalargrad check-grad "-x*y" --at x=1,y=2 --order 2
   scalargrad check-grad "log(x)/x" --random 5 --json
 
 EXPRESSION uses numbers, variables, pi, e, + - * / **, parentheses and scalargrad's
@@ -68,16 +70,48 @@ a point outside the function's domain, an overflow).
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
-and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '--':
-  scalargrad check-grad --at x=1 -- "-x**2"
+and {MAX_DEPTH} levels of nesting. An expression may start with '-' ("-x*y");
+only one that reads as an option ("-h", "--x") goes after '--':
+  scalargrad check-grad --at h=1 -- -h
 """
 
 
+_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.DOTALL)
+
+
+def _leading_minus_expression_last(args: List[str], params: Sequence[click.Parameter]) -> List[str]:
+    """args with an expression that starts with '-' ("-x*y") moved behind '--', where click
+    reads it as the argument rather than as options.
+
+    Option names (-h, --at, --at=x=1) and option values (--seed -3) keep their meaning, and
+    an unknown --name stays for click to report; the first other word starting with '-'
+    before any plain argument is the expression.
+    """
+    options = [p for p in params if isinstance(p, click.Option)]
+    names = {name for p in options for name in (*p.opts, *p.secondary_opts)}
+    with_value = {name for p in options if not p.is_flag for name in p.opts}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or arg == "-" or not arg.startswith("-"):
+            return args
+        if arg in with_value:
+            i += 2
+        elif arg in names or _LONG_OPTION.fullmatch(arg):
+            i += 1
+        else:
+            rest = args[:i] + args[i + 1:]
+            return rest + ["--", arg] if "--" not in rest else rest + [arg]
+    return args
+
+
 class _CheckGradCommand(click.Command):
-    """Reports usage errors in one line, like every other bad input."""
+    """Takes an expression that starts with '-' as written, and reports usage errors in one
+    line, like every other bad input."""
 
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
         try:
+            args = _leading_minus_expression_last(args, self.get_params(ctx))
             return super().parse_args(ctx, args)
         except click.UsageError as error:
             raise BadInput(error.format_message()) from None

@@ -138,10 +138,59 @@ def test_help_documents_defaults_exit_status_and_limits():
         assert fragment in text
 
 
-def test_an_expression_starting_with_minus_goes_after_double_dash():
+def test_an_expression_starting_with_minus_may_also_go_after_double_dash():
     result = run("--at", "x=3", "--", "-x**2")
     assert result.exit_code == 0
     assert "expression  -x ** 2" in result.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["-x*y", "--at", "x=1,y=2"],
+    ["--at", "x=1,y=2", "-x*y"],
+    ["--at=x=1,y=2", "-x*y"],
+    ["--at", "x=1", "-x*y", "--at=y=2", "--rtol", "1e-6"],
+])
+def test_an_expression_may_start_with_minus(args):
+    """-x*y: d/dx = -y = -2, d/dy = -x = -1; options before and after it still count."""
+    result, document = run_json(*args)
+    assert result.exit_code == 0, result.output
+    assert document["expression"] == "-x * y" and document["point"] == {"x": 1.0, "y": 2.0}
+    assert document["variables"]["x"]["reverse"] == -2.0
+    assert document["variables"]["y"]["forward"] == -1.0
+
+
+def test_minus_a_function_call():
+    result, document = run_json("-sin(x)", "--at", "x=1")
+    assert result.exit_code == 0
+    assert document["variables"]["x"]["reverse"] == pytest.approx(-math.cos(1.0), rel=1e-12)
+
+
+def test_an_expression_that_looks_like_a_short_option():
+    result, document = run_json("-x", "--at", "x=3")
+    assert result.exit_code == 0 and document["value"] == -3.0
+    assert document["variables"]["x"]["reverse"] == -1.0
+
+
+def test_option_values_starting_with_minus_stay_option_values():
+    result, document = run_json("--seed", "-3", "-x", "--random", "2")
+    assert result.exit_code == 0 and document["seed"] == -3
+    assert document == run_json("-x", "--random", "2", "--seed=-3")[1]
+
+
+def test_dash_h_is_still_help_and_the_expression_h_goes_after_double_dash():
+    result = run("-h")
+    assert result.exit_code == 0 and "Usage:" in result.stdout
+    assert "An expression may start with '-'" in " ".join(result.stdout.split())
+    result = run("--json", "--at", "h=2", "--", "-h")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["variables"]["h"]["reverse"] == -1.0
+
+
+def test_double_minus_name_is_an_unknown_option_but_other_double_minus_is_an_expression():
+    result = run("--x", "--at", "x=1")
+    assert result.exit_code == 2 and result.stderr == "Error: No such option '--x'.\n"
+    result, document = run_json("--x*y", "--at", "x=1,y=3")  # -(-x)*y
+    assert result.exit_code == 0 and document["variables"]["x"]["reverse"] == 3.0
 
 
 # ---------------------------------------------------------------------------------------
