@@ -1,13 +1,14 @@
 """check_gradients: reverse mode, forward mode and finite differences side by side.
 
 Default tolerances: an input passes when |reverse - forward| and the larger of
-|reverse - fd| and |forward - fd| are each within atol + rtol * |fd|, with rtol = 1e-5 and
-atol = 1e-6. Central differences are accurate to about 1e-9 relative on smooth functions
-of moderate scale (see numerical.py), so these leave room for curvature and rounding,
-while a wrong derivative rule is off by far more.
+|reverse - fd| and |forward - fd| are each within atol + rtol * |fd| (a nan anywhere fails),
+with rtol = 1e-5 and atol = 1e-6. Central differences are accurate to about 1e-9 relative
+on smooth functions of moderate scale (see numerical.py), so these leave room for curvature
+and rounding, while a wrong derivative rule is off by far more.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
@@ -67,10 +68,16 @@ def kinks(y) -> List[str]:
     return found
 
 
+def _distance(a: float, b: float) -> float:
+    """|a - b|, but 0 for equal infinities (where a - b is nan)."""
+    return 0.0 if a == b else abs(a - b)
+
+
 def _compare(a: float, b: float, fd: float, rtol: float, atol: float):
     """(abs error, rel error, ok) for two exact derivatives and a finite difference: ok when
     every pair is within atol + rtol * |fd|."""
-    abs_error = max(abs(a - fd), abs(b - fd), abs(a - b))
+    differences = (_distance(a, fd), _distance(b, fd), _distance(a, b))
+    abs_error = math.nan if any(map(math.isnan, differences)) else max(differences)  # max skips nan
     scale = max(abs(fd), abs(a), abs(b))
     rel_error = abs_error / scale if scale > 0 else 0.0
     return abs_error, rel_error, abs_error <= atol + rtol * abs(fd)

@@ -224,6 +224,7 @@ def test_sqrt_at_zero_reports_infinities_as_strings_in_json():
     result, document = run_json("sqrt(x)", "--at", "x=0")
     assert result.exit_code == 1
     assert document["variables"]["x"]["reverse"] == "inf"
+    assert document["variables"]["x"]["abs_error"] == "inf"  # not nan: inf - inf is no error
     assert document["nondifferentiable"] == ["sqrt(0.0)"]
 
 

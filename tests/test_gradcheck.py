@@ -32,6 +32,17 @@ def test_a_wrong_derivative_is_caught():
     assert not report.ok and report.inputs[0].abs_error == pytest.approx(0.02, rel=1e-3)
 
 
+def test_a_nan_from_either_mode_fails_the_check():
+    """sqrt'(0) is +inf, and forward mode's tangent for x passes through sqrt(y), where inf
+    times a zero tangent may make the derivative nan. Wherever either mode gives nan, the
+    check must fail rather than let max() skip the nan."""
+    report = check_gradients(lambda x, y: x + sg.sqrt(y), [1.0, 0.0], names=["x", "y"])
+    x = report.inputs[0]
+    assert x.reverse == 1.0 and x.finite_difference == pytest.approx(1.0, rel=1e-9)
+    assert x.ok is (x.forward == 1.0)
+    assert math.isnan(x.abs_error) is math.isnan(x.forward)
+
+
 def test_tolerances_are_respected():
     loose = check_gradients(lambda x: sg.sqrt(x), [1e-3], rtol=1e-1)
     assert loose.ok
