@@ -63,10 +63,17 @@ within atol + rtol * |finite difference| of each other.
 """
 
 _EPILOG = f"""\b
-Exit status: 0 when every derivative agrees within tolerance, 1 when any disagrees
-(also at a point where the function is not differentiable: a note then explains why),
-2 for bad input (a refused expression, missing or unknown variables, a bad option value,
-a point outside the function's domain, an overflow).
+Exit status: 0 when every derivative that finite differences can check
+agrees within tolerance, 1 when any disagrees (also at a point where the
+function is not differentiable: a note then explains why), 2 for bad input
+(a refused expression, missing or unknown variables, a bad option value, a
+point outside the function's domain, an overflow).
+
+\b
+Finite differences step to both sides of the point. Where a step leaves the
+function's domain or overflows (log next to 0, exp next to 709.78), a
+smaller or one-sided step is used; where steps to both sides do (d(x**y)/dy
+at x < 0), that derivative is not checkable, and a note says why.
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
@@ -153,8 +160,11 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
                    "and reverse-over-reverse against finite differences of the gradient.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print only JSON: {expression, point, value, variables, "
-                   "nondifferentiable, ok}; with --random, {expression, seed, points: "
-                   "[{point, value, ...}, ...], ok}. Infinities and NaN as \"inf\", "
+                   "nondifferentiable, ok}, with hessian for --order 2; with --random, "
+                   "{expression, seed, points: [{point, value, ...}, ...], ok}. Each "
+                   "derivative has reverse, forward, finite_difference, abs_error, "
+                   "rel_error, ok, stencil and note; finite_difference, the errors and ok "
+                   "are null where it is not checkable. Infinities and NaN as \"inf\", "
                    "\"-inf\", \"nan\".")
 def check_grad(expression: str, assignments: Sequence[str], random_count: Optional[int],
                seed: int, rtol: float, atol: float, eps: Optional[float], richardson: bool,
@@ -163,8 +173,8 @@ def check_grad(expression: str, assignments: Sequence[str], random_count: Option
     points = _points(parsed, _parse_assignments(assignments, parsed), random_count, seed)
     if eps is not None:
         _check_eps(points, eps, richardson)
-    checks = [_check_point(parsed, point, rtol, atol, richardson, eps, order)
-              for point in points]
+    options = dict(rtol=rtol, atol=atol, richardson=richardson, step=eps)
+    checks = [_check_point(parsed, point, order, options) for point in points]
     if as_json:
         click.echo(json.dumps(_json_document(parsed, checks, random_count, seed), indent=2))
     else:
@@ -234,18 +244,18 @@ def _check_eps(points: List[Dict[str, float]], eps: float, richardson: bool) -> 
                 raise BadInput(f"--eps: {error}") from None
 
 
-def _check_point(expression: Expression, point: Dict[str, float], rtol: float, atol: float,
-                 richardson: bool, eps: Optional[float], order: int) -> PointCheck:
+def _check_point(expression: Expression, point: Dict[str, float], order: int,
+                 options: dict) -> PointCheck:
     """check_gradients (and check_hessian) at point; a point where the expression is
     undefined or not finite is bad input."""
     names = list(point)
     function, values = expression.as_function(names), list(point.values())
-    options = dict(names=names, rtol=rtol, atol=atol, richardson=richardson, step=eps)
     try:
-        report = check_gradients(function, values, **options)
+        report = check_gradients(function, values, names=names, **options)
         if not math.isfinite(report.value):
             raise BadInput(f"{_at(point)}the value is {report.value} (overflow)")
-        second = check_hessian(function, values, **options) if order == 2 else None
+        second = (check_hessian(function, values, names=names, **options)
+                  if order == 2 else None)
     except (DomainError, NumericOverflow) as error:
         raise BadInput(f"{_at(point)}{error}") from None
     return PointCheck(point, report, second)
@@ -284,13 +294,15 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
         console.print(_gradient_table(check.gradient))
     if check.hessian is not None and check.hessian.entries:
         console.print(_hessian_table(check.hessian))
+    for note in _stencil_notes(check):
+        console.print(note)
     for kink in dict.fromkeys(check.gradient.kinks):  # each once, in order
         console.print(_kink_note(kink))
 
 
 def _comparison_table(title: str, label: str, methods: Sequence[str], rows) -> Table:
     """rows of (label, three values, abs error, rel error, ok); numbers too wide for the
-    terminal fold rather than truncate."""
+    terminal fold rather than truncate. n/a where finite differences cannot check."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
                   show_edge=False, pad_edge=False, collapse_padding=True)
     table.add_column(label, overflow="fold")
@@ -299,7 +311,7 @@ def _comparison_table(title: str, label: str, methods: Sequence[str], rows) -> T
     table.add_column("ok")
     for name, values, abs_error, rel_error, ok in rows:
         table.add_row(name, *map(_number, values), _error(abs_error), _error(rel_error),
-                      "pass" if ok else "FAIL")
+                      "n/a" if ok is None else "pass" if ok else "FAIL")
     return table
 
 
@@ -320,12 +332,25 @@ def _hessian_table(report: HessianReport) -> Table:
          for e in report.entries])
 
 
-def _number(x: float) -> str:
-    return f"{x:.10g}"
+def _number(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:.10g}"
 
 
-def _error(x: float) -> str:
-    return f"{x:.1e}"
+def _error(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:.1e}"
+
+
+def _stencil_notes(check: PointCheck) -> List[str]:
+    """Where finite differences used a smaller or one-sided step, or none fits: each note
+    once, with the derivatives it concerns."""
+    derivatives: Dict[str, List[str]] = {}
+    for c in check.gradient.inputs:
+        if c.note:
+            derivatives.setdefault(c.note, []).append(f"d/d{c.name}")
+    for e in check.hessian.entries if check.hessian is not None else []:
+        if e.note:
+            derivatives.setdefault(e.note, []).append(f"d2/d{e.row} d{e.column}")
+    return [f"note: {_names(names)}: {note}" for note, names in derivatives.items()]
 
 
 _CONVENTIONS = {rule.name: rule.doc for rule in vars(rules).values()
@@ -340,15 +365,29 @@ def _kink_note(kink: str) -> str:
 
 
 def _verdict(checks: List[PointCheck], rtol: float, atol: float) -> str:
+    """One line: which derivatives disagree, if any, and which could not be checked."""
     tolerance = f"rtol={rtol:g}, atol={atol:g}"
-    failed = [check for check in checks if not check.ok]
-    if not failed:
-        return f"ok: reverse mode, forward mode and finite differences agree ({tolerance})"
-    names = dict.fromkeys([c.name for check in failed for c in check.gradient.inputs if not c.ok]
-                          + [f"d2/d{e.row} d{e.column}" for check in failed if check.hessian
-                             for e in check.hessian.entries if not e.ok])
-    where = f" at {len(failed)} of {len(checks)} points" if len(checks) > 1 else ""
-    return f"FAIL: the derivatives disagree for {_names(list(names))}{where} ({tolerance})"
+    outcomes = [outcome for check in checks for outcome in _outcomes(check)]
+    failed = dict.fromkeys(name for name, ok in outcomes if ok is False)
+    unchecked = dict.fromkeys(name for name, ok in outcomes if ok is None)
+    skipped = (f"; not checkable by finite differences: {_names(list(unchecked))}"
+               if unchecked else "")
+    if failed:
+        failing_points = sum(not check.ok for check in checks)
+        where = f" at {failing_points} of {len(checks)} points" if len(checks) > 1 else ""
+        return (f"FAIL: the derivatives disagree for {_names(list(failed))}{where} "
+                f"({tolerance}){skipped}")
+    if unchecked and not any(ok for _, ok in outcomes):
+        return f"nothing checked: finite differences cannot check {_names(list(unchecked))}"
+    return f"ok: reverse mode, forward mode and finite differences agree ({tolerance}){skipped}"
+
+
+def _outcomes(check: PointCheck) -> List[Tuple[str, Optional[bool]]]:
+    """(name, ok) for every derivative checked at a point: ok is None where not checkable."""
+    outcomes = [(c.name, c.ok) for c in check.gradient.inputs]
+    if check.hessian is not None:
+        outcomes += [(f"d2/d{e.row} d{e.column}", e.ok) for e in check.hessian.entries]
+    return outcomes
 
 
 # ---------------------------------------------------------------------------------------
@@ -371,23 +410,26 @@ def _point_document(check: PointCheck) -> dict:
         "value": _json_number(report.value),
         "variables": {c.name: {"reverse": _json_number(c.reverse),
                                "forward": _json_number(c.forward),
-                               "finite_difference": _json_number(c.finite_difference),
-                               "abs_error": _json_number(c.abs_error),
-                               "rel_error": _json_number(c.rel_error),
-                               "ok": c.ok}
+                               **_comparison_document(c)}
                       for c in report.inputs},
         "nondifferentiable": list(dict.fromkeys(report.kinks)),
         **({} if check.hessian is None else {"hessian": [
             {"row": e.row, "column": e.column,
              "forward_over_reverse": _json_number(e.forward_over_reverse),
              "reverse_over_reverse": _json_number(e.reverse_over_reverse),
-             "finite_difference": _json_number(e.finite_difference),
-             "abs_error": _json_number(e.abs_error), "rel_error": _json_number(e.rel_error),
-             "ok": e.ok} for e in check.hessian.entries]}),
+             **_comparison_document(e)} for e in check.hessian.entries]}),
         "ok": check.ok,
     }
 
 
-def _json_number(x: float):
-    """x, or its name when JSON has no number for it."""
-    return x if math.isfinite(x) else str(x)
+def _comparison_document(check) -> dict:
+    """The finite-difference side of an InputCheck or SecondDerivativeCheck."""
+    return {"finite_difference": _json_number(check.finite_difference),
+            "abs_error": _json_number(check.abs_error),
+            "rel_error": _json_number(check.rel_error),
+            "ok": check.ok, "stencil": check.stencil, "note": check.note or None}
+
+
+def _json_number(x: Optional[float]):
+    """x, or its name when JSON has no number for it; None (null) stays."""
+    return x if x is None or math.isfinite(x) else str(x)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import scalargrad_cli.check_grad as check_grad_module
 from scalargrad.expression import MAX_DEPTH, MAX_LENGTH, MAX_NODES
+from scalargrad.numerical import CENTRAL_STEP
 from scalargrad_cli.main import cli
 
 
@@ -52,7 +53,10 @@ def test_json_document_has_exactly_the_documented_fields():
     assert set(document) == {"expression", "point", "value", "variables", "nondifferentiable",
                              "ok"}
     assert set(document["variables"]["x"]) == {"reverse", "forward", "finite_difference",
-                                               "abs_error", "rel_error", "ok"}
+                                               "abs_error", "rel_error", "ok", "stencil",
+                                               "note"}
+    assert document["variables"]["x"]["stencil"] == "central"
+    assert document["variables"]["x"]["note"] is None
     assert result.stderr == ""
 
 
@@ -403,6 +407,70 @@ def test_a_bug_is_not_disguised_as_bad_input(monkeypatch):
     assert isinstance(result.exception, RuntimeError)
     assert result.exit_code == 1 and "bad input" not in result.output
     assert not result.stderr.startswith("Error:")
+
+
+# ---------------------------------------------------------------------------------------
+# Where a finite-difference step leaves the domain: not bad input.
+def test_exp_next_to_overflow_is_checked_with_a_smaller_step():
+    """exp(709.78) is finite, exp(709.78 + 0.0043) is not."""
+    result, document = run_json("exp(x)", "--at", "x=709.78")
+    assert result.exit_code == 0, result.output
+    x = document["variables"]["x"]
+    assert x["reverse"] == x["forward"] == pytest.approx(math.exp(709.78), rel=1e-15)
+    assert x["finite_difference"] == pytest.approx(math.exp(709.78), rel=1e-9)
+    assert x["stencil"] == "richardson" and x["ok"] is True
+    assert "a smaller step" in x["note"] and "too large for a float" in x["note"]
+
+
+def test_power_of_a_negative_base_is_not_bad_input():
+    """x**y at (-2, 2): d/dx = y x^(y-1) = -4 is checkable; d/dy (nan by convention) is not:
+    pow is undefined at non-integer y for x < 0, on both sides of y = 2."""
+    result, document = run_json("x**y", "--at", "x=-2,y=2")
+    x, y = document["variables"]["x"], document["variables"]["y"]
+    assert x["reverse"] == -4.0 and x["finite_difference"] == pytest.approx(-4.0, rel=1e-9)
+    assert y["finite_difference"] is None and y["ok"] is None and y["stencil"] is None
+    assert (y["abs_error"], y["rel_error"]) == (None, None)
+    assert y["note"].startswith("not checkable by finite differences")
+    assert "outside the domain of pow" in y["note"]
+    # 1 only if something checkable disagrees: forward mode's d/dx is checkable
+    assert result.exit_code == (0 if x["forward"] == -4.0 else 1)
+    assert document["ok"] is (x["forward"] == -4.0)
+
+
+def test_a_derivative_that_is_not_checkable_shows_in_the_table_with_a_note():
+    result = run("(-2)**y", "--at", "y=2")
+    assert result.exit_code == 0  # nothing checkable disagrees
+    row = next(line.split() for line in result.stdout.splitlines() if line.startswith("y "))
+    assert row[-4:] == ["n/a", "n/a", "n/a", "n/a"]
+    assert "note: d/dy: not checkable by finite differences" in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        "nothing checked: finite differences cannot check y")
+
+
+def test_a_one_sided_difference_at_the_edge_of_the_domain():
+    """sqrt at 0: forward difference (4 - sqrt 2) / (2 sqrt h); the derivative is +inf there,
+    so it fails, with both notes; the Hessian's entry is not checkable (sqrt' is inf at 0)."""
+    result, document = run_json("sqrt(x)", "--at", "x=0", "--order", "2")
+    assert result.exit_code == 1
+    x = document["variables"]["x"]
+    h = CENTRAL_STEP
+    assert x["stencil"] == "forward" and x["note"].startswith("a forward difference")
+    assert x["finite_difference"] == pytest.approx((4 - math.sqrt(2)) / (2 * math.sqrt(h)),
+                                                   rel=1e-12)
+    (entry,) = document["hessian"]
+    assert entry["ok"] is None and "the result is inf at the point" in entry["note"]
+
+
+def test_log_next_to_zero_passes():
+    result, document = run_json("log(x)", "--at", "x=1e-7")
+    assert result.exit_code == 0
+    x = document["variables"]["x"]
+    assert x["finite_difference"] == pytest.approx(1e7, rel=1e-6) and x["ok"] is True
+
+
+def test_the_verdict_names_what_could_not_be_checked():
+    result = run("x**y", "--at", "x=-2,y=2")
+    assert result.stdout.splitlines()[-1].endswith("; not checkable by finite differences: y")
 
 
 # ---------------------------------------------------------------------------------------

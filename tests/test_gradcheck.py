@@ -3,7 +3,8 @@ import math
 import pytest
 
 import scalargrad as sg
-from scalargrad import check_gradients
+from scalargrad import DomainError, Scalar, check_gradients
+from scalargrad.gradcheck import check_hessian
 
 
 def test_report_for_a_smooth_function():
@@ -48,8 +49,37 @@ def test_tolerances_are_respected():
     assert loose.ok
 
 
+def picky(x, y):
+    """x*x + y, defined only where y is exactly 2: no finite difference in y."""
+    if float(y) != 2.0:
+        raise DomainError(f"picky(y={y!r}): y must be 2")
+    return x * x + y
+
+
+def test_an_input_no_stencil_fits_is_not_checkable_and_does_not_fail_the_report():
+    report = check_gradients(picky, [3.0, 2.0], names=["x", "y"])
+    x, y = report.inputs
+    assert x.ok is True and x.finite_difference == pytest.approx(6.0, rel=1e-9)
+    assert (y.finite_difference, y.abs_error, y.rel_error, y.ok, y.stencil) == (None,) * 5
+    assert (y.reverse, y.forward) == (1.0, 1.0)
+    assert y.note.startswith("not checkable by finite differences") and "y must be 2" in y.note
+    assert report.ok and report.unchecked == ["y"]
+
+
+def test_a_checkable_input_that_disagrees_still_fails_beside_an_unchecked_one():
+    def wrong_in_x(x, y):
+        return picky(x, y) + (0.01 * (x - x.value) if isinstance(x, Scalar) else 0.0)
+
+    report = check_gradients(wrong_in_x, [3.0, 2.0], names=["x", "y"])
+    assert report.inputs[0].ok is False and report.inputs[1].ok is None and not report.ok
+
+
+def test_the_point_itself_outside_the_domain_raises():
+    with pytest.raises(DomainError, match="log"):
+        check_gradients(lambda x: sg.log(x), [-1.0])
+
+
 def test_hessian_check_of_a_polynomial():
-    from scalargrad.gradcheck import check_hessian
     report = check_hessian(lambda x, y: x ** 3 * y + y * y, [2.0, -1.0], names=["x", "y"])
     assert report.ok
     exact = {("x", "x"): 6 * 2.0 * -1.0, ("x", "y"): 3 * 4.0, ("y", "x"): 12.0, ("y", "y"): 2.0}
@@ -57,3 +87,33 @@ def test_hessian_check_of_a_polynomial():
         assert entry.forward_over_reverse == pytest.approx(exact[(entry.row, entry.column)])
         assert entry.reverse_over_reverse == pytest.approx(exact[(entry.row, entry.column)])
         assert entry.finite_difference == pytest.approx(exact[(entry.row, entry.column)], rel=1e-7)
+
+
+def test_hessian_costs_two_gradients_per_input():
+    """Finite differences of the whole gradient per column: 2n gradients, not 2n^2."""
+    calls = []
+
+    def func(*xs):
+        calls.append(xs)
+        return sg.sum([x * x * x for x in xs])
+
+    n = 6
+    report = check_hessian(func, [0.5 + i for i in range(n)])
+    assert report.ok
+    for entry in report.entries:
+        i, j = int(entry.row[1:]), int(entry.column[1:])
+        assert entry.finite_difference == pytest.approx(6 * (0.5 + i) if i == j else 0.0,
+                                                        rel=1e-7, abs=1e-9)
+    # the recorded gradient, the gradient at the point, then the gradient at x_j +- h
+    assert len(calls) == 2 + 2 * n
+
+
+def test_hessian_entries_no_stencil_fits_are_not_checkable():
+    report = check_hessian(picky, [3.0, 2.0], names=["x", "y"])
+    entries = {(e.row, e.column): e for e in report.entries}
+    assert entries["x", "x"].ok is True
+    assert entries["x", "x"].finite_difference == pytest.approx(2.0)
+    assert entries["y", "x"].ok is True and entries["y", "x"].finite_difference == 0.0
+    assert entries["x", "y"].ok is None and entries["y", "y"].ok is None
+    assert "y must be 2" in entries["x", "y"].note
+    assert report.ok
