@@ -1,22 +1,25 @@
 """`scalargrad check-grad EXPR`: compare reverse mode, forward mode and finite differences.
 
 The parsing and evaluation live in scalargrad.expression and the comparison in
-scalargrad.gradcheck; this module reads the options and renders the results. Errors go
-through cli.errors: scalargrad's own errors (a refused expression, no random point found)
-reach the command group as they are; input problems found here are BadInput. Anything else
-is a bug and is not dressed up as bad input.
+scalargrad.gradcheck; this module reads the options, shows progress on stderr and renders
+the results. Errors go through cli.errors: scalargrad's own errors (a refused expression,
+no random point found) reach the command group as they are; input problems found here are
+BadInput. Anything else is a bug and is not dressed up as bad input.
 """
 from __future__ import annotations
 
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import click
 from rich import box
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
 from scalargrad import rules
@@ -25,11 +28,12 @@ from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, 
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
 from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   check_gradients, check_hessian)
-from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, check_step
+from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
 
 from .errors import EXIT_FAILED, BadInput
 
 MAX_RANDOM_POINTS = 100
+SLOW_POINT_SECONDS = 0.5  # a point running longer gets a bar for its Hessian's columns
 
 
 @dataclass
@@ -80,6 +84,10 @@ Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators a
 and {MAX_DEPTH} levels of nesting. An expression may start with '-' ("-x*y");
 only one that reads as an option ("-h", "--x") goes after '--':
   scalargrad check-grad --at h=1 -- -h
+
+\b
+Progress bars on stderr (when it is a terminal) show long checks: many
+--random points, or a large Hessian.
 """
 
 
@@ -174,7 +182,7 @@ def check_grad(expression: str, assignments: Sequence[str], random_count: Option
     if eps is not None:
         _check_eps(points, eps, richardson)
     options = dict(rtol=rtol, atol=atol, richardson=richardson, step=eps)
-    checks = [_check_point(parsed, point, order, options) for point in points]
+    checks = _check_points(parsed, points, order, options)
     if as_json:
         click.echo(json.dumps(_json_document(parsed, checks, random_count, seed), indent=2))
     else:
@@ -244,8 +252,49 @@ def _check_eps(points: List[Dict[str, float]], eps: float, richardson: bool) -> 
                 raise BadInput(f"--eps: {error}") from None
 
 
-def _check_point(expression: Expression, point: Dict[str, float], order: int,
-                 options: dict) -> PointCheck:
+# ---------------------------------------------------------------------------------------
+# Checking, with progress on stderr.
+def _check_points(expression: Expression, points: List[Dict[str, float]], order: int,
+                  options: dict) -> List[PointCheck]:
+    """Every point's check, with transient progress bars on stderr when it is a terminal:
+    one for the points (when there are several), and one for the Hessian's columns of a
+    point that takes longer than SLOW_POINT_SECONDS."""
+    console = Console(stderr=True)
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
+                    TextColumn("left"),
+                    console=console, transient=True, disable=not console.is_terminal)
+    checks = []
+    with bars:
+        overall = bars.add_task("points", total=len(points), visible=len(points) > 1)
+        for point in points:
+            columns = _SlowPointBar(bars)
+            checks.append(_check_point(expression, point, order, options, columns.update))
+            columns.remove()
+            bars.advance(overall)
+    return checks
+
+
+class _SlowPointBar:
+    """The bar for one point's Hessian columns, added once the point has run for
+    SLOW_POINT_SECONDS (a fast point would only flicker)."""
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars, self.started, self.task = bars, time.monotonic(), None
+
+    def update(self, done: int, total: int) -> None:
+        if self.task is None and time.monotonic() - self.started >= SLOW_POINT_SECONDS:
+            self.task = self.bars.add_task("Hessian columns", total=total)
+        if self.task is not None:
+            self.bars.update(self.task, completed=done)
+
+    def remove(self) -> None:
+        if self.task is not None:
+            self.bars.remove_task(self.task)
+
+
+def _check_point(expression: Expression, point: Dict[str, float], order: int, options: dict,
+                 progress: ProgressCallback) -> PointCheck:
     """check_gradients (and check_hessian) at point; a point where the expression is
     undefined or not finite is bad input."""
     names = list(point)
@@ -254,7 +303,7 @@ def _check_point(expression: Expression, point: Dict[str, float], order: int,
         report = check_gradients(function, values, names=names, **options)
         if not math.isfinite(report.value):
             raise BadInput(f"{_at(point)}the value is {report.value} (overflow)")
-        second = (check_hessian(function, values, names=names, **options)
+        second = (check_hessian(function, values, names=names, progress=progress, **options)
                   if order == 2 else None)
     except (DomainError, NumericOverflow) as error:
         raise BadInput(f"{_at(point)}{error}") from None

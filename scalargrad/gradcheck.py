@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from .autodiff import _Graph, forward_autodiff, jacobian, reverse_autodiff
-from .numerical import Partial, jacobian_partials, partials
+from .numerical import Partial, ProgressCallback, jacobian_partials, partials
 from .scalar import Scalar
 
 DEFAULT_RTOL = 1e-5
@@ -157,14 +157,16 @@ class HessianReport:
 
 def check_hessian(func: Callable, args: Sequence[float], names: Optional[Sequence[str]] = None,
                   rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
-                  richardson: bool = False, step: Optional[float] = None) -> HessianReport:
+                  richardson: bool = False, step: Optional[float] = None,
+                  progress: Optional[ProgressCallback] = None) -> HessianReport:
     """Second derivatives: forward-over-reverse, reverse-over-reverse, and finite differences
     of the (exact, reverse-mode) gradient, compared with the same tolerances as
     check_gradients. The gradient is exact, so its finite differences are as accurate as a
     first-order check's.
 
     Each column of the finite-difference Hessian comes from the whole gradient at two
-    points, so the check costs about 2n gradients for n inputs.
+    points, so the check costs about 2n gradients for n inputs; progress, if given, is
+    called with (columns done, columns in all).
     """
     args = [float(a) for a in args]
     names = list(names) if names is not None else [f"x{i}" for i in range(len(args))]
@@ -177,7 +179,8 @@ def check_hessian(func: Callable, args: Sequence[float], names: Optional[Sequenc
         variables = [Scalar(v) for v in values]
         return reverse_autodiff(func(*variables), variables)
 
-    numeric = jacobian_partials(gradient_at, args, richardson=richardson, step=step)
+    numeric = jacobian_partials(gradient_at, args, richardson=richardson, step=step,
+                                progress=progress)
     entries = []
     for i, row in enumerate(names):
         for j, column in enumerate(names):

@@ -28,6 +28,7 @@ CENTRAL_STEP = _EPS ** (1 / 3)
 RICHARDSON_STEP = _EPS ** (1 / 5)
 
 Number = Union[int, float]
+ProgressCallback = Callable[[int, int], None]  # (inputs done, inputs in all)
 _UNDEFINED = (ArithmeticError, ValueError)  # how functions say a point is outside their domain
 _SHRINKS = 6   # tenfold smaller central steps tried next to a domain boundary
 _MARGIN = 10   # the smaller step used is this much smaller than the first that fits
@@ -160,8 +161,8 @@ def check_step(x: float, step: float, richardson: bool = False, name: str = "x")
 
 
 def _columns(func: Callable[..., List[float]], args: List[float], outputs: int,
-             at_point: Optional[List[float]], richardson: bool,
-             step: Optional[float]) -> List[List[Partial]]:
+             at_point: Optional[List[float]], richardson: bool, step: Optional[float],
+             progress: Optional[ProgressCallback]) -> List[List[Partial]]:
     """For each input, the partials of func's outputs along it."""
     scale = step if step is not None else RICHARDSON_STEP if richardson else CENTRAL_STEP
     one_sided = step if step is not None else CENTRAL_STEP
@@ -173,6 +174,8 @@ def _columns(func: Callable[..., List[float]], args: List[float], outputs: int,
         size = max(1.0, abs(x))
         columns.append([_estimate(line, k, scale * size, one_sided * size, richardson)
                         for k in range(outputs)])
+        if progress is not None:
+            progress(i + 1, len(args))
     return columns
 
 
@@ -185,23 +188,25 @@ def partials(func: Callable, args: Sequence[Number], richardson: bool = False,
     """Estimates of func's partial derivatives at args, one per argument, each saying which
     stencil made it (or why none could). func returns a number or a Scalar."""
     args = [float(a) for a in args]
-    columns = _columns(lambda *xs: [_number(func(*xs))], args, 1, None, richardson, step)
+    columns = _columns(lambda *xs: [_number(func(*xs))], args, 1, None, richardson, step, None)
     return [column[0] for column in columns]
 
 
 def jacobian_partials(func: Callable, args: Sequence[Number], richardson: bool = False,
-                      step: Optional[float] = None) -> List[List[Partial]]:
+                      step: Optional[float] = None,
+                      progress: Optional[ProgressCallback] = None) -> List[List[Partial]]:
     """Estimates of the Jacobian of func (which returns a sequence of numbers or Scalars)
     at args: rows[k][i] = d func_k / d args_i. Each argument's stencil points are evaluated
     once for all outputs, so this costs about two calls of func per argument. func must be
-    defined at args (its errors there propagate)."""
+    defined at args (its errors there propagate). progress, if given, is called after each
+    argument with (arguments done, arguments in all)."""
     args = [float(a) for a in args]
 
     def vector(*xs: float) -> List[float]:
         return [_number(v) for v in func(*xs)]
 
     at_point = vector(*args)
-    columns = _columns(vector, args, len(at_point), at_point, richardson, step)
+    columns = _columns(vector, args, len(at_point), at_point, richardson, step, progress)
     return [[column[k] for column in columns] for k in range(len(at_point))]
 
 

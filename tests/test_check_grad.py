@@ -593,3 +593,32 @@ def test_order_two_at_a_kink_fails_with_the_note():
 
 def test_order_one_has_no_hessian():
     assert "hessian" not in run_json("x**2", "--at", "x=1")[1]
+
+
+# ---------------------------------------------------------------------------------------
+# Progress on stderr, drawn only where stderr is a terminal.
+TERMINAL = {"TTY_COMPATIBLE": "1", "TERM": "xterm-256color", "NO_COLOR": None}
+
+
+def test_progress_bar_over_points_on_a_terminal_keeps_stdout_json():
+    result = CliRunner().invoke(cli, ["check-grad", "x*y", "--random", "3", "--json"],
+                                env=TERMINAL)
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["points"]) == 3  # stdout: only the JSON
+    assert "points" in result.stderr and "3/3" in result.stderr
+
+
+def test_a_slow_point_gets_a_bar_for_its_hessian_columns(monkeypatch):
+    monkeypatch.setattr(check_grad_module, "SLOW_POINT_SECONDS", 0.0)
+    result = CliRunner().invoke(cli, ["check-grad", "x*y*z", "--at", "x=1,y=2,z=3",
+                                      "--order", "2"], env=TERMINAL)
+    assert result.exit_code == 0
+    assert "Hessian columns" in result.stderr
+    assert "second derivatives" in result.stdout
+
+
+def test_no_progress_bar_for_a_single_quick_point_on_a_terminal():
+    result = CliRunner().invoke(cli, ["check-grad", "x*y", "--at", "x=1,y=2", "--order", "2"],
+                                env=TERMINAL)
+    assert result.exit_code == 0
+    assert "points" not in result.stderr and "Hessian" not in result.stderr

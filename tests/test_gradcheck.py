@@ -89,16 +89,17 @@ def test_hessian_check_of_a_polynomial():
         assert entry.finite_difference == pytest.approx(exact[(entry.row, entry.column)], rel=1e-7)
 
 
-def test_hessian_costs_two_gradients_per_input():
+def test_hessian_costs_two_gradients_per_input_and_reports_progress():
     """Finite differences of the whole gradient per column: 2n gradients, not 2n^2."""
-    calls = []
+    calls, progress = [], []
 
     def func(*xs):
         calls.append(xs)
         return sg.sum([x * x * x for x in xs])
 
     n = 6
-    report = check_hessian(func, [0.5 + i for i in range(n)])
+    report = check_hessian(func, [0.5 + i for i in range(n)],
+                           progress=lambda done, total: progress.append((done, total)))
     assert report.ok
     for entry in report.entries:
         i, j = int(entry.row[1:]), int(entry.column[1:])
@@ -106,6 +107,7 @@ def test_hessian_costs_two_gradients_per_input():
                                                         rel=1e-7, abs=1e-9)
     # the recorded gradient, the gradient at the point, then the gradient at x_j +- h
     assert len(calls) == 2 + 2 * n
+    assert progress == [(j, n) for j in range(1, n + 1)]
 
 
 def test_hessian_entries_no_stencil_fits_are_not_checkable():

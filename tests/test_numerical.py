@@ -144,15 +144,17 @@ def test_jacobian_partials_against_closed_forms():
             assert estimate.value == pytest.approx(value, rel=1e-9)
 
 
-def test_jacobian_partials_costs_two_calls_per_argument():
-    calls = []
+def test_jacobian_partials_costs_two_calls_per_argument_and_reports_progress():
+    calls, progress = [], []
 
     def func(*xs):
         calls.append(xs)
         return [sum(x * x for x in xs), xs[0]]
 
-    jacobian_partials(func, [1.0, 2.0, 3.0, 4.0])
+    jacobian_partials(func, [1.0, 2.0, 3.0, 4.0],
+                      progress=lambda done, total: progress.append((done, total)))
     assert len(calls) == 1 + 2 * 4  # the point, then x_i +- h
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
 def test_jacobian_partials_decides_per_output():
