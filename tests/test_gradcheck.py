@@ -9,10 +9,10 @@ from scalargrad.gradcheck import check_hessian
 
 def test_report_for_a_smooth_function():
     report = check_gradients(lambda x, y: sg.sin(x) * y + sg.exp(x * y), [0.5, 2.0], names=["x", "y"])
-    assert report.ok and report.kinks == []
+    assert report.ok and report.kinks == [] and report.unchecked == []
     assert report.value == pytest.approx(math.sin(0.5) * 2 + math.exp(1.0))
     x, y = report.inputs
-    assert x.name == "x" and x.at == 0.5
+    assert x.name == "x" and x.at == 0.5 and x.stencil == "central" and x.note == ""
     assert x.reverse == pytest.approx(math.cos(0.5) * 2 + 2 * math.exp(1.0))
     assert y.forward == pytest.approx(math.sin(0.5) + 0.5 * math.exp(1.0))
     assert x.abs_error < 1e-6 and x.rel_error < 1e-8
@@ -33,6 +33,40 @@ def test_a_wrong_derivative_is_caught():
     assert not report.ok and report.inputs[0].abs_error == pytest.approx(0.02, rel=1e-3)
 
 
+def cube_recorded_off_by(relative):
+    """x**3, whose value is right on floats and on Scalars, but whose recorded derivative is
+    3x^2 (1 + relative): the added term is 0 in value with slope relative * 3x^2."""
+    def cube(x):
+        y = x * x * x
+        if isinstance(x, Scalar):
+            y = y + relative * 3 * x.value ** 2 * (x - x.value)
+        return y
+    return cube
+
+
+@pytest.mark.parametrize("relative", [2e-5, 1e-4, -1e-3])
+def test_a_recorded_derivative_slightly_wrong_is_caught(relative):
+    """Just above the default rtol = 1e-5: central differences are good to ~1e-10 here."""
+    x = 1.3
+    report = check_gradients(cube_recorded_off_by(relative), [x])
+    (check,) = report.inputs
+    assert check.reverse == pytest.approx(3 * x * x * (1 + relative), rel=1e-12)
+    assert check.forward == pytest.approx(3 * x * x * (1 + relative), rel=1e-12)
+    assert check.finite_difference == pytest.approx(3 * x * x, rel=1e-9)
+    assert check.ok is False and not report.ok
+    assert check.rel_error == pytest.approx(abs(relative) / (1 + max(relative, 0)), rel=1e-3)
+
+
+def test_the_right_derivative_passes_and_tolerances_decide():
+    x = 1.3
+    assert check_gradients(cube_recorded_off_by(0.0), [x]).ok
+    off = cube_recorded_off_by(1e-4)
+    assert not check_gradients(off, [x]).ok
+    assert check_gradients(off, [x], rtol=1e-3).ok
+    assert check_gradients(off, [x], atol=1e-3).ok  # the error is 1e-4 * 3 * 1.69 = 5.1e-4
+    assert not check_gradients(off, [x], atol=4e-4).ok
+
+
 def test_a_nan_from_either_mode_fails_the_check():
     """sqrt'(0) is +inf, and forward mode's tangent for x passes through sqrt(y), where inf
     times a zero tangent may make the derivative nan. Wherever either mode gives nan, the
@@ -42,11 +76,6 @@ def test_a_nan_from_either_mode_fails_the_check():
     assert x.reverse == 1.0 and x.finite_difference == pytest.approx(1.0, rel=1e-9)
     assert x.ok is (x.forward == 1.0)
     assert math.isnan(x.abs_error) is math.isnan(x.forward)
-
-
-def test_tolerances_are_respected():
-    loose = check_gradients(lambda x: sg.sqrt(x), [1e-3], rtol=1e-1)
-    assert loose.ok
 
 
 def picky(x, y):

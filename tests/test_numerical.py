@@ -1,3 +1,11 @@
+"""Finite differences against closed-form derivatives, with error bounds derived from the step.
+
+A central difference with step h is off by the truncation error h^2 f'''(t) / 6 for some t
+within h of x, plus rounding: each value carries an error of about eps |f|, and their
+difference is divided by 2h, so eps |f| / h in all (doubled below for slack). Richardson's
+combination of h and h/2 is off by h^4 f^(5)(t) / 480 plus about 3 eps |f| / h; the
+second-order one-sided difference by h^2 f'''(t) / 3 plus about 4 eps |f| / h.
+"""
 import math
 import sys
 
@@ -6,7 +14,8 @@ import pytest
 from scalargrad import DomainError, exp, finite_difference, log, sqrt
 from scalargrad.errors import InputError
 from scalargrad.expression import parse
-from scalargrad.numerical import CENTRAL_STEP, check_step, jacobian_partials, partials
+from scalargrad.numerical import (CENTRAL_STEP, RICHARDSON_STEP, check_step, jacobian_partials,
+                                  partials)
 
 EPS = sys.float_info.epsilon
 
@@ -16,27 +25,62 @@ def exact_step(x, h):
     return (x + h) - x
 
 
-def test_central_difference_of_smooth_functions():
-    assert finite_difference(math.sin, 1.0) == pytest.approx(math.cos(1.0), rel=1e-9)
-    assert finite_difference(lambda x: x ** 3, -2.0) == pytest.approx(12.0, rel=1e-9)
+# (name, f, f', bound on |f'''| near x, x)
+SMOOTH = [
+    ("sin", math.sin, math.cos, 1.0, 1.0),
+    ("exp", math.exp, math.exp, math.exp(0.7 + 1e-3), 0.7),
+    ("log", math.log, lambda x: 1 / x, 2 / (2.0 - 1e-3) ** 3, 2.0),
+    ("atan", math.atan, lambda x: 1 / (1 + x * x), 2.0, 0.3),
+    ("cube", lambda x: x ** 3, lambda x: 3 * x * x, 6.0, -2.0),
+]
+
+
+@pytest.mark.parametrize("name, f, derivative, third, x", SMOOTH, ids=[s[0] for s in SMOOTH])
+def test_central_difference_within_truncation_plus_rounding(name, f, derivative, third, x):
+    h = exact_step(x, CENTRAL_STEP * max(1.0, abs(x)))
+    bound = h * h / 6 * third + 2 * EPS * abs(f(x)) / h
+    assert abs(finite_difference(f, x) - derivative(x)) <= bound
+    assert bound < 1e-9  # it means something: a first-order difference is off by ~h f''/2 ~ 1e-5
+
+
+def test_central_difference_of_a_cubic_is_off_by_exactly_h_squared():
+    """((x+h)^3 - (x-h)^3) / 2h = 3x^2 + h^2: the truncation error, visible with a big step."""
+    h = exact_step(1.0, 1e-2)
+    central = finite_difference(lambda x: x ** 3, 1.0, step=1e-2)
+    assert central == pytest.approx(3 + h * h, abs=1e-12)
+
+
+def test_richardson_cancels_h_squared_and_leaves_h_to_the_fourth():
+    """For x^5 at 1: central is 5 + 10h^2 + h^4, Richardson exactly 5 - h^4/4."""
+    h = exact_step(1.0, 1e-2)
+    cubic = finite_difference(lambda x: x ** 3, 1.0, richardson=True, step=1e-2)
+    assert cubic == pytest.approx(3.0, abs=1e-12)
+    richardson = finite_difference(lambda x: x ** 5, 1.0, richardson=True, step=1e-2)
+    assert richardson == pytest.approx(5 - h ** 4 / 4, abs=1e-12)
+
+
+def test_richardson_is_more_accurate_on_a_smooth_function():
+    x = 0.7
+    h_central = exact_step(x, CENTRAL_STEP)
+    h = exact_step(x, RICHARDSON_STEP)
+    top = math.exp(x + h)  # bounds |f| and every derivative of exp within h of x
+    richardson_bound = h ** 4 / 480 * top + 3 * EPS * top / h
+    central_error = abs(finite_difference(math.exp, x) - math.exp(x))
+    richardson_error = abs(finite_difference(math.exp, x, richardson=True) - math.exp(x))
+    assert richardson_error <= richardson_bound < 3e-12
+    assert central_error <= h_central ** 2 / 6 * top + 2 * EPS * top / h_central
+    assert richardson_error < central_error
 
 
 def test_list_of_arguments_gives_list_of_partials():
-    partials = finite_difference(lambda a, b: a * a * b, [3.0, 2.0])
-    assert partials == pytest.approx([12.0, 9.0], rel=1e-8)
+    partials_ = finite_difference(lambda a, b: a * a * b, [3.0, 2.0])
+    assert partials_ == pytest.approx([12.0, 9.0], rel=1e-9)
 
 
 @pytest.mark.parametrize("scale", [1e-8, 1.0, 1e8])
 def test_step_scales_with_the_argument(scale):
     # d/dx x^2 = 2x at very different magnitudes: one fixed step would fail at one end
     assert finite_difference(lambda x: x * x, scale) == pytest.approx(2 * scale, rel=1e-7)
-
-
-def test_richardson_gives_more_digits():
-    exact = math.exp(0.7)
-    plain = abs(finite_difference(math.exp, 0.7) - exact)
-    extrapolated = abs(finite_difference(math.exp, 0.7, richardson=True) - exact)
-    assert extrapolated < plain and extrapolated / exact < 1e-11
 
 
 # ---------------------------------------------------------------------------------------
