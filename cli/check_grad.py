@@ -1,40 +1,39 @@
 """`scalargrad check-grad EXPR`: compare reverse mode, forward mode and finite differences.
 
 The parsing and evaluation live in scalargrad.expression and the comparison in
-scalargrad.check_gradients; this module reads the options and renders the results.
+scalargrad.gradcheck; this module reads the options, shows progress on stderr and renders
+the results. Errors go through cli.errors: scalargrad's own errors (a refused expression,
+no random point found) reach the command group as they are; input problems found here are
+BadInput. Anything else is a bug and is not dressed up as bad input.
 """
 from __future__ import annotations
 
 import json
 import math
+import re
+import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import click
 from rich import box
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from scalargrad import GradientReport, check_gradients, rules
-from scalargrad.gradcheck import HessianReport, check_hessian
+from scalargrad import rules
+from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
 from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
-                                   RANDOM_HIGH, RANDOM_LOW, Expression, ExpressionError, parse,
-                                   random_points)
-from scalargrad.gradcheck import DEFAULT_ATOL, DEFAULT_RTOL
-from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP
+                                   RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
+from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
+                                  check_gradients, check_hessian)
+from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+
+from .errors import EXIT_FAILED, BadInput
 
 MAX_RANDOM_POINTS = 100
-
-_EXIT_PASS, _EXIT_FAIL = 0, 1
-
-
-class InputError(click.ClickException):
-    """Bad input: printed as "error: ..." (possibly with a caret display), exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+SLOW_POINT_SECONDS = 0.5  # a point running longer gets a bar for its Hessian's columns
 
 
 @dataclass
@@ -58,6 +57,7 @@ _HELP = f"""Check the derivatives of EXPRESSION with respect to each of its vari
 \b
   scalargrad check-grad "2*x**2 + 4*x + 3" --at x=12
   scalargrad check-grad "sin(x)*y + exp(x*y)" --at x=0.5,y=2
+  scalargrad check-grad "-x*y" --at x=1,y=2 --order 2
   scalargrad check-grad "log(x)/x" --random 5 --json
 
 EXPRESSION uses numbers, variables, pi, e, + - * / **, parentheses and scalargrad's
@@ -67,19 +67,79 @@ within atol + rtol * |finite difference| of each other.
 """
 
 _EPILOG = f"""\b
-Exit status: 0 when every derivative agrees within tolerance, 1 when any disagrees
-(also at a point where the function is not differentiable: a note then explains why),
-2 for bad input (a refused expression, missing or unknown variables, a point outside
-the function's domain, an overflow).
+Exit status: 0 when every derivative that finite differences can check
+agrees within tolerance, 1 when any disagrees (also at a point where the
+function is not differentiable: a note then explains why), 2 for bad input
+(a refused expression, missing or unknown variables, a bad option value, a
+point outside the function's domain, an overflow).
+
+\b
+Finite differences step to both sides of the point. Where a step leaves the
+function's domain or overflows (log next to 0, exp next to 709.78), a
+smaller or one-sided step is used; where steps to both sides do (d(x**y)/dy
+at x < 0), that derivative is not checkable, and a note says why.
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
-and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '--':
-  scalargrad check-grad --at x=1 -- "-x**2"
+and {MAX_DEPTH} levels of nesting. An expression may start with '-' ("-x*y");
+only one that reads as an option ("-h", "--x") goes after '--':
+  scalargrad check-grad --at h=1 -- -h
+
+\b
+Progress bars on stderr (when it is a terminal) show long checks: many
+--random points, or a large Hessian.
 """
 
 
-@click.command("check-grad", help=_HELP, epilog=_EPILOG)
+_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.DOTALL)
+
+
+def _leading_minus_expression_last(args: List[str], params: Sequence[click.Parameter]) -> List[str]:
+    """args with an expression that starts with '-' ("-x*y") moved behind '--', where click
+    reads it as the argument rather than as options.
+
+    Option names (-h, --at, --at=x=1) and option values (--seed -3) keep their meaning, and
+    an unknown --name stays for click to report; the first other word starting with '-'
+    before any plain argument is the expression.
+    """
+    options = [p for p in params if isinstance(p, click.Option)]
+    names = {name for p in options for name in (*p.opts, *p.secondary_opts)}
+    with_value = {name for p in options if not p.is_flag for name in p.opts}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or arg == "-" or not arg.startswith("-"):
+            return args
+        if arg in with_value:
+            i += 2
+        elif arg in names or _LONG_OPTION.fullmatch(arg):
+            i += 1
+        else:
+            rest = args[:i] + args[i + 1:]
+            return rest + ["--", arg] if "--" not in rest else rest + [arg]
+    return args
+
+
+class _CheckGradCommand(click.Command):
+    """Takes an expression that starts with '-' as written, and reports usage errors in one
+    line, like every other bad input."""
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        try:
+            args = _leading_minus_expression_last(args, self.get_params(ctx))
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise BadInput(error.format_message()) from None
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
+    """Reject NaN and infinity, which click's FloatRange lets through."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+@click.command("check-grad", cls=_CheckGradCommand, help=_HELP, epilog=_EPILOG)
 @click.argument("expression")
 @click.option("--at", "assignments", multiple=True, metavar="NAME=VALUE[,NAME=VALUE...]",
               help="A variable's value: a number or a constant expression such as pi/4. "
@@ -91,13 +151,15 @@ and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '-
                    f"{MAX_DRAWS} times) where the expression is undefined. "
                    f"At most {MAX_RANDOM_POINTS}.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
-@click.option("--rtol", type=click.FloatRange(min=0.0), default=DEFAULT_RTOL,
+@click.option("--rtol", type=click.FloatRange(min=0.0), default=DEFAULT_RTOL, callback=_finite,
               show_default=True, help="Relative tolerance.")
-@click.option("--atol", type=click.FloatRange(min=0.0), default=DEFAULT_ATOL,
+@click.option("--atol", type=click.FloatRange(min=0.0), default=DEFAULT_ATOL, callback=_finite,
               show_default=True, help="Absolute tolerance.")
-@click.option("--eps", type=click.FloatRange(min=0.0, min_open=True), metavar="SCALE",
-              help=f"Finite-difference step scale: h = SCALE * max(1, |x|).  [default: "
-                   f"{CENTRAL_STEP:.2g}, {RICHARDSON_STEP:.2g} with --richardson]")
+@click.option("--eps", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              callback=_finite, metavar="SCALE",
+              help=f"Finite-difference step scale, between 0 and 1: h = SCALE * max(1, |x|); "
+                   f"x + h must differ from x.  [default: {CENTRAL_STEP:.2g}, "
+                   f"{RICHARDSON_STEP:.2g} with --richardson]")
 @click.option("--richardson", is_flag=True,
               help="Finite differences with Richardson extrapolation (more accurate, "
                    "twice the evaluations) instead of plain central differences.")
@@ -106,50 +168,43 @@ and {MAX_DEPTH} levels of nesting. An expression starting with '-' goes after '-
                    "and reverse-over-reverse against finite differences of the gradient.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print only JSON: {expression, point, value, variables, "
-                   "nondifferentiable, ok}; with --random, {expression, seed, points: "
-                   "[{point, value, ...}, ...], ok}. Infinities and NaN as \"inf\", "
+                   "nondifferentiable, ok}, with hessian for --order 2; with --random, "
+                   "{expression, seed, points: [{point, value, ...}, ...], ok}. Each "
+                   "derivative has reverse, forward, finite_difference, abs_error, "
+                   "rel_error, ok, stencil and note; finite_difference, the errors and ok "
+                   "are null where it is not checkable. Infinities and NaN as \"inf\", "
                    "\"-inf\", \"nan\".")
 def check_grad(expression: str, assignments: Sequence[str], random_count: Optional[int],
                seed: int, rtol: float, atol: float, eps: Optional[float], richardson: bool,
                order: int, as_json: bool) -> None:
-    try:
-        parsed = _parse_expression(expression)
-        fixed = _parse_assignments(assignments, parsed)
-        points = _points(parsed, fixed, random_count, seed)
-        checks = [_check_point(parsed, point, rtol, atol, richardson, eps, order)
-                  for point in points]
-    except click.ClickException:
-        raise
-    except Exception as error:  # the last line of defence: no input prints a traceback
-        raise InputError(f"unexpected {type(error).__name__}: {error}") from None
+    parsed = parse(expression)
+    points = _points(parsed, _parse_assignments(assignments, parsed), random_count, seed)
+    if eps is not None:
+        _check_eps(points, eps, richardson)
+    options = dict(rtol=rtol, atol=atol, richardson=richardson, step=eps)
+    checks = _check_points(parsed, points, order, options)
     if as_json:
         click.echo(json.dumps(_json_document(parsed, checks, random_count, seed), indent=2))
     else:
         _print_checks(parsed, checks, rtol, atol)
-    click.get_current_context().exit(_EXIT_PASS if all(c.ok for c in checks) else _EXIT_FAIL)
+    if not all(check.ok for check in checks):
+        click.get_current_context().exit(EXIT_FAILED)
 
 
 # ---------------------------------------------------------------------------------------
 # Input.
-def _parse_expression(text: str) -> Expression:
-    try:
-        return parse(text)
-    except ExpressionError as error:
-        raise InputError(error.format()) from None
-
-
 def _parse_assignments(assignments: Sequence[str], expression: Expression) -> Dict[str, float]:
     """The --at values by name; refuses repeated names and names not in the expression."""
     values: Dict[str, float] = {}
     for assignment in (item for option in assignments for item in option.split(",")):
         name, value = _parse_assignment(assignment)
         if name in values:
-            raise InputError(f"--at gives {name} twice")
+            raise BadInput(f"--at gives {name} twice")
         values[name] = value
     unknown = [name for name in values if name not in expression.variables]
     if unknown:
-        raise InputError(f"--at names {_names(unknown)}, which the expression does not use "
-                         f"(its variables: {_names(expression.variables) or 'none'})")
+        raise BadInput(f"--at names {_names(unknown)}, which the expression does not use "
+                       f"(its variables: {_names(expression.variables) or 'none'})")
     return values
 
 
@@ -157,20 +212,20 @@ def _parse_assignment(assignment: str) -> Tuple[str, float]:
     """(name, value) from "name=value", the value a number or a constant expression."""
     name, equals, text = (part.strip() for part in assignment.partition("="))
     if not equals or not name.isidentifier() or not text:
-        raise InputError(f"--at expects NAME=VALUE, as in x=0.5, not {assignment.strip()!r}")
+        raise BadInput(f"--at expects NAME=VALUE, as in x=0.5, not {assignment.strip()!r}")
     try:
         value = parse(text)
     except ExpressionError as error:
-        raise InputError(f"--at {name}: {error.format()}") from None
+        raise BadInput(f"--at {name}: {error.format()}") from None
     if value.variables:
-        raise InputError(f"--at {name}: the value must be a number or a constant "
-                         f"expression such as pi/4, not {text!r}")
+        raise BadInput(f"--at {name}: the value must be a number or a constant "
+                       f"expression such as pi/4, not {text!r}")
     try:
         number = value.evaluate({})
-    except (ArithmeticError, ValueError) as error:
-        raise InputError(f"--at {name}: {error}") from None
+    except (DomainError, NumericOverflow) as error:
+        raise BadInput(f"--at {name}: {error}") from None
     if not math.isfinite(number):
-        raise InputError(f"--at {name}: the value is {number}")
+        raise BadInput(f"--at {name}: the value is {number}")
     return name, number
 
 
@@ -178,31 +233,80 @@ def _points(expression: Expression, fixed: Dict[str, float], random_count: Optio
             seed: int) -> List[Dict[str, float]]:
     """The points to check: the --at point, or random points keeping the --at values."""
     if random_count is not None:
-        try:
-            return random_points(expression, random_count, seed=seed, fixed=fixed)
-        except ValueError as error:
-            raise InputError(str(error)) from None
+        return random_points(expression, random_count, seed=seed, fixed=fixed)
     missing = [name for name in expression.variables if name not in fixed]
     if missing:
-        raise InputError(f"no value for {_names(missing)}: give "
-                         f"{' '.join(f'--at {name}=VALUE' for name in missing)}, "
-                         "or use --random N")
+        raise BadInput(f"no value for {_names(missing)}: give "
+                       f"{' '.join(f'--at {name}=VALUE' for name in missing)}, "
+                       "or use --random N")
     return [{name: fixed[name] for name in expression.variables}]
 
 
-def _check_point(expression: Expression, point: Dict[str, float], rtol: float, atol: float,
-                 richardson: bool, eps: Optional[float], order: int) -> PointCheck:
-    """check_gradients (and check_hessian) at point; an undefined or infinite value is bad input."""
+def _check_eps(points: List[Dict[str, float]], eps: float, richardson: bool) -> None:
+    """Refuse an --eps whose step rounds to zero at some point, before any work is done."""
+    for point in points:
+        for name, value in point.items():
+            try:
+                check_step(value, eps, richardson, name=name)
+            except InputError as error:
+                raise BadInput(f"--eps: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Checking, with progress on stderr.
+def _check_points(expression: Expression, points: List[Dict[str, float]], order: int,
+                  options: dict) -> List[PointCheck]:
+    """Every point's check, with transient progress bars on stderr when it is a terminal:
+    one for the points (when there are several), and one for the Hessian's columns of a
+    point that takes longer than SLOW_POINT_SECONDS."""
+    console = Console(stderr=True)
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
+                    TextColumn("left"),
+                    console=console, transient=True, disable=not console.is_terminal)
+    checks = []
+    with bars:
+        overall = bars.add_task("points", total=len(points), visible=len(points) > 1)
+        for point in points:
+            columns = _SlowPointBar(bars)
+            checks.append(_check_point(expression, point, order, options, columns.update))
+            columns.remove()
+            bars.advance(overall)
+    return checks
+
+
+class _SlowPointBar:
+    """The bar for one point's Hessian columns, added once the point has run for
+    SLOW_POINT_SECONDS (a fast point would only flicker)."""
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars, self.started, self.task = bars, time.monotonic(), None
+
+    def update(self, done: int, total: int) -> None:
+        if self.task is None and time.monotonic() - self.started >= SLOW_POINT_SECONDS:
+            self.task = self.bars.add_task("Hessian columns", total=total)
+        if self.task is not None:
+            self.bars.update(self.task, completed=done)
+
+    def remove(self) -> None:
+        if self.task is not None:
+            self.bars.remove_task(self.task)
+
+
+def _check_point(expression: Expression, point: Dict[str, float], order: int, options: dict,
+                 progress: ProgressCallback) -> PointCheck:
+    """check_gradients (and check_hessian) at point; a point where the expression is
+    undefined or not finite is bad input."""
     names = list(point)
     function, values = expression.as_function(names), list(point.values())
-    options = dict(names=names, rtol=rtol, atol=atol, richardson=richardson, step=eps)
     try:
-        report = check_gradients(function, values, **options)
+        report = check_gradients(function, values, names=names, **options)
         if not math.isfinite(report.value):
-            raise InputError(f"{_at(point)}the value is {report.value} (overflow)")
-        second = check_hessian(function, values, **options) if order == 2 else None
-    except (ArithmeticError, ValueError) as error:
-        raise InputError(f"{_at(point)}{error}") from None
+            raise BadInput(f"{_at(point)}the value is {report.value} (overflow)")
+        second = (check_hessian(function, values, names=names, progress=progress, **options)
+                  if order == 2 else None)
+    except (DomainError, NumericOverflow) as error:
+        raise BadInput(f"{_at(point)}{error}") from None
     return PointCheck(point, report, second)
 
 
@@ -239,13 +343,15 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
         console.print(_gradient_table(check.gradient))
     if check.hessian is not None and check.hessian.entries:
         console.print(_hessian_table(check.hessian))
+    for note in _stencil_notes(check):
+        console.print(note)
     for kink in dict.fromkeys(check.gradient.kinks):  # each once, in order
         console.print(_kink_note(kink))
 
 
 def _comparison_table(title: str, label: str, methods: Sequence[str], rows) -> Table:
     """rows of (label, three values, abs error, rel error, ok); numbers too wide for the
-    terminal fold rather than truncate."""
+    terminal fold rather than truncate. n/a where finite differences cannot check."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
                   show_edge=False, pad_edge=False, collapse_padding=True)
     table.add_column(label, overflow="fold")
@@ -254,7 +360,7 @@ def _comparison_table(title: str, label: str, methods: Sequence[str], rows) -> T
     table.add_column("ok")
     for name, values, abs_error, rel_error, ok in rows:
         table.add_row(name, *map(_number, values), _error(abs_error), _error(rel_error),
-                      "pass" if ok else "FAIL")
+                      "n/a" if ok is None else "pass" if ok else "FAIL")
     return table
 
 
@@ -275,12 +381,25 @@ def _hessian_table(report: HessianReport) -> Table:
          for e in report.entries])
 
 
-def _number(x: float) -> str:
-    return f"{x:.10g}"
+def _number(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:.10g}"
 
 
-def _error(x: float) -> str:
-    return f"{x:.1e}"
+def _error(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:.1e}"
+
+
+def _stencil_notes(check: PointCheck) -> List[str]:
+    """Where finite differences used a smaller or one-sided step, or none fits: each note
+    once, with the derivatives it concerns."""
+    derivatives: Dict[str, List[str]] = {}
+    for c in check.gradient.inputs:
+        if c.note:
+            derivatives.setdefault(c.note, []).append(f"d/d{c.name}")
+    for e in check.hessian.entries if check.hessian is not None else []:
+        if e.note:
+            derivatives.setdefault(e.note, []).append(f"d2/d{e.row} d{e.column}")
+    return [f"note: {_names(names)}: {note}" for note, names in derivatives.items()]
 
 
 _CONVENTIONS = rules.conventions()
@@ -294,15 +413,29 @@ def _kink_note(kink: str) -> str:
 
 
 def _verdict(checks: List[PointCheck], rtol: float, atol: float) -> str:
+    """One line: which derivatives disagree, if any, and which could not be checked."""
     tolerance = f"rtol={rtol:g}, atol={atol:g}"
-    failed = [check for check in checks if not check.ok]
-    if not failed:
-        return f"ok: reverse mode, forward mode and finite differences agree ({tolerance})"
-    names = dict.fromkeys([c.name for check in failed for c in check.gradient.inputs if not c.ok]
-                          + [f"d2/d{e.row} d{e.column}" for check in failed if check.hessian
-                             for e in check.hessian.entries if not e.ok])
-    where = f" at {len(failed)} of {len(checks)} points" if len(checks) > 1 else ""
-    return f"FAIL: the derivatives disagree for {_names(list(names))}{where} ({tolerance})"
+    outcomes = [outcome for check in checks for outcome in _outcomes(check)]
+    failed = dict.fromkeys(name for name, ok in outcomes if ok is False)
+    unchecked = dict.fromkeys(name for name, ok in outcomes if ok is None)
+    skipped = (f"; not checkable by finite differences: {_names(list(unchecked))}"
+               if unchecked else "")
+    if failed:
+        failing_points = sum(not check.ok for check in checks)
+        where = f" at {failing_points} of {len(checks)} points" if len(checks) > 1 else ""
+        return (f"FAIL: the derivatives disagree for {_names(list(failed))}{where} "
+                f"({tolerance}){skipped}")
+    if unchecked and not any(ok for _, ok in outcomes):
+        return f"nothing checked: finite differences cannot check {_names(list(unchecked))}"
+    return f"ok: reverse mode, forward mode and finite differences agree ({tolerance}){skipped}"
+
+
+def _outcomes(check: PointCheck) -> List[Tuple[str, Optional[bool]]]:
+    """(name, ok) for every derivative checked at a point: ok is None where not checkable."""
+    outcomes = [(c.name, c.ok) for c in check.gradient.inputs]
+    if check.hessian is not None:
+        outcomes += [(f"d2/d{e.row} d{e.column}", e.ok) for e in check.hessian.entries]
+    return outcomes
 
 
 # ---------------------------------------------------------------------------------------
@@ -325,23 +458,26 @@ def _point_document(check: PointCheck) -> dict:
         "value": _json_number(report.value),
         "variables": {c.name: {"reverse": _json_number(c.reverse),
                                "forward": _json_number(c.forward),
-                               "finite_difference": _json_number(c.finite_difference),
-                               "abs_error": _json_number(c.abs_error),
-                               "rel_error": _json_number(c.rel_error),
-                               "ok": c.ok}
+                               **_comparison_document(c)}
                       for c in report.inputs},
         "nondifferentiable": list(dict.fromkeys(report.kinks)),
         **({} if check.hessian is None else {"hessian": [
             {"row": e.row, "column": e.column,
              "forward_over_reverse": _json_number(e.forward_over_reverse),
              "reverse_over_reverse": _json_number(e.reverse_over_reverse),
-             "finite_difference": _json_number(e.finite_difference),
-             "abs_error": _json_number(e.abs_error), "rel_error": _json_number(e.rel_error),
-             "ok": e.ok} for e in check.hessian.entries]}),
+             **_comparison_document(e)} for e in check.hessian.entries]}),
         "ok": check.ok,
     }
 
 
-def _json_number(x: float):
-    """x, or its name when JSON has no number for it."""
-    return x if math.isfinite(x) else str(x)
+def _comparison_document(check) -> dict:
+    """The finite-difference side of an InputCheck or SecondDerivativeCheck."""
+    return {"finite_difference": _json_number(check.finite_difference),
+            "abs_error": _json_number(check.abs_error),
+            "rel_error": _json_number(check.rel_error),
+            "ok": check.ok, "stencil": check.stencil, "note": check.note or None}
+
+
+def _json_number(x: Optional[float]):
+    """x, or its name when JSON has no number for it; None (null) stays."""
+    return x if x is None or math.isfinite(x) else str(x)

@@ -32,7 +32,7 @@ import random
 import warnings
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .errors import ExpressionError
+from .errors import ExpressionError, InputError
 from .functions import BY_RULE, divide, power
 from .rules import RULES
 from .scalar import Scalar
@@ -356,7 +356,8 @@ def random_points(expression: Expression, count: int, seed: int = 0,
     Variables in fixed keep that value; the others are drawn uniformly from
     [RANDOM_LOW, RANDOM_HIGH] (rounded to RANDOM_DECIMALS decimals). A draw where the
     expression is undefined (log(-1), 1/0), overflows or is not finite is drawn again, up
-    to MAX_DRAWS times per point; after that a ValueError says why the last draw failed.
+    to MAX_DRAWS times per point; after that an InputError (a ValueError) says why the last
+    draw failed.
     """
     rng = random.Random(seed)
     fixed = dict(fixed or {})
@@ -378,5 +379,5 @@ def _draw_point(expression: Expression, rng: random.Random,
         if math.isfinite(value):
             return point
         problem = f"the value is {value}"
-    raise ValueError(f"found no point where the expression is defined in {MAX_DRAWS} random "
+    raise InputError(f"found no point where the expression is defined in {MAX_DRAWS} random "
                      f"draws from [{RANDOM_LOW:g}, {RANDOM_HIGH:g}] (the last: {problem})")

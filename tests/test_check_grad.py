@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import scalargrad_cli.check_grad as check_grad_module
 from scalargrad.expression import MAX_DEPTH, MAX_LENGTH, MAX_NODES
+from scalargrad.numerical import CENTRAL_STEP
 from scalargrad_cli.main import cli
 
 
@@ -23,12 +24,12 @@ def run_json(*args):
 
 
 def assert_bad_input(result, message):
-    """Exit status 2 with "error: ..." on stderr, nothing on stdout, no traceback."""
+    """Exit status 2 with "Error: ..." on stderr, nothing on stdout, no traceback."""
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     assert result.stdout == ""
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("Error: ")
     assert message in result.stderr
 
 
@@ -52,7 +53,10 @@ def test_json_document_has_exactly_the_documented_fields():
     assert set(document) == {"expression", "point", "value", "variables", "nondifferentiable",
                              "ok"}
     assert set(document["variables"]["x"]) == {"reverse", "forward", "finite_difference",
-                                               "abs_error", "rel_error", "ok"}
+                                               "abs_error", "rel_error", "ok", "stencil",
+                                               "note"}
+    assert document["variables"]["x"]["stencil"] == "central"
+    assert document["variables"]["x"]["note"] is None
     assert result.stderr == ""
 
 
@@ -138,10 +142,59 @@ def test_help_documents_defaults_exit_status_and_limits():
         assert fragment in text
 
 
-def test_an_expression_starting_with_minus_goes_after_double_dash():
+def test_an_expression_starting_with_minus_may_also_go_after_double_dash():
     result = run("--at", "x=3", "--", "-x**2")
     assert result.exit_code == 0
     assert "expression  -x ** 2" in result.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["-x*y", "--at", "x=1,y=2"],
+    ["--at", "x=1,y=2", "-x*y"],
+    ["--at=x=1,y=2", "-x*y"],
+    ["--at", "x=1", "-x*y", "--at=y=2", "--rtol", "1e-6"],
+])
+def test_an_expression_may_start_with_minus(args):
+    """-x*y: d/dx = -y = -2, d/dy = -x = -1; options before and after it still count."""
+    result, document = run_json(*args)
+    assert result.exit_code == 0, result.output
+    assert document["expression"] == "-x * y" and document["point"] == {"x": 1.0, "y": 2.0}
+    assert document["variables"]["x"]["reverse"] == -2.0
+    assert document["variables"]["y"]["forward"] == -1.0
+
+
+def test_minus_a_function_call():
+    result, document = run_json("-sin(x)", "--at", "x=1")
+    assert result.exit_code == 0
+    assert document["variables"]["x"]["reverse"] == pytest.approx(-math.cos(1.0), rel=1e-12)
+
+
+def test_an_expression_that_looks_like_a_short_option():
+    result, document = run_json("-x", "--at", "x=3")
+    assert result.exit_code == 0 and document["value"] == -3.0
+    assert document["variables"]["x"]["reverse"] == -1.0
+
+
+def test_option_values_starting_with_minus_stay_option_values():
+    result, document = run_json("--seed", "-3", "-x", "--random", "2")
+    assert result.exit_code == 0 and document["seed"] == -3
+    assert document == run_json("-x", "--random", "2", "--seed=-3")[1]
+
+
+def test_dash_h_is_still_help_and_the_expression_h_goes_after_double_dash():
+    result = run("-h")
+    assert result.exit_code == 0 and "Usage:" in result.stdout
+    assert "An expression may start with '-'" in " ".join(result.stdout.split())
+    result = run("--json", "--at", "h=2", "--", "-h")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["variables"]["h"]["reverse"] == -1.0
+
+
+def test_double_minus_name_is_an_unknown_option_but_other_double_minus_is_an_expression():
+    result = run("--x", "--at", "x=1")
+    assert result.exit_code == 2 and result.stderr == "Error: No such option '--x'.\n"
+    result, document = run_json("--x*y", "--at", "x=1,y=3")  # -(-x)*y
+    assert result.exit_code == 0 and document["variables"]["x"]["reverse"] == 3.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -175,6 +228,7 @@ def test_sqrt_at_zero_reports_infinities_as_strings_in_json():
     result, document = run_json("sqrt(x)", "--at", "x=0")
     assert result.exit_code == 1
     assert document["variables"]["x"]["reverse"] == "inf"
+    assert document["variables"]["x"]["abs_error"] == "inf"  # not nan: inf - inf is no error
     assert document["nondifferentiable"] == ["sqrt(0.0)"]
 
 
@@ -225,8 +279,8 @@ def test_random_points_outside_any_domain():
 @pytest.mark.parametrize("count", ["0", "101", "many"])
 def test_random_count_out_of_range(count):
     result = run("x", "--random", count)
-    assert result.exit_code == 2
-    assert "Invalid value for '--random'" in result.stderr
+    assert_bad_input(result, "Error: Invalid value for '--random'")
+    assert result.stderr.count("\n") == 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -264,10 +318,10 @@ def test_malformed_at_values(at, message):
 
 
 @pytest.mark.parametrize("expression, at, message", [
-    ("log(x)", "x=-1", "error: at x = -1.0: log(-1.0): outside the domain of log (x > 0)\n"),
-    ("1/x", "x=0", "error: at x = 0.0: div(1.0, 0.0): division by zero\n"),
-    ("exp(x)", "x=1000", "error: at x = 1000.0: exp(1000.0): the result is too large"),
-    ("x*x", "x=1e200", "error: at x = 1e+200: the value is inf (overflow)\n"),
+    ("log(x)", "x=-1", "Error: at x = -1.0: log(-1.0): outside the domain of log (x > 0)\n"),
+    ("1/x", "x=0", "Error: at x = 0.0: div(1.0, 0.0): division by zero\n"),
+    ("exp(x)", "x=1000", "Error: at x = 1000.0: exp(1000.0): the result is too large"),
+    ("x*x", "x=1e200", "Error: at x = 1e+200: the value is inf (overflow)\n"),
 ])
 def test_errors_at_the_point_are_one_line(expression, at, message):
     result = run(expression, "--at", at)
@@ -285,7 +339,7 @@ def test_huge_constant_powers_overflow_quickly(expression):
 def test_refused_expression_shows_a_caret_under_the_offending_part():
     result = run("x.__class__", "--at", "x=1")
     assert_bad_input(result, "")
-    assert result.stderr == ("error: attribute access is not allowed\n"
+    assert result.stderr == ("Error: attribute access is not allowed\n"
                              "  x.__class__\n"
                              "   ^^^^^^^^^^\n")
 
@@ -320,7 +374,7 @@ REFUSED = [
 @pytest.mark.parametrize("expression, message", REFUSED, ids=[r[0] for r in REFUSED])
 def test_refused_constructs(expression, message):
     result = run(expression, "--at", "x=1")
-    assert_bad_input(result, f"error: {message}")
+    assert_bad_input(result, f"Error: {message}")
     assert result.stderr.splitlines()[1] == f"  {expression}"
     assert set(result.stderr.splitlines()[2].strip()) == {"^"}
 
@@ -342,12 +396,142 @@ def test_node_limit():
     assert_bad_input(run(terms[0], "--at", "x=1"), f"more than {MAX_NODES} numbers")
 
 
-def test_an_unexpected_exception_is_one_line_with_status_2(monkeypatch):
+def test_a_bug_is_not_disguised_as_bad_input(monkeypatch):
+    """Only scalargrad's errors and input problems are bad input: a bug propagates (click
+    then exits 1 with its traceback), so that it gets seen and fixed."""
     def broken(*args, **kwargs):
         raise RuntimeError("something broke")
 
     monkeypatch.setattr(check_grad_module, "check_gradients", broken)
-    assert_bad_input(run("x", "--at", "x=1"), "unexpected RuntimeError: something broke")
+    result = run("x", "--at", "x=1")
+    assert isinstance(result.exception, RuntimeError)
+    assert result.exit_code == 1 and "bad input" not in result.output
+    assert not result.stderr.startswith("Error:")
+
+
+# ---------------------------------------------------------------------------------------
+# Where a finite-difference step leaves the domain: not bad input.
+def test_exp_next_to_overflow_is_checked_with_a_smaller_step():
+    """exp(709.78) is finite, exp(709.78 + 0.0043) is not."""
+    result, document = run_json("exp(x)", "--at", "x=709.78")
+    assert result.exit_code == 0, result.output
+    x = document["variables"]["x"]
+    assert x["reverse"] == x["forward"] == pytest.approx(math.exp(709.78), rel=1e-15)
+    assert x["finite_difference"] == pytest.approx(math.exp(709.78), rel=1e-9)
+    assert x["stencil"] == "richardson" and x["ok"] is True
+    assert "a smaller step" in x["note"] and "too large for a float" in x["note"]
+
+
+def test_power_of_a_negative_base_is_not_bad_input():
+    """x**y at (-2, 2): d/dx = y x^(y-1) = -4 is checkable; d/dy (nan by convention) is not:
+    pow is undefined at non-integer y for x < 0, on both sides of y = 2."""
+    result, document = run_json("x**y", "--at", "x=-2,y=2")
+    x, y = document["variables"]["x"], document["variables"]["y"]
+    assert x["reverse"] == -4.0 and x["finite_difference"] == pytest.approx(-4.0, rel=1e-9)
+    assert y["finite_difference"] is None and y["ok"] is None and y["stencil"] is None
+    assert (y["abs_error"], y["rel_error"]) == (None, None)
+    assert y["note"].startswith("not checkable by finite differences")
+    assert "outside the domain of pow" in y["note"]
+    # 1 only if something checkable disagrees: forward mode's d/dx is checkable
+    assert result.exit_code == (0 if x["forward"] == -4.0 else 1)
+    assert document["ok"] is (x["forward"] == -4.0)
+
+
+def test_a_derivative_that_is_not_checkable_shows_in_the_table_with_a_note():
+    result = run("(-2)**y", "--at", "y=2")
+    assert result.exit_code == 0  # nothing checkable disagrees
+    row = next(line.split() for line in result.stdout.splitlines() if line.startswith("y "))
+    assert row[-4:] == ["n/a", "n/a", "n/a", "n/a"]
+    assert "note: d/dy: not checkable by finite differences" in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        "nothing checked: finite differences cannot check y")
+
+
+def test_a_one_sided_difference_at_the_edge_of_the_domain():
+    """sqrt at 0: forward difference (4 - sqrt 2) / (2 sqrt h); the derivative is +inf there,
+    so it fails, with both notes; the Hessian's entry is not checkable (sqrt' is inf at 0)."""
+    result, document = run_json("sqrt(x)", "--at", "x=0", "--order", "2")
+    assert result.exit_code == 1
+    x = document["variables"]["x"]
+    h = CENTRAL_STEP
+    assert x["stencil"] == "forward" and x["note"].startswith("a forward difference")
+    assert x["finite_difference"] == pytest.approx((4 - math.sqrt(2)) / (2 * math.sqrt(h)),
+                                                   rel=1e-12)
+    (entry,) = document["hessian"]
+    assert entry["ok"] is None and "the result is inf at the point" in entry["note"]
+
+
+def test_log_next_to_zero_passes():
+    result, document = run_json("log(x)", "--at", "x=1e-7")
+    assert result.exit_code == 0
+    x = document["variables"]["x"]
+    assert x["finite_difference"] == pytest.approx(1e7, rel=1e-6) and x["ok"] is True
+
+
+def test_the_verdict_names_what_could_not_be_checked():
+    result = run("x**y", "--at", "x=-2,y=2")
+    assert result.stdout.splitlines()[-1].endswith("; not checkable by finite differences: y")
+
+
+# ---------------------------------------------------------------------------------------
+# Numeric options: usage errors when parsed, in one line.
+@pytest.mark.parametrize("option, value, message", [
+    ("--eps", "nan", "nan is not a finite number"),
+    ("--eps", "inf", ""),
+    ("--eps", "-1e-3", "is not in the range"),
+    ("--eps", "0", "is not in the range"),
+    ("--eps", "1", "is not in the range"),
+    ("--rtol", "nan", "nan is not a finite number"),
+    ("--rtol", "inf", "inf is not a finite number"),
+    ("--rtol", "-1", "is not in the range"),
+    ("--atol", "inf", "inf is not a finite number"),
+    ("--atol", "nan", "nan is not a finite number"),
+    ("--atol", "-1e-9", "is not in the range"),
+])
+def test_bad_numeric_options(option, value, message):
+    result = run("x", "--at", "x=1", option, value)
+    assert_bad_input(result, f"Error: Invalid value for '{option}': ")
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, where", [
+    (["x", "--at", "x=1e10", "--eps", "1e-300"], "x = 10000000000.0"),
+    (["x", "--at", "x=1", "--eps", "1.5e-16", "--richardson"], "x = 1.0"),  # h/2 rounds away
+    (["x*y", "--at", "x=0,y=1e20", "--random", "3", "--eps", "1e-17"], "y = 1e+20"),
+])
+def test_an_eps_whose_step_rounds_to_zero_is_a_usage_error(args, where):
+    result = run(*args)
+    assert_bad_input(result, f"Error: --eps: the step scale")
+    assert f"is too small at {where}" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_the_smallest_eps_that_moves_the_point_is_accepted():
+    """1 + 1.5e-16 rounds to the next float: a step of one ulp, exact for x itself."""
+    result, document = run_json("x", "--at", "x=1", "--eps", "1.5e-16")
+    assert result.exit_code == 0 and document["variables"]["x"]["finite_difference"] == 1.0
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile input: one line (a caret display under an expression error), the right status.
+@pytest.mark.parametrize("args, message", [
+    (["", "--at", "x=1"], "Error: the expression is empty\n"),
+    (["x", "--at", "x=nan"], "Error: --at x: the value must be a number"),
+    (["x", "--at", "x=1e400"], "Error: --at x: the number is too large for a float\n  1e400\n"),
+    (["x", "--at", "x=1,z=2"], "Error: --at names z, which the expression does not use"),
+    (["x" * 10_000, "--at", "x=1"], "Error: the expression is too long: 10000 characters"),
+    (["(" * 300 + "x" + ")" * 300, "--at", "x=1"], "Error: cannot parse the expression: too many"),
+    (["x", "--random", "0"], "Error: Invalid value for '--random': 0 is not in the range"),
+    (["x", "--at"], "Error: Option '--at' requires an argument.\n"),
+    ([], "Error: Missing argument 'EXPRESSION'.\n"),
+    (["x", "--bogus"], "Error: No such option '--bogus'"),
+    (["x", "y", "--at", "x=1"], "Error: Got unexpected extra argument (y)"),
+])
+def test_hostile_input(args, message):
+    result = run(*args)
+    assert_bad_input(result, message)
+    assert result.stderr.startswith(message)
+    if "^" not in result.stderr:
+        assert result.stderr.count("\n") == 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -409,3 +593,32 @@ def test_order_two_at_a_kink_fails_with_the_note():
 
 def test_order_one_has_no_hessian():
     assert "hessian" not in run_json("x**2", "--at", "x=1")[1]
+
+
+# ---------------------------------------------------------------------------------------
+# Progress on stderr, drawn only where stderr is a terminal.
+TERMINAL = {"TTY_COMPATIBLE": "1", "TERM": "xterm-256color", "NO_COLOR": None}
+
+
+def test_progress_bar_over_points_on_a_terminal_keeps_stdout_json():
+    result = CliRunner().invoke(cli, ["check-grad", "x*y", "--random", "3", "--json"],
+                                env=TERMINAL)
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["points"]) == 3  # stdout: only the JSON
+    assert "points" in result.stderr and "3/3" in result.stderr
+
+
+def test_a_slow_point_gets_a_bar_for_its_hessian_columns(monkeypatch):
+    monkeypatch.setattr(check_grad_module, "SLOW_POINT_SECONDS", 0.0)
+    result = CliRunner().invoke(cli, ["check-grad", "x*y*z", "--at", "x=1,y=2,z=3",
+                                      "--order", "2"], env=TERMINAL)
+    assert result.exit_code == 0
+    assert "Hessian columns" in result.stderr
+    assert "second derivatives" in result.stdout
+
+
+def test_no_progress_bar_for_a_single_quick_point_on_a_terminal():
+    result = CliRunner().invoke(cli, ["check-grad", "x*y", "--at", "x=1,y=2", "--order", "2"],
+                                env=TERMINAL)
+    assert result.exit_code == 0
+    assert "points" not in result.stderr and "Hessian" not in result.stderr
