@@ -113,21 +113,45 @@ def check_points(xs: Sequence[float], ys: Sequence[float]) -> None:
         raise DataError(f"all x values are equal ({xs[0]}): the slope is undefined")
 
 
-def _mean_and_std(values: Sequence[float]) -> Tuple[float, float]:
-    """The mean and the population standard deviation."""
-    mean = math.fsum(values) / len(values)
-    return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+class _Centred(NamedTuple):
+    """Values split as mean + deviation, with the mean carried in two parts.
+
+    The float nearest the mean can be a whole rounding step away from it (x = 1e15, 1e15,
+    1e15 + 0.125 has mean 1e15 + 0.0417, rounded to 1e15), and deviations measured from
+    that float are then all shifted. So the mean is ``centre + offset``: centre the rounded
+    mean, offset the mean of the deviations from it (computed after subtracting centre,
+    which is exact for values near the centre), and ``deviations`` are measured from both.
+    """
+    centre: float
+    offset: float
+    deviations: List[float]
+    sum_of_squares: float  # of the deviations
+
+    @property
+    def mean(self) -> float:
+        return self.centre + self.offset
+
+
+def _centred(values: Sequence[float]) -> _Centred:
+    count = len(values)
+    centre = math.fsum(values) / count
+    first = [v - centre for v in values]
+    offset = math.fsum(first) / count
+    deviations = [d - offset for d in first]
+    return _Centred(centre, offset, deviations, math.fsum(d * d for d in deviations))
 
 
 def least_squares(xs: Sequence[float], ys: Sequence[float]) -> Line:
-    """The closed-form least-squares line (centred sums, for accuracy far from the origin)."""
+    """The closed-form least-squares line, from exactly centred sums.
+
+    slope = sum(dx*dy) / sum(dx*dx) over deviations from the means; the sums are
+    correctly rounded (math.fsum) and the deviations are taken from the means to within
+    rounding (see _Centred), so data far from the origin lose no more than their spread.
+    """
     check_points(xs, ys)
-    mx = math.fsum(xs) / len(xs)
-    my = math.fsum(ys) / len(ys)
-    sxy = math.fsum((x - mx) * (y - my) for x, y in zip(xs, ys))
-    sxx = math.fsum((x - mx) ** 2 for x in xs)
-    slope = sxy / sxx
-    return Line(slope, my - slope * mx)
+    x, y = _centred(xs), _centred(ys)
+    slope = math.fsum(dx * dy for dx, dy in zip(x.deviations, y.deviations)) / x.sum_of_squares
+    return Line(slope, math.fsum([y.centre, y.offset, -slope * x.centre, -slope * x.offset]))
 
 
 def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd", lr: float = 0.1,
@@ -147,20 +171,22 @@ def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd"
     if mode not in MODES:
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
-    mx, sx = _mean_and_std(xs)
-    my, sy = _mean_and_std(ys)
-    sy = sy or 1.0  # all y equal: any scale will do
+    x, y = _centred(xs), _centred(ys)
+    mx, my = x.mean, y.mean
+    sx = math.sqrt(x.sum_of_squares / len(xs))
+    sy = math.sqrt(y.sum_of_squares / len(ys)) or 1.0  # all y equal: any scale will do
 
     def to_line(a: float, c: float) -> Line:
         slope = a * sy / sx
-        return Line(slope, my + sy * c - slope * mx)
+        return Line(slope, math.fsum([y.centre, y.offset, sy * c, -slope * x.centre,
+                                      -slope * x.offset]))
 
     start = start or Line(0.0, my)
     a = Scalar(start.slope * sx / sy)
     c = Scalar((start.intercept + start.slope * mx - my) / sy)
     parameters = [a, c]
-    features = Matrix([[(x - mx) / sx, 1.0] for x in xs])
-    targets = Matrix([[(y - my) / sy] for y in ys])
+    features = Matrix([[dx / sx, 1.0] for dx in x.deviations])
+    targets = Matrix([[dy / sy] for dy in y.deviations])
     weights = Matrix([[a], [c]])
     updater = make_optimizer(optimizer, parameters, lr)
 

@@ -32,6 +32,21 @@ def test_least_squares_matches_numpy():
     assert least_squares([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]) == pytest.approx((2.0, 1.0))
 
 
+def test_least_squares_far_from_the_origin_centres_on_the_exact_mean():
+    # x = 1e15, 1e15, 1e15 + 1/8 (1.0000000000000001e15 rounds to the float 1e15 + 0.125)
+    # and y = 1, 2, 3. By hand, with d = 1/8: the mean of x is 1e15 + d/3, so the deviations
+    # are -d/3, -d/3, 2d/3 and those of y are -1, 0, 1; sum(dx*dy) = d/3 + 2d/3 = d,
+    # sum(dx*dx) = (1 + 1 + 4) d^2/9 = 2d^2/3, slope = d / (2d^2/3) = 3/(2d) = 12, and the
+    # intercept is 2 - 12 (1e15 + d/3) = -1.2e16 - 1/2 + 2 = -11999999999999998.5.
+    xs = [1e15, 1e15, 1.0000000000000001e15]
+    assert xs[2] - xs[0] == 0.125
+    line = least_squares(xs, [1.0, 2.0, 3.0])
+    assert line.slope == pytest.approx(12.0, rel=4e-16)  # within 2 rounding steps of 12
+    assert line.intercept == pytest.approx(-11999999999999998.5, rel=4e-16)
+    fitted = fit_line(xs, [1.0, 2.0, 3.0], tolerance=1e-12)
+    assert fitted.converged and fitted.line.slope == pytest.approx(12.0, rel=1e-11)
+
+
 @pytest.mark.parametrize("xs, ys, message", [
     ([1.0], [2.0], "at least 2 points"),
     ([], [], "at least 2 points"),
