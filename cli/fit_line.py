@@ -47,8 +47,8 @@ def _labels(values: Sequence[float]) -> List[str]:
     for digits in range(4, 17):
         texts = [f"{v:.{digits}g}" for v in values]
         if len(set(texts)) == len(set(values)):
-            break
-    return texts
+            return texts
+    return list(map(repr, values))
 
 
 def _equation(line: Line, digits: int = 6) -> str:
@@ -56,39 +56,55 @@ def _equation(line: Line, digits: int = 6) -> str:
     return f"y = {line.slope:.{digits}g}x {sign} {abs(line.intercept):.{digits}g}"
 
 
+def _fraction(value: float, low: float, high: float) -> float:
+    """Where value lies from low (0) to high (1), without overflowing when high - low would."""
+    if math.isinf(high - low):
+        value, low, high = value / 2, low / 2, high / 2
+    return (value - low) / (high - low)
+
+
 def _plot(xs: Sequence[float], ys: Sequence[float], line: Line) -> Text:
     """The points (●) and the fitted line (─) on a character grid, with axis labels."""
     x_low, x_high = min(xs), max(xs)
-    ends = [line.slope * x_low + line.intercept, line.slope * x_high + line.intercept]
+
+    def line_at(x: float) -> float:
+        return line.slope * x + line.intercept
+
+    ends = [y for y in (line_at(x_low), line_at(x_high)) if math.isfinite(y)]
     y_low, y_high = min(min(ys), *ends), max(max(ys), *ends)
-    if y_low == y_high:
-        y_low, y_high = y_low - (abs(y_low) or 1.0), y_high + (abs(y_high) or 1.0)
 
     def column(x: float) -> int:
-        return round((x - x_low) / (x_high - x_low) * (PLOT_WIDTH - 1))
+        return round(_fraction(x, x_low, x_high) * (PLOT_WIDTH - 1))
 
     def row(y: float) -> int:
-        return round((y_high - y) / (y_high - y_low) * (PLOT_HEIGHT - 1))
+        if y_low == y_high:  # a flat line through flat data: the middle row
+            return PLOT_HEIGHT // 2
+        return round(_fraction(y, y_high, y_low) * (PLOT_HEIGHT - 1))
 
     grid: List[List[str]] = [[" "] * PLOT_WIDTH for _ in range(PLOT_HEIGHT)]
     for j in range(PLOT_WIDTH):
-        x = x_low + j / (PLOT_WIDTH - 1) * (x_high - x_low)
-        grid[row(line.slope * x + line.intercept)][j] = "─"
+        t = j / (PLOT_WIDTH - 1)
+        y = line_at((1 - t) * x_low + t * x_high)
+        if math.isfinite(y):
+            grid[min(max(row(y), 0), PLOT_HEIGHT - 1)][j] = "─"
     for x, y in zip(xs, ys):
         grid[row(y)][column(x)] = "●"
 
-    y_labels = _labels([y_high, (y_low + y_high) / 2, y_low])
-    labels = dict(zip([0, PLOT_HEIGHT // 2, PLOT_HEIGHT - 1], y_labels))
+    rows = [0, PLOT_HEIGHT // 2, PLOT_HEIGHT - 1]
+    if y_low == y_high:
+        labels = {PLOT_HEIGHT // 2: _labels([y_low])[0]}
+    else:
+        labels = dict(zip(rows, _labels([y_high, y_low / 2 + y_high / 2, y_low])))
     margin = max(map(len, labels.values()))
     plot = Text()
     plot.append(" " * margin + " y\n", style="dim")
     for i, cells in enumerate(grid):
-        plot.append(f"{labels.get(i, ''):>{margin}} ┤" if i in labels else " " * margin + " │")
+        plot.append(f"{labels.get(i, ''):>{margin}} ┤" if i in rows else " " * margin + " │")
         for cell in cells:
             plot.append(cell, style="cyan" if cell == "●" else "yellow")
         plot.append("\n")
     plot.append(" " * margin + " └" + "─" * PLOT_WIDTH + "\n")
-    left, middle, right = _labels([x_low, (x_low + x_high) / 2, x_high])
+    left, middle, right = _labels([x_low, x_low / 2 + x_high / 2, x_high])
     gap = PLOT_WIDTH - len(left) - len(middle) - len(right)
     plot.append(" " * (margin + 2) + left + " " * (gap // 2) + middle
                 + " " * (gap - gap // 2) + right)
@@ -110,7 +126,9 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
     stopped = (f"converged: gradient norm {summary['gradient_norm']:.2g}" if summary["converged"]
                else "not converged: try more --steps or another --lr")
     run = Table.grid(padding=(0, 2))
-    run.add_row("final loss", f"{summary['loss']:.6g} (mean squared error)")
+    loss = (f"{summary['loss']:.6g} (mean squared error)" if summary["loss"] is not None
+            else f"{summary['rmse']:.6g}² (mean squared error, too large for a float)")
+    run.add_row("final loss", loss)
     run.add_row("steps", f"{summary['steps']} ({stopped})")
     run.add_row("time", f"{summary['seconds']:.3f} s")
     run.add_row("gradients",
@@ -183,7 +201,8 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
     summary = {
         "slope": result.line.slope, "intercept": result.line.intercept,
         "least_squares": {"slope": best.slope, "intercept": best.intercept},
-        "loss": result.loss, "steps": result.steps, "converged": result.converged,
+        "loss": result.loss if math.isfinite(result.loss) else None, "rmse": result.rmse,
+        "steps": result.steps, "converged": result.converged,
         "gradient_norm": result.gradient_norm, "mode": mode, "optimizer": optimizer, "lr": lr,
         "points": len(xs), "seconds": seconds,
     }

@@ -13,11 +13,12 @@ import csv
 import math
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .autodiff import forward_autodiff, reverse_autodiff
-from .errors import DataError, Diverged
+from .errors import DataError, Diverged, InputError
 from .matrix import Matrix
 from .optim import make_optimizer
 from .scalar import Scalar
@@ -42,10 +43,12 @@ class FitStep(NamedTuple):
 @dataclass
 class FitResult:
     line: Line
-    loss: float            # mean squared error of the final line, in the data's units
+    loss: float            # mean squared error of the final line, in the data's units (or inf)
     steps: int             # optimizer updates made
     converged: bool        # True if the gradient norm reached the tolerance
     gradient_norm: float   # of the final line, in standardised coordinates
+    rmse: float            # root mean squared error, in y's units (finite where loss is not)
+    least_squares: Line    # the closed-form line, for comparison
 
 
 def synthetic_points(count: int, slope: float = 0.7, intercept: float = 4.0, noise: float = 0.5,
@@ -113,45 +116,117 @@ def check_points(xs: Sequence[float], ys: Sequence[float]) -> None:
         raise DataError(f"all x values are equal ({xs[0]}): the slope is undefined")
 
 
-class _Centred(NamedTuple):
-    """Values split as mean + deviation, with the mean carried in two parts.
+class _Axis(NamedTuple):
+    """One coordinate of the points, as value = 2**exponent * (centre + offset + deviation).
 
-    The float nearest the mean can be a whole rounding step away from it (x = 1e15, 1e15,
-    1e15 + 0.125 has mean 1e15 + 0.0417, rounded to 1e15), and deviations measured from
-    that float are then all shifted. So the mean is ``centre + offset``: centre the rounded
-    mean, offset the mean of the deviations from it (computed after subtracting centre,
-    which is exact for values near the centre), and ``deviations`` are measured from both.
+    Scaling by a power of two is exact and puts the largest magnitude in [0.5, 1), so the
+    squares and sums below neither overflow (x near 1e200) nor underflow (x near 1e-300).
+    centre is the rounded mean of the scaled values. It can be a whole rounding step from
+    the mean (x = 1e15, 1e15, 1e15 + 0.125 has mean 1e15 + 0.0417, which rounds to 1e15),
+    so offset carries the mean of the deviations from centre (those are exact for values
+    near it), and the deviations are measured from both.
     """
+    exponent: int
     centre: float
     offset: float
     deviations: List[float]
-    sum_of_squares: float  # of the deviations
-
-    @property
-    def mean(self) -> float:
-        return self.centre + self.offset
+    spread: float  # the population standard deviation of the scaled values
 
 
-def _centred(values: Sequence[float]) -> _Centred:
+def _axis(values: Sequence[float]) -> _Axis:
     count = len(values)
-    centre = math.fsum(values) / count
-    first = [v - centre for v in values]
-    offset = math.fsum(first) / count
-    deviations = [d - offset for d in first]
-    return _Centred(centre, offset, deviations, math.fsum(d * d for d in deviations))
+    exponent = math.frexp(max(map(abs, values)))[1]
+    scaled = [math.ldexp(v, -exponent) for v in values]
+    centre = math.fsum(scaled) / count
+    deviations = [u - centre for u in scaled]
+    offset = math.fsum(deviations) / count
+    deviations = [d - offset for d in deviations]
+    spread = math.sqrt(math.fsum(d * d for d in deviations) / count)
+    return _Axis(exponent, centre, offset, deviations, spread)
+
+
+def _ldexp(mantissa: float, exponent: int) -> float:
+    """mantissa * 2**exponent, or an infinity where that is beyond the largest float."""
+    try:
+        return math.ldexp(mantissa, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, mantissa)
+
+
+def _magnitude(mantissa: float, exponent: int) -> str:
+    """mantissa * 2**exponent in decimal, however large (for messages)."""
+    return f"{Decimal(mantissa) * Decimal(2) ** exponent:.2g}"
+
+
+class _Frame:
+    """The points in standardised coordinates, and lines mapped to and from data units.
+
+    Each axis is scaled as in _Axis; a line there has a scaled slope and intercept, and in
+    standardised coordinates (x' = deviation / spread, likewise y') it is y' = a x' + c.
+    """
+
+    def __init__(self, xs: Sequence[float], ys: Sequence[float]) -> None:
+        self.x, self.y = _axis(xs), _axis(ys)
+        self.y_spread = self.y.spread or 1.0  # all y equal: any scale will do
+
+    def standardised(self) -> Points:
+        return ([d / self.x.spread for d in self.x.deviations],
+                [d / self.y_spread for d in self.y.deviations])
+
+    def least_squares(self) -> Line:
+        """The closed-form line: slope = sum(dx*dy) / sum(dx*dx), each sum correctly rounded.
+
+        Raises DataError if its slope or intercept is beyond the range of floats.
+        """
+        x, y = self.x, self.y
+        slope = (math.fsum(dx * dy for dx, dy in zip(x.deviations, y.deviations))
+                 / math.fsum(d * d for d in x.deviations))
+        intercept = math.fsum([y.centre, y.offset, -slope * x.centre, -slope * x.offset])
+        line = self._to_data_units(slope, intercept)
+        for name, value, mantissa, exponent in (
+                ("slope", line.slope, slope, y.exponent - x.exponent),
+                ("intercept", line.intercept, intercept, y.exponent)):
+            if not math.isfinite(value):
+                raise DataError(f"the least-squares {name} is about "
+                                f"{_magnitude(mantissa, exponent)}, beyond the range of "
+                                f"floats (about 1.8e+308)")
+        return line
+
+    def line(self, a: float, c: float) -> Line:
+        """The line y' = a x' + c in the data's units (infinite parts where out of range)."""
+        x, y = self.x, self.y
+        slope = a * self.y_spread / x.spread
+        intercept = math.fsum([y.centre, y.offset, self.y_spread * c,
+                               -slope * x.centre, -slope * x.offset])
+        return self._to_data_units(slope, intercept)
+
+    def _to_data_units(self, slope: float, intercept: float) -> Line:
+        return Line(_ldexp(slope, self.y.exponent - self.x.exponent),
+                    _ldexp(intercept, self.y.exponent))
+
+    def standardise(self, line: Line) -> Tuple[float, float]:
+        """(a, c) of a line given in the data's units; OverflowError if out of range."""
+        x, y = self.x, self.y
+        slope = math.ldexp(line.slope, x.exponent - y.exponent)
+        intercept = math.ldexp(line.intercept, -y.exponent)
+        c = math.fsum([intercept, -y.centre, -y.offset, slope * x.centre, slope * x.offset])
+        return slope * x.spread / self.y_spread, c / self.y_spread
+
+    def mean_squared_error(self, loss: float) -> float:
+        """A standardised mean squared error in the data's units (inf if out of range)."""
+        return _ldexp(loss * self.y_spread ** 2, 2 * self.y.exponent)
+
+    def root_mean_squared_error(self, loss: float) -> float:
+        return _ldexp(math.sqrt(loss) * self.y_spread, self.y.exponent)
 
 
 def least_squares(xs: Sequence[float], ys: Sequence[float]) -> Line:
-    """The closed-form least-squares line, from exactly centred sums.
+    """The closed-form least-squares line, accurate for any scale and offset of the data.
 
-    slope = sum(dx*dy) / sum(dx*dx) over deviations from the means; the sums are
-    correctly rounded (math.fsum) and the deviations are taken from the means to within
-    rounding (see _Centred), so data far from the origin lose no more than their spread.
+    Raises DataError for unusable points or where the line is beyond the range of floats.
     """
     check_points(xs, ys)
-    x, y = _centred(xs), _centred(ys)
-    slope = math.fsum(dx * dy for dx, dy in zip(x.deviations, y.deviations)) / x.sum_of_squares
-    return Line(slope, math.fsum([y.centre, y.offset, -slope * x.centre, -slope * x.offset]))
+    return _Frame(xs, ys).least_squares()
 
 
 def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd", lr: float = 0.1,
@@ -171,39 +246,37 @@ def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd"
     if mode not in MODES:
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
-    x, y = _centred(xs), _centred(ys)
-    mx, my = x.mean, y.mean
-    sx = math.sqrt(x.sum_of_squares / len(xs))
-    sy = math.sqrt(y.sum_of_squares / len(ys)) or 1.0  # all y equal: any scale will do
-
-    def to_line(a: float, c: float) -> Line:
-        slope = a * sy / sx
-        return Line(slope, math.fsum([y.centre, y.offset, sy * c, -slope * x.centre,
-                                      -slope * x.offset]))
-
-    start = start or Line(0.0, my)
-    a = Scalar(start.slope * sx / sy)
-    c = Scalar((start.intercept + start.slope * mx - my) / sy)
+    frame = _Frame(xs, ys)
+    best = frame.least_squares()
+    try:
+        a0, c0 = (0.0, 0.0) if start is None else frame.standardise(start)
+    except OverflowError:
+        raise InputError(f"the start line {start} is too steep for these points") from None
+    a, c = Scalar(a0), Scalar(c0)
     parameters = [a, c]
-    features = Matrix([[dx / sx, 1.0] for dx in x.deviations])
-    targets = Matrix([[dy / sy] for dy in y.deviations])
+    standard_xs, standard_ys = frame.standardised()
+    features = Matrix([[x, 1.0] for x in standard_xs])
+    targets = Matrix([[y] for y in standard_ys])
     weights = Matrix([[a], [c]])
     updater = make_optimizer(optimizer, parameters, lr)
 
-    loss_scale = sy * sy  # the standardised loss times this is the loss in the data's units
     done = 0
     while True:
         loss = (features @ weights).mse(targets)
         grads = differentiate(loss, parameters)
         if not math.isfinite(loss.value) or not all(map(math.isfinite, grads)):
             raise Diverged(f"the loss diverged after {done} steps "
-                                  f"(loss {loss.value * loss_scale})")
+                           f"(loss {frame.mean_squared_error(loss.value):.3g})")
         gradient_norm = math.hypot(*grads)
         if callback is not None:
-            callback(FitStep(done, to_line(a.value, c.value), loss.value * loss_scale))
+            callback(FitStep(done, frame.line(a.value, c.value),
+                             frame.mean_squared_error(loss.value)))
         if gradient_norm <= tolerance or done == steps:
             break
         updater.step(grads)
         done += 1
-    return FitResult(to_line(a.value, c.value), loss.value * loss_scale, done,
-                     gradient_norm <= tolerance, gradient_norm)
+    line = frame.line(a.value, c.value)
+    if not all(map(math.isfinite, line)):
+        raise Diverged(f"the fitted line left the range of floats after {done} steps")
+    return FitResult(line, frame.mean_squared_error(loss.value), done, gradient_norm <= tolerance,
+                     gradient_norm, frame.root_mean_squared_error(loss.value), best)

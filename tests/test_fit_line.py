@@ -93,6 +93,34 @@ def test_badly_scaled_csv_converges(tmp_path):
         assert worst < 1e-10  # y values are ~2e-3, noise 2e-7
 
 
+@pytest.mark.parametrize("rows, slope, y_scale", [
+    ("1e200,1\n2e200,2\n3e200,3\n", 1e-200, 3.0),
+    ("0,0\n1e-300,1\n", 1e300, 1.0),
+    ("-1.5e308,1.5e308\n1.5e308,-1.5e308\n", -1.0, 1.5e308),  # x and y ranges overflow
+])
+def test_csv_of_extreme_magnitudes_is_fitted(tmp_path, rows, slope, y_scale):
+    # each set lies exactly on y = slope * x
+    path = tmp_path / "extreme.csv"
+    path.write_text(rows)
+    report = run_json("--csv", path)
+    assert report["slope"] == pytest.approx(slope, rel=1e-5)
+    assert report["least_squares"]["slope"] == pytest.approx(slope, rel=1e-15)
+    assert abs(report["least_squares"]["intercept"]) <= 1e-15 * y_scale
+    human = run("--csv", path)
+    assert human.exit_code == 0 and "●" in human.stdout, human.output
+
+
+def test_huge_noise_is_fitted_and_the_loss_reported_as_too_large():
+    report = run_json("--noise", 1e200, "--points", 50)
+    xs, ys = linefit.synthetic_points(50, noise=1e200, seed=0)
+    slope = np.polyfit(xs, [y / 1e200 for y in ys], 1)[0] * 1e200
+    assert report["least_squares"]["slope"] == pytest.approx(slope, rel=1e-9)
+    assert report["slope"] == pytest.approx(slope, rel=1e-5)
+    assert report["loss"] is None and 1e199 < report["rmse"] < 1e201
+    human = run("--noise", 1e200, "--points", 50)
+    assert human.exit_code == 0 and "too large for a float" in human.stdout, human.output
+
+
 def one_line_error(result, exit_code=2):
     assert result.exit_code == exit_code, result.output
     assert result.stdout == ""
@@ -108,6 +136,7 @@ def one_line_error(result, exit_code=2):
     ("1,2\n1,3\n1,4\n", "all x values are equal"),
     ("1,2\n2,nan\n", "line 2: x and y must be finite"),
     ("1,2\n2,inf\n", "line 2: x and y must be finite"),
+    ("0,0\n1e-300,1e10\n", "the least-squares slope is about 1.0e+310, beyond the range of floats"),
 ])
 def test_bad_csv_gives_one_line_and_exit_2(tmp_path, text, message):
     path = tmp_path / "bad.csv"

@@ -47,6 +47,42 @@ def test_least_squares_far_from_the_origin_centres_on_the_exact_mean():
     assert fitted.converged and fitted.line.slope == pytest.approx(12.0, rel=1e-11)
 
 
+@pytest.mark.parametrize("xs, ys, slope", [
+    ([1e200, 2e200, 3e200], [1.0, 2.0, 3.0], 1e-200),   # x*x overflows
+    ([0.0, 1e-300], [0.0, 1.0], 1e300),                 # (x - mean)**2 underflows to 0
+    ([-1.5e308, 1.5e308], [1.5e308, -1.5e308], -1.0),   # the range of x overflows
+])
+def test_extreme_magnitudes_are_fitted_where_the_line_is_a_float(xs, ys, slope):
+    # Each set lies exactly on y = slope * x (intercept 0).
+    scale = max(map(abs, ys))
+    for line in (least_squares(xs, ys), fit_line(xs, ys, tolerance=1e-9).line):
+        assert line.slope == pytest.approx(slope, rel=1e-8)
+        assert abs(line.intercept) <= 1e-8 * scale
+
+
+def test_a_line_beyond_the_range_of_floats_is_refused():
+    with pytest.raises(DataError, match="slope is about 1.0e\\+310, beyond the range of floats"):
+        least_squares([0.0, 1e-300], [0.0, 1e10])
+    # y = 2e308 - 0.5e308 x: both points are floats, the intercept is not
+    with pytest.raises(DataError, match="intercept is about 2.0e\\+308"):
+        least_squares([1.0, 2.0], [1.5e308, 1.0e308])
+    with pytest.raises(DataError, match="beyond the range of floats"):
+        fit_line([0.0, 1e-300], [0.0, 1e10])
+
+
+def test_huge_noise_is_fitted_and_its_loss_reported_in_root_mean_square():
+    xs, ys = linefit.synthetic_points(200, noise=1e200, seed=3)
+    result = fit_line(xs, ys, tolerance=1e-9)
+    # numpy on the y values divided by 1e200, then scaled back: an independent reference
+    slope, intercept = (v * 1e200 for v in np.polyfit(xs, [y / 1e200 for y in ys], 1))
+    assert result.line.slope == pytest.approx(slope, rel=1e-7)
+    assert result.line.intercept == pytest.approx(intercept, rel=1e-7)
+    residuals = [y / 1e200 - (slope * x + intercept) / 1e200 for x, y in zip(xs, ys)]
+    rms = math.sqrt(sum(r * r for r in residuals) / len(xs)) * 1e200
+    assert result.loss == math.inf  # about 1e400
+    assert result.rmse == pytest.approx(rms, rel=1e-9)
+
+
 @pytest.mark.parametrize("xs, ys, message", [
     ([1.0], [2.0], "at least 2 points"),
     ([], [], "at least 2 points"),
