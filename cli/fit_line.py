@@ -4,7 +4,9 @@ The fitting is scalargrad.linefit; this module reads options, shows progress (on
 and prints the results: a table and a text plot, or a JSON document with --json.
 
 Exit status: 0 on success; 2 for bad options or unusable data (one "Error:" line); 1 if the
-fit diverges (the loss stops being finite; a smaller --lr helps).
+fit diverges (the loss stops being finite; a smaller --lr helps). Errors are reported as
+cli/errors.py describes: scalargrad's DataError propagates to the command group, and only
+a divergence is caught here, to add the hint about --lr.
 """
 from __future__ import annotations
 
@@ -24,15 +26,11 @@ from scalargrad import errors, linefit
 from scalargrad.linefit import Line
 from scalargrad.optim import OPTIMIZERS
 
+from .errors import Failure
+
 TRUE_LINE = Line(0.7, 4.0)
 START_LINE = Line(-2.0, 0.0)
 PLOT_WIDTH, PLOT_HEIGHT = 60, 20
-
-
-class DataProblem(click.ClickException):
-    """Unusable input data: one "Error: ..." line and exit status 2, like a usage error."""
-
-    exit_code = 2
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
@@ -169,16 +167,12 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
     Generated points start the fit from y = -2x; CSV data from the horizontal line through
     the mean of y. Exit status 2 for bad options or data, 1 if the fit diverges.
     """
-    try:
-        if csv_path is None:
-            xs, ys = linefit.synthetic_points(points, *TRUE_LINE, noise=noise, seed=seed)
-            start: Optional[Line] = START_LINE
-        else:
-            xs, ys = linefit.read_points_csv(csv_path)
-            start = None
-        best = linefit.least_squares(xs, ys)
-    except errors.DataError as error:
-        raise DataProblem(str(error)) from None
+    if csv_path is None:
+        xs, ys = linefit.synthetic_points(points, *TRUE_LINE, noise=noise, seed=seed)
+        start: Optional[Line] = START_LINE
+    else:
+        xs, ys = linefit.read_points_csv(csv_path)
+        start = None
 
     progress = Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
                         TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
@@ -195,12 +189,13 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
             result = linefit.fit_line(xs, ys, optimizer=optimizer, lr=lr, steps=steps, mode=mode,
                                       tolerance=tolerance, start=start, callback=show)
     except errors.Diverged as error:
-        raise click.ClickException(f"{error}; try a smaller --lr than {lr:g}") from None
+        raise Failure(f"{error}; try a smaller --lr than {lr:g}") from None
     seconds = time.perf_counter() - began
 
     summary = {
         "slope": result.line.slope, "intercept": result.line.intercept,
-        "least_squares": {"slope": best.slope, "intercept": best.intercept},
+        "least_squares": {"slope": result.least_squares.slope,
+                          "intercept": result.least_squares.intercept},
         "loss": result.loss if math.isfinite(result.loss) else None, "rmse": result.rmse,
         "steps": result.steps, "converged": result.converged,
         "gradient_norm": result.gradient_norm, "mode": mode, "optimizer": optimizer, "lr": lr,
