@@ -31,6 +31,8 @@ from .errors import Failure
 TRUE_LINE = Line(0.7, 4.0)
 START_LINE = Line(-2.0, 0.0)
 PLOT_WIDTH, PLOT_HEIGHT = 60, 20
+# random.gauss never returns more than 8.6 in magnitude, so y stays a float up to this noise
+MAX_NOISE = 1e307
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
@@ -137,9 +139,10 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
 
 
 @click.command("fit-line")
-@click.option("--points", type=click.IntRange(2, 1_000_000), default=100, show_default=True,
+@click.option("--points", type=click.IntRange(2, linefit.MAX_POINTS), default=100,
+              show_default=True,
               help="Number of generated points, x uniform in [0, 10] (ignored with --csv).")
-@click.option("--noise", type=click.FloatRange(min=0), default=0.5, show_default=True,
+@click.option("--noise", type=click.FloatRange(0, MAX_NOISE), default=0.5, show_default=True,
               callback=_finite, help="Standard deviation of the gaussian noise added to y.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the generated points.")

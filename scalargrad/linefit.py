@@ -26,6 +26,7 @@ from .scalar import Scalar
 Points = Tuple[List[float], List[float]]
 
 MODES = ("reverse", "forward")
+MAX_POINTS = 1_000_000  # the most points fit_line is meant for (and read_points_csv reads)
 
 
 class Line(NamedTuple):

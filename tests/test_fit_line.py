@@ -155,15 +155,29 @@ def test_divergence_suggests_a_smaller_learning_rate():
     assert "diverged" in line and "smaller --lr" in line
 
 
-@pytest.mark.parametrize("args", [
-    ["--points", 1], ["--steps", 0], ["--lr", 0], ["--lr", -0.1], ["--lr", "nan"],
-    ["--noise", -1], ["--noise", "inf"], ["--tolerance", -1], ["--optimizer", "lbfgs"],
-    ["--mode", "sideways"],
+@pytest.mark.parametrize("option, values", [
+    ("--lr", ["nan", "inf", "-inf", "-0.1", "0", "-0", "1e-400"]),
+    ("--noise", ["nan", "inf", "-1", "1e308"]),
+    ("--tolerance", ["nan", "inf", "-inf", "-1e-9"]),
+    ("--steps", ["0", "-1", "1.5", "nan"]),
+    ("--points", ["0", "1", "-5", "1000001", "nan"]),
+    ("--seed", ["nan", "1.5"]),
+    ("--optimizer", ["lbfgs"]),
+    ("--mode", ["sideways"]),
 ])
-def test_bad_options_are_usage_errors(args):
-    result = run(*args)
-    assert result.exit_code == 2
-    assert "Usage:" in result.stderr and "Traceback" not in result.output
+def test_bad_options_are_usage_errors_before_any_work(monkeypatch, tmp_path, option, values):
+    def no_work(*args, **kwargs):
+        raise AssertionError("data were read or generated despite a bad option")
+
+    monkeypatch.setattr(linefit, "synthetic_points", no_work)
+    monkeypatch.setattr(linefit, "read_points_csv", no_work)
+    for value in values:
+        for data in ([], ["--csv", str(tmp_path / "data.csv")]):
+            result = run(*data, option, value)
+            assert result.exit_code == 2, (option, value, result.output)
+            assert "Usage:" in result.stderr and "Traceback" not in result.output
+            errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+            assert len(errors) == 1 and option in errors[0], result.stderr
 
 
 def test_too_few_steps_is_reported_as_not_converged():
