@@ -147,7 +147,9 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the generated points.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
-              help="Fit x,y rows from this CSV file instead (a header line is optional).")
+              help=f"Fit x,y rows from this UTF-8 CSV file instead (a header line is optional; "
+                   f"at most {linefit.MAX_POINTS:,} points and {linefit.MAX_LINE_BYTES:,} bytes "
+                   f"a line).")
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Maximum number of optimizer steps.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,

@@ -27,6 +27,7 @@ Points = Tuple[List[float], List[float]]
 
 MODES = ("reverse", "forward")
 MAX_POINTS = 1_000_000  # the most points fit_line is meant for (and read_points_csv reads)
+MAX_LINE_BYTES = 1_000  # the longest line read_points_csv reads (a row needs about 50)
 
 
 class Line(NamedTuple):
@@ -62,45 +63,67 @@ def synthetic_points(count: int, slope: float = 0.7, intercept: float = 4.0, noi
 
 
 def _parse_row(line: str) -> Optional[Tuple[float, float]]:
-    """(x, y) from a line "x,y", or None if it is not two numbers."""
-    cells = next(csv.reader([line]))
-    if len(cells) != 2:
-        return None
+    """(x, y) from a line "x,y" (cells may be quoted), or None if it is not two numbers."""
     try:
-        return float(cells[0]), float(cells[1])
-    except ValueError:
-        return None
+        cells = next(csv.reader([line])) if '"' in line else line.split(",")
+        if len(cells) == 2:
+            return float(cells[0]), float(cells[1])
+    except (ValueError, csv.Error):
+        pass
+    return None
 
 
-def read_points_csv(path: Union[str, Path]) -> Points:
-    """x,y pairs from a CSV file; a first line that is not two numbers is taken as a header.
+def _shown(line: str) -> str:
+    return repr(line if len(line) <= 60 else line[:57] + "...")
 
-    Blank lines are skipped. Raises DataError naming the line for anything else that is
-    not two finite numbers, or if the file cannot be read.
+
+def read_points_csv(path: Union[str, Path], *, max_points: int = MAX_POINTS,
+                    max_line_bytes: int = MAX_LINE_BYTES) -> Points:
+    """x,y pairs from a UTF-8 CSV file; a first line that is not two numbers is a header.
+
+    Blank lines are skipped. At most max_points + 1 lines (a header and max_points points;
+    blank lines count) and max_line_bytes bytes per line are read, so any file, /dev/zero
+    included, is read quickly in bounded memory. Raises DataError, naming the line, for anything that is not two finite numbers,
+    a file over either limit, or one that cannot be read.
     """
     xs: List[float] = []
     ys: List[float] = []
+    number = read = 0
     try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            for number, raw in enumerate(file, start=1):
-                line = raw.strip()
+        with open(path, "rb") as file:
+            while True:
+                raw = file.readline(max_line_bytes + 1)
+                if not raw:
+                    break
+                number += 1
+                read += len(raw)
+                if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                    raise DataError(f"{path}, line {number:,}: longer than {max_line_bytes:,} "
+                                    f"bytes, the limit for one line (read {len(raw):,} bytes "
+                                    f"of it)")
+                if number > max_points + 1:
+                    raise DataError(f"{path}: more than {max_points + 1:,} lines, the limit "
+                                    f"(a header and {max_points:,} points); stopped at line "
+                                    f"{number:,}, after {read:,} bytes")
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+                except UnicodeDecodeError:
+                    raise DataError(f"{path}, line {number:,}: not UTF-8 text") from None
                 if not line:
                     continue
                 point = _parse_row(line)
-                if point is None and number == 1:
-                    continue
-                shown = line if len(line) <= 60 else line[:57] + "..."
                 if point is None:
-                    raise DataError(f"{path}, line {number}: expected two numbers 'x,y', "
-                                    f"got {shown!r}")
-                if not all(map(math.isfinite, point)):
-                    raise DataError(f"{path}, line {number}: x and y must be finite, got {shown!r}")
+                    if number == 1:
+                        continue
+                    raise DataError(f"{path}, line {number:,}: expected two numbers 'x,y', "
+                                    f"got {_shown(line)}")
+                if not (math.isfinite(point[0]) and math.isfinite(point[1])):
+                    raise DataError(f"{path}, line {number:,}: x and y must be finite, "
+                                    f"got {_shown(line)}")
                 xs.append(point[0])
                 ys.append(point[1])
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise DataError(f"cannot read {path}: it is not UTF-8 text") from None
     check_points(xs, ys)
     return xs, ys
 

@@ -1,5 +1,7 @@
 """`scalargrad fit-line` through click's CliRunner."""
 import json
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,6 +139,11 @@ def one_line_error(result, exit_code=2):
     ("1,2\n2,nan\n", "line 2: x and y must be finite"),
     ("1,2\n2,inf\n", "line 2: x and y must be finite"),
     ("0,0\n1e-300,1e10\n", "the least-squares slope is about 1.0e+310, beyond the range of floats"),
+    ("", "at least 2 points, got 0"),
+    ("x,y\n", "at least 2 points, got 0"),
+    ("x,y\n\n7,8\n\n", "at least 2 points, got 1"),
+    ("1,2\n-inf,3\n", "line 2: x and y must be finite"),
+    ("1,2\n2,1e999\n", "line 2: x and y must be finite"),  # too large for a float
 ])
 def test_bad_csv_gives_one_line_and_exit_2(tmp_path, text, message):
     path = tmp_path / "bad.csv"
@@ -148,6 +155,47 @@ def test_bad_csv_gives_one_line_and_exit_2(tmp_path, text, message):
 def test_missing_csv_file(tmp_path):
     line = one_line_error(run("--csv", tmp_path / "nowhere.csv"))
     assert "nowhere.csv" in line and "No such file" in line
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"1,2\n3,4\n\xff\xfe5,6\n", "line 3: not UTF-8 text"),
+    (b"1,2\n3," + b"9" * 10_000_000 + b"\n", "line 2: longer than 1,000 bytes, the limit for one "
+                                             "line (read 1,001 bytes of it)"),
+    (b"\x00" * 5000, "line 1: longer than 1,000 bytes"),
+    (b"1,2\n3,4\x00\n", "line 2: expected two numbers 'x,y', got '3,4\\x00'"),
+])
+def test_hostile_files_give_one_line_and_exit_2(tmp_path, content, message):
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(content)
+    assert message in one_line_error(run("--csv", path))
+
+
+def test_a_directory_is_not_a_csv_file(tmp_path):
+    assert "Is a directory" in one_line_error(run("--csv", tmp_path))
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_dev_zero_is_refused_after_one_line_in_bounded_memory():
+    tracemalloc.start()
+    try:
+        line = one_line_error(run("--csv", "/dev/zero", "--json"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "/dev/zero, line 1: longer than 1,000 bytes" in line
+    assert peak < 5_000_000
+
+
+def test_a_csv_of_more_than_a_million_points_is_refused(tmp_path):
+    # a header and exactly 1,000,000 points are read (then refused for their equal x)
+    path = tmp_path / "many.csv"
+    path.write_text("x,y\n" + "1,1\n" * 1_000_000)
+    assert "all x values are equal" in one_line_error(run("--csv", path))
+    with path.open("a") as file:
+        file.write("2,2\n")
+    line = one_line_error(run("--csv", path))
+    assert line == (f"Error: {path}: more than 1,000,001 lines, the limit (a header and "
+                    f"1,000,000 points); stopped at line 1,000,002, after 4,000,008 bytes")
 
 
 def test_divergence_suggests_a_smaller_learning_rate():

@@ -221,8 +221,30 @@ def test_unreadable_csv(tmp_path):
         linefit.read_points_csv(tmp_path)
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\xff\xfe\x00\x81")
-    with pytest.raises(DataError, match="not UTF-8"):
+    with pytest.raises(DataError, match="line 1: not UTF-8"):
         linefit.read_points_csv(binary)
+
+
+def test_reading_stops_at_the_limits(tmp_path):
+    path = write(tmp_path, "x,y\n1,2\n3,4\n5,6\n")
+    assert linefit.read_points_csv(path, max_points=3, max_line_bytes=3) == (
+        [1.0, 3.0, 5.0], [2.0, 4.0, 6.0])  # each line is 3 bytes and a newline
+    with pytest.raises(DataError) as error:
+        linefit.read_points_csv(path, max_points=2)
+    assert str(error.value).endswith("more than 3 lines, the limit (a header and 2 points); "
+                                     "stopped at line 4, after 16 bytes")
+    with pytest.raises(DataError, match="line 3: longer than 3 bytes, the limit for one line "
+                                        "\\(read 4 bytes of it\\)"):
+        linefit.read_points_csv(write(tmp_path, "x,y\n1,2\n10,2\n"), max_line_bytes=3)
+    blank_lines = write(tmp_path, "\n" * 10 + "1,2\n3,4\n")
+    with pytest.raises(DataError, match="more than 6 lines"):  # blank lines count
+        linefit.read_points_csv(blank_lines, max_points=5)
+
+
+def test_windows_line_ends_and_a_last_line_without_one(tmp_path):
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"x,y\r\n1,2\r\n3,4")
+    assert linefit.read_points_csv(path) == ([1.0, 3.0], [2.0, 4.0])
 
 
 def test_long_lines_are_shortened_in_messages(tmp_path):
