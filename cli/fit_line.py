@@ -138,6 +138,37 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
     console.print(f"● points   ─ fit {_equation(Line(summary['slope'], summary['intercept']))}")
 
 
+class _Progress:
+    """A fit's progress on stderr (with --json too): a live bar on a terminal; elsewhere (a
+    pipe, a log file) a whole line at the start and after every tenth of the steps."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.every = max(1, steps // 10)
+        console = Console(stderr=True)
+        self.bar = (Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                             TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                             console=console, transient=True)
+                    if console.is_terminal else None)
+
+    def __enter__(self) -> "_Progress":
+        if self.bar is not None:
+            self.task = self.bar.add_task("fit", total=self.steps, status="")
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # transient: erases itself, so what follows starts a line
+
+    def __call__(self, step: linefit.FitStep) -> None:
+        status = f"loss {step.loss:.4g}  {_equation(step.line, digits=4)}"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step.step, status=status)
+        elif step.step % self.every == 0:
+            click.echo(f"fit: step {step.step:,}/{self.steps:,}  {status}", err=True)
+
+
 @click.command("fit-line")
 @click.option("--points", type=click.IntRange(2, linefit.MAX_POINTS), default=100,
               show_default=True,
@@ -179,18 +210,9 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
         xs, ys = linefit.read_points_csv(csv_path)
         start = None
 
-    progress = Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
-                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                        console=Console(stderr=True, quiet=as_json), transient=True)
-    task = progress.add_task("fit", total=steps, status="")
-
-    def show(step: linefit.FitStep) -> None:
-        progress.update(task, completed=step.step,
-                        status=f"loss {step.loss:.4g}  {_equation(step.line, digits=4)}")
-
     began = time.perf_counter()
     try:
-        with progress:
+        with _Progress(steps) as show:
             result = linefit.fit_line(xs, ys, optimizer=optimizer, lr=lr, steps=steps, mode=mode,
                                       tolerance=tolerance, start=start, callback=show)
     except errors.Diverged as error:

@@ -123,13 +123,18 @@ def test_huge_noise_is_fitted_and_the_loss_reported_as_too_large():
     assert human.exit_code == 0 and "too large for a float" in human.stdout, human.output
 
 
-def one_line_error(result, exit_code=2):
+def one_line_error(result, exit_code=2, after_progress=False):
+    """The "Error:" line of a failed run: all of stderr, or its last line after progress."""
     assert result.exit_code == exit_code, result.output
     assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     assert "Traceback" not in result.output
-    return lines[0]
+    lines = result.stderr.splitlines()
+    assert lines and lines[-1].startswith("Error: "), result.stderr
+    if after_progress:
+        assert all(line.startswith("fit: step ") for line in lines[:-1]), result.stderr
+    else:
+        assert len(lines) == 1, result.stderr
+    return lines[-1]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -199,8 +204,29 @@ def test_a_csv_of_more_than_a_million_points_is_refused(tmp_path):
 
 
 def test_divergence_suggests_a_smaller_learning_rate():
-    line = one_line_error(run("--lr", 100), exit_code=1)
+    line = one_line_error(run("--lr", 100), exit_code=1, after_progress=True)
     assert "diverged" in line and "smaller --lr" in line
+
+
+def test_progress_goes_to_stderr_as_lines_with_json_and_an_error_starts_its_own_line():
+    # stderr is not a terminal here: progress comes as whole lines. With lr 1.5 each
+    # step doubles the distance to the optimum, so the loss overflows after about 500 steps.
+    result = run("--json", "--lr", 1.5)
+    line = one_line_error(result, exit_code=1, after_progress=True)
+    assert "diverged after 5" in line and "try a smaller --lr than 1.5" in line
+    steps = [int(text.split()[2].split("/")[0]) for text in result.stderr.splitlines()[:-1]]
+    assert steps == [0, 100, 200, 300, 400, 500]
+    assert result.stderr.startswith("fit: step 0/1,000  loss ")
+
+
+def test_progress_lines_do_not_disturb_the_json_on_stdout():
+    result = run("--json", "--steps", 20, "--tolerance", 0)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["steps"] == 20
+    assert [text.split()[2] for text in result.stderr.splitlines()] == ["0/20", "2/20", "4/20",
+                                                                      "6/20", "8/20", "10/20",
+                                                                      "12/20", "14/20", "16/20",
+                                                                      "18/20", "20/20"]
 
 
 @pytest.mark.parametrize("option, values", [
