@@ -123,16 +123,22 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
         if values is not None:
             lines.add_row(name, f"{values['slope']:.6g}", f"{values['intercept']:.6g}")
     console.print(lines)
-    stopped = (f"converged: gradient norm {summary['gradient_norm']:.2g}" if summary["converged"]
-               else "not converged: try more --steps or another --lr")
+    if not summary["converged"]:
+        stopped = "not converged: try more --steps or another --lr"
+    elif summary["threshold"] > summary["tolerance"]:
+        stopped = f"converged within {linefit.CLOSE_ENOUGH:g} standard errors of least squares"
+    else:
+        stopped = f"converged: gradient norm {summary['gradient_norm']:.2g}"
     run = Table.grid(padding=(0, 2))
     loss = (f"{summary['loss']:.6g} (mean squared error)" if summary["loss"] is not None
             else f"{summary['rmse']:.6g}² (mean squared error, too large for a float)")
     run.add_row("final loss", loss)
     run.add_row("steps", f"{summary['steps']} ({stopped})")
     run.add_row("time", f"{summary['seconds']:.3f} s")
-    run.add_row("gradients",
-                f"{summary['mode']} mode, {summary['optimizer']} with lr {summary['lr']:g}")
+    batches = (f", minibatches of {summary['batch_size']:,} points"
+               if summary["batch_size"] < summary["points"] else "")
+    run.add_row("gradients", f"{summary['mode']} mode, {summary['optimizer']} with lr "
+                             f"{summary['lr']:g}{batches}")
     console.print(run)
     console.print(_plot(xs, ys, Line(summary["slope"], summary["intercept"])))
     console.print(f"● points   ─ fit {_equation(Line(summary['slope'], summary['intercept']))}")
@@ -142,8 +148,8 @@ class _Progress:
     """A fit's progress on stderr (with --json too): a live bar on a terminal; elsewhere (a
     pipe, a log file) a whole line at the start and after every tenth of the steps."""
 
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
+    def __init__(self, steps: int, loss_name: str) -> None:
+        self.steps, self.loss_name = steps, loss_name
         self.every = max(1, steps // 10)
         console = Console(stderr=True)
         self.bar = (Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
@@ -162,7 +168,7 @@ class _Progress:
             self.bar.stop()  # transient: erases itself, so what follows starts a line
 
     def __call__(self, step: linefit.FitStep) -> None:
-        status = f"loss {step.loss:.4g}  {_equation(step.line, digits=4)}"
+        status = f"{self.loss_name} {step.loss:.4g}  {_equation(step.line, digits=4)}"
         if self.bar is not None:
             self.bar.update(self.task, completed=step.step, status=status)
         elif step.step % self.every == 0:
@@ -176,7 +182,7 @@ class _Progress:
 @click.option("--noise", type=click.FloatRange(0, MAX_NOISE), default=0.5, show_default=True,
               callback=_finite, help="Standard deviation of the gaussian noise added to y.")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the generated points.")
+              help="Seed of the generated points and of the order of minibatches.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help=f"Fit x,y rows from this UTF-8 CSV file instead (a header line is optional; "
                    f"at most {linefit.MAX_POINTS:,} points and {linefit.MAX_LINE_BYTES:,} bytes "
@@ -210,11 +216,12 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
         xs, ys = linefit.read_points_csv(csv_path)
         start = None
 
+    batch = linefit.batch_size(len(xs))
     began = time.perf_counter()
     try:
-        with _Progress(steps) as show:
+        with _Progress(steps, "loss" if batch == len(xs) else "batch loss") as show:
             result = linefit.fit_line(xs, ys, optimizer=optimizer, lr=lr, steps=steps, mode=mode,
-                                      tolerance=tolerance, start=start, callback=show)
+                                      tolerance=tolerance, start=start, seed=seed, callback=show)
     except errors.Diverged as error:
         raise Failure(f"{error}; try a smaller --lr than {lr:g}") from None
     seconds = time.perf_counter() - began
@@ -225,8 +232,10 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
                           "intercept": result.least_squares.intercept},
         "loss": result.loss if math.isfinite(result.loss) else None, "rmse": result.rmse,
         "steps": result.steps, "converged": result.converged,
-        "gradient_norm": result.gradient_norm, "mode": mode, "optimizer": optimizer, "lr": lr,
-        "points": len(xs), "seconds": seconds,
+        "gradient_norm": result.gradient_norm, "tolerance": tolerance, "mode": mode,
+        "optimizer": optimizer, "lr": lr,
+        "points": len(xs), "batch_size": result.batch_size, "threshold": result.threshold,
+        "seconds": seconds,
     }
     if csv_path is None:
         summary["true"] = {"slope": TRUE_LINE.slope, "intercept": TRUE_LINE.intercept}

@@ -123,6 +123,28 @@ def test_huge_noise_is_fitted_and_the_loss_reported_as_too_large():
     assert human.exit_code == 0 and "too large for a float" in human.stdout, human.output
 
 
+def test_a_large_csv_is_fitted_in_minibatches_close_to_least_squares(tmp_path):
+    xs, ys = linefit.synthetic_points(20_000, slope=-3.0, intercept=1e3, noise=4.0, seed=11)
+    path = tmp_path / "large.csv"
+    path.write_text("x,y\n" + "".join(f"{x!r},{y!r}\n" for x, y in zip(xs, ys)))
+    result = run("--json", "--csv", path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["points"] == 20_000 and report["batch_size"] == 1_000 and report["converged"]
+    # within a quarter of the least-squares standard errors (see test_linefit)
+    slope, intercept = np.polyfit(xs, ys, 1)
+    x, y = np.array(xs), np.array(ys)
+    s = np.sqrt(np.mean((y - slope * x - intercept) ** 2))
+    d_slope = (report["slope"] - slope) * x.std() * np.sqrt(len(x)) / s
+    d_height = ((report["slope"] - slope) * x.mean() + report["intercept"] - intercept) * np.sqrt(
+        len(x)) / s
+    assert np.hypot(d_slope, d_height) <= 0.25 * (1 + 1e-6)
+    assert "batch loss" in result.stderr
+    human = run("--csv", path)
+    assert "minibatches of 1,000 points" in human.stdout
+    assert "converged within 0.25 standard errors of least squares" in human.stdout
+
+
 def one_line_error(result, exit_code=2, after_progress=False):
     """The "Error:" line of a failed run: all of stderr, or its last line after progress."""
     assert result.exit_code == exit_code, result.output

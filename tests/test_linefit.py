@@ -181,6 +181,82 @@ def test_unknown_optimizer_and_mode():
         fit_line([0.0, 1.0], [0.0, 1.0], mode="sideways")
 
 
+# Minibatches -----------------------------------------------------------------------------
+def standard_errors_from_least_squares(xs, ys, line):
+    """How far line is from least squares, in its standard errors (numpy as the reference).
+
+    The slope's standard error is s / (std(x) sqrt(n)), that of the line's height at the
+    mean of x is s / sqrt(n), s the root mean squared residual; the distance combines both.
+    """
+    x, y = np.array(xs), np.array(ys)
+    slope, intercept = np.polyfit(x, y, 1)
+    s = np.sqrt(np.mean((y - slope * x - intercept) ** 2))
+    n, mean = len(x), x.mean()
+    d_slope = (line.slope - slope) * x.std() * math.sqrt(n) / s
+    d_height = ((line.slope - slope) * mean + line.intercept - intercept) * math.sqrt(n) / s
+    return math.hypot(d_slope, d_height)
+
+
+def mean_squared_error(xs, ys, line):
+    x, y = np.array(xs), np.array(ys)
+    return float(np.mean((y - line.slope * x - line.intercept) ** 2))
+
+
+def test_batch_sizes():
+    assert linefit.batch_size(10_000) == 10_000  # all the points
+    assert linefit.batch_size(10_001) == 1_000
+    assert linefit.batch_size(1_000_000) == 4_000  # an epoch of 250 steps
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("noise", [0.5, 50.0])
+def test_minibatch_fits_land_within_a_quarter_standard_error_of_least_squares(optimizer, noise):
+    xs, ys = linefit.synthetic_points(12_000, noise=noise, seed=7)
+    result = fit_line(xs, ys, optimizer=optimizer, start=Line(-2.0, 0.0))
+    assert result.batch_size == 1_000 and result.converged and result.steps < 1000
+    assert standard_errors_from_least_squares(xs, ys, result.line) <= 0.25 * (1 + 1e-6)
+    assert result.threshold > result.gradient_norm > 1e-6  # noisy: not to the tolerance
+    assert result.loss == pytest.approx(mean_squared_error(xs, ys, result.line), rel=1e-9)
+
+
+def test_minibatch_fits_reach_the_tolerance_on_points_exactly_on_a_line():
+    xs, ys = linefit.synthetic_points(20_000, slope=2.0, intercept=-1.0, noise=0.0, seed=2)
+    result = fit_line(xs, ys, start=Line(-2.0, 0.0))
+    assert result.converged and result.threshold == 1e-6 and result.gradient_norm <= 1e-6
+    assert result.line == pytest.approx((2.0, -1.0), abs=1e-5)
+
+
+def test_minibatch_trajectories_in_forward_and_reverse_mode_agree():
+    xs, ys = linefit.synthetic_points(12_000, seed=3)
+    results, seen = {}, {}
+    for mode in linefit.MODES:
+        seen[mode] = []
+        results[mode] = fit_line(xs, ys, optimizer="adam", mode=mode, steps=40,
+                                 callback=seen[mode].append)
+    assert [s.step for s in seen["reverse"]] == [s.step for s in seen["forward"]]
+    for r, f in zip(seen["reverse"], seen["forward"]):
+        assert r.line == pytest.approx(f.line, rel=1e-10)
+    assert results["reverse"].line == pytest.approx(results["forward"].line, rel=1e-10)
+
+
+def test_minibatch_steps_run_out_before_an_epoch():
+    # 15,000 points in minibatches of 1,000: an epoch is 15 steps, the fit gets 12
+    xs, ys = linefit.synthetic_points(15_000, seed=4)
+    seen = []
+    result = fit_line(xs, ys, steps=12, start=Line(-2.0, 0.0), callback=seen.append)
+    assert [s.step for s in seen] == list(range(12)) + [12]  # before each update, then the result
+    assert result.steps == 12 and not result.converged
+    assert seen[-1].line == result.line
+    assert seen[-1].loss == result.loss == pytest.approx(
+        mean_squared_error(xs, ys, result.line), rel=1e-9)
+
+
+def test_minibatch_order_follows_the_seed():
+    xs, ys = linefit.synthetic_points(12_000, seed=5)
+    first, again, other = (fit_line(xs, ys, steps=5, seed=seed).line for seed in (1, 1, 2))
+    assert first == again and first != other
+
+
 # CSV -------------------------------------------------------------------------------------
 def write(tmp_path, text, name="points.csv"):
     path = tmp_path / name
