@@ -36,7 +36,6 @@ def test_default_run_lands_on_least_squares():
     assert report["true"] == {"slope": 0.7, "intercept": 4.0}
     assert report["converged"] and 0 < report["steps"] <= 1000
     assert report["mode"] == "reverse" and report["points"] == 100
-    assert report["seconds"] < 2.0
 
 
 def test_json_has_the_documented_keys_and_nothing_else_on_stdout():
