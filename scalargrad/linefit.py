@@ -101,8 +101,9 @@ def read_points_csv(path: Union[str, Path], *, max_points: int = MAX_POINTS,
 
     Blank lines are skipped. At most max_points + 1 lines (a header and max_points points;
     blank lines count) and max_line_bytes bytes per line are read, so any file, /dev/zero
-    included, is read quickly in bounded memory. Raises DataError, naming the line, for anything that is not two finite numbers,
-    a file over either limit, or one that cannot be read.
+    included, is read quickly in bounded memory. Raises DataError, naming the line, for
+    anything that is not two finite numbers, a file over either limit, or one that cannot
+    be read.
     """
     xs: List[float] = []
     ys: List[float] = []
