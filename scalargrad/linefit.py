@@ -373,7 +373,8 @@ def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd"
     try:
         a, c = (0.0, 0.0) if start is None else frame.standardise(start)
     except OverflowError:
-        raise InputError(f"the start line {start} is too steep for these points") from None
+        raise InputError(f"the start line {start} is beyond the range of floats in "
+                         f"these points' coordinates") from None
     descent = _Descent(frame, (a, c), optimizer, lr, mode)
     batch = batch_size(len(xs))
     report = callback or (lambda step: None)

@@ -6,7 +6,7 @@ import pytest
 
 from scalargrad import linefit
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.errors import DataError, Diverged
+from scalargrad.errors import DataError, Diverged, InputError
 from scalargrad.linefit import Line, fit_line, least_squares
 
 
@@ -68,6 +68,12 @@ def test_a_line_beyond_the_range_of_floats_is_refused():
         least_squares([1.0, 2.0], [1.5e308, 1.0e308])
     with pytest.raises(DataError, match="beyond the range of floats"):
         fit_line([0.0, 1e-300], [0.0, 1e10])
+
+
+def test_a_start_line_beyond_the_range_of_floats_in_standardised_units_is_refused():
+    # y spans 1e-300, so a slope of 1e300 is 1e600 in standardised units
+    with pytest.raises(InputError, match="start line .* beyond the range of floats"):
+        fit_line([0.0, 1.0], [0.0, 1e-300], start=Line(1e300, 0.0))
 
 
 def test_huge_noise_is_fitted_and_its_loss_reported_in_root_mean_square():
