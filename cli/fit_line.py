@@ -200,8 +200,11 @@ class _Progress:
               callback=_finite,
               help="Stop once the gradient norm in standardised units is at most this "
                    "(the line is then within tolerance/2 of least squares there); "
-                   "0 runs all steps.")
-@click.option("--json", "as_json", is_flag=True, help="Print only a JSON document of the results.")
+                   f"0 runs all steps. Beyond {linefit.FULL_BATCH_LIMIT:,} points, steps use "
+                   f"minibatches and the fit also stops within {linefit.CLOSE_ENOUGH:g} "
+                   "standard errors of least squares.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print only a JSON document of the results (progress still goes to stderr).")
 def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], steps: int, lr: float,
              optimizer: str, mode: str, tolerance: float, as_json: bool) -> None:
     """Fit a line to noisy points on y = 0.7x + 4 (or to --csv data) by gradient descent.

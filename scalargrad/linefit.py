@@ -13,8 +13,8 @@ order) takes at most EPOCH_STEPS steps. Minibatch gradients are noisy: the param
 jitter around the optimum instead of settling, but over an epoch the noise cancels, so the
 result is the epoch's mean line, evaluated on all the points after each epoch. The fit
 stops once that line is within ``tolerance`` or within CLOSE_ENOUGH standard errors of the
-least-squares line: closer than a quarter of the uncertainty that line itself has from
-the scatter of the points. In the data's units, with s the root mean squared residual of
+least-squares line (unless tolerance is 0: then it makes all its steps): closer than a
+quarter of the uncertainty that line itself has from the scatter of the points. In the data's units, with s the root mean squared residual of
 least squares: (Δslope·std(x)·√n/s)² + (Δ(line at mean x)·√n/s)² <= CLOSE_ENOUGH².
 """
 from __future__ import annotations
@@ -447,8 +447,11 @@ def _checked(descent: _Descent, line: Tuple[float, float], chunk: int,
     That is tolerance, or if larger 2·CLOSE_ENOUGH standard errors of the least-squares
     line: the Hessian is 2I, so the mean squared error there is loss - |gradient|²/4, and
     its standard errors (of slope and intercept, standardised) are sqrt(that / count).
+    A tolerance of 0 asks for every step, so then there is no such threshold.
     """
     loss, grads = descent.evaluate_all(*line, chunk=chunk)
+    if tolerance == 0:
+        return _Outcome(line, loss, grads, 0.0)
     least = max(loss - (grads[0] ** 2 + grads[1] ** 2) / 4, 0.0)
     standard_error = math.sqrt(least / len(descent.xs))
     return _Outcome(line, loss, grads, max(tolerance, 2 * CLOSE_ENOUGH * standard_error))

@@ -257,6 +257,14 @@ def test_minibatch_steps_run_out_before_an_epoch():
         mean_squared_error(xs, ys, result.line), rel=1e-9)
 
 
+def test_a_zero_tolerance_runs_every_minibatch_step():
+    xs, ys = linefit.synthetic_points(15_000, seed=6)  # epochs of 15 steps
+    result = fit_line(xs, ys, steps=45, tolerance=0.0)
+    assert result.steps == 45 and result.threshold == 0.0 and not result.converged
+    # the result is the mean line of the third epoch, close to least squares by then
+    assert standard_errors_from_least_squares(xs, ys, result.line) < 1.0
+
+
 def test_minibatch_order_follows_the_seed():
     xs, ys = linefit.synthetic_points(12_000, seed=5)
     first, again, other = (fit_line(xs, ys, steps=5, seed=seed).line for seed in (1, 1, 2))
