@@ -4,7 +4,9 @@ The fitting is scalargrad.linefit; this module reads options, shows progress (on
 and prints the results: a table and a text plot, or a JSON document with --json.
 
 Exit status: 0 on success; 2 for bad options or unusable data (one "Error:" line); 1 if the
-fit diverges (the loss stops being finite; a smaller --lr helps).
+fit diverges (the loss stops being finite; a smaller --lr helps). Errors are reported as
+cli/errors.py describes: scalargrad's DataError propagates to the command group, and only
+a divergence is caught here, to add the hint about --lr.
 """
 from __future__ import annotations
 
@@ -24,15 +26,13 @@ from scalargrad import errors, linefit
 from scalargrad.linefit import Line
 from scalargrad.optim import OPTIMIZERS
 
+from .errors import Failure
+
 TRUE_LINE = Line(0.7, 4.0)
 START_LINE = Line(-2.0, 0.0)
 PLOT_WIDTH, PLOT_HEIGHT = 60, 20
-
-
-class DataProblem(click.ClickException):
-    """Unusable input data: one "Error: ..." line and exit status 2, like a usage error."""
-
-    exit_code = 2
+# random.gauss never returns more than 8.6 in magnitude, so y stays a float up to this noise
+MAX_NOISE = 1e307
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
@@ -47,8 +47,8 @@ def _labels(values: Sequence[float]) -> List[str]:
     for digits in range(4, 17):
         texts = [f"{v:.{digits}g}" for v in values]
         if len(set(texts)) == len(set(values)):
-            break
-    return texts
+            return texts
+    return list(map(repr, values))
 
 
 def _equation(line: Line, digits: int = 6) -> str:
@@ -56,39 +56,55 @@ def _equation(line: Line, digits: int = 6) -> str:
     return f"y = {line.slope:.{digits}g}x {sign} {abs(line.intercept):.{digits}g}"
 
 
+def _fraction(value: float, low: float, high: float) -> float:
+    """Where value lies from low (0) to high (1), without overflowing when high - low would."""
+    if math.isinf(high - low):
+        value, low, high = value / 2, low / 2, high / 2
+    return (value - low) / (high - low)
+
+
 def _plot(xs: Sequence[float], ys: Sequence[float], line: Line) -> Text:
     """The points (●) and the fitted line (─) on a character grid, with axis labels."""
     x_low, x_high = min(xs), max(xs)
-    ends = [line.slope * x_low + line.intercept, line.slope * x_high + line.intercept]
+
+    def line_at(x: float) -> float:
+        return line.slope * x + line.intercept
+
+    ends = [y for y in (line_at(x_low), line_at(x_high)) if math.isfinite(y)]
     y_low, y_high = min(min(ys), *ends), max(max(ys), *ends)
-    if y_low == y_high:
-        y_low, y_high = y_low - (abs(y_low) or 1.0), y_high + (abs(y_high) or 1.0)
 
     def column(x: float) -> int:
-        return round((x - x_low) / (x_high - x_low) * (PLOT_WIDTH - 1))
+        return round(_fraction(x, x_low, x_high) * (PLOT_WIDTH - 1))
 
     def row(y: float) -> int:
-        return round((y_high - y) / (y_high - y_low) * (PLOT_HEIGHT - 1))
+        if y_low == y_high:  # a flat line through flat data: the middle row
+            return PLOT_HEIGHT // 2
+        return round(_fraction(y, y_high, y_low) * (PLOT_HEIGHT - 1))
 
     grid: List[List[str]] = [[" "] * PLOT_WIDTH for _ in range(PLOT_HEIGHT)]
     for j in range(PLOT_WIDTH):
-        x = x_low + j / (PLOT_WIDTH - 1) * (x_high - x_low)
-        grid[row(line.slope * x + line.intercept)][j] = "─"
+        t = j / (PLOT_WIDTH - 1)
+        y = line_at((1 - t) * x_low + t * x_high)
+        if math.isfinite(y):
+            grid[min(max(row(y), 0), PLOT_HEIGHT - 1)][j] = "─"
     for x, y in zip(xs, ys):
         grid[row(y)][column(x)] = "●"
 
-    y_labels = _labels([y_high, (y_low + y_high) / 2, y_low])
-    labels = dict(zip([0, PLOT_HEIGHT // 2, PLOT_HEIGHT - 1], y_labels))
+    rows = [0, PLOT_HEIGHT // 2, PLOT_HEIGHT - 1]
+    if y_low == y_high:
+        labels = {PLOT_HEIGHT // 2: _labels([y_low])[0]}
+    else:
+        labels = dict(zip(rows, _labels([y_high, y_low / 2 + y_high / 2, y_low])))
     margin = max(map(len, labels.values()))
     plot = Text()
     plot.append(" " * margin + " y\n", style="dim")
     for i, cells in enumerate(grid):
-        plot.append(f"{labels.get(i, ''):>{margin}} ┤" if i in labels else " " * margin + " │")
+        plot.append(f"{labels.get(i, ''):>{margin}} ┤" if i in rows else " " * margin + " │")
         for cell in cells:
             plot.append(cell, style="cyan" if cell == "●" else "yellow")
         plot.append("\n")
     plot.append(" " * margin + " └" + "─" * PLOT_WIDTH + "\n")
-    left, middle, right = _labels([x_low, (x_low + x_high) / 2, x_high])
+    left, middle, right = _labels([x_low, x_low / 2 + x_high / 2, x_high])
     gap = PLOT_WIDTH - len(left) - len(middle) - len(right)
     plot.append(" " * (margin + 2) + left + " " * (gap // 2) + middle
                 + " " * (gap - gap // 2) + right)
@@ -107,28 +123,70 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
         if values is not None:
             lines.add_row(name, f"{values['slope']:.6g}", f"{values['intercept']:.6g}")
     console.print(lines)
-    stopped = (f"converged: gradient norm {summary['gradient_norm']:.2g}" if summary["converged"]
-               else "not converged: try more --steps or another --lr")
+    if not summary["converged"]:
+        stopped = "not converged: try more --steps or another --lr"
+    elif summary["threshold"] > summary["tolerance"]:
+        stopped = f"converged within {linefit.CLOSE_ENOUGH:g} standard errors of least squares"
+    else:
+        stopped = f"converged: gradient norm {summary['gradient_norm']:.2g}"
     run = Table.grid(padding=(0, 2))
-    run.add_row("final loss", f"{summary['loss']:.6g} (mean squared error)")
+    loss = (f"{summary['loss']:.6g} (mean squared error)" if summary["loss"] is not None
+            else f"{summary['rmse']:.6g}² (mean squared error, too large for a float)")
+    run.add_row("final loss", loss)
     run.add_row("steps", f"{summary['steps']} ({stopped})")
     run.add_row("time", f"{summary['seconds']:.3f} s")
-    run.add_row("gradients",
-                f"{summary['mode']} mode, {summary['optimizer']} with lr {summary['lr']:g}")
+    batches = (f", minibatches of {summary['batch_size']:,} points"
+               if summary["batch_size"] < summary["points"] else "")
+    run.add_row("gradients", f"{summary['mode']} mode, {summary['optimizer']} with lr "
+                             f"{summary['lr']:g}{batches}")
     console.print(run)
     console.print(_plot(xs, ys, Line(summary["slope"], summary["intercept"])))
     console.print(f"● points   ─ fit {_equation(Line(summary['slope'], summary['intercept']))}")
 
 
+class _Progress:
+    """A fit's progress on stderr (with --json too): a live bar on a terminal; elsewhere (a
+    pipe, a log file) a whole line at the start and after every tenth of the steps."""
+
+    def __init__(self, steps: int, loss_name: str) -> None:
+        self.steps, self.loss_name = steps, loss_name
+        self.every = max(1, steps // 10)
+        console = Console(stderr=True)
+        self.bar = (Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                             TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                             console=console, transient=True)
+                    if console.is_terminal else None)
+
+    def __enter__(self) -> "_Progress":
+        if self.bar is not None:
+            self.task = self.bar.add_task("fit", total=self.steps, status="")
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # transient: erases itself, so what follows starts a line
+
+    def __call__(self, step: linefit.FitStep) -> None:
+        status = f"{self.loss_name} {step.loss:.4g}  {_equation(step.line, digits=4)}"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step.step, status=status)
+        elif step.step % self.every == 0:
+            click.echo(f"fit: step {step.step:,}/{self.steps:,}  {status}", err=True)
+
+
 @click.command("fit-line")
-@click.option("--points", type=click.IntRange(2, 1_000_000), default=100, show_default=True,
+@click.option("--points", type=click.IntRange(2, linefit.MAX_POINTS), default=100,
+              show_default=True,
               help="Number of generated points, x uniform in [0, 10] (ignored with --csv).")
-@click.option("--noise", type=click.FloatRange(min=0), default=0.5, show_default=True,
+@click.option("--noise", type=click.FloatRange(0, MAX_NOISE), default=0.5, show_default=True,
               callback=_finite, help="Standard deviation of the gaussian noise added to y.")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the generated points.")
+              help="Seed of the generated points and of the order of minibatches.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
-              help="Fit x,y rows from this CSV file instead (a header line is optional).")
+              help=f"Fit x,y rows from this UTF-8 CSV file instead (a header line is optional; "
+                   f"at most {linefit.MAX_POINTS:,} points and {linefit.MAX_LINE_BYTES:,} bytes "
+                   f"a line).")
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Maximum number of optimizer steps.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
@@ -142,8 +200,11 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
               callback=_finite,
               help="Stop once the gradient norm in standardised units is at most this "
                    "(the line is then within tolerance/2 of least squares there); "
-                   "0 runs all steps.")
-@click.option("--json", "as_json", is_flag=True, help="Print only a JSON document of the results.")
+                   f"0 runs all steps. Beyond {linefit.FULL_BATCH_LIMIT:,} points, steps use "
+                   f"minibatches and the fit also stops within {linefit.CLOSE_ENOUGH:g} "
+                   "standard errors of least squares.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print only a JSON document of the results (progress still goes to stderr).")
 def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], steps: int, lr: float,
              optimizer: str, mode: str, tolerance: float, as_json: bool) -> None:
     """Fit a line to noisy points on y = 0.7x + 4 (or to --csv data) by gradient descent.
@@ -151,41 +212,33 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
     Generated points start the fit from y = -2x; CSV data from the horizontal line through
     the mean of y. Exit status 2 for bad options or data, 1 if the fit diverges.
     """
-    try:
-        if csv_path is None:
-            xs, ys = linefit.synthetic_points(points, *TRUE_LINE, noise=noise, seed=seed)
-            start: Optional[Line] = START_LINE
-        else:
-            xs, ys = linefit.read_points_csv(csv_path)
-            start = None
-        best = linefit.least_squares(xs, ys)
-    except errors.DataError as error:
-        raise DataProblem(str(error)) from None
+    if csv_path is None:
+        xs, ys = linefit.synthetic_points(points, *TRUE_LINE, noise=noise, seed=seed)
+        start: Optional[Line] = START_LINE
+    else:
+        xs, ys = linefit.read_points_csv(csv_path)
+        start = None
 
-    progress = Progress(TextColumn("fit"), BarColumn(bar_width=16), MofNCompleteColumn(),
-                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                        console=Console(stderr=True, quiet=as_json), transient=True)
-    task = progress.add_task("fit", total=steps, status="")
-
-    def show(step: linefit.FitStep) -> None:
-        progress.update(task, completed=step.step,
-                        status=f"loss {step.loss:.4g}  {_equation(step.line, digits=4)}")
-
+    batch = linefit.batch_size(len(xs))
     began = time.perf_counter()
     try:
-        with progress:
+        with _Progress(steps, "loss" if batch == len(xs) else "batch loss") as show:
             result = linefit.fit_line(xs, ys, optimizer=optimizer, lr=lr, steps=steps, mode=mode,
-                                      tolerance=tolerance, start=start, callback=show)
+                                      tolerance=tolerance, start=start, seed=seed, callback=show)
     except errors.Diverged as error:
-        raise click.ClickException(f"{error}; try a smaller --lr than {lr:g}") from None
+        raise Failure(f"{error}; try a smaller --lr than {lr:g}") from None
     seconds = time.perf_counter() - began
 
     summary = {
         "slope": result.line.slope, "intercept": result.line.intercept,
-        "least_squares": {"slope": best.slope, "intercept": best.intercept},
-        "loss": result.loss, "steps": result.steps, "converged": result.converged,
-        "gradient_norm": result.gradient_norm, "mode": mode, "optimizer": optimizer, "lr": lr,
-        "points": len(xs), "seconds": seconds,
+        "least_squares": {"slope": result.least_squares.slope,
+                          "intercept": result.least_squares.intercept},
+        "loss": result.loss if math.isfinite(result.loss) else None, "rmse": result.rmse,
+        "steps": result.steps, "converged": result.converged,
+        "gradient_norm": result.gradient_norm, "tolerance": tolerance, "mode": mode,
+        "optimizer": optimizer, "lr": lr,
+        "points": len(xs), "batch_size": result.batch_size, "threshold": result.threshold,
+        "seconds": seconds,
     }
     if csv_path is None:
         summary["true"] = {"slope": TRUE_LINE.slope, "intercept": TRUE_LINE.intercept}

@@ -6,7 +6,7 @@ import pytest
 
 from scalargrad import linefit
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.errors import DataError, Diverged
+from scalargrad.errors import DataError, Diverged, InputError
 from scalargrad.linefit import Line, fit_line, least_squares
 
 
@@ -30,6 +30,63 @@ def test_least_squares_matches_numpy():
     assert ours.slope == pytest.approx(theirs.slope, rel=1e-12)
     assert ours.intercept == pytest.approx(theirs.intercept, rel=1e-12)
     assert least_squares([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]) == pytest.approx((2.0, 1.0))
+
+
+def test_least_squares_far_from_the_origin_centres_on_the_exact_mean():
+    # x = 1e15, 1e15, 1e15 + 1/8 (1.0000000000000001e15 rounds to the float 1e15 + 0.125)
+    # and y = 1, 2, 3. By hand, with d = 1/8: the mean of x is 1e15 + d/3, so the deviations
+    # are -d/3, -d/3, 2d/3 and those of y are -1, 0, 1; sum(dx*dy) = d/3 + 2d/3 = d,
+    # sum(dx*dx) = (1 + 1 + 4) d^2/9 = 2d^2/3, slope = d / (2d^2/3) = 3/(2d) = 12, and the
+    # intercept is 2 - 12 (1e15 + d/3) = -1.2e16 - 1/2 + 2 = -11999999999999998.5.
+    xs = [1e15, 1e15, 1.0000000000000001e15]
+    assert xs[2] - xs[0] == 0.125
+    line = least_squares(xs, [1.0, 2.0, 3.0])
+    assert line.slope == pytest.approx(12.0, rel=4e-16)  # within 2 rounding steps of 12
+    assert line.intercept == pytest.approx(-11999999999999998.5, rel=4e-16)
+    fitted = fit_line(xs, [1.0, 2.0, 3.0], tolerance=1e-12)
+    assert fitted.converged and fitted.line.slope == pytest.approx(12.0, rel=1e-11)
+
+
+@pytest.mark.parametrize("xs, ys, slope", [
+    ([1e200, 2e200, 3e200], [1.0, 2.0, 3.0], 1e-200),   # x*x overflows
+    ([0.0, 1e-300], [0.0, 1.0], 1e300),                 # (x - mean)**2 underflows to 0
+    ([-1.5e308, 1.5e308], [1.5e308, -1.5e308], -1.0),   # the range of x overflows
+])
+def test_extreme_magnitudes_are_fitted_where_the_line_is_a_float(xs, ys, slope):
+    # Each set lies exactly on y = slope * x (intercept 0).
+    scale = max(map(abs, ys))
+    for line in (least_squares(xs, ys), fit_line(xs, ys, tolerance=1e-9).line):
+        assert line.slope == pytest.approx(slope, rel=1e-8)
+        assert abs(line.intercept) <= 1e-8 * scale
+
+
+def test_a_line_beyond_the_range_of_floats_is_refused():
+    with pytest.raises(DataError, match="slope is about 1.0e\\+310, beyond the range of floats"):
+        least_squares([0.0, 1e-300], [0.0, 1e10])
+    # y = 2e308 - 0.5e308 x: both points are floats, the intercept is not
+    with pytest.raises(DataError, match="intercept is about 2.0e\\+308"):
+        least_squares([1.0, 2.0], [1.5e308, 1.0e308])
+    with pytest.raises(DataError, match="beyond the range of floats"):
+        fit_line([0.0, 1e-300], [0.0, 1e10])
+
+
+def test_a_start_line_beyond_the_range_of_floats_in_standardised_units_is_refused():
+    # y spans 1e-300, so a slope of 1e300 is 1e600 in standardised units
+    with pytest.raises(InputError, match="start line .* beyond the range of floats"):
+        fit_line([0.0, 1.0], [0.0, 1e-300], start=Line(1e300, 0.0))
+
+
+def test_huge_noise_is_fitted_and_its_loss_reported_in_root_mean_square():
+    xs, ys = linefit.synthetic_points(200, noise=1e200, seed=3)
+    result = fit_line(xs, ys, tolerance=1e-9)
+    # numpy on the y values divided by 1e200, then scaled back: an independent reference
+    slope, intercept = (v * 1e200 for v in np.polyfit(xs, [y / 1e200 for y in ys], 1))
+    assert result.line.slope == pytest.approx(slope, rel=1e-7)
+    assert result.line.intercept == pytest.approx(intercept, rel=1e-7)
+    residuals = [y / 1e200 - (slope * x + intercept) / 1e200 for x, y in zip(xs, ys)]
+    rms = math.sqrt(sum(r * r for r in residuals) / len(xs)) * 1e200
+    assert result.loss == math.inf  # about 1e400
+    assert result.rmse == pytest.approx(rms, rel=1e-9)
 
 
 @pytest.mark.parametrize("xs, ys, message", [
@@ -130,6 +187,90 @@ def test_unknown_optimizer_and_mode():
         fit_line([0.0, 1.0], [0.0, 1.0], mode="sideways")
 
 
+# Minibatches -----------------------------------------------------------------------------
+def standard_errors_from_least_squares(xs, ys, line):
+    """How far line is from least squares, in its standard errors (numpy as the reference).
+
+    The slope's standard error is s / (std(x) sqrt(n)), that of the line's height at the
+    mean of x is s / sqrt(n), s the root mean squared residual; the distance combines both.
+    """
+    x, y = np.array(xs), np.array(ys)
+    slope, intercept = np.polyfit(x, y, 1)
+    s = np.sqrt(np.mean((y - slope * x - intercept) ** 2))
+    n, mean = len(x), x.mean()
+    d_slope = (line.slope - slope) * x.std() * math.sqrt(n) / s
+    d_height = ((line.slope - slope) * mean + line.intercept - intercept) * math.sqrt(n) / s
+    return math.hypot(d_slope, d_height)
+
+
+def mean_squared_error(xs, ys, line):
+    x, y = np.array(xs), np.array(ys)
+    return float(np.mean((y - line.slope * x - line.intercept) ** 2))
+
+
+def test_batch_sizes():
+    assert linefit.batch_size(10_000) == 10_000  # all the points
+    assert linefit.batch_size(10_001) == 1_000
+    assert linefit.batch_size(1_000_000) == 4_000  # an epoch of 250 steps
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("noise", [0.5, 50.0])
+def test_minibatch_fits_land_within_a_quarter_standard_error_of_least_squares(optimizer, noise):
+    xs, ys = linefit.synthetic_points(12_000, noise=noise, seed=7)
+    result = fit_line(xs, ys, optimizer=optimizer, start=Line(-2.0, 0.0))
+    assert result.batch_size == 1_000 and result.converged and result.steps < 1000
+    assert standard_errors_from_least_squares(xs, ys, result.line) <= 0.25 * (1 + 1e-6)
+    assert result.threshold > result.gradient_norm > 1e-6  # noisy: not to the tolerance
+    assert result.loss == pytest.approx(mean_squared_error(xs, ys, result.line), rel=1e-9)
+
+
+def test_minibatch_fits_reach_the_tolerance_on_points_exactly_on_a_line():
+    xs, ys = linefit.synthetic_points(20_000, slope=2.0, intercept=-1.0, noise=0.0, seed=2)
+    result = fit_line(xs, ys, start=Line(-2.0, 0.0))
+    assert result.converged and result.threshold == 1e-6 and result.gradient_norm <= 1e-6
+    assert result.line == pytest.approx((2.0, -1.0), abs=1e-5)
+
+
+def test_minibatch_trajectories_in_forward_and_reverse_mode_agree():
+    xs, ys = linefit.synthetic_points(12_000, seed=3)
+    results, seen = {}, {}
+    for mode in linefit.MODES:
+        seen[mode] = []
+        results[mode] = fit_line(xs, ys, optimizer="adam", mode=mode, steps=40,
+                                 callback=seen[mode].append)
+    assert [s.step for s in seen["reverse"]] == [s.step for s in seen["forward"]]
+    for r, f in zip(seen["reverse"], seen["forward"]):
+        assert r.line == pytest.approx(f.line, rel=1e-10)
+    assert results["reverse"].line == pytest.approx(results["forward"].line, rel=1e-10)
+
+
+def test_minibatch_steps_run_out_before_an_epoch():
+    # 15,000 points in minibatches of 1,000: an epoch is 15 steps, the fit gets 12
+    xs, ys = linefit.synthetic_points(15_000, seed=4)
+    seen = []
+    result = fit_line(xs, ys, steps=12, start=Line(-2.0, 0.0), callback=seen.append)
+    assert [s.step for s in seen] == list(range(12)) + [12]  # before each update, then the result
+    assert result.steps == 12 and not result.converged
+    assert seen[-1].line == result.line
+    assert seen[-1].loss == result.loss == pytest.approx(
+        mean_squared_error(xs, ys, result.line), rel=1e-9)
+
+
+def test_a_zero_tolerance_runs_every_minibatch_step():
+    xs, ys = linefit.synthetic_points(15_000, seed=6)  # epochs of 15 steps
+    result = fit_line(xs, ys, steps=45, tolerance=0.0)
+    assert result.steps == 45 and result.threshold == 0.0 and not result.converged
+    # the result is the mean line of the third epoch, close to least squares by then
+    assert standard_errors_from_least_squares(xs, ys, result.line) < 1.0
+
+
+def test_minibatch_order_follows_the_seed():
+    xs, ys = linefit.synthetic_points(12_000, seed=5)
+    first, again, other = (fit_line(xs, ys, steps=5, seed=seed).line for seed in (1, 1, 2))
+    assert first == again and first != other
+
+
 # CSV -------------------------------------------------------------------------------------
 def write(tmp_path, text, name="points.csv"):
     path = tmp_path / name
@@ -170,8 +311,30 @@ def test_unreadable_csv(tmp_path):
         linefit.read_points_csv(tmp_path)
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\xff\xfe\x00\x81")
-    with pytest.raises(DataError, match="not UTF-8"):
+    with pytest.raises(DataError, match="line 1: not UTF-8"):
         linefit.read_points_csv(binary)
+
+
+def test_reading_stops_at_the_limits(tmp_path):
+    path = write(tmp_path, "x,y\n1,2\n3,4\n5,6\n")
+    assert linefit.read_points_csv(path, max_points=3, max_line_bytes=3) == (
+        [1.0, 3.0, 5.0], [2.0, 4.0, 6.0])  # each line is 3 bytes and a newline
+    with pytest.raises(DataError) as error:
+        linefit.read_points_csv(path, max_points=2)
+    assert str(error.value).endswith("more than 3 lines, the limit (a header and 2 points); "
+                                     "stopped at line 4, after 16 bytes")
+    with pytest.raises(DataError, match="line 3: longer than 3 bytes, the limit for one line "
+                                        "\\(read 4 bytes of it\\)"):
+        linefit.read_points_csv(write(tmp_path, "x,y\n1,2\n10,2\n"), max_line_bytes=3)
+    blank_lines = write(tmp_path, "\n" * 10 + "1,2\n3,4\n")
+    with pytest.raises(DataError, match="more than 6 lines"):  # blank lines count
+        linefit.read_points_csv(blank_lines, max_points=5)
+
+
+def test_windows_line_ends_and_a_last_line_without_one(tmp_path):
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"x,y\r\n1,2\r\n3,4")
+    assert linefit.read_points_csv(path) == ([1.0, 3.0], [2.0, 4.0])
 
 
 def test_long_lines_are_shortened_in_messages(tmp_path):
