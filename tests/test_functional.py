@@ -206,3 +206,17 @@ def test_hessian_matches_finite_differences_of_the_gradient(a, b):
             return reverse_autodiff(func(*xs), xs)[j]
         row = sg.finite_difference(partial_j, [a, b], richardson=True)
         assert row == pytest.approx(exact[j], rel=1e-6, abs=1e-7)
+
+
+def test_grad_names_argnums_from_the_end_and_constant_functions():
+    def f(a, b):
+        return a * b * b
+
+    assert grad(f).__name__ == "grad(f)" and value_and_grad(f).__name__ == "value_and_grad(f)"
+    assert grad(f, -1)(2.0, 3.0) == 12.0 and grad(f, -2)(2.0, 3.0) == 9.0
+    with pytest.raises(ValueError, match=r"argnums -3 out of range for 2 arguments"):
+        grad(f, -3)(2.0, 3.0)
+    value, derivative = value_and_grad(lambda t: 3)(1.0)
+    assert value == 3.0 and type(value) is float and derivative == 0.0
+    assert hessian_of(lambda a, b: 2, [1.0, 2.0]) == (2.0, [[0.0, 0.0], [0.0, 0.0]])
+    assert type(hessian_of(lambda a, b: 2, [1.0, 2.0])[0]) is float

@@ -154,7 +154,7 @@ def test_nary_rule_first_and_second_derivatives(name, point):
             assert row == pytest.approx(true_row, rel=1e-6, abs=1e-7), (name, inner, outer)
 
 
-@pytest.mark.parametrize("numbers_at", [(1,), (0, 3), (2,), (1, 2)])
+@pytest.mark.parametrize("numbers_at", [(1,), (0, 3), (2,), (1, 2), (1, 3), (0, 2)])
 def test_dot_mixing_scalars_and_numbers_keeps_each_partial_with_its_argument(numbers_at):
     """Some arguments plain numbers, on either side: partials must stay aligned, at second
     order too (d/dw of w*x is x: a Scalar when x is one)."""
@@ -308,3 +308,35 @@ def test_divide_on_floats_raises_the_same_error_as_on_scalars():
     for a, b in ((1.0, 0.0), (Scalar(1.0), 0.0)):
         with pytest.raises(DivisionByZero, match=r"div\(1.0, 0.0\)"):
             sg.divide(a, b)
+
+
+def test_more_extremes_of_the_float_helpers():
+    x = Scalar(-1000.0)
+    assert sg.softplus(x).value == 0.0 and reverse_autodiff(sg.softplus(x), x) == 0.0
+    assert sg.logsumexp([-math.inf, -math.inf]) == -math.inf
+    assert sg.logsumexp([math.inf, 1.0]) == math.inf
+    assert sg.sum([1e308, 1e308]) == math.inf and math.isnan(sg.sum([math.inf, -math.inf]))
+    assert sg.sum([0.1] * 10) == 1.0  # correctly rounded, unlike a chain of additions
+
+
+@pytest.mark.parametrize("base, exponent, value, partials", [
+    (2.0, 0.0, 1.0, (0.0, math.log(2.0))),   # x**0: d/dx is 0
+    (0.0, 0.0, 1.0, (0.0, 0.0)),             # 0**0 = 1 (as for floats)
+    (0.0, 0.5, 0.0, (math.inf, 0.0)),        # the convention at a = 0, 0 < b < 1
+    (0.0, 2.0, 0.0, (0.0, 0.0)),
+    (-1e-10, -30.0, 1e300, (math.inf, math.nan)),    # partial beyond a float, odd b - 1
+    (1e-10, -30.0, 1e300, (-math.inf, None)),
+    (-1e-300, -1.0, -1e300, (-math.inf, math.nan)),  # even b - 1
+])
+def test_power_at_its_edges(base, exponent, value, partials):
+    a, b = Scalar(base), Scalar(exponent)
+    y = a ** b
+    assert y.value == pytest.approx(value, rel=1e-12)
+    da, db = reverse_autodiff(y, [a, b])
+    assert da == partials[0]
+    if partials[1] is None:
+        assert db == pytest.approx(value * math.log(base), rel=1e-12)
+    elif math.isnan(partials[1]):
+        assert math.isnan(db)
+    else:
+        assert db == partials[1]

@@ -113,3 +113,34 @@ def test_random_graphs_with_cut_tapes_and_unrelated_nodes(program, a, b):
     assert reverse == pytest.approx(forward, rel=1e-9, abs=1e-9)
     assert reverse == pytest.approx(numeric, rel=1e-5, abs=1e-6)
     assert reverse_autodiff(out, [x, y]) == reverse  # asking twice
+
+
+def test_a_graph_recorded_in_one_go_is_swept_by_the_tape_alone(monkeypatch):
+    from scalargrad import autodiff
+
+    def refuse(*args):
+        raise AssertionError("the walk left nodes waiting: some node was not on the tape")
+
+    monkeypatch.setattr(autodiff, "_sweep_off_tape", refuse)
+    ws = [Scalar(0.1 * i) for i in range(6)]
+    hidden = [sg.tanh(sg.dot(ws[:3], [1.0, 2.0, 3.0])), sg.sum(ws[3:]) * ws[0]]
+    y = sg.logsumexp(hidden + [sg.dot(hidden, ws[4:])]) ** 2
+    assert reverse_autodiff(y, ws) == pytest.approx(forward_autodiff(y, ws), rel=1e-12)
+
+
+def test_higher_order_across_a_tape_end_matches_one_recorded_in_one_go():
+    def f(x, z, break_tape):
+        h = sg.sin(x * z) * sg.logsumexp([x, z])
+        if break_tape:
+            end_tape()
+        return sg.tanh(h) * z + h * h
+
+    values = (0.7, -0.4)
+    at_once = [Scalar(v) for v in values]
+    split = [Scalar(v) for v in values]
+    expected = sg.hessian(f(*at_once, False), at_once)
+    for row, expected_row in zip(sg.hessian(f(*split, True), split), expected):
+        assert row == pytest.approx(expected_row, rel=1e-12)
+    first = reverse_autodiff(f(*split, True), split, create_graph=True)
+    assert [g.value for g in first] == pytest.approx(reverse_autodiff(f(*at_once, False), at_once),
+                                                     rel=1e-12)
