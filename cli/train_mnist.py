@@ -18,8 +18,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from scalargrad import mnist
 from scalargrad.optim import make_optimizer, OPTIMIZERS
 from scalargrad.errors import Diverged
-from scalargrad.training import (Classifier, accuracy, confusion_matrix,
-                                 train_epoch)
+from scalargrad.training import (ACTIVATIONS, DEFAULT_ACTIVATION, Classifier, accuracy,
+                                 confusion_matrix, train_epoch)
 
 from . import mnist_display
 
@@ -94,7 +94,8 @@ def _load_data(data_dir: Optional[str], size: int, console: Console):
               help="Images are shrunk to SIZE x SIZE by block averaging.")
 @click.option("--hidden", type=click.IntRange(0, 4096), default=0, show_default=True,
               help="Units in a hidden layer; 0 is softmax regression.")
-@click.option("--activation", type=click.Choice(["tanh", "relu"]), default="relu", show_default=True)
+@click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default=DEFAULT_ACTIVATION,
+              show_default=True)
 @click.option("--epochs", type=click.IntRange(0, 1000), default=1, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 60000), default=32, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,

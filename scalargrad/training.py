@@ -15,15 +15,15 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .autodiff import forward_autodiff, reverse_autodiff
-from .collector import cycle_collector_paused
+from . import Scalar, cycle_collector_paused, forward_autodiff, relu, reverse_autodiff, tanh
 from .errors import Diverged
 from .matrix import Matrix
 from .optim import Optimizer
-from .rules import relu, tanh
-from .scalar import Scalar
 
 ACTIVATIONS: Dict[str, Callable] = {"tanh": tanh, "relu": relu}
+# relu: the activation train-mnist's measured targets were reached with, and cheaper than
+# tanh (no exp; reverse mode skips every inactive unit).
+DEFAULT_ACTIVATION = "relu"
 Rows = Sequence[Sequence[float]]
 
 
@@ -31,7 +31,7 @@ class Classifier:
     """inputs -> [hidden, activation] -> classes logits, with Matrix parameters."""
 
     def __init__(self, inputs: int, classes: int = 10, hidden: int = 0,
-                 activation: str = "tanh", seed: int = 0) -> None:
+                 activation: str = DEFAULT_ACTIVATION, seed: int = 0) -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
         self.inputs, self.classes, self.hidden, self.activation = inputs, classes, hidden, activation

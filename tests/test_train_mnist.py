@@ -160,3 +160,9 @@ def test_download_progress_is_shown_while_files_arrive(monkeypatch):
     result = run("--json")
     assert result.exit_code == 0, result.output
     assert calls == [0, 50, 100] and json.loads(result.stdout)["examples"] == 40
+
+
+def test_the_command_uses_the_library_default_activation():
+    from scalargrad.training import DEFAULT_ACTIVATION
+    option = next(p for p in command.train_mnist.params if p.name == "activation")
+    assert option.default == DEFAULT_ACTIVATION

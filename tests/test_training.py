@@ -7,7 +7,7 @@ from scalargrad import finite_difference, forward_autodiff, reverse_autodiff
 from scalargrad.matrix import Matrix
 from scalargrad.optim import make_optimizer
 from scalargrad.errors import Diverged
-from scalargrad.training import (Classifier, accuracy, confusion_matrix,
+from scalargrad.training import (DEFAULT_ACTIVATION, Classifier, accuracy, confusion_matrix,
                                  train_epoch)
 
 
@@ -130,3 +130,10 @@ def test_unknown_activation_and_mode():
     with pytest.raises(ValueError):
         train_epoch(model, make_optimizer("sgd", model.parameters(), 0.1), [[0.0, 0.0]], [0], 1,
                     random.Random(0), mode="sideways")
+
+
+
+def test_the_default_activation_is_relu():
+    """relu: what train-mnist's measured targets use, and cheaper than tanh."""
+    assert DEFAULT_ACTIVATION == "relu"
+    assert Classifier(4, classes=2, hidden=3).activation == DEFAULT_ACTIVATION
