@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import Scalar, cycle_collector_paused, forward_autodiff, relu, reverse_autodiff, tanh
-from .errors import Diverged
+from .errors import Diverged, InputError
 from .matrix import Matrix
 from .optim import Optimizer
 
@@ -79,27 +80,76 @@ class Classifier:
                 "layers": [{"weights": w.tolist(), "bias": b.tolist()[0]} for w, b in self.layers]}
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "Classifier":
-        """A model from to_dict()'s output; ValueError if it does not describe one."""
-        try:
-            model = cls(int(data["inputs"]), int(data["classes"]), int(data["hidden"]),
-                        str(data["activation"]))
-            if len(data["layers"]) != len(model.layers):
-                raise ValueError(f"{len(data['layers'])} layers, expected {len(model.layers)}")
-            for (weights, bias), saved in zip(model.layers, data["layers"]):
-                _load_values(weights, saved["weights"])
-                _load_values(bias, [saved["bias"]])
-        except (KeyError, TypeError, IndexError) as error:
-            raise ValueError(f"not a saved model ({type(error).__name__}: {error})") from None
+    def from_dict(cls, data: Any) -> "Classifier":
+        """A model from to_dict()'s output.
+
+        Everything is checked before anything is built: the sizes must be those of the
+        layers actually given (so a file cannot ask for billions of Scalars), every row
+        must have its full width, and every entry must be a finite number; InputError
+        names the first problem otherwise.
+        """
+        if not isinstance(data, dict):
+            raise InputError(f"the model must be an object, not {_json_type(data)}")
+        inputs, classes = _size(data, "inputs", 1), _size(data, "classes", 1)
+        hidden = _size(data, "hidden", 0)
+        activation = data.get("activation")
+        if activation not in ACTIVATIONS:
+            raise InputError(f"the model's activation must be one of {', '.join(ACTIVATIONS)}, "
+                             f"not {activation!r}")
+        widths = [inputs, hidden, classes] if hidden else [inputs, classes]
+        layers = data.get("layers")
+        expected = len(widths) - 1
+        if not isinstance(layers, list) or len(layers) != expected:
+            found = f"{len(layers)}" if isinstance(layers, list) else _json_type(layers)
+            raise InputError(f"the model's layers must be a list of {expected} "
+                             f"layer{'s' if expected > 1 else ''} (hidden {hidden}), not {found}")
+        for k, (layer, fan_in, fan_out) in enumerate(zip(layers, widths, widths[1:]), 1):
+            if not isinstance(layer, dict):
+                raise InputError(f"layer {k} must be an object with weights and bias, "
+                                 f"not {_json_type(layer)}")
+            weights = layer.get("weights")
+            if not isinstance(weights, list) or len(weights) != fan_in:
+                found = f"{len(weights)} rows" if isinstance(weights, list) else _json_type(weights)
+                raise InputError(f"layer {k}'s weights has {found}, expected {fan_in}")
+            for i, row in enumerate(weights, 1):
+                _check_numbers(row, fan_out, f"row {i} of layer {k}'s weights")
+            _check_numbers(layer.get("bias"), fan_out, f"layer {k}'s bias")
+        model = cls(inputs, classes, hidden, activation)
+        for (weights, bias), layer in zip(model.layers, layers):
+            values = [v for row in layer["weights"] for v in row] + layer["bias"]
+            for parameter, v in zip(weights.parameters() + bias.parameters(), values):
+                parameter.value = float(v)
         return model
 
 
-def _load_values(matrix: Matrix, rows: List[List[float]]) -> None:
-    shape = (len(rows), len(rows[0]) if rows else 0)
-    if shape != matrix.shape:
-        raise ValueError(f"saved shape {shape} does not match {matrix.shape}")
-    for parameter, saved in zip(matrix.parameters(), (v for row in rows for v in row)):
-        parameter.value = float(saved)
+def _json_type(x: Any) -> str:
+    """How a parsed JSON value is described in errors."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+             type(None): "null"}
+    return names.get(type(x), repr(x))
+
+
+def _size(data: Dict[str, Any], key: str, least: int) -> int:
+    value = data.get(key)
+    if type(value) is not int or value < least:
+        raise InputError(f"the model's {key} must be a whole number >= {least}, not {value!r}")
+    return value
+
+
+def _finite(x: Any) -> bool:
+    """A JSON number that is a finite float (booleans, text and null are not numbers here)."""
+    if type(x) is float:
+        return math.isfinite(x)
+    return type(x) is int and abs(x) <= sys.float_info.max
+
+
+def _check_numbers(row: Any, width: int, what: str) -> None:
+    if not isinstance(row, list) or len(row) != width:
+        found = f"{len(row)} entries" if isinstance(row, list) else _json_type(row)
+        raise InputError(f"{what} has {found}, expected {width}")
+    if not all(map(_finite, row)):
+        bad = next(x for x in row if not _finite(x))
+        raise InputError(f"{what} holds {bad!r}, not a finite number")
 
 
 @dataclass

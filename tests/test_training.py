@@ -6,7 +6,7 @@ import pytest
 from scalargrad import finite_difference, forward_autodiff, reverse_autodiff
 from scalargrad.matrix import Matrix
 from scalargrad.optim import make_optimizer
-from scalargrad.errors import Diverged
+from scalargrad.errors import Diverged, InputError
 from scalargrad.training import (DEFAULT_ACTIVATION, Classifier, accuracy, confusion_matrix,
                                  train_epoch)
 
@@ -112,11 +112,63 @@ def test_saved_models_round_trip_and_predict_identically():
     assert [p.value for p in restored.parameters()] == [p.value for p in model.parameters()]
 
 
-@pytest.mark.parametrize("broken", [{}, {"inputs": 2, "classes": 3, "hidden": 0, "activation": "relu",
-                                         "layers": [{"weights": [[1.0]], "bias": [0.0]}]}])
-def test_a_broken_saved_model_is_a_value_error(broken):
-    with pytest.raises(ValueError):
-        Classifier.from_dict(broken)
+def small_model_dict():
+    model = Classifier(2, classes=3, hidden=2, seed=1)
+    return model.to_dict()
+
+
+def broken(change):
+    data = small_model_dict()
+    change(data)
+    return data
+
+
+def set_weight(layer, row, col, value):
+    def change(data):
+        data["layers"][layer]["weights"][row][col] = value
+    return change
+
+
+def ragged(data):
+    """Rows of 3 and 1 entries where 2 and 2 belong: the total count is right."""
+    weights = data["layers"][0]["weights"]
+    weights[0].append(weights[1].pop())
+
+
+@pytest.mark.parametrize("data, problem", [
+    ([], "must be an object"),
+    (None, "must be an object"),
+    ("7", "must be an object"),
+    (broken(lambda d: d.pop("layers")), "layers"),
+    (broken(lambda d: d.update(hidden=100_000_000)), "has 2 entries, expected 100000000"),
+    (broken(lambda d: d.update(hidden=0)), "1 layer"),
+    (broken(lambda d: d.update(classes=10**9)), "has 3 entries, expected 1000000000"),
+    (broken(lambda d: d.update(inputs=-2)), "inputs"),
+    (broken(lambda d: d.update(inputs=True)), "inputs"),
+    (broken(lambda d: d.update(hidden="2")), "hidden"),
+    (broken(lambda d: d.update(activation="sigmoidish")), "activation"),
+    (broken(lambda d: d.update(layers={})), "layers"),
+    (broken(lambda d: d["layers"].__setitem__(0, [])), "layer 1"),
+    (broken(ragged), "row 1 of layer 1's weights has 3 entries, expected 2"),
+    (broken(lambda d: d["layers"][1]["bias"].pop()), "layer 2's bias has 2 entries, expected 3"),
+    (broken(lambda d: d["layers"][1].update(weights=[])), "layer 2's weights has 0 rows, expected 2"),
+    (broken(set_weight(0, 1, 0, math.nan)), "nan"),
+    (broken(set_weight(1, 0, 2, math.inf)), "inf"),
+    (broken(set_weight(1, 1, 1, 10**400)), "not a finite number"),
+    (broken(set_weight(0, 0, 1, "0.5")), "'0.5'"),
+    (broken(set_weight(0, 0, 1, True)), "True"),
+    (broken(set_weight(0, 0, 1, None)), "None"),
+])
+def test_a_malformed_saved_model_is_an_input_error_raised_before_building(data, problem):
+    with pytest.raises(InputError) as raised:
+        Classifier.from_dict(data)
+    assert problem in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_integer_weights_are_numbers_too():
+    data = small_model_dict()
+    data["layers"][0]["weights"][0][0] = 2
+    assert Classifier.from_dict(data).layers[0][0][0, 0].value == 2.0
 
 
 def test_confusion_matrix_counts():
