@@ -193,7 +193,7 @@ def train_mnist(ctx: click.Context, size: str, hidden: int, activation: str, epo
                                 "test_accuracy": test_accuracy, "seconds": result.seconds})
                 mnist_display.add_epoch_row(table, epoch, result.loss, result.accuracy,
                                             test_accuracy, result.seconds)
-                if result.interrupted:
+                if result.examples < len(train_rows):
                     break
     except KeyboardInterrupt:
         raise click.ClickException("interrupted") from None

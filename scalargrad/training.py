@@ -152,13 +152,24 @@ def _check_numbers(row: Any, width: int, what: str) -> None:
         raise InputError(f"{what} holds {bad!r}, not a finite number")
 
 
-@dataclass
-class EpochResult:
-    loss: float
-    accuracy: float
-    examples: int
-    seconds: float
-    interrupted: bool = False
+@dataclass(frozen=True)
+class EpochProgress:
+    """How far an epoch has got: the examples trained (in its shuffled order) and the running
+    sums behind its loss and accuracy, which is all it takes to continue it exactly."""
+    examples: int = 0
+    loss_sum: float = 0.0   # the batches' mean losses, each times its batch size
+    correct: int = 0        # examples the model classified right just before their step
+    seconds: float = 0.0
+
+    @property
+    def loss(self) -> float:
+        """Mean cross-entropy over the examples trained so far."""
+        return self.loss_sum / max(self.examples, 1)
+
+    @property
+    def accuracy(self) -> float:
+        """Training accuracy over the examples trained so far."""
+        return self.correct / max(self.examples, 1)
 
 
 @dataclass
@@ -176,8 +187,14 @@ def _argmax(values: List[float]) -> int:
 def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
                 batch_size: int, rng: random.Random, mode: str = "reverse",
                 on_batch: Optional[Callable[[BatchReport], None]] = None,
-                should_stop: Callable[[], bool] = lambda: False) -> EpochResult:
-    """One pass over the data in shuffled batches; stops early (after a batch) if asked."""
+                should_stop: Callable[[], bool] = lambda: False,
+                resume: Optional[EpochProgress] = None) -> EpochProgress:
+    """One pass over the data in batches, in an order drawn from rng; stops after a batch
+    when should_stop() says so (fewer examples than rows in the result).
+
+    ``resume`` continues an epoch that stopped early: give rng the state it had when that
+    epoch began, so that the same order is drawn, and the examples trained are skipped.
+    """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
@@ -185,9 +202,9 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
     order = list(range(len(rows)))
     rng.shuffle(order)
     start = time.perf_counter()
-    seen, loss_sum, correct = 0, 0.0, 0
-    interrupted = False
-    for first in range(0, len(order), batch_size):
+    done = resume or EpochProgress()
+    seen, loss_sum, correct = done.examples, done.loss_sum, done.correct
+    for first in range(seen, len(order), batch_size):
         batch = order[first:first + batch_size]
         batch_labels = [labels[i] for i in batch]
         with cycle_collector_paused():
@@ -206,10 +223,8 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
         if on_batch is not None:
             on_batch(BatchReport(seen, loss_sum / seen, correct / seen))
         if should_stop():
-            interrupted = True
             break
-    return EpochResult(loss_sum / max(seen, 1), correct / max(seen, 1), seen,
-                       time.perf_counter() - start, interrupted)
+    return EpochProgress(seen, loss_sum, correct, done.seconds + time.perf_counter() - start)
 
 
 def accuracy(model: Classifier, rows: Rows, labels: Sequence[int]) -> Tuple[float, List[int]]:

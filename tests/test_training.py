@@ -91,7 +91,31 @@ def test_should_stop_ends_the_epoch_after_the_current_batch():
     model = Classifier(2, classes=3)
     result = train_epoch(model, make_optimizer("sgd", model.parameters(), 0.1), rows, labels, 10,
                          random.Random(0), should_stop=lambda: True)
-    assert result.interrupted and result.examples == 10
+    assert result.examples == 10 and result.loss_sum / 10 == result.loss
+
+
+def test_an_epoch_stopped_early_continues_exactly():
+    rows, labels = blobs(n=100)
+
+    def fresh():
+        model = Classifier(2, classes=3, hidden=4, seed=5)
+        return model, make_optimizer("adam", model.parameters(), 0.05)
+
+    model, optimizer = fresh()
+    straight = train_epoch(model, optimizer, rows, labels, 16, random.Random(9))
+
+    model2, optimizer2 = fresh()
+    rng = random.Random(9)
+    at_start = rng.getstate()
+    batches = []
+    first = train_epoch(model2, optimizer2, rows, labels, 16, rng,
+                        on_batch=batches.append, should_stop=lambda: len(batches) == 3)
+    assert first.examples == 48
+    rng.setstate(at_start)  # the order is drawn again, identically, and 48 examples skipped
+    rest = train_epoch(model2, optimizer2, rows, labels, 16, rng, resume=first)
+    assert [p.value for p in model2.parameters()] == [p.value for p in model.parameters()]
+    assert (rest.examples, rest.loss, rest.accuracy) == (100, straight.loss, straight.accuracy)
+    assert rest.seconds >= first.seconds
 
 
 def test_a_diverging_loss_is_reported():
