@@ -81,13 +81,21 @@ class Classifier:
 
     @classmethod
     def from_dict(cls, data: Any) -> "Classifier":
-        """A model from to_dict()'s output.
+        """A model from to_dict()'s output; InputError (see check_dict) before anything is
+        built if data does not describe one."""
+        cls.check_dict(data)
+        model = cls(data["inputs"], data["classes"], data["hidden"], data["activation"])
+        for (weights, bias), layer in zip(model.layers, data["layers"]):
+            values = [v for row in layer["weights"] for v in row] + layer["bias"]
+            for parameter, v in zip(weights.parameters() + bias.parameters(), values):
+                parameter.value = float(v)
+        return model
 
-        Everything is checked before anything is built: the sizes must be those of the
-        layers actually given (so a file cannot ask for billions of Scalars), every row
-        must have its full width, and every entry must be a finite number; InputError
-        names the first problem otherwise.
-        """
+    @staticmethod
+    def check_dict(data: Any) -> None:
+        """InputError naming the first problem unless data is to_dict()'s output: the sizes
+        must be those of the layers actually given (so a file cannot ask for billions of
+        Scalars), every row must have its full width, every entry be a finite number."""
         if not isinstance(data, dict):
             raise InputError(f"the model must be an object, not {_json_type(data)}")
         inputs, classes = _size(data, "inputs", 1), _size(data, "classes", 1)
@@ -114,12 +122,6 @@ class Classifier:
             for i, row in enumerate(weights, 1):
                 _check_numbers(row, fan_out, f"row {i} of layer {k}'s weights")
             _check_numbers(layer.get("bias"), fan_out, f"layer {k}'s bias")
-        model = cls(inputs, classes, hidden, activation)
-        for (weights, bias), layer in zip(model.layers, layers):
-            values = [v for row in layer["weights"] for v in row] + layer["bias"]
-            for parameter, v in zip(weights.parameters() + bias.parameters(), values):
-                parameter.value = float(v)
-        return model
 
 
 def _json_type(x: Any) -> str:
