@@ -193,7 +193,8 @@ def _settings(ctx: click.Context, options: Dict[str, Any], checkpoint: Optional[
     return Settings(**{**given, **{name: saved[name] for name in kept}})
 
 
-def _load_data(data_dir: Optional[str], settings: Settings, console: Console) -> Tuple[Dataset, Any]:
+def _load_data(data_dir: Optional[str], settings: Settings,
+               console: Console) -> Tuple[Dataset, Any]:
     """The examples the run uses, and the test images at 28x28 (to draw misclassified
     ones): every file is read once, here, with a progress bar for each one downloaded."""
     bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -212,9 +213,12 @@ def _load_data(data_dir: Optional[str], settings: Settings, console: Console) ->
     finally:
         if tasks:
             bars.stop()
-    files = mnist.locate_files(directory)
-    train_images, train_labels = mnist.read_split(files[mnist.TRAIN_IMAGES], files[mnist.TRAIN_LABELS])
-    test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES], files[mnist.TEST_LABELS])
+    files = mnist.locate_files(directory)  # hashes the files again (~20 ms): no public call
+                                           # of mnist both fetches and names them
+    train_images, train_labels = mnist.read_split(files[mnist.TRAIN_IMAGES],
+                                                  files[mnist.TRAIN_LABELS])
+    test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
+                                                files[mnist.TEST_LABELS])
     limit = settings.limit
     data = Dataset(mnist.downsample(train_images[:limit], settings.size).tolist(),
                    train_labels[:limit].tolist(),

@@ -96,7 +96,8 @@ class Optimizer:
         self.check_state(state, len(self.parameters))
         for key in self.HYPERPARAMETERS:
             value = state[key]
-            setattr(self, key, tuple(map(float, value)) if isinstance(value, list) else float(value))
+            value = tuple(map(float, value)) if isinstance(value, list) else float(value)
+            setattr(self, key, value)
         for key in self.BUFFERS:
             getattr(self, key)[:] = [float(x) for x in state[key]]
         self.steps = state["steps"]

@@ -62,7 +62,8 @@ class Settings:
         checks = [
             ("size", self.size in IMAGE_SIZES and type(self.size) is int,
              f"one of {', '.join(map(str, IMAGE_SIZES))}"),
-            ("hidden", _whole(self.hidden, 0, MAX_HIDDEN), f"a whole number from 0 to {MAX_HIDDEN}"),
+            ("hidden", _whole(self.hidden, 0, MAX_HIDDEN),
+             f"a whole number from 0 to {MAX_HIDDEN}"),
             ("activation", self.activation in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
             ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
             ("lr", self.lr is None or (isinstance(self.lr, (int, float))
