@@ -23,8 +23,8 @@ from scalargrad import mnist, model_file
 from scalargrad.errors import Diverged, InputError
 from scalargrad.optim import OPTIMIZERS
 from scalargrad.output_file import check_writable
-from scalargrad.run import (IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset, Settings,
-                            TrainingRun)
+from scalargrad.run import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
+                            Settings, TrainingRun)
 from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
 
 from . import mnist_display
@@ -32,6 +32,10 @@ from .errors import EXIT_INTERRUPTED, Failure
 
 DIGIT_SIDE = 14  # misclassified digits are drawn at 14x14, whatever size was trained on
 MAX_EXAMPLES = 60000
+LR_HELP = ("Learning rate [default: "
+           + ", ".join(f"{name} {rates[0]:g}" for name, rates in DEFAULT_LR.items())
+           + "; with --hidden: "
+           + ", ".join(f"{name} {rates[1]:g}" for name, rates in DEFAULT_LR.items()) + "].")
 
 
 class Interrupted(Failure):
@@ -74,8 +78,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
                    "counts as the first).")
 @click.option("--batch-size", type=click.IntRange(1, MAX_EXAMPLES), default=32, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), callback=_finite, default=None,
-              help="Learning rate [default: adam 0.05, sgd 0.5, momentum 0.1; "
-                   "with --hidden: adam 0.003, sgd 0.1, momentum 0.01].")
+              help=LR_HELP)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
 @click.option("--mode", type=click.Choice(MODES), default="reverse", show_default=True,
               help="Gradients by reverse mode, or by forward mode (one sweep per parameter: "
@@ -85,7 +88,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
               help="Train on the first N training examples only.")
 @click.option("--data-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help=f"Where the MNIST files are [default: ${mnist.DATA_ENV_VAR}, else data/mnist].")
-@click.option("--save", "save_path", default=None,
+@click.option("--save", "save_path", metavar="FILE", default=None,
               help="Save the model and its training state (JSON) here; checked before training.")
 @click.option("--load", "load_path", type=click.Path(dir_okay=False), default=None,
               help="Start from a saved model's weights (with --epochs 0: just evaluate it).")
@@ -213,8 +216,8 @@ def _load_data(data_dir: Optional[str], settings: Settings,
     finally:
         if tasks:
             bars.stop()
-    files = mnist.locate_files(directory)  # hashes the files again (~20 ms): no public call
-                                           # of mnist both fetches and names them
+    # locate_files hashes the files again (~20 ms): no public call both fetches and names them
+    files = mnist.locate_files(directory)
     train_images, train_labels = mnist.read_split(files[mnist.TRAIN_IMAGES],
                                                   files[mnist.TRAIN_LABELS])
     test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
