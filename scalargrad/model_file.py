@@ -52,6 +52,8 @@ def save(path: str, checkpoint: Checkpoint) -> None:
 
 def load(path: str) -> Checkpoint:
     """The checkpoint in the file at path; InputError "<path>: <problem>" if unusable."""
+    if Path(path).exists() and not Path(path).is_file():
+        raise InputError(f"cannot read model {path}: not a regular file")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:

@@ -51,6 +51,8 @@ def check_writable(path: str) -> None:
     target = _target(path)
     if target.is_dir():
         raise InputError(f"{path} is a folder, not a file")
+    if target.exists() and not target.is_file():
+        raise InputError(f"{path} is not a regular file (a device or a pipe is not replaced)")
     folder = target.parent
     if not folder.exists():
         raise InputError(f"{path}: the folder {folder} does not exist")
@@ -68,10 +70,13 @@ def check_writable(path: str) -> None:
 def write_atomically(path: str, text: str) -> None:
     """Replace the file at ``path`` (or create it) with ``text``, atomically.
 
-    OSError if it cannot be written; the previous file, if any, is then left untouched and
-    no temporary file remains (also when interrupted by KeyboardInterrupt).
+    OSError if it cannot be written, or if path is a folder, device or pipe (which a rename
+    would replace); the previous file is then left untouched and no temporary file
+    remains (also when interrupted by KeyboardInterrupt).
     """
     target = _target(path)
+    if target.exists() and not target.is_file():
+        raise OSError(f"{path} is not a regular file")
     handle, temporary = _create_temporary(target)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

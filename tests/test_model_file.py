@@ -2,6 +2,7 @@
 import copy
 import json
 import math
+import os
 import random
 
 import pytest
@@ -184,3 +185,10 @@ def test_binary_and_missing_files_are_refused(tmp_path):
         model_file.load(str(path))
     with pytest.raises(InputError, match="cannot read model"):
         model_file.load(str(tmp_path / "missing.json"))
+
+
+def test_a_model_path_that_is_not_a_regular_file_is_refused_without_reading(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever
+    with pytest.raises(InputError, match="not a regular file"):
+        model_file.load(str(fifo))

@@ -98,3 +98,13 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, mon
         write_atomically(str(target), "x" * 100_000)
     assert target.read_text() == "precious"
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+def test_something_other_than_a_regular_file_is_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        check_writable(str(fifo))
+    with pytest.raises(OSError):
+        write_atomically(str(fifo), "{}")
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
