@@ -157,9 +157,6 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
         raise InputError(f"{resume_path} holds a model without its training state (format "
                          "version 1): --load it to train it further as a new run")
     settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
-    if settings.limit is not None and settings.batch_size > settings.limit:
-        raise click.UsageError(f"--batch-size {settings.batch_size} is larger than the "
-                               f"{settings.limit} examples of --limit")
     data, test_images = _load_data(data_dir, settings, console)
     if resume_path:
         return TrainingRun.resume(checkpoint, data), test_images

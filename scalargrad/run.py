@@ -77,6 +77,8 @@ class Settings:
         for name, ok, expected in checks:
             if not ok:
                 raise InputError(f"{name} must be {expected}, not {getattr(self, name)!r}")
+        if self.limit is not None and self.batch_size > self.limit:
+            raise InputError(f"batch_size {self.batch_size} is larger than limit {self.limit}")
         lr = default_lr(self.optimizer, self.hidden) if self.lr is None else float(self.lr)
         object.__setattr__(self, "lr", lr)
 

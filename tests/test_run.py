@@ -89,6 +89,7 @@ def test_the_image_sizes_are_the_ones_mnist_makes():
     ({"batch_size": 0}, "batch_size"), ({"limit": 0}, "limit"), ({"limit": 2.5}, "limit"),
     ({"mode": "sideways"}, "mode"), ({"activation": "sigmoidish"}, "activation"),
     ({"optimizer": "rmsprop"}, "optimizer"), ({"seed": 1.5}, "seed"), ({"seed": None}, "seed"),
+    ({"batch_size": 33, "limit": 32}, "batch_size 33 is larger than limit 32"),
 ])
 def test_unusable_settings_are_input_errors(changes, problem):
     with pytest.raises(InputError, match=problem):

@@ -424,6 +424,16 @@ def test_a_run_interrupted_mid_epoch_resumes_to_the_same_weights(shared_mnist, t
     assert summary["examples"] == 204 and summary["epochs"] == 1 and not summary["interrupted"]
 
 
+def test_a_model_file_whose_batch_is_larger_than_its_limit_is_blamed(tmp_path):
+    document = a_saved_document(tmp_path)
+    document["options"]["limit"] = 4
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document))
+    result = run("--data-dir", str(tmp_path), "--resume", str(broken))
+    assert result.exit_code == 2 and one_error_line(result)
+    assert result.output.startswith(f"Error: {broken}: options: batch_size 8 is larger than limit 4")
+
+
 def test_resume_keeps_the_options_of_the_run(shared_mnist, tmp_path):
     model = tmp_path / "model.json"
     run_json(shared_mnist, "--limit", "64", "--batch-size", "16", "--save", str(model))
