@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import signal
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import click
 from rich.console import Console
@@ -215,12 +215,19 @@ def _load_data(data_dir: Optional[str], settings: Settings,
             bars.stop()
     # locate_files hashes the files again (~20 ms): no public call both fetches and names them
     files = mnist.locate_files(directory)
-    train_images, train_labels = mnist.read_split(files[mnist.TRAIN_IMAGES],
-                                                  files[mnist.TRAIN_LABELS])
+    train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
+                                         settings.size, settings.limit)
     test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
                                                 files[mnist.TEST_LABELS])
-    limit = settings.limit
-    data = Dataset(mnist.downsample(train_images[:limit], settings.size).tolist(),
-                   train_labels[:limit].tolist(),
-                   mnist.downsample(test_images, settings.size).tolist(), test_labels.tolist())
-    return data, test_images
+    test_rows = mnist.downsample(test_images, settings.size).tolist()
+    return Dataset(train_rows, train_labels, test_rows, test_labels.tolist()), test_images
+
+
+def _examples(files: Dict[str, Any], images: str, labels: str, size: int,
+              limit: Optional[int]) -> Tuple[List[List[float]], List[int]]:
+    """The first ``limit`` examples of a split as rows of floats, and their labels (the
+    28x28 images are let go before the rows are made)."""
+    pixels, classes = mnist.read_split(files[images], files[labels])
+    small = mnist.downsample(pixels[:limit], size)
+    del pixels
+    return small.tolist(), classes[:limit].tolist()

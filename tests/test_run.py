@@ -192,3 +192,12 @@ def test_a_checkpoint_without_training_state_or_past_the_data_is_not_resumed():
     run.train(1, stop, stop)
     with pytest.raises(InputError, match="only 30 training examples"):
         TrainingRun.resume(run.checkpoint(), dataset(train=30))
+
+
+def test_the_run_and_its_files_need_no_numpy_click_or_rich():
+    import subprocess
+    import sys
+    code = ("import sys, scalargrad.run, scalargrad.model_file, scalargrad.output_file;"
+            "print(sorted(m for m in ('numpy', 'click', 'rich') if m in sys.modules))")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.stdout.strip() == "[]", completed.stderr
