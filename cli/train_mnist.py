@@ -1,79 +1,205 @@
-"""`scalargrad train-mnist`: softmax regression (or one hidden layer) on shrunken MNIST."""
+"""`scalargrad train-mnist`: softmax regression (or one hidden layer) on shrunken MNIST.
+
+The training is scalargrad.run and the model file scalargrad.model_file; this module
+reads the options, loads the data and shows what happens (cli.mnist_display).
+
+Exit status: 0 when done; 2 for bad options, data or model files (before any training);
+1 if training diverged or the model could not be saved (the summary is printed first);
+130 when interrupted: Ctrl-C finishes the batch, prints the summary, saves, then exits
+130; a second Ctrl-C stops at once (an unfinished save leaves the old file as it was).
+"""
 from __future__ import annotations
 
 import json
-import os
-import random
+import math
 import signal
-import tempfile
-import time
-from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import click
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from scalargrad import mnist
-from scalargrad.optim import make_optimizer, OPTIMIZERS
-from scalargrad.errors import Diverged
-from scalargrad.training import (Classifier, accuracy, confusion_matrix,
-                                 train_epoch)
+from scalargrad import mnist, model_file
+from scalargrad.errors import Diverged, InputError
+from scalargrad.optim import OPTIMIZERS
+from scalargrad.output_file import check_writable
+from scalargrad.run import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
+                            Settings, TrainingRun)
+from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
 
 from . import mnist_display
+from .errors import EXIT_INTERRUPTED, Failure
 
-MODEL_FORMAT = "scalargrad-mnist-model"
-# Learning rates measured to work here: (softmax regression, with a hidden layer).
-DEFAULT_LR = {"adam": (0.05, 0.003), "sgd": (0.5, 0.1), "momentum": (0.1, 0.01)}
-MISCLASSIFIED_SHOWN = 6
-DIGIT_SIDE = 14
+DIGIT_SIDE = 14  # misclassified digits are drawn at 14x14, whatever size was trained on
+MAX_EXAMPLES = 60000
+LR_HELP = ("Learning rate [default: "
+           + ", ".join(f"{name} {rates[0]:g}" for name, rates in DEFAULT_LR.items())
+           + "; with --hidden: "
+           + ", ".join(f"{name} {rates[1]:g}" for name, rates in DEFAULT_LR.items()) + "].")
+
+
+class Interrupted(Failure):
+    """Stopped at once by a second Ctrl-C (or one before training started)."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class _StopRequest:
-    """Ctrl-C once: finish the current batch, then stop. Twice: stop now."""
+    """Ctrl-C once: finish the current batch, show the summary, save, then stop. Twice: stop now."""
 
     def __init__(self, console: Console) -> None:
         self.requested = False
         self.console = console
 
-    def __call__(self, signum, frame) -> None:
+    def __call__(self, signum: int, frame: object) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        self.console.print("[yellow]stopping after this batch (Ctrl-C again to stop now)[/]")
+        self.console.print("[yellow]stopping after this batch; the summary and the saved model "
+                           "come next (Ctrl-C again to stop at once)[/]")
 
 
-def _read_model(path: str) -> Dict[str, Any]:
+def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
+    """Reject NaN and infinity, which click's FloatRange lets through."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+@click.command("train-mnist")
+@click.option("--size", type=click.Choice([str(s) for s in IMAGE_SIZES]), default="7",
+              show_default=True, help="Images are shrunk to SIZE x SIZE by block averaging.")
+@click.option("--hidden", type=click.IntRange(0, MAX_HIDDEN), default=0, show_default=True,
+              help="Units in a hidden layer; 0 is softmax regression.")
+@click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default=DEFAULT_ACTIVATION,
+              show_default=True)
+@click.option("--epochs", type=click.IntRange(0, 1000), default=1, show_default=True,
+              help="Epochs to train (with --resume: more epochs; finishing a stopped one "
+                   "counts as the first).")
+@click.option("--batch-size", type=click.IntRange(1, MAX_EXAMPLES), default=32, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), callback=_finite, default=None,
+              help=LR_HELP)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
+@click.option("--mode", type=click.Choice(MODES), default="reverse", show_default=True,
+              help="Gradients by reverse mode, or by forward mode (one sweep per parameter: "
+                   "tiny runs only).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_EXAMPLES), default=None,
+              help="Train on the first N training examples only.")
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help=f"Where the MNIST files are [default: ${mnist.DATA_ENV_VAR}, else data/mnist].")
+@click.option("--save", "save_path", metavar="FILE", default=None,
+              help="Save the model and its training state (JSON) here; checked before training.")
+@click.option("--load", "load_path", type=click.Path(dir_okay=False), default=None,
+              help="Start from a saved model's weights (with --epochs 0: just evaluate it).")
+@click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
+              help="Continue the run a saved model came from, exactly, with its options.")
+@click.option("--json", "as_json", is_flag=True, help="Print only a JSON document on stdout.")
+@click.pass_context
+def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
+                save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
+                as_json: bool, **options: Any) -> None:
+    """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
+    console = Console(stderr=as_json)  # with --json, stdout holds only the JSON document
     try:
-        document = json.loads(Path(path).read_text())
-    except OSError as error:
-        raise click.UsageError(f"cannot read model {path}: {error.strerror or error}") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise click.UsageError(f"{path} is not a JSON model file ({error})") from None
-    if not isinstance(document, dict) or document.get("format") != MODEL_FORMAT:
-        raise click.UsageError(f"{path} is not a scalargrad MNIST model file")
-    return document
+        _train(ctx, console, epochs, data_dir, save_path, load_path, resume_path, as_json, options)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
 
 
-def _write_atomically(path: str, document: Dict[str, Any]) -> None:
-    """Write JSON beside the target and rename it into place: an old file is never half-overwritten."""
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
+def _train(ctx: click.Context, console: Console, epochs: int, data_dir: Optional[str],
+           save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
+           as_json: bool, options: Dict[str, Any]) -> None:
+    run, test_images = _prepare(ctx, console, epochs, data_dir, save_path, load_path,
+                                resume_path, options)
+    stop = _StopRequest(console)
+    previous_handler = signal.signal(signal.SIGINT, stop)
     try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(document, out)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        try:
+            with mnist_display.TrainingDisplay(console) as display:
+                summary = run.train(epochs, display, lambda: stop.requested)
+        except Diverged as error:
+            raise Failure(f"training diverged: {error}; try a smaller --lr "
+                          f"(it was {run.settings.lr})") from None
+        save_error = _save(run, save_path) if save_path is not None else None
+        if as_json:
+            click.echo(json.dumps(summary.to_dict(), indent=2))
+        else:
+            labels = run.data.test_labels
+            wrong = mnist_display.misclassified(labels, summary.predictions)
+            digits = mnist.downsample(test_images[wrong], DIGIT_SIDE).tolist() if wrong else []
+            mnist_display.show_summary(console, summary, labels, wrong, digits, DIGIT_SIDE,
+                                       None if save_error else save_path)
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    if save_error:
+        raise Failure(save_error)
+    if stop.requested:
+        ctx.exit(EXIT_INTERRUPTED)
 
 
-def _load_data(data_dir: Optional[str], size: int, console: Console):
-    """The four MNIST arrays, with a progress bar for each file that has to be downloaded."""
+def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Optional[str],
+             save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
+             options: Dict[str, Any]) -> Tuple[TrainingRun, Any]:
+    """The run to train and the test images: every option, path and file is checked
+    first, so that nothing is loaded or trained for a command that cannot finish."""
+    if load_path and resume_path:
+        raise click.UsageError("--load (the weights, for a new run) and --resume (the whole "
+                               "run) exclude each other")
+    if epochs == 0 and not (load_path or resume_path):
+        raise click.UsageError("--epochs 0 trains nothing: it evaluates a model given with "
+                               "--load or --resume")
+    if save_path is not None:
+        check_writable(save_path)
+    saved_path = load_path or resume_path
+    checkpoint = model_file.load(saved_path) if saved_path else None
+    if resume_path and not checkpoint.resumable:
+        raise InputError(f"{resume_path} holds a model without its training state (format "
+                         "version 1): --load it to train it further as a new run")
+    settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
+    data, test_images = _load_data(data_dir, settings, console)
+    if resume_path:
+        return TrainingRun.resume(checkpoint, data), test_images
+    return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
+
+
+def _save(run: TrainingRun, path: str) -> Optional[str]:
+    """Save the run; the error to report (after the summary) if that failed."""
+    try:
+        model_file.save(path, run.checkpoint())
+    except (OSError, ValueError) as error:
+        return f"cannot save the model to {path}: {getattr(error, 'strerror', None) or error}"
+    return None
+
+
+def _settings(ctx: click.Context, options: Dict[str, Any], checkpoint: Optional[Checkpoint],
+              resuming: bool) -> Settings:
+    """The run's settings: from the options; with --load the architecture comes from the
+    file, with --resume everything does. An option given that disagrees is a usage error."""
+    given = {**options, "size": int(options["size"])}
+    if checkpoint is None:
+        return Settings(**given)
+    saved = checkpoint.settings.to_dict()
+    kept = list(saved) if resuming else ["size", "hidden", "activation"]
+    for name in kept:
+        explicit = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        if explicit and given[name] != saved[name]:
+            flag = "--" + name.replace("_", "-")
+            what = "the run being resumed" if resuming else "the loaded model"
+            raise click.UsageError(f"{flag} {given[name]} conflicts with {what} "
+                                   f"({name} {saved[name]})")
+    if resuming:
+        return checkpoint.settings
+    return Settings(**{**given, **{name: saved[name] for name in kept}})
+
+
+def _load_data(data_dir: Optional[str], settings: Settings,
+               console: Console) -> Tuple[Dataset, Any]:
+    """The examples the run uses, and the test images at 28x28 (to draw misclassified
+    ones): every file is read once, here, with a progress bar for each one downloaded."""
     bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                     console=console, transient=True)
-    tasks: Dict[str, int] = {}
+    tasks: Dict[str, Any] = {}
 
     def progress(name: str, done: int, total: Optional[int]) -> None:
         if not tasks:
@@ -83,175 +209,25 @@ def _load_data(data_dir: Optional[str], size: int, console: Console):
         bars.update(tasks[name], completed=done, total=total)
 
     try:
-        return mnist.load_mnist(data_dir, size=size, progress=progress)
+        directory = mnist.ensure_files(data_dir, progress=progress)
     finally:
         if tasks:
             bars.stop()
+    # locate_files hashes the files again (~20 ms): no public call both fetches and names them
+    files = mnist.locate_files(directory)
+    train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
+                                         settings.size, settings.limit)
+    test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
+                                                files[mnist.TEST_LABELS])
+    test_rows = mnist.downsample(test_images, settings.size).tolist()
+    return Dataset(train_rows, train_labels, test_rows, test_labels.tolist()), test_images
 
 
-@click.command("train-mnist")
-@click.option("--size", type=click.Choice(["7", "14", "28"]), default="7", show_default=True,
-              help="Images are shrunk to SIZE x SIZE by block averaging.")
-@click.option("--hidden", type=click.IntRange(0, 4096), default=0, show_default=True,
-              help="Units in a hidden layer; 0 is softmax regression.")
-@click.option("--activation", type=click.Choice(["tanh", "relu"]), default="relu", show_default=True)
-@click.option("--epochs", type=click.IntRange(0, 1000), default=1, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1, 60000), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Learning rate [default: adam 0.05, sgd 0.5, momentum 0.1; "
-                   "with --hidden: adam 0.003, sgd 0.1, momentum 0.01].")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
-@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
-              help="Gradients by reverse mode, or by forward mode (one sweep per parameter: tiny runs only).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--limit", type=click.IntRange(1, 60000), default=None,
-              help="Train on the first N training examples only.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help=f"Where the MNIST files are [default: ${mnist.DATA_ENV_VAR}, else data/mnist].")
-@click.option("--save", "save_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Save the trained model (JSON) here.")
-@click.option("--load", "load_path", type=click.Path(dir_okay=False), default=None,
-              help="Start from a saved model (with --epochs 0: just evaluate it).")
-@click.option("--json", "as_json", is_flag=True, help="Print only a JSON document on stdout.")
-@click.pass_context
-def train_mnist(ctx: click.Context, size: str, hidden: int, activation: str, epochs: int,
-                batch_size: int, lr: Optional[float], optimizer: str, mode: str, seed: int,
-                limit: Optional[int], data_dir: Optional[str], save_path: Optional[str],
-                load_path: Optional[str], as_json: bool) -> None:
-    """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
-    console = Console(stderr=as_json)  # with --json, stdout holds only the JSON document
-    size_n = int(size)
-    saved = _read_model(load_path) if load_path else None
-    if saved is not None:
-        options = saved.get("options", {})
-        for name, given in (("size", size_n), ("hidden", hidden), ("activation", activation)):
-            explicit = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-            if explicit and options.get(name) != given:
-                raise click.UsageError(f"--{name} {given} conflicts with the loaded model "
-                                       f"({name} {options.get(name)})")
-        size_n, hidden, activation = options.get("size", size_n), options.get("hidden", hidden), \
-            options.get("activation", activation)
-    lr = lr if lr is not None else DEFAULT_LR[optimizer][1 if hidden else 0]
-
-    try:
-        (x_train, y_train), (x_test, y_test) = _load_data(data_dir, size_n, console)
-    except mnist.MnistError as error:
-        raise click.ClickException(str(error)) from None
-    if limit is not None:
-        x_train, y_train = x_train[:limit], y_train[:limit]
-    train_rows, train_labels = x_train.tolist(), y_train.tolist()
-    test_rows, test_labels = x_test.tolist(), y_test.tolist()
-
-    if saved is not None:
-        try:
-            model = Classifier.from_dict(saved["model"])
-        except (KeyError, ValueError) as error:
-            raise click.UsageError(f"{load_path}: {error}") from None
-        if model.inputs != size_n * size_n:
-            raise click.UsageError(f"{load_path}: the model takes {model.inputs} inputs, "
-                                   f"not {size_n * size_n}")
-    else:
-        model = Classifier(size_n * size_n, hidden=hidden, activation=activation, seed=seed)
-    step = make_optimizer(optimizer, model.parameters(), lr)
-    rng = random.Random(seed)
-
-    stop = _StopRequest(console)
-    previous_handler = signal.signal(signal.SIGINT, stop)
-    table = mnist_display.epoch_table()
-    history = []
-    trained, training_seconds, diverged = 0, 0.0, None
-    evaluation = None  # (test accuracy, predictions) of the model as it is now
-    started = time.perf_counter()
-    try:
-        bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
-                       TextColumn("{task.completed}/{task.total}"),
-                       TextColumn("{task.fields[speed]:.0f} ex/s  loss {task.fields[loss]:.4f}  "
-                                  "acc {task.fields[acc]:.2%}"), TimeElapsedColumn())
-        with Live(Group(table, bar), console=console, refresh_per_second=8):
-            for epoch in range(1, epochs + 1):
-                task = bar.add_task("", total=len(train_rows), epoch=epoch, speed=0.0, loss=0.0, acc=0.0)
-                epoch_start = time.perf_counter()
-
-                def on_batch(report, task=task, epoch_start=epoch_start):
-                    elapsed = max(time.perf_counter() - epoch_start, 1e-9)
-                    bar.update(task, completed=report.examples, speed=report.examples / elapsed,
-                               loss=report.loss, acc=report.accuracy)
-
-                try:
-                    result = train_epoch(model, step, train_rows, train_labels, batch_size, rng,
-                                         mode, on_batch, lambda: stop.requested)
-                except Diverged as error:
-                    diverged = error
-                    break
-                bar.remove_task(task)
-                trained += result.examples
-                training_seconds += result.seconds
-                evaluation = accuracy(model, test_rows, test_labels)
-                test_accuracy = evaluation[0]
-                history.append({"epoch": epoch, "loss": result.loss, "train_accuracy": result.accuracy,
-                                "test_accuracy": test_accuracy, "seconds": result.seconds})
-                mnist_display.add_epoch_row(table, epoch, result.loss, result.accuracy,
-                                            test_accuracy, result.seconds)
-                if result.interrupted:
-                    break
-    except KeyboardInterrupt:
-        raise click.ClickException("interrupted") from None
-    finally:
-        signal.signal(signal.SIGINT, previous_handler)
-    if diverged is not None:
-        raise click.ClickException(f"training diverged: {diverged}; try a smaller --lr "
-                                   f"(it was {lr})")
-
-    if evaluation is None:  # no epoch completed: evaluate the model as loaded or initialised
-        evaluation = accuracy(model, test_rows, test_labels)
-    test_accuracy, predictions = evaluation
-    summary = {
-        "test_accuracy": test_accuracy,
-        "train_accuracy": history[-1]["train_accuracy"] if history else None,
-        "epochs": len(history), "size": size_n, "hidden": hidden, "activation": activation,
-        "optimizer": optimizer, "lr": lr, "batch_size": batch_size, "seed": seed, "limit": limit,
-        "mode": mode, "examples": trained, "interrupted": stop.requested,
-        "seconds": time.perf_counter() - started,
-        "examples_per_second": trained / training_seconds if training_seconds else None,
-        "history": history,
-    }
-    if save_path:
-        options = {"size": size_n, "hidden": hidden, "activation": activation, "optimizer": optimizer,
-                   "lr": lr, "batch_size": batch_size, "seed": seed, "limit": limit,
-                   "epochs": (saved or {}).get("options", {}).get("epochs", 0) + len(history)}
-        try:
-            _write_atomically(save_path, {"format": MODEL_FORMAT, "version": 1, "options": options,
-                                          "model": model.to_dict(), "test_accuracy": test_accuracy})
-        except OSError as error:
-            raise click.ClickException(f"cannot save the model to {save_path}: "
-                                       f"{error.strerror or error}") from None
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-        return
-    _show_summary(console, summary, test_labels, predictions, data_dir, save_path)
-
-
-def _digits_to_show(data_dir: Optional[str], indices) -> list:
-    """Test images at 14x14 (from the original 28x28, whatever size was trained on)."""
-    files = mnist.locate_files(mnist.resolve_data_dir(data_dir))
-    images = mnist.read_images(files[mnist.TEST_IMAGES])
-    return mnist.downsample(images[indices], DIGIT_SIDE).tolist()
-
-
-def _show_summary(console: Console, summary: Dict[str, Any], labels, predictions,
-                  data_dir: Optional[str], save_path: Optional[str]) -> None:
-    console.print()
-    console.print(mnist_display.confusion_table(confusion_matrix(labels, predictions)))
-    wrong = [i for i, (t, p) in enumerate(zip(labels, predictions)) if t != p][:MISCLASSIFIED_SHOWN]
-    if wrong:
-        console.print("Some misclassified test digits:")
-        console.print(mnist_display.misclassified_panels(
-            _digits_to_show(data_dir, wrong), DIGIT_SIDE, [labels[i] for i in wrong],
-            [predictions[i] for i in wrong]))
-    speed = summary["examples_per_second"]
-    console.print(f"[bold]test accuracy {summary['test_accuracy']:.2%}[/] after {summary['epochs']} "
-                  f"epoch(s), {summary['seconds']:.1f} s"
-                  + (f", {speed:.0f} training examples/s" if speed else "")
-                  + (" (interrupted)" if summary["interrupted"] else ""))
-    if save_path:
-        console.print(f"model saved to {save_path}")
+def _examples(files: Dict[str, Any], images: str, labels: str, size: int,
+              limit: Optional[int]) -> Tuple[List[List[float]], List[int]]:
+    """The first ``limit`` examples of a split as rows of floats, and their labels (the
+    28x28 images are let go before the rows are made)."""
+    pixels, classes = mnist.read_split(files[images], files[labels])
+    small = mnist.downsample(pixels[:limit], size)
+    del pixels
+    return small.tolist(), classes[:limit].tolist()

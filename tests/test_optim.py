@@ -145,3 +145,62 @@ def test_load_state_dict_rejects_mismatches():
     del incomplete["velocities"]
     with pytest.raises(ValueError, match="lacks velocities"):
         sgd.load_state_dict(incomplete)
+
+
+def adam_state(**changes):
+    optimizer = Adam([Scalar(1.0), Scalar(2.0)], lr=0.1)
+    optimizer.step([0.5, -0.5])
+    state = optimizer.state_dict()
+    state.update(changes)
+    return state
+
+
+@pytest.mark.parametrize("state, problem", [
+    (None, "must be a dict"),
+    ([], "must be a dict"),
+    (adam_state(steps=-1), "steps"),
+    (adam_state(steps=1.5), "steps"),
+    (adam_state(steps=True), "steps"),
+    (adam_state(lr=math.nan), "lr"),
+    (adam_state(lr=math.inf), "lr"),
+    (adam_state(lr="0.1"), "lr"),
+    (adam_state(betas=[0.9]), "betas"),
+    (adam_state(betas=5), "betas"),
+    (adam_state(betas=["0.9", 0.99]), "betas"),
+    (adam_state(eps=None), "eps"),
+    (adam_state(first_moments=[0.1, math.nan]), "first_moments"),
+    (adam_state(first_moments=[0.1, "x"]), "first_moments"),
+    (adam_state(first_moments={"a": 1}), "first_moments"),
+    (adam_state(second_moments=[0.1, -0.2]), "second_moments"),
+])
+def test_load_state_dict_rejects_malformed_values_and_changes_nothing(state, problem):
+    optimizer = Adam([Scalar(1.0), Scalar(2.0)], lr=0.01)
+    before = optimizer.state_dict()
+    with pytest.raises(ValueError, match=problem):
+        optimizer.load_state_dict(state)
+    with pytest.raises(ValueError, match=problem):
+        Adam.check_state(state, 2)
+    assert optimizer.state_dict() == before
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"momentum": 1.5}, "momentum"), ({"momentum": math.nan}, "momentum"),
+    ({"weight_decay": math.inf}, "weight_decay"), ({"velocities": [1.0, None]}, "velocities"),
+])
+def test_sgd_state_values_are_checked_too(change, problem):
+    state = SGD([Scalar(1.0), Scalar(2.0)], lr=0.1, momentum=0.9).state_dict()
+    state.update(change)
+    with pytest.raises(ValueError, match=problem):
+        SGD.check_state(state, 2)
+
+
+def test_check_state_accepts_a_real_state_for_as_many_parameters():
+    Adam.check_state(json.loads(json.dumps(adam_state())), 2)
+    with pytest.raises(ValueError, match="2 entries for 3 parameters"):
+        Adam.check_state(adam_state(), 3)
+
+
+@pytest.mark.parametrize("lr", [math.inf, math.nan, "0.1", None])
+def test_the_learning_rate_must_be_a_positive_finite_number(lr):
+    with pytest.raises(ValueError, match="lr"):
+        SGD([Scalar(1.0)], lr=lr)
