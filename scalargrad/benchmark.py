@@ -1,109 +1,252 @@
 """Measurements behind `scalargrad bench`: plain functions returning numbers, no display.
 
-Every figure is measured on the machine it runs on. Timings take the best of a few
-repeats, which is the least noisy estimate on a shared machine. When the package
-micrograd is importable, the same chain and wide graphs are measured with it in the same
-run, as a baseline (micrograd is never a dependency).
+The workloads are op-by-op scalar code as micrograd users write it (one node per operation,
+Python's sum over generators), run three ways in the same process: on scalargrad's Scalars,
+on micrograd's Values when micrograd is installed (extended with exp, log, tanh and sin in
+its own style), and on plain floats (no derivatives: the floor). The cycle collector is left
+on, as in user code, unless a measurement says otherwise. Timings take the best of a few
+repeats, the least noisy estimate on a shared machine; ratios within one run are what to
+compare across machines.
 """
 from __future__ import annotations
 
 import gc
+import math
 import random
 import time
 import tracemalloc
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from . import functions
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
 from .collector import cycle_collector_paused
-from . import functions
-from .functions import dot, logsumexp, sin
 from .scalar import Scalar
 
-
-def _best_of(repeats: int, measure: Callable[[], Dict[str, float]]) -> Dict[str, float]:
-    runs = [measure() for _ in range(repeats)]
-    return {key: min(run[key] for run in runs) for key in runs[0]}
+INPUTS, HIDDEN, CLASSES = 49, 32, 10
 
 
-def _chain(x, n: int):
-    y = x
-    for _ in range(n // 2):
-        y = y * 1.000001
-        y = y + 0.5
-    return y
+# ---------------------------------------------------------------------------------------
+# The workloads, written once against a small "number system": how to make a variable, the
+# functions, and how to differentiate (None for floats).
+class NumberSystem:
+    def __init__(self, name: str, make: Callable[[float], Any], exp: Callable, log: Callable,
+                 tanh: Callable, sin: Callable,
+                 backward: Optional[Callable[[Any, List[Any]], Any]]) -> None:
+        self.name, self.make = name, make
+        self.exp, self.log, self.tanh, self.sin = exp, log, tanh, sin
+        self.backward = backward
 
 
-def _wide(xs):
-    """Square every input and add the squares pairwise: wide, and only log2(n) deep."""
-    level = [x * x for x in xs]
-    while len(level) > 1:
-        level = [level[i] + level[i + 1] if i + 1 < len(level) else level[i]
-                 for i in range(0, len(level), 2)]
-    return level[0]
+def _value(v: Any) -> float:
+    return v if v.__class__ is float else (v.value if hasattr(v, "value") else v.data)
 
 
-def _scalargrad_engine():
-    return Scalar, lambda y, inputs: reverse_autodiff(y, inputs)
+def poly(system: NumberSystem, x: Any) -> Any:
+    return 2 * x ** 2 + 4 * x + 3
 
 
-def _micrograd_engine():
-    """micrograd's Value and backward, if micrograd is installed; else None."""
+def chain(system: NumberSystem, x: Any, operations: int) -> Any:
+    tanh, sin = system.tanh, system.sin
+    for _ in range(operations // 4):
+        x = sin(tanh(x * 0.999 + 0.001))
+    return x
+
+
+def softmax_regression(system: NumberSystem, weights: Sequence[Sequence[Any]], biases: Sequence[Any],
+                       pixels: Sequence[float], label: int) -> Any:
+    """Cross-entropy of one example, logits = W x + b, as micrograd's MLP writes a layer."""
+    logits = [sum((w * p for w, p in zip(row, pixels)), b) for row, b in zip(weights, biases)]
+    return _cross_entropy(system, logits, label)
+
+
+def mlp(system: NumberSystem, layers: Sequence[Any], pixels: Sequence[float], label: int) -> Any:
+    (w1, b1), (w2, b2) = layers
+    hidden = [system.tanh(sum((w * p for w, p in zip(row, pixels)), b)) for row, b in zip(w1, b1)]
+    logits = [sum((w * h for w, h in zip(row, hidden)), b) for row, b in zip(w2, b2)]
+    return _cross_entropy(system, logits, label)
+
+
+def _cross_entropy(system: NumberSystem, logits: List[Any], label: int) -> Any:
+    top = max(_value(v) for v in logits)
+    return system.log(sum(system.exp(v - top) for v in logits)) + top - logits[label]
+
+
+# ---------------------------------------------------------------------------------------
+# The three number systems.
+def scalargrad_system() -> NumberSystem:
+    return NumberSystem("scalargrad", Scalar, functions.exp, functions.log, functions.tanh,
+                        functions.sin, lambda y, xs: reverse_autodiff(y, xs))
+
+
+def float_system() -> NumberSystem:
+    return NumberSystem("floats", float, math.exp, math.log, math.tanh, math.sin, None)
+
+
+def micrograd_system() -> Optional[NumberSystem]:
+    """micrograd's Value with exp, log, tanh and sin added in its own style (a closure per
+    node), if micrograd is installed; else None. Its backward recurses, so deep graphs need
+    a raised recursion limit (set here for the duration of the benchmark)."""
     try:
-        from micrograd.engine import Value  # type: ignore[import-not-found]
+        from micrograd.engine import Value  # type: ignore[import-untyped, import-not-found]
     except ImportError:
         return None
-    return Value, lambda y, inputs: y.backward()
+
+    def unary(function: Callable[[float], float], derivative: Callable[[float, float], float]):
+        def apply(x: Any) -> Any:
+            out = Value(function(x.data), (x,), function.__name__)
+
+            def _backward() -> None:
+                x.grad += derivative(x.data, out.data) * out.grad
+            out._backward = _backward
+            return out
+        return apply
+
+    def backward(y: Any, xs: List[Any]) -> None:
+        y.backward()
+
+    return NumberSystem("micrograd", Value, unary(math.exp, lambda x, out: out),
+                        unary(math.log, lambda x, out: 1 / x),
+                        unary(math.tanh, lambda x, out: 1 - out * out),
+                        unary(math.sin, lambda x, out: math.cos(x)), backward)
 
 
-ENGINES = {"scalargrad": _scalargrad_engine, "micrograd": _micrograd_engine}
+SYSTEMS = {"scalargrad": scalargrad_system, "micrograd": micrograd_system, "floats": float_system}
 
 
-def graph_costs(kind: str, n: int, engine: str = "scalargrad", repeats: int = 3,
-                pause_collector: bool = False) -> Optional[Dict[str, float]]:
-    """ns per node to build and to reverse-differentiate a chain or a wide graph of ~n nodes.
+# ---------------------------------------------------------------------------------------
+# Timing a workload.
+def _data(seed: int = 0, examples: int = 20) -> Dict[str, Any]:
+    rng = random.Random(seed)
 
-    None when the engine is not installed. micrograd's backward recurses, so its chains
-    must stay under Python's recursion limit (about 1000).
-    """
-    found = ENGINES[engine]()
-    if found is None:
-        return None
-    make, differentiate = found
+    def matrix(rows: int, cols: int) -> List[List[float]]:
+        return [[rng.gauss(0.0, 0.1) for _ in range(cols)] for _ in range(rows)]
 
-    def measure():
-        gc.collect()
-        if kind == "chain":
-            inputs = [make(1.0)]
-            start = time.perf_counter()
-            y = _chain(inputs[0], n)
-        else:
-            inputs = [make(random.random()) for _ in range(n // 2)]
-            start = time.perf_counter()
-            y = _wide(inputs)
+    return {"dense": (matrix(CLASSES, INPUTS), [0.0] * CLASSES),
+            "mlp": ((matrix(HIDDEN, INPUTS), [0.0] * HIDDEN), (matrix(CLASSES, HIDDEN), [0.0] * CLASSES)),
+            "examples": [([rng.random() for _ in range(INPUTS)], rng.randrange(CLASSES))
+                         for _ in range(examples)]}
+
+
+def _timed(run: Callable[[], Any], backward: Optional[Callable[[Any], Any]], repeats: int) -> Dict[str, float]:
+    """Best seconds of build (run) and of backward over repeats (each run a fresh graph)."""
+    best_build = best_backward = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = run()
         built = time.perf_counter()
-        differentiate(y, inputs)
+        if backward is not None:
+            backward(out)
         done = time.perf_counter()
-        del y
-        return {"build_ns": (built - start) / n * 1e9, "backward_ns": (done - built) / n * 1e9}
-
-    if pause_collector:
-        with cycle_collector_paused():
-            return _best_of(repeats, measure)
-    return _best_of(repeats, measure)
+        del out
+        best_build, best_backward = min(best_build, built - start), min(best_backward, done - built)
+    return {"build": best_build, "backward": best_backward if backward else 0.0}
 
 
-def bytes_per_node(n: int = 100_000, engine: str = "scalargrad") -> Optional[float]:
-    """Memory held by a recorded chain, per node (tracemalloc: every allocation counted)."""
-    found = ENGINES[engine]()
-    if found is None:
+def workload(name: str, system_name: str, repeats: int = 5, quick: bool = False) -> Optional[Dict[str, float]]:
+    """µs per unit of work (per example, per polynomial, per chain) to build and to
+    differentiate, for one workload on one number system; None if it is not installed."""
+    system = SYSTEMS[system_name]()
+    if system is None:
         return None
-    make, _ = found
+    data = _data()
+    make, differentiate = system.make, system.backward
+    examples = data["examples"][: 5 if quick else 20]
+    if name == "poly":
+        count = 1000 if quick else 10_000
+        xs = [make(3.0) for _ in range(count)]
+        run = lambda: [poly(system, x) for x in xs]  # noqa: E731
+        back = None if differentiate is None else lambda ys: [differentiate(y, [x]) for y, x in zip(ys, xs)]
+        per = count
+    elif name == "chain":
+        operations = 10_000 if quick else 100_000
+        x = make(0.5)
+        run = lambda: chain(system, x, operations)  # noqa: E731
+        back = None if differentiate is None else lambda y: differentiate(y, [x])
+        per = 1
+    elif name == "dense":
+        weights = [[make(v) for v in row] for row in data["dense"][0]]
+        biases = [make(v) for v in data["dense"][1]]
+        parameters = [w for row in weights for w in row] + biases
+        run = lambda: [softmax_regression(system, weights, biases, p, label)  # noqa: E731
+                       for p, label in examples]
+        back = None if differentiate is None else lambda ys: [differentiate(y, parameters) for y in ys]
+        per = len(examples)
+    elif name == "mlp":
+        layers = [([[make(v) for v in row] for row in w], [make(v) for v in b]) for w, b in data["mlp"]]
+        parameters = [p for w, b in layers for row in w for p in row] + [p for _, b in layers for p in b]
+        run = lambda: [mlp(system, layers, p, label) for p, label in examples]  # noqa: E731
+        back = None if differentiate is None else lambda ys: [differentiate(y, parameters) for y in ys]
+        per = len(examples)
+    else:
+        raise ValueError(f"unknown workload {name!r}")
+    if system_name == "micrograd" and name == "chain":
+        return _deep_micrograd(lambda: _timed(run, back, max(1, repeats // 2)), per)
+    seconds = _timed(run, back, repeats)
+    return {"build_us": seconds["build"] / per * 1e6, "backward_us": seconds["backward"] / per * 1e6,
+            "total_us": (seconds["build"] + seconds["backward"]) / per * 1e6}
+
+
+def _deep_micrograd(measure: Callable[[], Dict[str, float]], per: int) -> Dict[str, float]:
+    """micrograd's recursive backward on a deep chain: a raised limit and a big thread stack."""
+    import sys
+    import threading
+    result: Dict[str, float] = {}
+    limit = sys.getrecursionlimit()
+    size = threading.stack_size(512 * 1024 * 1024)
+    sys.setrecursionlimit(1_000_000)
+    try:
+        thread = threading.Thread(target=lambda: result.update(measure()))
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+        threading.stack_size(size)
+    return {"build_us": result["build"] / per * 1e6, "backward_us": result["backward"] / per * 1e6,
+            "total_us": (result["build"] + result["backward"]) / per * 1e6}
+
+
+WORKLOADS = ("poly", "chain", "dense", "mlp")
+
+
+def workloads(quick: bool = False, progress: Callable[[str], None] = lambda name: None) -> Dict[str, Dict[str, Any]]:
+    """Every workload on every installed number system, plus the ratios the targets use."""
+    results: Dict[str, Dict[str, Any]] = {}
+    for name in WORKLOADS:
+        row: Dict[str, Any] = {}
+        for system_name in SYSTEMS:
+            progress(f"{name} on {system_name}")
+            row[system_name] = workload(name, system_name, repeats=3 if quick else 5, quick=quick)
+        ours = row["scalargrad"]
+        row["backward_share"] = ours["backward_us"] / ours["total_us"]
+        row["vs_floats"] = ours["total_us"] / row["floats"]["total_us"]
+        if row["micrograd"] is not None:
+            row["vs_micrograd"] = row["micrograd"]["total_us"] / ours["total_us"]
+        results[name] = row
+    return results
+
+
+def collector_share(name: str = "chain", quick: bool = False) -> Dict[str, float]:
+    """µs for one workload with the cycle collector on and paused: what it costs."""
+    on = workload(name, "scalargrad", quick=quick)
+    with cycle_collector_paused():
+        paused = workload(name, "scalargrad", quick=quick)
+    assert on is not None and paused is not None
+    return {"on_us": on["total_us"], "paused_us": paused["total_us"],
+            "share": 1 - paused["total_us"] / on["total_us"]}
+
+
+# ---------------------------------------------------------------------------------------
+# Memory, depth, and the two modes.
+def bytes_per_node(n: int = 100_000) -> float:
+    """Memory held by a recorded chain, per node (tracemalloc: every allocation counted)."""
     gc.collect()
-    x = make(1.0)
+    x = Scalar(1.0)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        y = _chain(x, n)
+        y = x
+        for _ in range(n):
+            y = y * 1.000001
         after = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
@@ -116,7 +259,10 @@ def deep_chain(n: int = 1_000_000) -> Dict[str, float]:
     with cycle_collector_paused():
         x = Scalar(1.0)
         start = time.perf_counter()
-        y = _chain(x, n)
+        y = x
+        for _ in range(n // 2):
+            y = y * 1.000001
+            y = y + 0.5
         built = time.perf_counter()
         reverse_autodiff(y, x)
         reversed_ = time.perf_counter()
@@ -127,29 +273,6 @@ def deep_chain(n: int = 1_000_000) -> Dict[str, float]:
             "forward_s": forwarded - reversed_}
 
 
-def softmax_regression_example(repeats: int = 200, inputs: int = 49, classes: int = 10) -> float:
-    """µs for one example of softmax regression (forward pass plus backward sweep)."""
-    rng = random.Random(0)
-    weights = [[Scalar(rng.gauss(0, 0.1)) for _ in range(inputs)] for _ in range(classes)]
-    biases = [Scalar(0.0) for _ in range(classes)]
-    parameters = [w for row in weights for w in row] + biases
-    examples = [([rng.random() for _ in range(inputs)], rng.randrange(classes)) for _ in range(repeats)]
-
-    def one(pixels, label):
-        logits = [dot(row, pixels) + b for row, b in zip(weights, biases)]
-        loss = logsumexp(logits) - logits[label]
-        reverse_autodiff(loss, parameters)
-
-    def measure():
-        start = time.perf_counter()
-        for pixels, label in examples:
-            one(pixels, label)
-        return {"us": (time.perf_counter() - start) / repeats * 1e6}
-
-    with cycle_collector_paused():
-        return _best_of(3, measure)["us"]
-
-
 def mode_scaling(sizes: Sequence[int] = (1, 4, 16, 64, 256), trunk: int = 20) -> List[Dict[str, float]]:
     """Forward vs reverse mode for f: R^n -> R and g: R -> R^n (ms for the whole derivative).
 
@@ -158,19 +281,21 @@ def mode_scaling(sizes: Sequence[int] = (1, 4, 16, 64, 256), trunk: int = 20) ->
     g needs n reverse sweeps but one forward sweep.
     """
     rows = []
+    system = scalargrad_system()
     for n in sizes:
         xs = [Scalar(0.1 * (i + 1)) for i in range(n)]
-        f = _chain(functions.sum([sin(xs[i]) * xs[(i + 1) % n] for i in range(n)]), trunk)
+        f = chain(system, functions.sum([functions.sin(xs[i]) * xs[(i + 1) % n] for i in range(n)]), trunk)
         t = Scalar(0.3)
-        h = _chain(t, trunk)
-        gs = [sin(h * (i + 1)) for i in range(n)]
+        h = chain(system, t, trunk)
+        gs = [functions.sin(h * (i + 1)) for i in range(n)]
 
         def time_of(action: Callable[[], object]) -> float:
-            def measure():
+            best = math.inf
+            for _ in range(3):
                 start = time.perf_counter()
                 action()
-                return {"ms": (time.perf_counter() - start) * 1e3}
-            return _best_of(3, measure)["ms"]
+                best = min(best, time.perf_counter() - start)
+            return best * 1e3
 
         rows.append({
             "n": n,

@@ -1,43 +1,56 @@
 """scalargrad bench: the measurements exist and are sane (speed targets live in its output)."""
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from scalargrad import benchmark
 from scalargrad_cli.main import cli
 
 
-def test_graph_costs_are_positive_and_memory_is_per_node():
-    for kind in ("chain", "wide"):
-        costs = benchmark.graph_costs(kind, 2_000, repeats=1)
-        assert costs["build_ns"] > 0 and costs["backward_ns"] > 0
+@pytest.mark.parametrize("name", benchmark.WORKLOADS)
+def test_each_workload_computes_the_same_value_in_every_number_system(name):
+    """The three systems run the same code: same values, so the timings compare like with like."""
+    systems = [benchmark.SYSTEMS[n]() for n in ("scalargrad", "floats")]
+    data = benchmark._data(examples=2)
+    values = []
+    for system in systems:
+        make = system.make
+        if name == "poly":
+            values.append(benchmark._value(benchmark.poly(system, make(3.0))))
+        elif name == "chain":
+            values.append(benchmark._value(benchmark.chain(system, make(0.5), 40)))
+        elif name == "dense":
+            w = [[make(v) for v in row] for row in data["dense"][0]]
+            b = [make(v) for v in data["dense"][1]]
+            values.append(benchmark._value(benchmark.softmax_regression(system, w, b, *data["examples"][0])))
+        else:
+            layers = [([[make(v) for v in row] for row in w], [make(v) for v in b]) for w, b in data["mlp"]]
+            values.append(benchmark._value(benchmark.mlp(system, layers, *data["examples"][0])))
+    assert values[0] == pytest.approx(values[1], rel=1e-12)
+
+
+def test_a_system_that_is_not_installed_gives_none(monkeypatch):
+    monkeypatch.setitem(benchmark.SYSTEMS, "micrograd", lambda: None)
+    assert benchmark.workload("poly", "micrograd", quick=True) is None
+
+
+def test_memory_is_per_node_and_mode_scaling_measures_both_modes():
     assert 40 < benchmark.bytes_per_node(5_000) < 1_000
-
-
-def test_an_engine_that_is_not_installed_gives_none(monkeypatch):
-    monkeypatch.setitem(benchmark.ENGINES, "micrograd", lambda: None)
-    assert benchmark.graph_costs("chain", 100, engine="micrograd") is None
-    assert benchmark.bytes_per_node(100, engine="micrograd") is None
-
-
-def test_mode_scaling_measures_both_modes_for_each_size():
-    # the timings themselves are the benchmark's output, not something to assert on
     rows = benchmark.mode_scaling((1, 8), trunk=5)
     assert [row["n"] for row in rows] == [1, 8]
     for row in rows:
         assert all(row[key] > 0 for key in ("f_reverse_ms", "f_forward_ms", "g_reverse_ms", "g_forward_ms"))
 
 
-def test_bench_command_json():
+def test_bench_command_json_and_table(monkeypatch):
+    monkeypatch.setattr(benchmark, "WORKLOADS", ("poly", "dense"))
     result = CliRunner().invoke(cli, ["bench", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert {"graphs", "bytes_per_node", "softmax_regression_us_per_example", "deep_chain",
-            "mode_scaling"} <= set(document)
-    assert document["graphs"]["chain"]["build_ns"] > 0
-    assert document["deep_chain"]["nodes"] == 100_000
-
-
-def test_bench_command_table():
-    result = CliRunner().invoke(cli, ["bench", "--quick"])
-    assert result.exit_code == 0 and "ns per node" in result.output and "µs per example" in result.output
+    assert set(document["workloads"]) == {"poly", "dense"}
+    dense = document["workloads"]["dense"]
+    assert dense["scalargrad"]["total_us"] > dense["floats"]["total_us"] > 0
+    assert 0 < dense["backward_share"] < 1 and document["deep_chain"]["nodes"] == 100_000
+    table = CliRunner().invoke(cli, ["bench", "--quick"])
+    assert table.exit_code == 0 and "µs per unit" in table.output and "bytes per recorded node" in table.output
