@@ -244,8 +244,10 @@ def test_errors_name_the_entry_point():
             call()
     with pytest.raises(TypeError, match="got float"):
         reverse_autodiff(x * 2, [x, 1.5])
-    with pytest.raises(TypeError, match="sequence, got NoneType"):
-        sg.jacobian(None, [x])
+    with pytest.raises(TypeError, match="sequence, got int"):
+        sg.jacobian(5, [x])
+    with pytest.raises(TypeError, match="a Scalar or a sequence of Scalars, got float"):
+        reverse_autodiff(x * 2, 1.5)
     with pytest.raises(ValueError, match="mode must be"):
         sg.jacobian([x], [x], mode="sideways")
 

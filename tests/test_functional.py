@@ -213,6 +213,9 @@ def test_grad_names_argnums_from_the_end_and_constant_functions():
         return a * b * b
 
     assert grad(f).__name__ == "grad(f)" and value_and_grad(f).__name__ == "value_and_grad(f)"
+    assert grad(rosenbrock).__name__ == "grad(rosenbrock)"
+    assert value_and_grad(rosenbrock).__name__ == "value_and_grad(rosenbrock)"
+    assert grad(lambda t: t).__name__ == "grad(<lambda>)"
     assert grad(f, -1)(2.0, 3.0) == 12.0 and grad(f, -2)(2.0, 3.0) == 9.0
     with pytest.raises(ValueError, match=r"argnums -3 out of range for 2 arguments"):
         grad(f, -3)(2.0, 3.0)
@@ -220,3 +223,12 @@ def test_grad_names_argnums_from_the_end_and_constant_functions():
     assert value == 3.0 and type(value) is float and derivative == 0.0
     assert hessian_of(lambda a, b: 2, [1.0, 2.0]) == (2.0, [[0.0, 0.0], [0.0, 0.0]])
     assert type(hessian_of(lambda a, b: 2, [1.0, 2.0])[0]) is float
+
+
+def test_grad_and_hessian_of_work_inside_strict_conversions():
+    """They read values with .value: strict mode finds the user's conversions, not theirs."""
+    with sg.strict_conversions():
+        assert grad(f)(0.4) == pytest.approx(f1(0.4), rel=1e-12)
+        value, rows = hessian_of(rosenbrock, [0.5, 0.5])
+        assert value == pytest.approx(6.5) and rows[1][1] == pytest.approx(200.0)
+        assert value_and_grad(f)(0.4)[0] == pytest.approx(0.4 ** 3 * math.sin(0.4))

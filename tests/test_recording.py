@@ -118,3 +118,35 @@ def test_rule_defaults_and_errors_name_the_operation():
 def test_functions_and_operators_differentiate_a_derivative_with_the_table_bound():
     """Rule expressions on Scalars call the public functions (bind_functions)."""
     assert recording.SCALAR_NAMESPACE["cos"] is sg.cos and recording.Scalar is Scalar
+
+
+def test_the_conventions_shown_come_from_the_rules_with_kinks():
+    conventions = rules.conventions()
+    assert set(conventions) == {"abs", "sqrt", "relu", "pow", "maximum", "minimum"}
+    assert conventions["relu"] == "relu'(0) = 0." and all(conventions.values())
+
+
+def test_generated_functions_have_their_rule_in_the_docstring_and_a_source_for_tracebacks():
+    import inspect
+    import traceback
+    assert "Domain: x > 0." in sg.log.__doc__ and "Domain" not in sg.exp.__doc__
+    assert "relu'(0) = 0." in sg.relu.__doc__ and sg.sin.__doc__.endswith("for a Scalar.")
+    assert "first argument" in sg.maximum.__doc__ and sg.divide.__doc__.endswith("otherwise.")
+    lines = inspect.getsource(sg.tanh).splitlines()
+    assert len(lines) > 10 and lines[0].strip().startswith("def tanh(x)")
+    try:
+        sg.log(Scalar(-1.0))
+    except sg.DomainError:
+        shown = traceback.format_exc()
+    assert "log(-1.0): outside the domain of log (x > 0)" in shown
+
+
+def test_a_binary_function_generated_now_reports_errors_on_floats_like_on_scalars():
+    divide = recording.binary_function(_fresh(rules.DIV))
+    for a in (1.0, Scalar(1.0)):
+        with pytest.raises(sg.DivisionByZero, match=r"^div\(1.0, 0.0\): division by zero$"):
+            divide(a, 0.0)
+    with pytest.raises(TypeError, match=r"div\(\) expects numbers or Scalars, got Scalar and str"):
+        divide(Scalar(1.0), "a")
+    with pytest.raises(TypeError, match="got str"):
+        divide("a", 1.0)
