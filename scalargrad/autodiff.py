@@ -35,6 +35,7 @@ Inputs = Union[Scalar, Sequence[Scalar]]
 Output = Union[Scalar, Number]
 
 _RULE = operator.attrgetter("_rule")
+_ADJOINT = operator.attrgetter("_acc")
 _SCALAR_ONLY = {Scalar}
 _REACHED = object()  # a mark for nodes met but not yet listed, in ancestors()
 
@@ -72,15 +73,15 @@ def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
 
 # ---------------------------------------------------------------------------------------
 # Reverse mode on floats: the hot path.
-def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[int, Scalar]:
+def _reverse_sweep(start: Scalar, leaves: List[Scalar], waiting: int) -> Tuple[int, Scalar]:
     """Pass adjoints back along the links from start, while some node reached is waiting.
 
     A node holding an adjoint adds adjoint * partial to each parent's. A parent met for the
-    first time is appended to touched (so that everything can be cleared afterwards) and,
-    if it is not a leaf, counted as waiting until the walk reaches it. Returns how many are
-    still waiting when the links end (those the tape did not lead to), and the last node
-    processed. The three
-    accumulation blocks are one step written out: a call per edge would double the cost.
+    first time is, if a leaf, appended to leaves (so that its adjoint can be read and
+    cleared afterwards), else counted as waiting until the walk reaches it and clears it.
+    Returns how many are still waiting when the links end (those the tape did not lead
+    to), and the last node processed. The three accumulation blocks are one step written
+    out: a call per edge would double the cost of a sweep.
     """
     node: Optional[Scalar] = start
     last = start
@@ -90,76 +91,97 @@ def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[
             node._acc = None
             waiting -= 1
             last = node
-            if g != 0.0:
+            if g:  # a zero adjoint passes nothing on
                 da = node._da
                 if da.__class__ is tuple:  # n-ary: parents and partials in tuples
                     for parent, d in zip(node._a, da):
                         acc = parent._acc
-                        if acc is None:
-                            parent._acc = g * d
-                            touched.append(parent)
-                            waiting += parent._rule is not None
-                        else:
+                        if acc is not None:
                             parent._acc = acc + g * d
+                        else:
+                            parent._acc = g * d
+                            if parent._rule is None:
+                                leaves.append(parent)
+                            else:
+                                waiting += 1
                 else:
                     if da is not None:
                         parent = node._a
                         acc = parent._acc
-                        if acc is None:
-                            parent._acc = g * da
-                            touched.append(parent)
-                            waiting += parent._rule is not None
-                        else:
+                        if acc is not None:
                             parent._acc = acc + g * da
+                        else:
+                            parent._acc = g * da
+                            if parent._rule is None:
+                                leaves.append(parent)
+                            else:
+                                waiting += 1
                     db = node._db
                     if db is not None:
                         parent = node._b
                         acc = parent._acc
-                        if acc is None:
-                            parent._acc = g * db
-                            touched.append(parent)
-                            waiting += parent._rule is not None
-                        else:
+                        if acc is not None:
                             parent._acc = acc + g * db
+                        else:
+                            parent._acc = g * db
+                            if parent._rule is None:
+                                leaves.append(parent)
+                            else:
+                                waiting += 1
         node = node._previous
     return waiting, last
 
 
-def _sweep_off_tape(touched: List[Scalar]) -> None:
-    """Finish a reverse sweep over nodes the tape did not lead to (recorded before a cut).
+def _sweep_off_tape(y: Scalar, leaves: List[Scalar]) -> None:
+    """Finish a reverse sweep over nodes the tape did not lead to (recorded before it ended).
 
-    Those still holding an adjoint, and everything they depend on, are linked, for this
-    sweep only, in a topological order found from the graph, and swept like a tape; their
-    own links are put back after.
+    Those of y's nodes still holding an adjoint, and everything they depend on, are linked,
+    for this sweep only, in a topological order found from the graph, and swept like a
+    tape; their own links are put back after.
     """
-    order = topological_order([n for n in touched if n._acc is not None and n._rule is not None])
+    waiting = [n for n in topological_order([y]) if n._acc is not None]
+    order = topological_order(waiting)
     saved = [node._previous for node in order]
     try:
         previous = None
         for node in order:
             node._previous = previous
             previous = node
-        _reverse_sweep(order[-1], touched, len(order))
+        _reverse_sweep(order[-1], leaves, len(waiting))
     finally:
         for node, link in zip(order, saved):
             node._previous = link
 
 
+def _clear(y: Scalar) -> None:
+    """Clear every adjoint a sweep from y may have left (after an interruption)."""
+    for node in topological_order([y]):
+        node._acc = None
+        for parent in edges(node)[0]:
+            parent._acc = None
+
+
 def _adjoints(y: Scalar, inputs: List[Scalar]) -> List[float]:
     """dy/dx for each input by one reverse sweep over floats."""
-    touched = [y]
+    leaves: List[Scalar] = []
     y._acc = 1.0
     try:
-        waiting, oldest = _reverse_sweep(y, touched, 1)
+        waiting, oldest = _reverse_sweep(y, leaves, 1)
         if waiting:
-            _sweep_off_tape(touched)
+            _sweep_off_tape(y, leaves)
         else:  # nothing older is y's: let it go, if nothing else holds it
             oldest._previous = None
-        return [0.0 if x._acc is None else x._acc for x in inputs]
+        result = list(map(_ADJOINT, inputs))
+        if None in result:  # inputs y does not depend on
+            result = [0.0 if r is None else r for r in result]
+    except BaseException:  # even Ctrl-C: an adjoint left behind would corrupt later sweeps
+        _clear(y)
+        raise
     finally:
-        for node in touched:
-            node._acc = None
         end_tape()
+    for leaf in leaves:
+        leaf._acc = None
+    return result
 
 
 # ---------------------------------------------------------------------------------------
