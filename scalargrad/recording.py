@@ -262,7 +262,7 @@ def binary_function(rule: Rule) -> Callable:
     reflected = binary_method(rule, rule.name, reflected=True)
     value_of = float_function(rule)
 
-    def function(a, b):
+    def function(a: Union[Scalar, float], b: Union[Scalar, float]) -> Union[Scalar, float]:
         if a.__class__ is Scalar:
             result = forward(a, b)
         elif b.__class__ is Scalar:
