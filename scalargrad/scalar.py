@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numbers
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Tuple, Union, overload
+from typing import Any, Callable, ClassVar, Iterator, Tuple, Union, overload
 
 from . import recording
 from .errors import GraphLostError
@@ -82,18 +82,19 @@ class Scalar:
         self._previous = None
 
     # Arithmetic: every operator is generated from its rule in rules.py --------------------
-    __add__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(ADD, "add")
-    __radd__: Callable[[Scalar, Number], Scalar] = recording.binary_method(ADD, "add", True)
-    __sub__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(SUB, "sub")
-    __rsub__: Callable[[Scalar, Number], Scalar] = recording.binary_method(SUB, "sub", True)
-    __mul__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(MUL, "mul")
-    __rmul__: Callable[[Scalar, Number], Scalar] = recording.binary_method(MUL, "mul", True)
-    __truediv__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(DIV, "truediv")
-    __rtruediv__: Callable[[Scalar, Number], Scalar] = recording.binary_method(DIV, "truediv", True)
-    __pow__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(POW, "pow")
-    __rpow__: Callable[[Scalar, Number], Scalar] = recording.binary_method(POW, "pow", True)
-    __neg__: Callable[[Scalar], Scalar] = recording.unary_function(NEG)
-    __abs__: Callable[[Scalar], Scalar] = recording.unary_function(ABS)
+    # (ClassVar: methods of the class, so the checker binds self, as in -s, abs(s), sum(...))
+    __add__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(ADD, "add")
+    __radd__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(ADD, "add", True)
+    __sub__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(SUB, "sub")
+    __rsub__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(SUB, "sub", True)
+    __mul__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(MUL, "mul")
+    __rmul__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(MUL, "mul", True)
+    __truediv__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(DIV, "truediv")
+    __rtruediv__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(DIV, "truediv", True)
+    __pow__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(POW, "pow")
+    __rpow__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(POW, "pow", True)
+    __neg__: ClassVar[Callable[[Scalar], Scalar]] = recording.unary_function(NEG)
+    __abs__: ClassVar[Callable[[Scalar], Scalar]] = recording.unary_function(ABS)
 
     def __pos__(self) -> Scalar:
         return self
