@@ -30,7 +30,7 @@ import math
 import operator
 import random
 import warnings
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 from .errors import ExpressionError, InputError
 from .functions import BY_RULE, divide, power
@@ -109,6 +109,11 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({str(self)!r})"
+
+    @overload
+    def evaluate(self, env: Mapping[str, float]) -> float: ...
+    @overload
+    def evaluate(self, env: Mapping[str, Union[Value, int]]) -> Value: ...
 
     def evaluate(self, env: Mapping[str, Union[Value, int]]) -> Value:
         """The value with env's values for the variables: a float, or a Scalar if any is one.
