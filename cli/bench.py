@@ -11,7 +11,7 @@ from rich.table import Table
 from scalargrad import benchmark
 
 # The engine issue's targets, for the shared 2-core machine (ratios within one run).
-TARGETS = {"poly": {"vs_micrograd": 6}, "chain": {"vs_micrograd": 15},
+TARGETS: Dict[str, Dict[str, float]] = {"poly": {"vs_micrograd": 6}, "chain": {"vs_micrograd": 15},
            "dense": {"vs_micrograd": 15, "vs_floats": 20, "backward_share": 1 / 3},
            "mlp": {"vs_micrograd": 15, "vs_floats": 20, "backward_share": 1 / 3}}
 TARGET_BYTES = 150

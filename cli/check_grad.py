@@ -13,12 +13,12 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import click
 from rich import box
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
@@ -27,7 +27,8 @@ from scalargrad.errors import DomainError, ExpressionError, InputError, NumericO
 from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
 from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
-                                  check_gradients, check_hessian)
+                                  InputCheck, SecondDerivativeCheck, check_gradients,
+                                  check_hessian)
 from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
 
 from .errors import EXIT_FAILED, BadInput
@@ -279,6 +280,8 @@ class _SlowPointBar:
     """The bar for one point's Hessian columns, added once the point has run for
     SLOW_POINT_SECONDS (a fast point would only flicker)."""
 
+    task: Optional[TaskID]  # None until the point is slow enough to show the bar
+
     def __init__(self, bars: Progress) -> None:
         self.bars, self.started, self.task = bars, time.monotonic(), None
 
@@ -349,7 +352,13 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
         console.print(_kink_note(kink))
 
 
-def _comparison_table(title: str, label: str, methods: Sequence[str], rows) -> Table:
+# A row of a comparison table: (label, the three methods' values, abs error, rel error, ok).
+_ComparisonRow = Tuple[str, Sequence[Optional[float]], Optional[float], Optional[float],
+                       Optional[bool]]
+
+
+def _comparison_table(title: str, label: str, methods: Sequence[str],
+                      rows: Sequence[_ComparisonRow]) -> Table:
     """rows of (label, three values, abs error, rel error, ok); numbers too wide for the
     terminal fold rather than truncate. n/a where finite differences cannot check."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
@@ -470,7 +479,7 @@ def _point_document(check: PointCheck) -> dict:
     }
 
 
-def _comparison_document(check) -> dict:
+def _comparison_document(check: Union[InputCheck, SecondDerivativeCheck]) -> dict:
     """The finite-difference side of an InputCheck or SecondDerivativeCheck."""
     return {"finite_difference": _json_number(check.finite_difference),
             "abs_error": _json_number(check.abs_error),
@@ -478,6 +487,6 @@ def _comparison_document(check) -> dict:
             "ok": check.ok, "stencil": check.stencil, "note": check.note or None}
 
 
-def _json_number(x: Optional[float]):
+def _json_number(x: Optional[float]) -> Union[float, str, None]:
     """x, or its name when JSON has no number for it; None (null) stays."""
     return x if x is None or math.isfinite(x) else str(x)

@@ -153,13 +153,14 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
         check_writable(save_path)
     saved_path = load_path or resume_path
     checkpoint = model_file.load(saved_path) if saved_path else None
-    if resume_path and not checkpoint.resumable:
+    resumed = checkpoint if resume_path else None  # the run --resume names, loaded just above
+    if resumed is not None and not resumed.resumable:
         raise InputError(f"{resume_path} holds a model without its training state (format "
                          "version 1): --load it to train it further as a new run")
     settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
     data, test_images = _load_data(data_dir, settings, console)
-    if resume_path:
-        return TrainingRun.resume(checkpoint, data), test_images
+    if resumed is not None:
+        return TrainingRun.resume(resumed, data), test_images
     return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
-from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, TypeGuard, Union, overload
 
 from .recording import nary_partial, scalar_partials
 from .rules import NaryRule
@@ -42,7 +42,7 @@ _REACHED = object()  # a mark for nodes met but not yet listed, in ancestors()
 
 # ---------------------------------------------------------------------------------------
 # Checking what the entry points are given.
-def _check_output(y: object, where: str) -> bool:
+def _check_output(y: object, where: str) -> TypeGuard[Scalar]:
     """True for a Scalar, False for a plain number (a constant); TypeError for anything else."""
     if y.__class__ is Scalar:
         return True
@@ -54,11 +54,11 @@ def _check_output(y: object, where: str) -> bool:
 
 def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
     """(list of inputs, whether one input was given rather than a sequence)."""
-    cls = xs.__class__
-    if cls is Scalar:
-        return [xs], True  # type: ignore[list-item]
-    if cls is list or cls is tuple:
-        inputs = list(xs)  # type: ignore[call-overload]
+    # xs.__class__ each time, not a local alias of it: the checker narrows xs on these checks.
+    if xs.__class__ is Scalar:
+        return [xs], True
+    if xs.__class__ is list or xs.__class__ is tuple:
+        inputs = list(xs)
     elif isinstance(xs, Sequence) and not isinstance(xs, (str, bytes)):
         inputs = list(xs)
     else:
@@ -356,7 +356,7 @@ def _tangents(nodes: List[Scalar], start: int) -> None:
 def _forward(ys: Sequence[Output], inputs: List[Scalar], recorded: bool) -> List[List[Any]]:
     """d ys / d inputs by forward sweeps, one per input: a list (per input) of lists (per y)."""
     roots = [y for y in ys if y.__class__ is Scalar]
-    nodes, leaves = ancestors(roots)  # type: ignore[arg-type]
+    nodes, leaves = ancestors(roots)
     position = {id(node): i for i, node in enumerate(nodes)}
     reached = [x._acc is not None for x in inputs]
     sweep = _tangents_recorded if recorded else _tangents
@@ -372,8 +372,7 @@ def _forward(ys: Sequence[Output], inputs: List[Scalar], recorded: bool) -> List
                 node._acc = 0.0
             x._acc = 1.0
             sweep(nodes, position.get(id(x), -1) + 1)
-            columns.append([y._acc if y.__class__ is Scalar else 0.0  # type: ignore[union-attr]
-                            for y in ys])
+            columns.append([y._acc if y.__class__ is Scalar else 0.0 for y in ys])
     finally:
         release(nodes, leaves)
     return columns
@@ -403,12 +402,11 @@ def reverse_autodiff(y: Output, xs: Inputs, create_graph: bool = False) -> Any:
     inputs, single = _check_inputs(xs, "reverse_autodiff")
     if not _check_output(y, "reverse_autodiff"):
         return _finish([0.0] * len(inputs), single, create_graph)
-    if y._rule is None:  # type: ignore[union-attr]
+    if y._rule is None:
         return _finish([1.0 if x is y else 0.0 for x in inputs], single, create_graph)
     if create_graph or any(map(_RULE, inputs)):
-        return _finish(_adjoints_in_order(y, inputs, create_graph), single,  # type: ignore[arg-type]
-                       create_graph)
-    result = _adjoints(y, inputs)  # type: ignore[arg-type]
+        return _finish(_adjoints_in_order(y, inputs, create_graph), single, create_graph)
+    result = _adjoints(y, inputs)
     return result[0] if single else result
 
 

@@ -15,6 +15,7 @@ import math
 import random
 import time
 import tracemalloc
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from . import functions
@@ -87,11 +88,12 @@ def micrograd_system() -> Optional[NumberSystem]:
     node), if micrograd is installed; else None. Its backward recurses, so deep graphs need
     a raised recursion limit (set here for the duration of the benchmark)."""
     try:
-        from micrograd.engine import Value  # type: ignore[import-untyped, import-not-found]
+        from micrograd.engine import Value  # untyped, or absent: see pyproject's mypy override
     except ImportError:
         return None
 
-    def unary(function: Callable[[float], float], derivative: Callable[[float, float], float]):
+    def unary(function: Callable[[float], float],
+              derivative: Callable[[float, float], float]) -> Callable[[Any], Any]:
         def apply(x: Any) -> Any:
             out = Value(function(x.data), (x,), function.__name__)
 
@@ -151,7 +153,8 @@ def _timed(build: Callable[[], Any], backward: Optional[Callable[[Any], Any]], r
             "total_us": (best_build + best_backward) * per_unit}
 
 
-def workload(name: str, system_name: str, repeats: int = 5, quick: bool = False) -> Optional[Dict[str, float]]:
+def workload(name: str, system_name: str, repeats: int = 5,
+             quick: bool = False) -> Optional[Dict[str, float]]:
     """µs per unit of work (per example, per polynomial, per chain) to build and to
     differentiate, for one workload on one number system; None if it is not installed."""
     system = SYSTEMS[system_name]()
@@ -217,7 +220,8 @@ def _deep_micrograd(measure: Callable[[], Dict[str, float]]) -> Dict[str, float]
 WORKLOADS = ("poly", "chain", "dense", "mlp")
 
 
-def workloads(quick: bool = False, progress: Callable[[str], None] = lambda name: None) -> Dict[str, Dict[str, Any]]:
+def workloads(quick: bool = False,
+              progress: Callable[[str], None] = lambda name: None) -> Dict[str, Dict[str, Any]]:
     """Every workload on every installed number system, plus the ratios the targets use."""
     results: Dict[str, Dict[str, Any]] = {}
     for name in WORKLOADS:
@@ -306,11 +310,11 @@ def mode_scaling(sizes: Sequence[int] = (1, 4, 16, 64, 256), trunk: int = 20) ->
                 best = min(best, time.perf_counter() - start)
             return best * 1e3
 
-        rows.append({
+        rows.append({  # partial, not lambda: each action holds this n's graph, not the loop's
             "n": n,
-            "f_reverse_ms": time_of(lambda: reverse_autodiff(f, xs)),
-            "f_forward_ms": time_of(lambda: forward_autodiff(f, xs)),
-            "g_reverse_ms": time_of(lambda: jacobian(gs, [t], mode="reverse")),
-            "g_forward_ms": time_of(lambda: jacobian(gs, [t], mode="forward")),
+            "f_reverse_ms": time_of(partial(reverse_autodiff, f, xs)),
+            "f_forward_ms": time_of(partial(forward_autodiff, f, xs)),
+            "g_reverse_ms": time_of(partial(jacobian, gs, [t], mode="reverse")),
+            "g_forward_ms": time_of(partial(jacobian, gs, [t], mode="forward")),
         })
     return rows

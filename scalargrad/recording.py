@@ -24,21 +24,22 @@ from . import rules
 from .errors import DivisionByZero, DomainError, NumericOverflow, ScalargradError
 from .rules import NaryRule, Rule
 
-if TYPE_CHECKING:
-    from .scalar import Scalar
-
 _new = object.__new__
 _Real = numbers.Real
 
 # The generated functions share these through this module's globals.
 _last: Optional["Scalar"] = None  # the newest node: the head of the tape (tape.py)
-Scalar: Any = None                # the Scalar class, bound by scalar.py once it exists
+if TYPE_CHECKING:
+    from .scalar import Scalar
+else:
+    Scalar = None  # the Scalar class, bound by scalar.py once it exists (scalar.py imports this module)
 
 
-def bind(scalar_class: type) -> None:
+def bind(scalar_class: type[Scalar]) -> None:
     """Called once by scalar.py: the generated code makes nodes of this class."""
-    global Scalar
-    Scalar = scalar_class
+    # Through globals(): to the type checker this name is the class all along (it is, once
+    # bound), and a class is not assigned to.
+    globals()["Scalar"] = scalar_class
 
 
 def make_node(value: float, rule: Union[Rule, NaryRule], a: Any, da: Any, b: Any = None,
@@ -74,9 +75,9 @@ def error(rule: Union[Rule, NaryRule], args: Sequence[float], cause: BaseExcepti
 def as_float(x: object) -> float:
     """A plain number as a float; anything else is a TypeError."""
     if x.__class__ is float:
-        return x  # type: ignore[return-value]
+        return x
     if isinstance(x, _Real):
-        return float(x)  # type: ignore[arg-type]
+        return float(x)
     raise TypeError(f"expected a number or a Scalar, got {type(x).__name__}")
 
 
@@ -261,7 +262,7 @@ def binary_function(rule: Rule) -> Callable:
     reflected = binary_method(rule, rule.name, reflected=True)
     value_of = float_function(rule)
 
-    def function(a, b):
+    def function(a: Union[Scalar, float], b: Union[Scalar, float]) -> Union[Scalar, float]:
         if a.__class__ is Scalar:
             result = forward(a, b)
         elif b.__class__ is Scalar:

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import numbers
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Tuple, Union
+from typing import Any, Callable, ClassVar, Iterator, Tuple, Union, overload
 
 from . import recording
 from .errors import GraphLostError
-from .rules import ABS, ADD, DIV, MUL, NEG, POW, SUB, NaryRule
+from .rules import ABS, ADD, DIV, MUL, NEG, POW, SUB, NaryRule, Rule
 
 Number = Union[int, float]
 ScalarLike = Union["Scalar", int, float]
@@ -53,9 +53,22 @@ class Scalar:
 
     __slots__ = ("value", "_rule", "_a", "_da", "_b", "_db", "_acc", "_previous")
 
+    # The slots' types, as the module docstring lays them out. _a, _da, _b and _db hold a
+    # Scalar, a number, a tuple or None depending on the rule, and _acc an adjoint or tangent
+    # (a float or a Scalar) or a sweep's mark: Any, since only the rule says which.
     value: float
+    _rule: Union[Rule, NaryRule, None]
+    _a: Any
+    _da: Any
+    _b: Any
+    _db: Any
+    _acc: Any
+    _previous: Union[Scalar, None]
 
     def __init__(self, value: Union[Number, "Scalar"]) -> None:
+        # The checks go through cls, read once (Scalars are made often), which the type
+        # checker does not follow: it cannot see that value is a Scalar where .value is read,
+        # nor that it is a float by the end; hence the two ignores.
         cls = value.__class__
         if cls is not float:
             if cls is int or cls is Scalar:
@@ -69,18 +82,19 @@ class Scalar:
         self._previous = None
 
     # Arithmetic: every operator is generated from its rule in rules.py --------------------
-    __add__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(ADD, "add")
-    __radd__: Callable[[Scalar, Number], Scalar] = recording.binary_method(ADD, "add", True)
-    __sub__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(SUB, "sub")
-    __rsub__: Callable[[Scalar, Number], Scalar] = recording.binary_method(SUB, "sub", True)
-    __mul__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(MUL, "mul")
-    __rmul__: Callable[[Scalar, Number], Scalar] = recording.binary_method(MUL, "mul", True)
-    __truediv__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(DIV, "truediv")
-    __rtruediv__: Callable[[Scalar, Number], Scalar] = recording.binary_method(DIV, "truediv", True)
-    __pow__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(POW, "pow")
-    __rpow__: Callable[[Scalar, Number], Scalar] = recording.binary_method(POW, "pow", True)
-    __neg__: Callable[[Scalar], Scalar] = recording.unary_function(NEG)
-    __abs__: Callable[[Scalar], Scalar] = recording.unary_function(ABS)
+    # (ClassVar: methods of the class, so the checker binds self, as in -s, abs(s), sum(...))
+    __add__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(ADD, "add")
+    __radd__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(ADD, "add", True)
+    __sub__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(SUB, "sub")
+    __rsub__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(SUB, "sub", True)
+    __mul__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(MUL, "mul")
+    __rmul__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(MUL, "mul", True)
+    __truediv__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(DIV, "truediv")
+    __rtruediv__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(DIV, "truediv", True)
+    __pow__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(POW, "pow")
+    __rpow__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(POW, "pow", True)
+    __neg__: ClassVar[Callable[[Scalar], Scalar]] = recording.unary_function(NEG)
+    __abs__: ClassVar[Callable[[Scalar], Scalar]] = recording.unary_function(ABS)
 
     def __pos__(self) -> Scalar:
         return self
@@ -96,11 +110,16 @@ class Scalar:
             raise _lost(self, "int()")
         return int(self.value)
 
-    def __round__(self, ndigits: Union[int, None] = None) -> float:
+    @overload
+    def __round__(self, ndigits: None = None) -> int: ...
+    @overload
+    def __round__(self, ndigits: int) -> float: ...
+
+    def __round__(self, ndigits: Union[int, None] = None) -> Union[int, float]:
         """round(s) rounds the value, like round() of a float (a number, not a Scalar)."""
         if _strict and self._rule is not None:
             raise _lost(self, "round()")
-        return round(self.value, ndigits)  # type: ignore[return-value]
+        return round(self.value, ndigits)
 
     def __bool__(self) -> bool:
         return self.value != 0.0
@@ -146,7 +165,7 @@ class Scalar:
         other_value = _value_or_none(other)
         return NotImplemented if other_value is None else self.value >= other_value
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose; object types it as a method
 
     # Pickling and copying (copying.py) ------------------------------------------------------
     def __reduce_ex__(self, protocol: Any) -> Tuple[Any, ...]:
@@ -162,7 +181,7 @@ recording.bind(Scalar)
 def _value_or_none(x: object) -> Union[float, None]:
     """The float value of a Scalar or a real number, or None for anything else."""
     if x.__class__ is Scalar:
-        return x.value  # type: ignore[attr-defined, no-any-return]
+        return x.value
     if isinstance(x, numbers.Real):
         return float(x)
     return None
@@ -170,7 +189,7 @@ def _value_or_none(x: object) -> Union[float, None]:
 
 def value_of(x: ScalarLike) -> float:
     """The float value of a Scalar, or of a plain number (never raises in strict mode)."""
-    return x.value if x.__class__ is Scalar else float(x)  # type: ignore[union-attr, arg-type]
+    return x.value if x.__class__ is Scalar else float(x)
 
 
 def edges(node: Scalar) -> Tuple[Tuple[Scalar, ...], Tuple[Any, ...]]:

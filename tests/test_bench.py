@@ -53,4 +53,5 @@ def test_bench_command_json_and_table(monkeypatch):
     assert dense["scalargrad"]["total_us"] > dense["floats"]["total_us"] > 0
     assert 0 < dense["backward_share"] < 1 and document["deep_chain"]["nodes"] == 100_000
     table = CliRunner().invoke(cli, ["bench", "--quick"])
-    assert table.exit_code == 0 and "µs per unit" in table.output and "bytes per recorded node" in table.output
+    assert (table.exit_code == 0 and "µs per unit" in table.output
+            and "bytes per recorded node" in table.output)

@@ -501,7 +501,7 @@ def test_bad_numeric_options(option, value, message):
 ])
 def test_an_eps_whose_step_rounds_to_zero_is_a_usage_error(args, where):
     result = run(*args)
-    assert_bad_input(result, f"Error: --eps: the step scale")
+    assert_bad_input(result, "Error: --eps: the step scale")
     assert f"is too small at {where}" in result.stderr and result.stderr.count("\n") == 1
 
 
