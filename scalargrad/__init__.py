@@ -7,6 +7,7 @@
 """
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
 from .collector import cycle_collector_paused
+from .compiler import Compiled, compile
 from .errors import (DivisionByZero, DomainError, GraphLostError, NumericOverflow,
                      ScalargradError)
 from .functional import grad, hessian, hessian_of, value_and_grad
@@ -23,7 +24,8 @@ __version__ = "0.2.0"
 __all__ = [
     "Scalar", "value_of", "reverse_autodiff", "forward_autodiff", "jacobian",
     "finite_difference", "grad", "value_and_grad", "hessian", "hessian_of",
-    "cycle_collector_paused", "strict_conversions", "check_gradients", "GradientReport",
+    "cycle_collector_paused", "strict_conversions", "compile", "Compiled",
+    "check_gradients", "GradientReport",
     "InputCheck", "Matrix",
     "ScalargradError", "DomainError", "DivisionByZero", "NumericOverflow", "GraphLostError",
     "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "atan", "tanh", "sigmoid",

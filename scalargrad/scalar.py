@@ -25,8 +25,9 @@ allocation and one object for Python's cycle collector to scan, and about 120 by
 from __future__ import annotations
 
 import numbers
+import operator
 from contextlib import contextmanager
-from typing import Any, Callable, ClassVar, Iterator, Tuple, Union, overload
+from typing import Any, Callable, ClassVar, Iterator, Optional, Tuple, Union, overload
 
 from . import recording
 from .errors import GraphLostError
@@ -36,6 +37,23 @@ Number = Union[int, float]
 ScalarLike = Union["Scalar", int, float]
 
 _strict = False
+# While a function is traced for compiling (compiler.py), told of every decision taken on a
+# Scalar's value: (kind, Scalar, the other operand or argument, outcome).
+_observer: Optional[Callable[[str, "Scalar", Any, Any], None]] = None
+
+
+def _comparison(name: str, compare: Callable[[float, float], bool]) -> Callable[["Scalar", object], bool]:
+    """A comparison method: on values, returning bool; told to the observer, if any."""
+    def method(self: "Scalar", other: object) -> bool:
+        other_value = _value_or_none(other)
+        if other_value is None:
+            return NotImplemented
+        result = compare(self.value, other_value)
+        if _observer is not None:
+            _observer(name, self, other, result)
+        return result
+    method.__name__ = method.__qualname__ = f"__{name}__"
+    return method
 
 
 class Scalar:
@@ -103,12 +121,17 @@ class Scalar:
     def __float__(self) -> float:
         if _strict and self._rule is not None:
             raise _lost(self, "float()")
+        if _observer is not None:
+            _observer("float", self, None, self.value)
         return self.value
 
     def __int__(self) -> int:
         if _strict and self._rule is not None:
             raise _lost(self, "int()")
-        return int(self.value)
+        result = int(self.value)
+        if _observer is not None:
+            _observer("int", self, None, result)
+        return result
 
     @overload
     def __round__(self, ndigits: None = None) -> int: ...
@@ -119,10 +142,16 @@ class Scalar:
         """round(s) rounds the value, like round() of a float (a number, not a Scalar)."""
         if _strict and self._rule is not None:
             raise _lost(self, "round()")
-        return round(self.value, ndigits)
+        result = round(self.value, ndigits)
+        if _observer is not None:
+            _observer("round", self, ndigits, result)
+        return result
 
     def __bool__(self) -> bool:
-        return self.value != 0.0
+        result = self.value != 0.0
+        if _observer is not None:
+            _observer("bool", self, None, result)
+        return result
 
     def __repr__(self) -> str:
         return f"Scalar({self.value!r})"
@@ -141,29 +170,12 @@ class Scalar:
         return "" if self._rule is None else self._rule.name
 
     # Comparisons: on values, returning bool, so `if x > 0:` works in user code ------------
-    def __eq__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value == other_value
-
-    def __ne__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value != other_value
-
-    def __lt__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value < other_value
-
-    def __le__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value <= other_value
-
-    def __gt__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value > other_value
-
-    def __ge__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value >= other_value
+    __eq__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("eq", operator.eq)
+    __ne__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("ne", operator.ne)
+    __lt__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("lt", operator.lt)
+    __le__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("le", operator.le)
+    __gt__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("gt", operator.gt)
+    __ge__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("ge", operator.ge)
 
     __hash__ = None  # type: ignore[assignment]  # unhashable on purpose; object types it as a method
 
@@ -214,6 +226,18 @@ def arguments(node: Scalar) -> Tuple[Any, ...]:
     if isinstance(node._rule, NaryRule):
         return node._a
     return (node._a,) if node._b is None else (node._a, node._b)
+
+
+@contextmanager
+def observing(observer: Callable[[str, "Scalar", Any, Any], None]) -> Iterator[None]:
+    """Inside the block, observer is told of every comparison, bool(), int(), float() and
+    round() of a Scalar, and of every n-ary node's full arguments (recording.record_nary)."""
+    global _observer
+    previous, _observer = _observer, observer
+    try:
+        yield
+    finally:
+        _observer = previous
 
 
 @contextmanager
