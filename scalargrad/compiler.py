@@ -244,8 +244,10 @@ class _Program:
         self.traced = traced
         self.namer = _Namer(traced, differentiate)
         self.differentiate = tuple(differentiate)
-        forward, reverse = self._forward(), self._reverse()
+        forward = self._forward()
+        reverse, reverse_once = self._reverse("seed[{j}]"), self._reverse("1.0")
         head = self._head()
+        traced = self.traced
         signature = ", ".join(f"X{i}" if isinstance(a, list) else f"x{i}"
                               for i, a in enumerate(traced.inputs))
         outputs = "".join(self.namer.value(out) + ", " for out in traced.outputs)
@@ -257,7 +259,11 @@ class _Program:
             *_indent(head + forward),
             f"    return ({outputs})",
             "",
-            "def value_and_grad(" + signature + (", " if signature else "") + "seeds, buffers):",
+            "def grad(" + signature + (", " if signature else "") + buffers + "):",
+            *_indent(head + forward + reverse_once),
+            f"    return {self.namer.value(traced.outputs[0])}, ({scalars})",
+            "",
+            "def vjp(" + signature + (", " if signature else "") + "seeds, buffers):",
             *_indent(head + forward),
             "    scalar_gradients = []",
             "    for seed, (" + buffers + ") in zip(seeds, buffers):",
@@ -272,7 +278,9 @@ class _Program:
                          _sum=sum, E=traced.external)
         exec(builtins.compile(self.source, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
         self.value: Callable[..., Tuple[float, ...]] = namespace["value"]
-        self.value_and_grad: Callable[..., Any] = namespace["value_and_grad"]
+        self.grad: Callable[..., Any] = namespace["grad"]
+        self.vjp: Callable[..., Any] = namespace["vjp"]
+        self.lists = [i for i in self.differentiate if isinstance(traced.inputs[i], list)]
 
     def _guard_places(self) -> Dict[int, List[Tuple[str, Scalar, Any, Any]]]:
         """Each guard after the newest node it reads (-1: it reads inputs only)."""
@@ -328,65 +336,121 @@ class _Program:
         names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
         return recording._float_names(rule.formula, names)
 
-    def _reverse(self) -> List[str]:
+    def _reverse(self, seeds: str) -> List[str]:
+        """The reverse sweep: each node's contributions to its arguments' adjoints, newest
+        node first. seeds is how output j's adjoint starts: e.g. "seed[{j}]" or "1.0".
+
+        Two things keep it short without changing a result: a constant partial is written as
+        itself (+= g, -= g), and an interior node whose only use is an argument with partial
+        1 (a sum's terms) takes its consumer's adjoint as its own, with no statement at all.
+        """
         traced, namer = self.traced, self.namer
+        edges = [(node, self._node_edges(node)) for node in traced.nodes]
+        uses: Dict[int, int] = {}
+        for _, contributions in edges:
+            for target, _ in contributions:
+                uses[id(target)] = uses.get(id(target), 0) + 1
+        adjoint = {id(node): f"g_v{k}" for k, node in enumerate(traced.nodes)}
+        aliased = set()
+        for node, contributions in reversed(edges):  # consumers before what they use
+            for target, partial in contributions:
+                if (partial == "1.0" and uses.get(id(target)) == 1 and target._rule is not None
+                        and id(target) in adjoint):
+                    adjoint[id(target)] = adjoint[id(node)]
+                    aliased.add(id(target))
         lines = []
-        zeros = [f"g_v{k}" for k in range(len(traced.nodes))]
+        zeros = sorted(set(adjoint.values()), key=lambda name: int(name[3:]))
         zeros += [f"g_x{i}" for i in self.differentiate if not isinstance(traced.inputs[i], list)]
         for start in range(0, len(zeros), 64):
             lines.append(" = ".join(zeros[start:start + 64]) + " = 0.0")
         for j, out in enumerate(traced.outputs):
-            target = namer.adjoint(out)
+            target = adjoint.get(id(out)) or namer.adjoint(out)
             if target is not None:
-                lines.append(f"{target} += seed[{j}]")
-        for k in range(len(traced.nodes) - 1, -1, -1):
-            body = self._adjoint_lines(traced.nodes[k], f"g_v{k}")
-            if body:  # a zero adjoint passes nothing on, as in the recording engine
-                lines.append(f"if g_v{k}:")
+                lines.append(f"{target} += {seeds.format(j=j)}")
+        for node, contributions in reversed(edges):
+            g = adjoint[id(node)]
+            body = []
+            for target, partial in contributions:
+                if id(target) in aliased:
+                    continue
+                where = target if isinstance(target, _Slice) else (adjoint.get(id(target))
+                                                                   or namer.adjoint(target))
+                body.append(_contribution(where, g, partial))
+            if not body:
+                continue
+            if all(_constant(partial) is not None for _, partial in contributions):
+                lines.extend(body)  # no partial can be infinite: nothing for a zero to guard
+            else:  # a zero adjoint passes nothing on, as in the recording engine
+                lines.append(f"if {g}:")
                 lines.extend("    " + line for line in body)
         return lines
 
-    def _adjoint_lines(self, node: Scalar, g: str) -> List[str]:
+    def _node_edges(self, node: Scalar) -> List[Tuple[Any, str]]:
+        """(argument, partial as an expression) for each argument wanting an adjoint; a dot
+        over a slice of a differentiated list is one entry, with the slice as its target."""
         rule = node._rule
         namer = self.namer
+        result: List[Tuple[Any, str]] = []
         if isinstance(rule, NaryRule):
             args = self._nary_arguments(node)
             half = len(args) // 2
-            partners = (*args[half:], *args[:half]) if rule.pairs else (None,) * len(args)
-            if rule.pairs:  # a side that is a slice of a list argument: one line for it
-                lines = []
+            if rule.pairs:
                 for side, other in ((args[:half], args[half:]), (args[half:], args[:half])):
                     target = _slice(side, namer, "G")
                     if target is not None and int(target[1:target.index("[")]) in namer.differentiate:
-                        lines.append(f"{target} = _list(_map(_add, {target}, "
-                                     f"_map(_mul, _repeat({g}), {_sequence(other, namer)})))")
+                        result.append((_Slice(target), _sequence(other, namer)))
                     else:
-                        lines.extend(self._edges(rule.partial, node, list(zip(side, other)), g))
-                return lines
-            return self._edges(rule.partial, node, list(zip(args, partners)), g)
+                        result.extend(self._nary_edges(rule.partial, node, list(zip(side, other))))
+                return result
+            return self._nary_edges(rule.partial, node, [(a, None) for a in args])
         assert isinstance(rule, Rule)  # traced nodes are never leaves
         names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
         names["out"] = namer.names[id(node)]
-        lines = []
         for argument, partial in zip(arguments(node), rule.partials):
-            target = namer.adjoint(argument)
-            if target is not None:
-                lines.append(f"{target} += {g} * ({recording._float_names(partial, names)})")
-        return lines
+            if namer.adjoint(argument) is not None:
+                result.append((argument, recording._float_names(partial, names)))
+        return result
 
-    def _edges(self, partial: str, node: Scalar, pairs: List[Tuple[Any, Any]], g: str) -> List[str]:
-        """One line per argument of an n-ary node that wants an adjoint."""
+    def _nary_edges(self, partial: str, node: Scalar, pairs: List[Tuple[Any, Any]]) -> List[Tuple[Any, str]]:
         namer = self.namer
-        lines = []
+        result = []
         for argument, partner in pairs:
-            target = namer.adjoint(argument)
-            if target is None:
+            if namer.adjoint(argument) is None:
                 continue
             names = {"x": namer.value(argument), "out": namer.names[id(node)]}
             if partner is not None:
                 names["partner"] = namer.value(partner)
-            lines.append(f"{target} += {g} * ({recording._float_names(partial, names)})")
-        return lines
+            result.append((argument, recording._float_names(partial, names)))
+        return result
+
+
+class _Slice:
+    """The target of a dot's adjoints over a slice of a list argument's gradient buffer."""
+
+    _rule = None  # never aliased
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+def _contribution(target: Any, g: str, partial: str) -> str:
+    """The statement adding g times partial to target's adjoint."""
+    if isinstance(target, _Slice):
+        return (f"{target.target} = _list(_map(_add, {target.target}, "
+                f"_map(_mul, _repeat({g}), {partial})))")
+    constant = _constant(partial)
+    if constant == 1.0:
+        return f"{target} += {g}"
+    if constant == -1.0:
+        return f"{target} -= {g}"
+    return f"{target} += {g} * ({partial})"
+
+
+def _constant(expression: str) -> Optional[float]:
+    try:
+        return float(expression)
+    except ValueError:
+        return None
 
 
 def _indent(lines: List[str], spaces: int = 4) -> List[str]:
@@ -402,6 +466,7 @@ class Compiled:
         self.function = function
         self.argnums = None if argnums is None else tuple(argnums)
         self._variants: Dict[Tuple[Any, ...], List[_Program]] = {}
+        self._latest: Dict[Tuple[Any, ...], _Program] = {}  # the variant that fitted last
         self._too_many: set = set()
         self.__name__ = f"compiled({getattr(function, '__name__', 'f')})"
 
@@ -410,42 +475,34 @@ class Compiled:
         """f's value at args (numbers or lists of numbers), by the compiled code."""
         if _has_scalar(args):  # called while recording (inside another trace): just record
             return self.function(*args)
-        outputs = self._run(args, lambda program: program.value(*args), None)
-        return outputs
+        return self._run(args, _values, None)
 
     def value_and_grad(self, *args: Any) -> Tuple[float, List[Any]]:
         """(f's value, [df/dx for each differentiated argument: a float, or a list of floats
         for a list]) for a function returning one number."""
-        value, gradients = self.value_and_grad_into(None, *args)
-        return value, gradients
+        return self.value_and_grad_into(None, *args)
 
     def value_and_grad_into(self, buffers: Optional[Sequence[List[float]]],
                             *args: Any) -> Tuple[float, List[Any]]:
         """As value_and_grad, but the gradients of list arguments are *added* to the given
         buffers (one list per differentiated list argument, in order) instead of returned in
         new lists: a training loop sums a batch's gradients without making any."""
-        def run(program: _Program) -> Any:
-            lists = buffers if buffers is not None else [
-                [0.0] * len(args[i]) for i in program.differentiate if isinstance(args[i], (list, tuple))]
-            outputs, scalars = program.value_and_grad(*args, ((1.0,),), (tuple(lists),))
-            if len(outputs) != 1:
-                raise TypeError("value_and_grad: the function returns several values; use jacobian")
-            return outputs[0], _gradients(program, list(lists), scalars[0])
-
-        return self._run(args, run, "value_and_grad")
+        program = self._latest.get(_shape(args))
+        if program is not None:  # the common case, kept short: most calls are this
+            lists = buffers if buffers is not None else [[0.0] * len(args[i]) for i in program.lists]
+            try:
+                value, scalars = program.grad(*args, *lists)
+                return value, _gradients(program, lists, scalars)
+            except Retrace:
+                pass
+            except (ArithmeticError, ValueError, TypeError):
+                return self._record(args, "value_and_grad")
+        return self._run(args, lambda p: _gradient(p, args, buffers), "value_and_grad")
 
     def jacobian(self, *args: Any) -> List[List[Any]]:
         """Rows, one per output of f (a list of numbers), of derivatives with respect to each
         differentiated argument (a float, or a list of floats for a list)."""
-        def run(program: _Program) -> Any:
-            count = len(program.traced.outputs)
-            seeds = [tuple(1.0 if j == k else 0.0 for j in range(count)) for k in range(count)]
-            lists = [tuple([0.0] * len(args[i]) for i in program.differentiate
-                           if isinstance(args[i], (list, tuple))) for _ in seeds]
-            _, scalars = program.value_and_grad(*args, seeds, lists)
-            return [_gradients(program, list(lists[k]), scalars[k]) for k in range(count)]
-
-        return self._run(args, run, "jacobian")
+        return self._run(args, lambda p: _jacobian(p, args), "jacobian")
 
     @property
     def source(self) -> str:
@@ -453,19 +510,20 @@ class Compiled:
         return "\n".join(program.source for programs in self._variants.values() for program in programs)
 
     # Variants ----------------------------------------------------------------------------
-    def _run(self, args: Args, run: Callable[[_Program], Any], derivative: Optional[str]) -> Any:
+    def _run(self, args: Args, run: Callable[[_Program, Args], Any], derivative: Optional[str]) -> Any:
         shape = _structure(args)
         if shape in self._too_many:
             return self._record(args, derivative)
         programs = self._variants.setdefault(shape, [])
         for program in programs:
             try:
-                result = run(program)
+                result = run(program, args) if run is _values else run(program)  # type: ignore[call-arg]
             except Retrace:
                 continue
-            except (ArithmeticError, ValueError):  # the recording engine raises the same, as it should
+            except (ArithmeticError, ValueError, TypeError):
                 return self._record(args, derivative)
-            return _unwrap(result, program, derivative)
+            self._latest[shape] = program
+            return result
         if len(programs) >= MAX_VARIANTS:
             self._too_many.add(shape)
             warnings.warn(f"{self.__name__}: {MAX_VARIANTS} variants traced for arguments of this "
@@ -475,9 +533,10 @@ class Compiled:
         differentiate = range(len(args)) if self.argnums is None else self.argnums
         program = _Program(_Traced(self.function, args, shape), differentiate)
         programs.append(program)
+        self._latest[shape] = program
         try:
-            return _unwrap(run(program), program, derivative)
-        except (ArithmeticError, ValueError):
+            return run(program, args) if run is _values else run(program)  # type: ignore[call-arg]
+        except (ArithmeticError, ValueError, TypeError):
             return self._record(args, derivative)
 
     def _record(self, args: Args, derivative: Optional[str]) -> Any:
@@ -500,22 +559,42 @@ class Compiled:
         return values[0], shaped[0]
 
 
+def _shape(args: Args) -> Tuple[Any, ...]:
+    """The call's structure, quickly (the items are checked when a variant is traced)."""
+    return tuple([len(a) if a.__class__ is list or a.__class__ is tuple else None for a in args])
+
+
+def _values(program: _Program, args: Args) -> Any:
+    outputs = program.value(*args)
+    return outputs[0] if program.traced.single else list(outputs)
+
+
+def _gradient(program: _Program, args: Args, buffers: Optional[Sequence[List[float]]]) -> Any:
+    if len(program.traced.outputs) != 1:
+        raise TypeError("value_and_grad: the function returns several values; use jacobian")
+    lists = buffers if buffers is not None else [[0.0] * len(args[i]) for i in program.lists]
+    value, scalars = program.grad(*args, *lists)
+    return value, _gradients(program, lists, scalars)
+
+
+def _jacobian(program: _Program, args: Args) -> List[List[Any]]:
+    count = len(program.traced.outputs)
+    seeds = [tuple(1.0 if j == k else 0.0 for j in range(count)) for k in range(count)]
+    lists = [tuple([0.0] * len(args[i]) for i in program.lists) for _ in seeds]
+    _, scalars = program.vjp(*args, seeds, lists)
+    return [_gradients(program, list(lists[k]), scalars[k]) for k in range(count)]
+
+
 def _has_scalar(args: Args) -> bool:
     return any(a.__class__ is Scalar
                or (isinstance(a, (list, tuple)) and any(v.__class__ is Scalar for v in a)) for a in args)
 
 
-def _gradients(program: _Program, lists: List[List[float]], scalars: Tuple[float, ...]) -> List[Any]:
+def _gradients(program: _Program, lists: Sequence[List[float]], scalars: Tuple[float, ...]) -> List[Any]:
     """The gradients in argument order: lists for list arguments, floats for numbers."""
     lists_left, scalars_left = iter(lists), iter(scalars)
     return [next(lists_left) if isinstance(program.traced.inputs[i], list) else next(scalars_left)
             for i in program.differentiate]
-
-
-def _unwrap(result: Any, program: _Program, derivative: Optional[str]) -> Any:
-    if derivative is None:  # plain values: a number, or a list for a function returning one
-        return result[0] if program.traced.single else list(result)
-    return result
 
 
 def _reshape(row: List[float], inputs: List[Any]) -> List[Any]:
