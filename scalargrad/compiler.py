@@ -475,7 +475,7 @@ class Compiled:
         """f's value at args (numbers or lists of numbers), by the compiled code."""
         if _has_scalar(args):  # called while recording (inside another trace): just record
             return self.function(*args)
-        return self._run(args, _values, None)
+        return self._run(args, lambda program: _values(program, args), None)
 
     def value_and_grad(self, *args: Any) -> Tuple[float, List[Any]]:
         """(f's value, [df/dx for each differentiated argument: a float, or a list of floats
@@ -510,14 +510,14 @@ class Compiled:
         return "\n".join(program.source for programs in self._variants.values() for program in programs)
 
     # Variants ----------------------------------------------------------------------------
-    def _run(self, args: Args, run: Callable[[_Program, Args], Any], derivative: Optional[str]) -> Any:
+    def _run(self, args: Args, run: Callable[[_Program], Any], derivative: Optional[str]) -> Any:
         shape = _structure(args)
         if shape in self._too_many:
             return self._record(args, derivative)
         programs = self._variants.setdefault(shape, [])
         for program in programs:
             try:
-                result = run(program, args) if run is _values else run(program)  # type: ignore[call-arg]
+                result = run(program)
             except Retrace:
                 continue
             except (ArithmeticError, ValueError, TypeError):
@@ -535,7 +535,7 @@ class Compiled:
         programs.append(program)
         self._latest[shape] = program
         try:
-            return run(program, args) if run is _values else run(program)  # type: ignore[call-arg]
+            return run(program)
         except (ArithmeticError, ValueError, TypeError):
             return self._record(args, derivative)
 
