@@ -39,9 +39,10 @@ def attribute(text: str) -> str:
 
 
 def text(x: float, y: float, content: str, size: float, anchor: str = "start",
-         fill: str = "#222222", bold: bool = False, css_class: Optional[str] = None) -> str:
+         fill: str = "#222222", bold: bool = False, transform: Optional[str] = None) -> str:
     """A <text> element; y is the baseline."""
-    extra = (' font-weight="bold"' if bold else "") + (f' class="{css_class}"' if css_class else "")
+    extra = (' font-weight="bold"' if bold else "") + (
+        f' transform="{transform}"' if transform else "")
     return (f'<text x="{num(x)}" y="{num(y)}" font-size="{num(size)}" text-anchor="{anchor}" '
             f'fill="{fill}"{extra}>{escape(content)}</text>')
 

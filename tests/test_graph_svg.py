@@ -7,45 +7,7 @@ import pytest
 
 from scalargrad import Scalar, graph, sigmoid, sin, sum as total, tanh
 from scalargrad.graph_view import short
-
-NS = "{http://www.w3.org/2000/svg}"
-CHAR_WIDTH, ASCENT, DESCENT = 0.61, 0.8, 0.25  # the monospaced font's metrics, as em
-
-
-def shapes(svg_text):
-    """(texts, rects): each text as (string, box) and each rect as a box, in page
-    coordinates (translate() of enclosing groups applied). Boxes are (left, top, right,
-    bottom); a text's from its anchor, baseline and font size."""
-    root = ET.fromstring(svg_text)
-    texts, rects = [], []
-    stack = [(root, 0.0, 0.0)]
-    while stack:
-        element, dx, dy = stack.pop()
-        move = re.fullmatch(r"translate\(([-\d.]+),([-\d.]+)\)", element.get("transform", ""))
-        if move:
-            dx, dy = dx + float(move.group(1)), dy + float(move.group(2))
-        if element.tag == NS + "text":
-            size = float(element.get("font-size"))
-            width = len(element.text) * CHAR_WIDTH * size
-            x, y = float(element.get("x")) + dx, float(element.get("y")) + dy
-            left = {"start": x, "middle": x - width / 2, "end": x - width}[
-                element.get("text-anchor", "start")]
-            texts.append((element.text, (left, y - ASCENT * size, left + width,
-                                         y + DESCENT * size)))
-        elif element.tag == NS + "rect" and element.get("width") != "100%":
-            x, y = float(element.get("x")) + dx, float(element.get("y")) + dy
-            rects.append((x, y, x + float(element.get("width")), y + float(element.get("height"))))
-        stack.extend((child, dx, dy) for child in element)
-    return root, texts, rects
-
-
-def intersect(a, b):
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def inside(inner, outer):
-    return (outer[0] <= inner[0] + 1e-6 and inner[2] <= outer[2] + 1e-6
-            and outer[1] <= inner[1] + 1e-6 and inner[3] <= outer[3] + 1e-6)
+from svg_geometry import NS, assert_readable, inside, intersect
 
 
 def random_graph(seed, operations):
@@ -76,19 +38,6 @@ def random_graph(seed, operations):
             last = last / 3.0
         pool.append(last)
     return graph(last, names=names, title=f"random graph {seed}")
-
-
-def assert_readable(svg_text):
-    root, texts, rects = shapes(svg_text)
-    width, height = float(root.get("width")), float(root.get("height"))
-    page = (0.0, 0.0, width, height)
-    for k, (text, box) in enumerate(texts):
-        assert inside(box, page), text
-        for other, other_box in texts[k + 1:]:
-            assert not intersect(box, other_box), (text, other)
-    for box in rects:
-        assert inside(box, page)
-    return root, texts, rects
 
 
 @pytest.mark.parametrize("seed", range(10))
