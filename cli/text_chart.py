@@ -107,7 +107,7 @@ def panel_text(panel: Panel, width: int = WIDTH, height: int = HEIGHT) -> Text:
 
 def _row_labels(panel: Panel, height: int, to_pixels) -> Dict[int, str]:
     """Tick labels on the rows they fall in, at most every other row."""
-    values = panel.ticks_y(4)
+    values = panel.ticks_y(max(2, height // 2 + 1))
     labels: Dict[int, str] = {}
     for value in values:
         py = to_pixels((0.0, value))[1]
