@@ -36,7 +36,8 @@ Formats: tree (the default: a node used twice is shown once, then as @n),
 dot (Graphviz text, micrograd's style), svg (drawn by scalargrad: no
 Graphviz needed; --engine dot has Graphviz's dot program draw it instead),
 json (nodes and edges). Nodes are numbered %n as in `scalargrad trace`.
-Graphs of more than {PICTURE_LIMIT} nodes are summarised instead of drawn.
+A graph of more than {PICTURE_LIMIT} nodes is too large to draw: the error
+summarises it instead (--json and `scalargrad trace` show any size).
 """
 
 _EPILOG = """\b
@@ -127,7 +128,8 @@ def _render(view: GraphView, recorded: Recorded, chosen: str, engine: str,
 
 def _styled_row(row: TreeRow) -> Text:
     """A tree row in colour: the operation bold, values plain, gradients magenta."""
-    line = Text(row.prefix, style="dim")
+    line = Text()
+    line.append(row.prefix, style="dim")
     node = row.node
     if node is None:
         return line.append(f"{short(row.constant or 0.0)} (constant)", style="dim")

@@ -5,6 +5,7 @@ at 96 x 36 points. The same panels are drawn as SVG by scalargrad.chart_svg.
 """
 from __future__ import annotations
 
+import colorsys
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -17,6 +18,19 @@ from scalargrad.chart import Dots, Line, Panel, tick_label, ticks
 WIDTH, HEIGHT = 48, 9  # characters
 MAX_MARKS = 30  # Dots of more points are drawn as braille dots, not ●
 _BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][column]
+
+
+def terminal_colour(colour: str) -> str:
+    """A chart's colour ("#rrggbb") as the nearest of the terminal's basic colours, by hue,
+    so that series stay apart on terminals of 8 colours as on those of millions."""
+    if not (colour.startswith("#") and len(colour) == 7):
+        return colour
+    r, g, b = (int(colour[k:k + 2], 16) / 255 for k in (1, 3, 5))
+    hue, lightness, saturation = colorsys.rgb_to_hls(r, g, b)
+    if saturation < 0.25 or lightness < 0.1:
+        return "bright_black" if lightness < 0.6 else "white"
+    names = ("red", "yellow", "green", "cyan", "blue", "magenta")
+    return names[round(hue * 6) % 6]
 
 
 class _Canvas:
@@ -32,7 +46,7 @@ class _Canvas:
         if 0 <= px < 2 * self.width and 0 <= py < 4 * self.height:
             cell = (py // 4, px // 2)
             self.bits[cell] = self.bits.get(cell, 0) | _BRAILLE_BITS[py % 4][px % 2]
-            self.colour[cell] = colour
+            self.colour[cell] = terminal_colour(colour)
 
     def segment(self, a: Tuple[float, float], b: Tuple[float, float], colour: str) -> None:
         steps = max(1, int(max(abs(b[0] - a[0]), abs(b[1] - a[1]))))
@@ -43,7 +57,7 @@ class _Canvas:
     def mark(self, px: float, py: float, colour: str) -> None:
         cell = (min(max(int(py // 4), 0), self.height - 1),
                 min(max(int(px // 2), 0), self.width - 1))
-        self.marks[cell] = colour
+        self.marks[cell] = terminal_colour(colour)
 
     def row(self, r: int) -> Text:
         text = Text()
@@ -145,7 +159,7 @@ def legend(series: Sequence[object], width: int) -> Text:
             elif used:
                 text.append("   ")
                 used += 3
-            text.append("●" if isinstance(s, Dots) else "━━", style=s.colour)
+            text.append("●" if isinstance(s, Dots) else "━━", style=terminal_colour(s.colour))
             text.append(f" {s.label}")
             used += entry
     return text

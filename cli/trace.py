@@ -13,9 +13,11 @@ its number, operation and arguments, and its value.
 
 \b
   scalargrad trace "sin(x)*y + exp(x*y)" --at x=0.5,y=2
-  %0 = input x         # 0.5
-  %1 = input y         # 2.0
-  %2 = sin %0          # 0.479425538604203
+  # sin(x) * y + exp(x * y) at x = 0.5, y = 2.0
+  %0 = input x     # 0.5
+  %1 = input y     # 2.0
+  %2 = sin %0      # 0.479425538604203
+  %3 = mul %2 %1   # 0.958851077208406
   ...
 
 Variables without --at are given values where the expression is defined,

@@ -7,25 +7,16 @@ labels with these numbers, and the tests check with them that no two labels over
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 from xml.sax.saxutils import escape
 
 FONT_FAMILY = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"
 CHAR_WIDTH = 0.61  # of the font size
 ASCENT, DESCENT = 0.8, 0.25  # of the font size, above and below the baseline
 
-Box = Tuple[float, float, float, float]  # left, top, right, bottom
-
 
 def text_width(text: str, size: float) -> float:
     return len(text) * CHAR_WIDTH * size
-
-
-def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") -> Box:
-    """The room a text takes: x as anchored (start, middle or end), y its baseline."""
-    width = text_width(text, size)
-    left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
-    return left, y - ASCENT * size, left + width, y + DESCENT * size
 
 
 def num(x: float) -> str:

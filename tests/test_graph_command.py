@@ -121,3 +121,14 @@ def test_engine_dot_uses_graphviz_when_there(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}/usr/bin:/bin")
     result = run("x*y", "--at", "x=1,y=2", "--format", "svg", "--engine", "dot")
     assert result.exit_code == 0 and result.output == "<svg>drawn by dot</svg>\n"
+
+
+def test_the_tree_in_colour_dims_only_the_branches():
+    from scalargrad import Scalar, graph
+    from scalargrad_cli.graph import _styled_row
+    x = Scalar(2.0)
+    rows = graph(x * 3, names={"x": x}).tree_rows()
+    text = _styled_row(rows[1])
+    assert text.plain == "├── x = 2   grad 3"
+    dimmed = "".join(text.plain[s.start:s.end] for s in text.spans if "dim" in str(s.style))
+    assert dimmed == "├── " and text.style == ""

@@ -39,3 +39,11 @@ def test_panels_side_by_side_when_there_is_room():
     print_panels(narrow, panels)
     assert wide.export_text().splitlines()[0].split() == ["A", "B"]
     assert narrow.export_text().splitlines()[0].strip() == "A"
+
+
+def test_chart_colours_become_the_terminals_basic_colours_by_hue():
+    from scalargrad import fit_story, metrics
+    from scalargrad_cli.text_chart import terminal_colour
+    assert [terminal_colour(c) for c in fit_story.MOMENT_COLOURS] == ["red", "yellow", "green"]
+    assert terminal_colour(metrics.TEST_COLOUR) == "green"
+    assert terminal_colour("#555555") == "bright_black" and terminal_colour("magenta") == "magenta"
