@@ -284,10 +284,12 @@ class GraphView:
 
     # Display -----------------------------------------------------------------------------
     def _repr_svg_(self) -> Optional[str]:
-        """Jupyter shows the picture; for a graph too large, None: it shows repr() instead."""
+        """Jupyter shows the picture (the <svg> element alone, as it goes into a page); for
+        a graph too large, None: Jupyter shows repr() instead."""
         if len(self.nodes) > PICTURE_LIMIT:
             return None
-        return self.svg()
+        picture = self.svg()
+        return picture[picture.index("<svg"):]
 
     def __repr__(self) -> str:
         return f"<graph of {self.summary()}>"

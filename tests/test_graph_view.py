@@ -1,6 +1,7 @@
 """scalargrad.graph_view: the snapshot of a graph and its text formats."""
 import json
 import math
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -221,4 +222,6 @@ def test_bad_arguments():
 
 def test_jupyter_shows_the_svg():
     _, _, view = small()
-    assert isinstance(view, GraphView) and view._repr_svg_().startswith("<?xml")
+    shown = view._repr_svg_()
+    assert isinstance(view, GraphView) and shown.startswith("<svg ") and shown in view.svg()
+    ET.fromstring(shown)
