@@ -89,3 +89,11 @@ class ExpressionError(InputError):
         first = len(prefix) + start - low
         last = len(prefix) + min(end, high + 1) - low
         return window, " " * first + "^" * max(1, last - first)
+
+
+class GraphTooLarge(InputError):
+    """A graph with more nodes than a picture of it can show (graph_view.PICTURE_LIMIT)."""
+
+
+class GraphvizError(InputError):
+    """Graphviz's dot program was asked for but is not installed, or it failed."""
