@@ -16,7 +16,7 @@ import random
 import time
 import tracemalloc
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import functions
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
@@ -217,6 +217,68 @@ def _deep_micrograd(measure: Callable[[], Dict[str, float]]) -> Dict[str, float]
     return result
 
 
+# ---------------------------------------------------------------------------------------
+# The same workloads compiled (scalargrad.compile): value and gradient from generated code.
+COMPILED_WORKLOADS = ("poly", "dense", "mlp")
+
+
+def _flat_softmax_regression(params: List[Any], pixels: List[Any], target: List[Any]) -> Any:
+    """softmax_regression with its weights in one list and the label one-hot (data, not an
+    index: a compiled function takes numbers and lists of numbers)."""
+    system = scalargrad_system()
+    weights = [params[k * INPUTS:(k + 1) * INPUTS] for k in range(CLASSES)]
+    logits = [sum((w * p for w, p in zip(row, pixels)), b)
+              for row, b in zip(weights, params[CLASSES * INPUTS:])]
+    return _one_hot_cross_entropy(system, logits, target)
+
+
+def _flat_mlp(params: List[Any], pixels: List[Any], target: List[Any]) -> Any:
+    system = scalargrad_system()
+    first, second = HIDDEN * INPUTS, HIDDEN * INPUTS + CLASSES * HIDDEN
+    w1 = [params[k * INPUTS:(k + 1) * INPUTS] for k in range(HIDDEN)]
+    w2 = [params[first + k * HIDDEN:first + (k + 1) * HIDDEN] for k in range(CLASSES)]
+    b1, b2 = params[second:second + HIDDEN], params[second + HIDDEN:]
+    hidden = [system.tanh(sum((w * p for w, p in zip(row, pixels)), b)) for row, b in zip(w1, b1)]
+    logits = [sum((w * h for w, h in zip(row, hidden)), b) for row, b in zip(w2, b2)]
+    return _one_hot_cross_entropy(system, logits, target)
+
+
+def _one_hot_cross_entropy(system: NumberSystem, logits: List[Any], target: List[Any]) -> Any:
+    top = max(_value(v) for v in logits)
+    return system.log(sum(system.exp(v - top) for v in logits)) + top - functions.dot(target, logits)
+
+
+def compiled_workload(name: str, repeats: int = 5, quick: bool = False) -> Dict[str, float]:
+    """µs per unit of work for value and gradient by scalargrad.compile (traced once first)."""
+    from .compiler import compile as compile_function
+    data = _data()
+    examples = data["examples"][: 5 if quick else 20]
+    targets = [[1.0 if k == label else 0.0 for k in range(CLASSES)] for _, label in examples]
+    if name == "poly":
+        compiled = compile_function(lambda x: poly(scalargrad_system(), x))
+        calls: List[Tuple[Any, ...]] = [(3.0,)] * (1000 if quick else 10_000)
+    elif name in ("dense", "mlp"):
+        if name == "dense":
+            weights, biases = data["dense"]
+            params = [w for row in weights for w in row] + list(biases)
+            compiled = compile_function(_flat_softmax_regression, argnums=[0])
+        else:
+            (w1, b1), (w2, b2) = data["mlp"]
+            params = [w for row in w1 for w in row] + [w for row in w2 for w in row] + list(b1) + list(b2)
+            compiled = compile_function(_flat_mlp, argnums=[0])
+        calls = [(params, pixels, target) for (pixels, _), target in zip(examples, targets)]
+    else:
+        raise ValueError(f"no compiled workload {name!r}")
+    compiled.value_and_grad(*calls[0])  # the trace, not timed
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for args in calls:
+            compiled.value_and_grad(*args)
+        best = min(best, time.perf_counter() - start)
+    return {"total_us": best / len(calls) * 1e6}
+
+
 WORKLOADS = ("poly", "chain", "dense", "mlp")
 
 
@@ -230,6 +292,11 @@ def workloads(quick: bool = False,
             progress(f"{name} on {system_name}")
             row[system_name] = workload(name, system_name, repeats=3 if quick else 5, quick=quick)
         ours = row["scalargrad"]
+        if name in COMPILED_WORKLOADS:
+            progress(f"{name} compiled")
+            row["compiled"] = compiled_workload(name, repeats=3 if quick else 5, quick=quick)
+            row["compiled_vs_recording"] = ours["total_us"] / row["compiled"]["total_us"]
+            row["compiled_vs_floats"] = row["compiled"]["total_us"] / row["floats"]["total_us"]
         row["backward_share"] = ours["backward_us"] / ours["total_us"]
         row["vs_floats"] = ours["total_us"] / row["floats"]["total_us"]
         if row["micrograd"] is not None:
