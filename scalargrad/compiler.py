@@ -499,6 +499,21 @@ class Compiled:
                 return self._record(args, "value_and_grad")
         return self._run(args, lambda p: _gradient(p, args, buffers), "value_and_grad")
 
+    def vjp_into(self, buffers: Sequence[List[float]], seed: Sequence[float], *args: Any) -> List[float]:
+        """f's outputs (a list) at args; adds to the buffers (one list per differentiated list
+        argument) the gradient of sum(seed[j] * output[j]): one reverse sweep, however many
+        outputs. A training step takes a loss and the logits this way in one call."""
+        program = self._latest.get(_shape(args))
+        if program is not None:  # the common case, kept short
+            try:
+                return list(program.vjp(*args, (seed,), (tuple(buffers),))[0])
+            except Retrace:
+                pass
+            except (ArithmeticError, ValueError, TypeError):
+                return self._record(args, "vjp", buffers, seed)
+        return self._run(args, lambda p: list(p.vjp(*args, (seed,), (tuple(buffers),))[0]), "vjp",
+                         buffers, seed)
+
     def jacobian(self, *args: Any) -> List[List[Any]]:
         """Rows, one per output of f (a list of numbers), of derivatives with respect to each
         differentiated argument (a float, or a list of floats for a list)."""
@@ -510,10 +525,11 @@ class Compiled:
         return "\n".join(program.source for programs in self._variants.values() for program in programs)
 
     # Variants ----------------------------------------------------------------------------
-    def _run(self, args: Args, run: Callable[[_Program], Any], derivative: Optional[str]) -> Any:
+    def _run(self, args: Args, run: Callable[[_Program], Any], derivative: Optional[str],
+             buffers: Optional[Sequence[List[float]]] = None, seed: Sequence[float] = ()) -> Any:
         shape = _structure(args)
         if shape in self._too_many:
-            return self._record(args, derivative)
+            return self._record(args, derivative, buffers, seed)
         programs = self._variants.setdefault(shape, [])
         for program in programs:
             try:
@@ -521,7 +537,7 @@ class Compiled:
             except Retrace:
                 continue
             except (ArithmeticError, ValueError, TypeError):
-                return self._record(args, derivative)
+                return self._record(args, derivative, buffers, seed)
             self._latest[shape] = program
             return result
         if len(programs) >= MAX_VARIANTS:
@@ -529,7 +545,7 @@ class Compiled:
             warnings.warn(f"{self.__name__}: {MAX_VARIANTS} variants traced for arguments of this "
                           "shape and none fits; running it on the recording engine from now on",
                           RuntimeWarning, stacklevel=3)
-            return self._record(args, derivative)
+            return self._record(args, derivative, buffers, seed)
         differentiate = range(len(args)) if self.argnums is None else self.argnums
         program = _Program(_Traced(self.function, args, shape), differentiate)
         programs.append(program)
@@ -537,9 +553,10 @@ class Compiled:
         try:
             return run(program)
         except (ArithmeticError, ValueError, TypeError):
-            return self._record(args, derivative)
+            return self._record(args, derivative, buffers, seed)
 
-    def _record(self, args: Args, derivative: Optional[str]) -> Any:
+    def _record(self, args: Args, derivative: Optional[str],
+                buffers: Optional[Sequence[List[float]]] = None, seed: Sequence[float] = ()) -> Any:
         """The recording engine's answer (and errors) for this call."""
         from .autodiff import jacobian as record_jacobian
         inputs: List[Any] = [Scalar(a) if _is_number(a) else [Scalar(v) for v in a] for a in args]
@@ -554,6 +571,16 @@ class Compiled:
         shaped = [_reshape(row, [inputs[i] for i in wanted]) for row in rows]
         if derivative == "jacobian":
             return shaped
+        if derivative == "vjp":
+            lists = iter(buffers or [])
+            for i in wanted:
+                if isinstance(inputs[i], list):
+                    buffer = next(lists)
+                    for j, row in enumerate(shaped):
+                        gradient = row[list(wanted).index(i)]
+                        for k, g in enumerate(gradient):
+                            buffer[k] += seed[j] * g
+            return values
         if len(outputs) != 1:
             raise TypeError("value_and_grad: the function returns several values; use jacobian")
         return values[0], shaped[0]

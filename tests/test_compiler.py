@@ -208,3 +208,18 @@ def test_the_source_holds_only_generated_names_and_numbers():
                          r"def|return|if|not|for|in|zip|raise|seed|seeds|buffers|value|grad|vjp|"
                          r"scalar_gradients|append|int|round|e\d*)$")
     assert all(allowed.match(name) for name in names), sorted(n for n in names if not allowed.match(n))
+
+
+def test_vjp_into_adds_the_seeded_gradient_and_returns_every_output():
+    cf = sg.compile(lambda w, x: [sg.dot(w, x), sg.tanh(w[0]) * x[1]], argnums=[0])
+    w, x = [0.5, -1.0], [2.0, 3.0]
+    buffer = [10.0, 20.0]
+    outputs = cf.vjp_into([buffer], (1.0, 2.0), w, x)
+    assert outputs == [-2.0, math.tanh(0.5) * 3.0]
+    sech2 = 1 / math.cosh(0.5) ** 2
+    assert buffer == pytest.approx([10.0 + 2.0 + 2.0 * sech2 * 3.0, 20.0 + 3.0])
+    again = [0.0, 0.0]
+    cf.vjp_into([again], (1.0, 0.0), w, x)  # the short path, at the same shape
+    assert again == [2.0, 3.0]
+    with pytest.raises(sg.DomainError):  # an error on the way: the recording engine's
+        sg.compile(lambda w: [sg.log(w[0])], argnums=[0]).vjp_into([[0.0]], (1.0,), [-1.0])
