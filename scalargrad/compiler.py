@@ -32,6 +32,7 @@ import builtins
 import itertools
 import math
 import operator
+import re
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -149,6 +150,8 @@ class _Namer:
     def __init__(self, traced: _Traced, differentiate: Sequence[int]) -> None:
         self.names: Dict[int, str] = {}
         self.lists: Dict[int, Tuple[int, int]] = {}  # leaf id -> (argument, index)
+        self.lengths = {position: len(arg) for position, arg in enumerate(traced.inputs)
+                        if isinstance(arg, list)}
         self.adjoints: Dict[int, str] = {}            # where each differentiated thing's adjoint goes
         for position, arg in enumerate(traced.inputs):
             wanted = position in differentiate
@@ -203,7 +206,10 @@ def _slice(items: Sequence[Any], namer: _Namer, prefix: str = "X") -> Optional[s
     if step <= 0 or any(b - a != step for a, b in zip(indexes, indexes[1:])):
         return None
     stop = indexes[-1] + step
-    return f"{prefix}{used.pop()}[{indexes[0]}:{stop}{'' if step == 1 else f':{step}'}]"
+    position = used.pop()
+    if prefix == "X" and step == 1 and indexes[0] == 0 and stop == namer.lengths[position]:
+        return f"X{position}"  # the whole list: read it, not a copy of it
+    return f"{prefix}{position}[{indexes[0]}:{stop}{'' if step == 1 else f':{step}'}]"
 
 
 def _sequence(items: Sequence[Any], namer: _Namer) -> str:
@@ -276,11 +282,69 @@ class _Program:
         namespace.update(_Retrace=Retrace, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                          _add=operator.add, _repeat=itertools.repeat, _map=map, _list=list,
                          _sum=sum, E=traced.external)
+        self.namespace = dict(namespace)
         exec(builtins.compile(self.source, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
         self.value: Callable[..., Tuple[float, ...]] = namespace["value"]
         self.grad: Callable[..., Any] = namespace["grad"]
         self.vjp: Callable[..., Any] = namespace["vjp"]
         self.lists = [i for i in self.differentiate if isinstance(traced.inputs[i], list)]
+        self._batches: Dict[int, Callable[..., Any]] = {}
+
+    def batch(self, shared: int) -> Callable[..., Any]:
+        """vjp over many examples sharing their first ``shared`` arguments, which hold every
+        differentiated one (all lists): ``batch(*shared_arguments, examples, seed)`` returns
+        ([each example's outputs], (the gradient of each differentiated argument)).
+
+        What the examples share is read once, before the loop: its items unpacked, its
+        slices taken. A dot's contributions to a slice of a gradient are kept and added for
+        the whole batch at the end, a column at a time, in example order: the order in which
+        vjp example by example would add them."""
+        made = self._batches.get(shared)
+        if made is None:
+            made = self._batches[shared] = self._compile_batch(shared)
+        return made
+
+    def _compile_batch(self, shared: int) -> Callable[..., Any]:
+        inputs = self.traced.inputs
+        if any(i >= shared or not isinstance(inputs[i], list) for i in self.differentiate):
+            raise TypeError("vjp_batch: the differentiated arguments must be lists, among the shared ones")
+        deferred: List[Tuple[str, str]] = []
+        loop = self._forward() + self._reverse("seed[{j}]", deferred)
+        loop = self._unpack(range(shared, len(inputs))) + self._input_guards() + loop
+        hoisted: Dict[str, str] = {}
+
+        def hoist(match: Any) -> str:
+            if int(match.group(1)) >= shared:
+                return match.group(0)
+            return hoisted.setdefault(match.group(0), f"S{len(hoisted)}")
+
+        loop = [re.sub(r"\bG(\d+)\[", r"L\1[", re.sub(r"\bX(\d+)\[[\d:]+\]", hoist, line))
+                for line in loop]
+        names = [f"X{i}" if isinstance(inputs[i], list) else f"x{i}" for i in range(len(inputs))]
+        outputs = "".join(self.namer.value(out) + ", " for out in self.traced.outputs)
+        finish = []
+        for n, (target, _) in enumerate(deferred):
+            local = "L" + target[1:]
+            finish.append(f"if D{n}: {local} = _list(_map(_add, {local}, "
+                          f"[_sum(_map(_mul, D{n}, column)) for column in zip(*P{n})]))")
+        source = "\n".join([
+            "def vjp_batch(" + "".join(name + ", " for name in names[:shared]) + "EXAMPLES, seed):",
+            *_indent(self._unpack(range(shared)) + self._externals()),
+            *_indent([f"{name} = {sliced}" for sliced, name in hoisted.items()]),
+            *_indent([f"L{i} = [0.0] * len(X{i})" for i in self.differentiate]),
+            *_indent([f"D{n} = []; P{n} = []" for n in range(len(deferred))]),
+            "    outputs = []",
+            "    for " + "".join(name + ", " for name in names[shared:]) + "in EXAMPLES:",
+            *_indent(loop, 8),
+            f"        outputs.append(({outputs}))",
+            *_indent(finish),
+            "    return outputs, (" + "".join(f"L{i}, " for i in self.differentiate) + ")",
+            "",
+        ])
+        namespace = dict(self.namespace)
+        exec(builtins.compile(source, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
+        self.batch_source = source
+        return namespace["vjp_batch"]
 
     def _guard_places(self) -> Dict[int, List[Tuple[str, Scalar, Any, Any]]]:
         """Each guard after the newest node it reads (-1: it reads inputs only)."""
@@ -292,8 +356,14 @@ class _Program:
         return places
 
     def _head(self) -> List[str]:
+        return (self._unpack(range(len(self.traced.inputs))) + self._externals()
+                + self._input_guards())
+
+    def _unpack(self, positions: Sequence[int]) -> List[str]:
+        """Local names for the list items the code uses one by one."""
         lines = []
-        for position, arg in enumerate(self.traced.inputs):  # list items used one by one
+        for position in positions:
+            arg = self.traced.inputs[position]
             if not isinstance(arg, list):
                 continue
             used = [k for k, leaf in enumerate(arg) if id(leaf) in self.namer.used]
@@ -301,9 +371,13 @@ class _Program:
                 lines.append(", ".join(self.namer.names[id(leaf)] for leaf in arg) + f", = X{position}")
             else:
                 lines.extend(f"x{position}_{k} = X{position}[{k}]" for k in used)
-        lines.extend(f"e{k} = E[{k}].value" for k in range(len(self.traced.external)))
-        lines.extend(_guard(decision, self.namer) for decision in self._guard_places().get(-1, []))
         return lines
+
+    def _externals(self) -> List[str]:
+        return [f"e{k} = E[{k}].value" for k in range(len(self.traced.external))]
+
+    def _input_guards(self) -> List[str]:
+        return [_guard(decision, self.namer) for decision in self._guard_places().get(-1, [])]
 
     def _forward(self) -> List[str]:
         places = self._guard_places()
@@ -336,9 +410,12 @@ class _Program:
         names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
         return recording._float_names(rule.formula, names)
 
-    def _reverse(self, seeds: str) -> List[str]:
+    def _reverse(self, seeds: str, deferred: Optional[List[Tuple[str, str]]] = None) -> List[str]:
         """The reverse sweep: each node's contributions to its arguments' adjoints, newest
         node first. seeds is how output j's adjoint starts: e.g. "seed[{j}]" or "1.0".
+        Given a list ``deferred``, a dot's contributions to a slice of a gradient buffer are
+        not added but kept, the adjoint in D<n> and the partner in P<n>, to be added for a
+        whole batch at once (batch()); (target slice, partner) is appended to deferred.
 
         Two things keep it short without changing a result: a constant partial is written as
         itself (+= g, -= g), and an interior node whose only use is an argument with partial
@@ -372,6 +449,10 @@ class _Program:
             body = []
             for target, partial in contributions:
                 if id(target) in aliased:
+                    continue
+                if isinstance(target, _Slice) and deferred is not None:
+                    body.append(f"D{len(deferred)}.append({g}); P{len(deferred)}.append({partial})")
+                    deferred.append((target.target, partial))
                     continue
                 where = target if isinstance(target, _Slice) else (adjoint.get(id(target))
                                                                    or namer.adjoint(target))
@@ -513,6 +594,30 @@ class Compiled:
                 return self._record(args, "vjp", buffers, seed)
         return self._run(args, lambda p: list(p.vjp(*args, (seed,), (tuple(buffers),))[0]), "vjp",
                          buffers, seed)
+
+    def vjp_batch(self, buffers: Sequence[List[float]], seed: Sequence[float],
+                  shared: Sequence[Any], examples: Sequence[Sequence[Any]]) -> List[List[float]]:
+        """vjp_into for each example, f(*shared, *example), in one call: the outputs of each,
+        and the gradient of sum(seed[j] * output[j]) over all of them added to the buffers.
+        The differentiated arguments must be lists among the shared ones (a model's
+        parameters; the examples bring the data). Faster than a call per example: what is
+        shared is read once, and the gradients of a dot's weights are added up for the whole
+        batch at the end. Examples that need another variant, or meet an error, are run one by
+        one (vjp_into), and the buffers are only touched once the batch has succeeded."""
+        if not examples:
+            return []
+        shape = _shape((*shared, *examples[0]))
+        program = self._latest.get(shape)
+        if program is not None and all(_shape(example) == shape[len(shared):] for example in examples):
+            try:
+                outputs, gradients = program.batch(len(shared))(*shared, examples, seed)
+            except (Retrace, ArithmeticError, ValueError):
+                pass
+            else:
+                for buffer, gradient in zip(buffers, gradients):
+                    buffer[:] = map(operator.add, buffer, gradient)
+                return [list(output) for output in outputs]
+        return [self.vjp_into(buffers, seed, *shared, *example) for example in examples]
 
     def jacobian(self, *args: Any) -> List[List[Any]]:
         """Rows, one per output of f (a list of numbers), of derivatives with respect to each

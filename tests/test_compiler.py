@@ -223,3 +223,54 @@ def test_vjp_into_adds_the_seeded_gradient_and_returns_every_output():
     assert again == [2.0, 3.0]
     with pytest.raises(sg.DomainError):  # an error on the way: the recording engine's
         sg.compile(lambda w: [sg.log(w[0])], argnums=[0]).vjp_into([[0.0]], (1.0,), [-1.0])
+
+
+def _layer(w, x, t):
+    """A 3 -> 2 affine map with a softmax loss: weights (3x2, row-major) and biases in w."""
+    logits = [sg.dot(w[j:6:2], x) + w[6 + j] for j in range(2)]
+    return [sg.logsumexp(logits) - sg.dot(t, logits), *logits]
+
+
+def test_vjp_batch_is_vjp_into_example_by_example():
+    cf = sg.compile(_layer, argnums=[0])
+    w = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.05, -0.05]
+    examples = [([1.0, 2.0, -1.0], [1.0, 0.0]), ([0.5, 0.0, 3.0], [0.0, 1.0]),
+                ([-2.0, 1.5, 0.25], [0.0, 1.0])]
+    one_by_one = [0.0] * 8
+    expected = [cf.vjp_into([one_by_one], (1.0, 0.0, 0.0), w, x, t) for x, t in examples]
+    batched = [1.0] * 8  # the batch's gradient is added to what the buffer holds
+    assert cf.vjp_batch([batched], (1.0, 0.0, 0.0), [w], examples) == expected
+    assert batched == pytest.approx([1.0 + g for g in one_by_one], rel=1e-12)
+    # against the recording engine: the summed loss's gradient, reverse mode
+    ws = [Scalar(v) for v in w]
+    total = sum(_layer(ws, x, t)[0] for x, t in examples)
+    assert one_by_one == pytest.approx(sg.reverse_autodiff(total, ws), rel=1e-12)
+    assert cf.vjp_batch([batched], (1.0, 0.0, 0.0), [w], []) == []
+
+
+def test_vjp_batch_that_meets_a_new_variant_or_an_error_runs_example_by_example():
+    def f(w, x):
+        return [w[0] * x[0] if x[0] > 0 else sg.log(w[0] + x[0])]
+    cf = sg.compile(f, argnums=[0])
+    buffer = [0.0]
+    assert cf.vjp_batch([buffer], (1.0,), [[2.0]], [([3.0],), ([4.0],)]) == [[6.0], [8.0]]
+    assert buffer == [7.0]
+    # the second example takes the other branch: traced, and its derivative is 1/(w+x)
+    assert cf.vjp_batch([buffer], (1.0,), [[2.0]], [([3.0],), ([-1.0],)]) == [[6.0], [0.0]]
+    assert buffer == [7.0 + 3.0 + 1.0]
+    untouched = [5.0]
+    with pytest.raises(sg.DomainError, match="log"):
+        cf.vjp_batch([untouched], (1.0,), [[2.0]], [([3.0],), ([-3.0],)])
+    assert untouched == [5.0 + 3.0]  # the first example, run alone before the error
+
+
+def test_vjp_batch_differentiates_shared_lists_only_and_checks_each_examples_shape():
+    cf = sg.compile(lambda w, x: [sg.dot(w, x)], argnums=[1])
+    cf.vjp_into([[0.0, 0.0]], (1.0,), [1.0, 2.0], [3.0, 4.0])
+    with pytest.raises(TypeError, match="shared"):
+        cf.vjp_batch([[0.0, 0.0]], (1.0,), [[1.0, 2.0]], [([3.0, 4.0],)])
+    cw = sg.compile(lambda w, x: [sg.dot(w, x)], argnums=[0])
+    buffer = [0.0, 0.0]
+    cw.vjp_batch([buffer], (1.0,), [[1.0, 2.0]], [([3.0, 4.0],)])
+    with pytest.raises(ValueError, match="lengths differ"):  # never the dot of the first two
+        cw.vjp_batch([buffer], (1.0,), [[1.0, 2.0]], [([3.0, 4.0],), ([1.0, 1.0, 1.0],)])
