@@ -608,7 +608,7 @@ class Compiled:
             return []
         shape = _shape((*shared, *examples[0]))
         program = self._latest.get(shape)
-        if program is not None and all(_shape(example) == shape[len(shared):] for example in examples):
+        if program is not None and all(_shape(tuple(example)) == shape[len(shared):] for example in examples):
             try:
                 outputs, gradients = program.batch(len(shared))(*shared, examples, seed)
             except (Retrace, ArithmeticError, ValueError):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 from .autodiff import forward_autodiff, reverse_autodiff
 from .collector import cycle_collector_paused
 from .errors import Diverged, InputError
-from .functions import relu, tanh
+from .functions import dot, logsumexp, relu, tanh
 from .matrix import Matrix
 from .optim import Optimizer
 from .scalar import Scalar
@@ -63,6 +63,24 @@ class Classifier:
             if k < len(layers) - 1:
                 h = h.apply(activate)
         return h
+
+    def example(self, parameters: Sequence[Any], pixels: Sequence[Any],
+                target: Sequence[Any]) -> List[Any]:
+        """[cross-entropy, *logits] of one example, with the parameters given as one flat list
+        in the order of parameters() and the label one-hot: what a compiled training step
+        runs (compiled_gradient.py). The same arithmetic, in the same order, as logits() and
+        cross_entropy() on a batch."""
+        activate = ACTIVATIONS[self.activation]
+        h: List[Any] = list(pixels)
+        start = 0
+        for k, (weights, _) in enumerate(self.layers):
+            fan_in, fan_out = weights.shape
+            bias = start + fan_in * fan_out
+            h = [dot(parameters[start + j:bias:fan_out], h) + parameters[bias + j] for j in range(fan_out)]
+            if k < len(self.layers) - 1:
+                h = [activate(v) for v in h]
+            start = bias + fan_out
+        return [logsumexp(h) - dot(target, h), *h]
 
     def loss(self, rows: Rows, labels: Sequence[int]) -> Scalar:
         """Mean cross-entropy of a batch."""
