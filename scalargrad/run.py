@@ -19,8 +19,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import InputError
 from .optim import OPTIMIZERS, make_optimizer
-from .training import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, Classifier, EpochProgress,
-                       Rows, accuracy, train_epoch)
+from .training import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, BatchStep, Classifier,
+                       EpochProgress, Rows, accuracy, train_epoch)
 
 IMAGE_SIZES = (7, 14, 28)  # the sizes scalargrad.mnist shrinks MNIST's images to
 CLASSES = 10
@@ -241,12 +241,15 @@ class TrainingRun:
                           list(self.history), self.test_accuracy)
 
     def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
-              should_stop: Callable[[], bool] = lambda: False) -> Summary:
+              should_stop: Callable[[], bool] = lambda: False,
+              step: Optional[BatchStep] = None) -> Summary:
         """Train until ``epochs`` more epochs have ended, or should_stop() is true after a
         batch; then evaluate on the test set (also after each epoch, finished or not).
 
         An unfinished epoch (from a run stopped early) is continued where it stopped and
         counts as the first of ``epochs``. Diverged if the loss stops being finite.
+        ``step`` trains each batch, by default in this process (see training.BatchStep):
+        scalargrad.parallel and scalargrad.distributed make steps that share the work.
         """
         callbacks = callbacks or Callbacks()
         data, settings = self.data, self.settings
@@ -263,7 +266,8 @@ class TrainingRun:
             self.rng.setstate(self.epoch_start_state)
             progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
                                    settings.batch_size, self.rng, settings.mode,
-                                   callbacks.batch_done, should_stop, resume=self.unfinished)
+                                   callbacks.batch_done, should_stop, resume=self.unfinished,
+                                   step=step)
             trained += progress.examples - before.examples
             training_seconds += progress.seconds - before.seconds
             self.examples += progress.examples - before.examples

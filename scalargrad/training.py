@@ -189,21 +189,54 @@ def _argmax(values: List[float]) -> int:
     return max(range(len(values)), key=values.__getitem__)
 
 
+BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
+"""Trains the model on the training examples with these indices: one optimizer step on the
+gradient of their mean loss. Returns that mean loss and how many of the examples the model
+classified right before the step; raises Diverged, before stepping, if the loss is not
+finite. By default train_epoch computes in this process (step_in_this_process);
+scalargrad.parallel and scalargrad.distributed share the work between processes."""
+
+
+def step_in_this_process(model: Classifier, optimizer: Optimizer, rows: Rows,
+                         labels: Sequence[int], mode: str = "reverse") -> BatchStep:
+    """The batch step that records and differentiates a whole batch in this process."""
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
+    parameters = model.parameters()
+
+    def step(batch: Sequence[int]) -> Tuple[float, int]:
+        batch_labels = [labels[i] for i in batch]
+        with cycle_collector_paused():
+            try:
+                logits = model.logits(Matrix([rows[i] for i in batch]))
+                loss = logits.cross_entropy(batch_labels)
+            except OverflowError as error:  # parameters so large that a value overflowed
+                raise Diverged(str(error)) from None
+            if not math.isfinite(loss.value):
+                raise Diverged(f"the loss became {loss.value}")
+            gradients = differentiate(loss, parameters)
+        optimizer.step(gradients)
+        correct = sum(_argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
+        return loss.value, correct
+    return step
+
+
 def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
                 batch_size: int, rng: random.Random, mode: str = "reverse",
                 on_batch: Optional[Callable[[BatchReport], None]] = None,
                 should_stop: Callable[[], bool] = lambda: False,
-                resume: Optional[EpochProgress] = None) -> EpochProgress:
+                resume: Optional[EpochProgress] = None,
+                step: Optional[BatchStep] = None) -> EpochProgress:
     """One pass over the data in batches, in an order drawn from rng; stops after a batch
     when should_stop() says so (fewer examples than rows in the result).
 
     ``resume`` continues an epoch that stopped early: give rng the state it had when that
     epoch began, so that the same order is drawn, and the examples trained are skipped.
+    ``step`` trains each batch (default: step_in_this_process on model and optimizer).
     """
-    if mode not in ("reverse", "forward"):
-        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
-    differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
-    parameters = model.parameters()
+    if step is None:
+        step = step_in_this_process(model, optimizer, rows, labels, mode)
     order = list(range(len(rows)))
     rng.shuffle(order)
     start = time.perf_counter()
@@ -211,20 +244,13 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
     seen, loss_sum, correct = done.examples, done.loss_sum, done.correct
     for first in range(seen, len(order), batch_size):
         batch = order[first:first + batch_size]
-        batch_labels = [labels[i] for i in batch]
-        with cycle_collector_paused():
-            try:
-                logits = model.logits(Matrix([rows[i] for i in batch]))
-                loss = logits.cross_entropy(batch_labels)
-            except OverflowError as error:  # parameters so large that a value overflowed
-                raise Diverged(f"{error} after {seen} examples") from None
-            if not math.isfinite(loss.value):
-                raise Diverged(f"the loss became {loss.value} after {seen} examples")
-            gradients = differentiate(loss, parameters)
-        optimizer.step(gradients)
+        try:
+            loss, batch_correct = step(batch)
+        except Diverged as error:
+            raise Diverged(f"{error} after {seen} examples") from None
         seen += len(batch)
-        loss_sum += loss.value * len(batch)
-        correct += sum(_argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
+        loss_sum += loss * len(batch)
+        correct += batch_correct
         if on_batch is not None:
             on_batch(BatchReport(seen, loss_sum / seen, correct / seen))
         if should_stop():
