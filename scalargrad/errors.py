@@ -89,3 +89,7 @@ class ExpressionError(InputError):
         first = len(prefix) + start - low
         last = len(prefix) + min(end, high + 1) - low
         return window, " " * first + "^" * max(1, last - first)
+
+
+class WorkerFailed(ScalargradError, RuntimeError):
+    """A process sharing the work of a training run died or failed; the run cannot go on."""
