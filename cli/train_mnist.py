@@ -29,6 +29,7 @@ from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
 
 from . import mnist_display
 from .errors import EXIT_INTERRUPTED, Failure
+from .processes import Processes, WorkerCount
 
 DIGIT_SIDE = 14  # misclassified digits are drawn at 14x14, whatever size was trained on
 MAX_EXAMPLES = 60000
@@ -95,36 +96,48 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
               help="Continue the run a saved model came from, exactly, with its options.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON document on stdout.")
+@click.option("--workers", type=WorkerCount(), default="1", show_default=True,
+              help="Processes sharing each batch on this machine ('auto': one per core).")
+@click.option("--distributed", is_flag=True,
+              help="Share each batch between MPI ranks (under mpiexec or srun); rank 0 "
+                   "alone prints and saves.")
 @click.pass_context
 def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
-                as_json: bool, **options: Any) -> None:
+                as_json: bool, workers: int, distributed: bool, **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
-    console = Console(stderr=as_json)  # with --json, stdout holds only the JSON document
-    try:
-        _train(ctx, console, epochs, data_dir, save_path, load_path, resume_path, as_json, options)
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted") from None
+    processes = Processes(workers, distributed)
+    # with --json, stdout holds only the JSON document; under MPI, rank 0 alone prints
+    console = Console(stderr=as_json, quiet=not processes.root)
+    with processes.leaving_together():
+        try:
+            _train(ctx, console, processes, epochs, data_dir, save_path, load_path, resume_path,
+                   as_json, options)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
 
 
-def _train(ctx: click.Context, console: Console, epochs: int, data_dir: Optional[str],
-           save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
-           as_json: bool, options: Dict[str, Any]) -> None:
-    run, test_images = _prepare(ctx, console, epochs, data_dir, save_path, load_path,
-                                resume_path, options)
+def _train(ctx: click.Context, console: Console, processes: Processes, epochs: int,
+           data_dir: Optional[str], save_path: Optional[str], load_path: Optional[str],
+           resume_path: Optional[str], as_json: bool, options: Dict[str, Any]) -> None:
+    if not processes.root:
+        save_path = None  # nor is it checked: rank 0 saves
+    run, test_images = processes.agree(lambda: _prepare(
+        ctx, console, epochs, data_dir, save_path, load_path, resume_path, options))
     stop = _StopRequest(console)
     previous_handler = signal.signal(signal.SIGINT, stop)
     try:
         try:
-            with mnist_display.TrainingDisplay(console) as display:
-                summary = run.train(epochs, display, lambda: stop.requested)
+            with processes.training(run, lambda: stop.requested) as (step, should_stop):
+                with mnist_display.TrainingDisplay(console) as display:
+                    summary = run.train(epochs, display, should_stop, step)
         except Diverged as error:
             raise Failure(f"training diverged: {error}; try a smaller --lr "
                           f"(it was {run.settings.lr})") from None
         save_error = _save(run, save_path) if save_path is not None else None
-        if as_json:
+        if as_json and processes.root:
             click.echo(json.dumps(summary.to_dict(), indent=2))
-        else:
+        elif processes.root:
             labels = run.data.test_labels
             wrong = mnist_display.misclassified(labels, summary.predictions)
             digits = mnist.downsample(test_images[wrong], DIGIT_SIDE).tolist() if wrong else []
