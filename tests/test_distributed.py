@@ -140,3 +140,42 @@ def test_without_mpi4py_distributed_is_refused_in_one_line(monkeypatch):
     assert result.output.strip().startswith("Error: --distributed needs mpi4py")
     assert "pip install 'scalargrad[mpi]'" in result.output
 
+
+
+CTRL_C_ON_RANK_1 = textwrap.dedent("""
+    import os, signal, sys
+    from mpi4py import MPI
+    from scalargrad.optim import Adam
+    from scalargrad_cli.main import cli
+
+    real_step, steps = Adam.step, []
+
+    def step(self, grads):  # Ctrl-C reaches rank 1 alone, during its 10th step
+        steps.append(1)
+        if len(steps) == 10 and MPI.COMM_WORLD.Get_rank() == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(self, grads)
+
+    Adam.step = step
+    cli(["train-mnist", *sys.argv[1:]])
+""")
+
+
+def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_batch(mpiexec, shared_mnist,
+                                                                   tmp_path):
+    script, model = tmp_path / "ctrl_c.py", tmp_path / "model.json"
+    script.write_text(CTRL_C_ON_RANK_1)
+    data = ("--data-dir", str(shared_mnist))
+    result = ranks(mpiexec, sys.executable, str(script), *data, *ARGS, "--epochs", "2",
+                   "--distributed", "--json", "--save", str(model))
+    assert result.returncode == 130, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["interrupted"] is True and summary["examples"] == 80
+    resumed = CliRunner().invoke(cli, ["train-mnist", *data, "--resume", str(model), "--epochs",
+                                       "2", "--json"])
+    straight = CliRunner().invoke(cli, ["train-mnist", *data, *ARGS, "--epochs", "2", "--json"])
+    assert resumed.exit_code == straight.exit_code == 0, resumed.output
+    finished, expected = json.loads(resumed.stdout), json.loads(straight.stdout)
+    assert finished["history"][-1]["loss"] == pytest.approx(expected["history"][-1]["loss"],
+                                                            rel=1e-9)
+    assert finished["test_accuracy"] == expected["test_accuracy"]
