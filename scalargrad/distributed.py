@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple
 
 from .errors import Diverged, InputError
 from .optim import Optimizer
 from .shards import GradientFactory, RecordedGradient, ShardResult, split
 from .training import Classifier, Rows
+
+if TYPE_CHECKING:
+    from .run import TrainingRun
 
 MPI_HINT = "install the mpi extra: pip install 'scalargrad[mpi]'"
 
@@ -51,9 +54,9 @@ class AllreduceTraining:
         self.summed = array("d", bytes(8 * (self.count + 2)))
 
     @classmethod
-    def for_run(cls, run: Any, comm: Any,
+    def for_run(cls, run: "TrainingRun", comm: Any,
                 make_gradient: GradientFactory = RecordedGradient) -> "AllreduceTraining":
-        """For a scalargrad.run.TrainingRun: its model, optimizer, training data and mode."""
+        """For a TrainingRun: its model, optimizer, training data and mode."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels, comm,
                    run.settings.mode, make_gradient)
 

@@ -33,8 +33,9 @@ from array import array
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection, wait
 from operator import add
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, cast
 
 from .errors import Diverged, WorkerFailed
 from .optim import Optimizer
@@ -42,8 +43,12 @@ from .scalar import Scalar
 from .shards import GradientFactory, RecordedGradient, ShardGradient, split
 from .training import Classifier, Rows
 
-Answer = Tuple[Any, ...]  # ("done", loss_sum, correct), ("diverged", why), ("failed", why),
-#                           ("updated",) or ("state", optimizer state)
+if TYPE_CHECKING:
+    from .run import TrainingRun
+
+# A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("failed", why),
+# ("updated",) or ("state", its slice's optimizer state).
+Answer = Tuple[Any, ...]
 
 
 class SharedArray:
@@ -135,12 +140,13 @@ class SharedMemoryTraining:
             self.values[:] = array("d", [p.value for p in parameters])
             table = self._shared("d", count * workers)
             self.table = [table[k * count:(k + 1) * count] for k in range(workers)]
-            width = len(rows[0]) if workers > 1 else 0
-            examples = self._shared("d", width * len(rows) if workers > 1 else 0)
-            for i, row in enumerate(rows if workers > 1 else ()):
+            shared_rows = rows if workers > 1 else []  # only other processes read them
+            width = len(shared_rows[0]) if shared_rows else 0
+            examples = self._shared("d", width * len(shared_rows))
+            for i, row in enumerate(shared_rows):
                 examples[i * width:(i + 1) * width] = array("d", row)
-            shared_labels = self._shared("q", len(labels) if workers > 1 else 0)
-            shared_labels[:] = array("q", labels if workers > 1 else [])
+            shared_labels = self._shared("q", len(shared_rows))
+            shared_labels[:] = array("q", labels[:len(shared_rows)])
             kind = type(optimizer)
             states = split_state(optimizer.state_dict(), kind, self.bounds)
             self.gradient = make_gradient(model, mode)
@@ -153,9 +159,9 @@ class SharedMemoryTraining:
             raise
 
     @classmethod
-    def for_run(cls, run: Any, workers: int,
+    def for_run(cls, run: "TrainingRun", workers: int,
                 make_gradient: GradientFactory = RecordedGradient) -> "SharedMemoryTraining":
-        """For a scalargrad.run.TrainingRun: its model, optimizer, training data and mode."""
+        """For a TrainingRun: its model, optimizer, training data and mode."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels,
                    workers, run.settings.mode, make_gradient)
 
@@ -292,16 +298,19 @@ class SharedMemoryTraining:
 
 
 # In a worker process -----------------------------------------------------------------------
+@dataclass
 class _WorkerSetup:
     """What every worker inherits: the model to copy, how to differentiate, the optimizer's
     kind, and views of the shared parameters, gradient table, examples and labels."""
-
-    def __init__(self, model: Classifier, mode: str, make_gradient: GradientFactory,
-                 kind: Type[Optimizer], values: memoryview, table: List[memoryview],
-                 examples: memoryview, width: int, labels: memoryview) -> None:
-        self.model, self.mode, self.make_gradient, self.kind = model, mode, make_gradient, kind
-        self.values, self.table, self.examples, self.width, self.labels = (
-            values, table, examples, width, labels)
+    model: Classifier
+    mode: str
+    make_gradient: GradientFactory
+    kind: Type[Optimizer]
+    values: memoryview
+    table: List[memoryview]
+    examples: memoryview  # rows of width doubles
+    width: int
+    labels: memoryview
 
 
 def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _WorkerSetup,
