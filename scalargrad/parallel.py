@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, cast
 
-from .errors import Diverged, WorkerFailed
+from .errors import Diverged, InputError, WorkerFailed
 from .optim import Optimizer
 from .scalar import Scalar
 from .shards import GradientFactory, RecordedGradient, ShardGradient, split
@@ -127,6 +127,9 @@ class SharedMemoryTraining:
         """
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
+        if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+            raise InputError("worker processes are forked, which this system cannot do: "
+                             "train in one process, or with MPI (--distributed)")
         self.model, self.optimizer, self.workers = model, optimizer, workers
         self.rows, self.labels = rows, labels
         self.processes: List[multiprocessing.process.BaseProcess] = []

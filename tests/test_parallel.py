@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scalargrad.errors import Diverged, WorkerFailed
+from scalargrad import parallel
+from scalargrad.errors import Diverged, InputError, WorkerFailed
 from scalargrad.optim import Adam, SGD
 from scalargrad.parallel import SharedMemoryTraining, join_states, split_state
 from scalargrad.run import Callbacks, Settings, TrainingRun
@@ -160,6 +161,12 @@ def test_optimizer_states_split_and_join_back():
     assert [part["first_moments"] for part in parts] == [[1.0, 2.0], [], [3.0, 4.0, 5.0]]
     assert all(part["steps"] == 3 and part["lr"] == 0.1 for part in parts)
     assert join_states(parts, Adam) == state
+
+
+def test_without_fork_workers_are_refused_in_a_sentence(monkeypatch):
+    monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with pytest.raises(InputError, match="forked, which this system cannot do"):
+        SharedMemoryTraining.for_run(TrainingRun(SETTINGS, DATA), 2)
 
 
 def test_workers_must_be_a_whole_number():
