@@ -29,6 +29,7 @@ import gc
 import math
 import multiprocessing
 import signal
+import time
 from array import array
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection, wait
@@ -45,6 +46,21 @@ from .training import Classifier, Rows
 
 if TYPE_CHECKING:
     from .run import TrainingRun
+
+# Waiting for a message spins this long before it sleeps: waking a sleeping process on
+# another core costs tens of microseconds, several times per step.
+COORDINATOR_SPIN = 0.0002
+WORKER_SPIN = 0.001
+
+
+def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
+    """Whether a message is there to read, asking again and again for ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    while not connection.poll():
+        if time.perf_counter() > deadline:
+            return False
+    return True
+
 
 # A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("failed", why),
 # ("updated",) or ("state", its slice's optimizer state).
@@ -232,7 +248,8 @@ class SharedMemoryTraining:
         """Every worker's answer to the command just sent; WorkerFailed if one died or failed."""
         answers = []
         for k, (connection, process) in enumerate(zip(self.connections, self.processes), 1):
-            if connection not in wait([connection, process.sentinel]):
+            if not _arrived(connection) and connection not in wait([connection,
+                                                                   process.sentinel]):
                 raise self._lost(k)
             try:
                 answer = connection.recv()
@@ -329,6 +346,7 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
         own = OptimizerSlice(model.parameters(), bounds[0], bounds[1], setup.kind, state)
         while True:
             try:
+                _arrived(connection, WORKER_SPIN)
                 command = connection.recv()
             except EOFError:
                 return
