@@ -31,18 +31,11 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from scalargrad.optim import make_optimizer
-from scalargrad.parallel import OptimizerSlice, SharedMemoryTraining
+from scalargrad.parallel import OptimizerSlice, SharedMemoryTraining, cores
 from scalargrad.shards import RecordedGradient
 from scalargrad.training import Classifier, step_in_this_process, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def worker_counts(most: int) -> List[int]:

@@ -12,27 +12,19 @@ may be waiting for this rank in a collective.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
+import traceback
 from typing import Any, Callable, Iterator, Optional, Tuple
 
 import click
 
 from scalargrad.distributed import AllreduceTraining, world
 from scalargrad.errors import Diverged, ScalargradError
-from scalargrad.parallel import SharedMemoryTraining
+from scalargrad.parallel import SharedMemoryTraining, cores
 from scalargrad.run import TrainingRun
 from scalargrad.training import BatchStep
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class WorkerCount(click.ParamType):
@@ -123,11 +115,12 @@ class Processes:
             raise
         except BaseException as error:
             code = _exit_code(error)
-            if self.root:
-                if isinstance(error, click.ClickException):
-                    error.show()
-                elif isinstance(error, ScalargradError):
-                    failure_for(error).show()
+            shown = failure_for(error) if isinstance(error, ScalargradError) else error
+            if isinstance(shown, click.ClickException):
+                if self.root:
+                    shown.show()
+            elif not isinstance(shown, KeyboardInterrupt):
+                traceback.print_exc()  # a bug: every rank shows where
             sys.stdout.flush()
             sys.stderr.flush()
             if not self.together:

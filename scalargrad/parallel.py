@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import math
 import multiprocessing
+import os
 import signal
 import time
 from array import array
@@ -65,6 +66,14 @@ def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
 # A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("failed", why),
 # ("updated",) or ("state", its slice's optimizer state).
 Answer = Tuple[Any, ...]
+
+
+def cores() -> int:
+    """The cores this process may run on: the most workers worth starting."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class SharedArray:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scalargrad_cli.processes import WorkerCount, cores
+from scalargrad.parallel import cores
+from scalargrad_cli.processes import WorkerCount
 from test_train_mnist import one_error_line, press_ctrl_c, run, run_json
 
 ARGS = ("--limit", "400", "--batch-size", "8", "--hidden", "8", "--seed", "5")  # 50 steps
