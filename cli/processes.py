@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import traceback
-from typing import Any, Callable, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import click
 
@@ -22,7 +22,6 @@ from scalargrad.distributed import AllreduceTraining, world
 from scalargrad.errors import Diverged, ScalargradError
 from scalargrad.parallel import SharedMemoryTraining, cores
 from scalargrad.run import TrainingRun
-from scalargrad.training import BatchStep
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
 
@@ -83,23 +82,25 @@ class Processes:
 
     @contextlib.contextmanager
     def training(self, run: TrainingRun,
-                 should_stop: Callable[[], bool]) -> Iterator[Tuple[Optional[BatchStep],
-                                                                   Callable[[], bool]]]:
-        """The batch step and should_stop to train the run with; workers started here
-        (before any display thread), stopped and their optimizer state gathered after."""
+                 should_stop: Callable[[], bool]) -> Iterator[Dict[str, Any]]:
+        """The keyword arguments of run.train that share its work (should_stop, step,
+        predict); workers are started here (before any display thread), then stopped
+        and their optimizer state gathered."""
         if self.comm is not None:
             training = AllreduceTraining.for_run(run, self.comm)
             try:
-                yield training.step, training.agreed(should_stop)
+                yield {"should_stop": training.agreed(should_stop), "step": training.step,
+                       "predict": training.predict}
             except Diverged:
                 self.together = True
                 raise
             self.together = True
         elif self.workers > 1:
             with SharedMemoryTraining.for_run(run, self.workers) as shared:
-                yield shared.step, should_stop
+                yield {"should_stop": should_stop, "step": shared.step,
+                       "predict": shared.predict}
         else:
-            yield None, should_stop
+            yield {"should_stop": should_stop}
 
     @contextlib.contextmanager
     def leaving_together(self) -> Iterator[None]:

@@ -128,9 +128,9 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
     previous_handler = signal.signal(signal.SIGINT, stop)
     try:
         try:
-            with processes.training(run, lambda: stop.requested) as (step, should_stop):
+            with processes.training(run, lambda: stop.requested) as sharing:
                 with mnist_display.TrainingDisplay(console) as display:
-                    summary = run.train(epochs, display, should_stop, step)
+                    summary = run.train(epochs, display, **sharing)
         except Diverged as error:
             raise Failure(f"training diverged: {error}; try a smaller --lr "
                           f"(it was {run.settings.lr})") from None

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 from .errors import Diverged, InputError
 from .optim import Optimizer
-from .shards import GradientFactory, RecordedGradient, ShardResult, split
+from .shards import GradientFactory, RecordedGradient, ShardResult, bounds
 from .training import Classifier, Rows
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class AllreduceTraining:
         from mpi4py import MPI  # comm is an mpi4py communicator, so this import works
         self.sum, self.logical_or = MPI.SUM, MPI.LOR
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
-        self.optimizer, self.rows, self.labels = optimizer, rows, labels
+        self.model, self.optimizer, self.rows, self.labels = model, optimizer, rows, labels
         self.gradient = make_gradient(model, mode)
         self.count = len(model.parameters())
         # the gradient, then the loss and the count correct: one buffer, one Allreduce
@@ -63,7 +63,8 @@ class AllreduceTraining:
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
         """Train on the examples with these indices, with the other ranks (a BatchStep:
         every rank must call it with the same batch)."""
-        shard = split(batch, self.size)[self.rank]
+        first, last = bounds(len(batch), self.size)[self.rank]
+        shard = batch[first:last]
         overflow: Optional[str] = None
         try:
             result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
@@ -82,7 +83,15 @@ class AllreduceTraining:
         self.optimizer.step([g * scale for g in summed[:count]])
         return loss, int(summed[count + 1])
 
+    def predict(self, rows: Rows) -> List[int]:
+        """The model's prediction for each row, each rank predicting a part (a
+        training.Predict: every rank must call it with the same rows)."""
+        first, last = bounds(len(rows), self.size)[self.rank]
+        parts = self.comm.allgather(self.model.predict(rows[first:last]))
+        return [label for part in parts for label in part]
+
     def agreed(self, should_stop: Callable[[], bool]) -> Callable[[], bool]:
         """A should_stop for TrainingRun.train that is true on every rank as soon as it is
         true on one: ranks ask it at the same points of the loop, and leave it together."""
         return lambda: bool(self.comm.allreduce(bool(should_stop()), op=self.logical_or))
+

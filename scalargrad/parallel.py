@@ -2,7 +2,8 @@
 the gradients in shared memory.
 
 ``SharedMemoryTraining`` starts ``workers - 1`` processes (this process is worker 0) and
-gives TrainingRun.train a batch step. Each batch is split into one shard per worker
+gives TrainingRun.train a batch step (and a way to predict, so that each worker evaluates
+a part of the test set too). Each batch is split into one shard per worker
 (scalargrad.shards), and a step has two phases, each ended when every worker has answered
 through its pipe:
 
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Ty
 from .errors import Diverged, InputError, WorkerFailed
 from .optim import Optimizer
 from .scalar import Scalar
-from .shards import GradientFactory, RecordedGradient, ShardGradient, split
+from .shards import GradientFactory, RecordedGradient, ShardGradient, bounds, split
 from .training import Classifier, Rows
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
 
 
 # A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("failed", why),
-# ("updated",) or ("state", its slice's optimizer state).
+# ("updated",), ("state", its slice's optimizer state) or ("predicted", labels).
 Answer = Tuple[Any, ...]
 
 
@@ -131,10 +132,12 @@ def join_states(states: Sequence[Dict[str, Any]], kind: Type[Optimizer]) -> Dict
 class SharedMemoryTraining:
     """``workers`` processes, this one included, training one model's batches together.
 
-    Use it as a context manager around TrainingRun.train, passing ``step``::
+    Use it as a context manager around TrainingRun.train, passing ``step`` and
+    ``predict``::
 
         with SharedMemoryTraining.for_run(run, workers=4) as training:
-            summary = run.train(epochs, callbacks, should_stop, step=training.step)
+            summary = run.train(epochs, callbacks, should_stop, step=training.step,
+                                predict=training.predict)
 
     The model and optimizer given are this process's (the run's): the model holds the
     latest values after every step, the optimizer its state only once the block is left
@@ -143,8 +146,12 @@ class SharedMemoryTraining:
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], workers: int, mode: str = "reverse",
-                 make_gradient: GradientFactory = RecordedGradient) -> None:
+                 make_gradient: GradientFactory = RecordedGradient,
+                 predictions: int = 0) -> None:
         """Copy the data and the parameters into shared memory and start the workers.
+
+        ``predict`` shares the predictions for up to ``predictions`` rows at a time (more
+        are predicted in this process alone): room for them is made before the fork.
 
         ``make_gradient(model, mode)`` makes each worker's ShardGradient; the one for this
         process's model must leave the model holding the values it is loaded with (as
@@ -175,13 +182,15 @@ class SharedMemoryTraining:
                 examples[i * width:(i + 1) * width] = array("d", row)
             shared_labels = self._shared("q", len(shared_rows))
             shared_labels[:] = array("q", labels[:len(shared_rows)])
+            self.inputs = model.inputs
+            self.to_predict = self._shared("d", model.inputs * predictions if workers > 1 else 0)
             kind = type(optimizer)
             states = split_state(optimizer.state_dict(), kind, self.bounds)
             self.gradient = make_gradient(model, mode)
             self.own_slice = OptimizerSlice(parameters, self.bounds[0], self.bounds[1], kind,
                                             states[0])
             self._start(_WorkerSetup(model, mode, make_gradient, kind, self.values, self.table,
-                                     examples, width, shared_labels), states)
+                                     examples, width, shared_labels, self.to_predict), states)
         except BaseException:
             self.close(graceful=False)
             raise
@@ -189,9 +198,9 @@ class SharedMemoryTraining:
     @classmethod
     def for_run(cls, run: "TrainingRun", workers: int,
                 make_gradient: GradientFactory = RecordedGradient) -> "SharedMemoryTraining":
-        """For a TrainingRun: its model, optimizer, training data and mode."""
+        """For a TrainingRun: its model, optimizer, training data, mode and test set."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels,
-                   workers, run.settings.mode, make_gradient)
+                   workers, run.settings.mode, make_gradient, len(run.data.test_rows))
 
     def _shared(self, typecode: str, length: int) -> memoryview:
         self._arrays.append(SharedArray(typecode, length))
@@ -236,6 +245,19 @@ class SharedMemoryTraining:
         self._answers()
         self.gradient.load(self.values.tolist())
         return loss, sum(answer[2] for answer in answers)
+
+    def predict(self, rows: Rows) -> List[int]:
+        """The model's prediction for each row, each worker predicting a part of them (a
+        training.Predict, for TrainingRun.train's evaluations)."""
+        width = self.inputs
+        if self.workers == 1 or len(rows) * width > len(self.to_predict):
+            return self.model.predict(rows)
+        for i, row in enumerate(rows):
+            self.to_predict[i * width:(i + 1) * width] = array("d", row)
+        parts = bounds(len(rows), self.workers)
+        self._tell([("predict", first, last) for first, last in parts[1:]])
+        own = self.model.predict(rows[:parts[0][1]])
+        return own + [label for answer in self._answers() for label in answer[1]]
 
     def _own_gradient(self, shard: List[int]) -> Answer:
         try:
@@ -340,6 +362,7 @@ class _WorkerSetup:
     examples: memoryview  # rows of width doubles
     width: int
     labels: memoryview
+    to_predict: memoryview  # rows of model.inputs doubles
 
 
 def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _WorkerSetup,
@@ -366,6 +389,8 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))
+            elif command[0] == "predict":
+                connection.send(("predicted", _predict(setup, command[1], command[2])))
             else:
                 return
     except Exception as error:  # reported to the coordinator, which stops the run
@@ -373,6 +398,16 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
             connection.send(("failed", f"{type(error).__name__}: {error}"))
         except OSError:
             pass
+
+
+def _predict(setup: _WorkerSetup, first: int, last: int) -> List[int]:
+    """The predictions for rows first to last (exclusive) of the shared ones, by the model
+    at the latest parameter values."""
+    for parameter, value in zip(setup.model.parameters(), setup.values.tolist()):
+        parameter.value = value
+    width = setup.model.inputs
+    rows = [setup.to_predict[i * width:(i + 1) * width].tolist() for i in range(first, last)]
+    return setup.model.predict(rows)
 
 
 def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,

@@ -14,7 +14,7 @@ scalargrad.parallel and scalargrad.distributed take a factory of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, List, Protocol, Sequence, cast
+from typing import Callable, List, Protocol, Sequence, Tuple, cast
 
 from .autodiff import forward_autodiff, reverse_autodiff
 from .collector import cycle_collector_paused
@@ -47,16 +47,17 @@ GradientFactory = Callable[[Classifier, str], ShardGradient]
 """Makes the ShardGradient for a model and a mode ("reverse" or "forward")."""
 
 
+def bounds(count: int, parts: int) -> List[Tuple[int, int]]:
+    """(first, last) of each of ``parts`` contiguous ranges that cut range(count) into
+    sizes differing by at most one, the first ones larger (empty when parts > count)."""
+    size, extra = divmod(count, parts)
+    return [(k * size + min(k, extra), (k + 1) * size + min(k + 1, extra))
+            for k in range(parts)]
+
+
 def split(batch: Sequence[int], parts: int) -> List[List[int]]:
-    """The batch in ``parts`` contiguous shards whose sizes differ by at most one (the
-    first ones larger); shards are empty when there are more parts than examples."""
-    size, extra = divmod(len(batch), parts)
-    shards, first = [], 0
-    for k in range(parts):
-        last = first + size + (k < extra)
-        shards.append(list(batch[first:last]))
-        first = last
-    return shards
+    """The batch in ``parts`` contiguous shards (see bounds)."""
+    return [list(batch[first:last]) for first, last in bounds(len(batch), parts)]
 
 
 class RecordedGradient:

@@ -258,9 +258,14 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
     return EpochProgress(seen, loss_sum, correct, done.seconds + time.perf_counter() - start)
 
 
-def accuracy(model: Classifier, rows: Rows, labels: Sequence[int]) -> Tuple[float, List[int]]:
-    """(fraction correct, predictions)."""
-    predictions = model.predict(rows)
+Predict = Callable[[Rows], List[int]]
+"""The model's prediction for each row (Classifier.predict, or one shared between processes)."""
+
+
+def accuracy(model: Classifier, rows: Rows, labels: Sequence[int],
+             predict: Optional[Predict] = None) -> Tuple[float, List[int]]:
+    """(fraction correct, predictions), by model.predict unless told otherwise."""
+    predictions = (predict or model.predict)(rows)
     correct = sum(p == label for p, label in zip(predictions, labels))
     return correct / max(len(labels), 1), predictions
 

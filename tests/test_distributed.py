@@ -62,9 +62,10 @@ SCRIPT = textwrap.dedent("""
     run = TrainingRun(SETTINGS, DATA)
     losses = Losses()
     training = AllreduceTraining.for_run(run, world())
-    run.train(1, losses, training.agreed(lambda: False), step=training.step)
+    run.train(1, losses, training.agreed(lambda: False), step=training.step,
+              predict=training.predict)
     with open(f"{{sys.argv[1]}}/rank{{training.rank}}.json", "w") as report:
-        json.dump({{"losses": losses.losses,
+        json.dump({{"losses": losses.losses, "accuracy": run.history[0].test_accuracy,
                    "values": [p.value for p in run.model.parameters()]}}, report)
 """)
 
@@ -79,6 +80,7 @@ def test_two_ranks_follow_the_single_process_trajectory(mpiexec, tmp_path):
     assert len(single_losses) == 50
     for report in reports:  # both ranks hold the same model
         assert report["losses"] == pytest.approx(single_losses, rel=1e-9)
+        assert report["accuracy"] == single.history[0].test_accuracy
         assert report["values"] == pytest.approx([p.value for p in single.model.parameters()],
                                                  rel=1e-9, abs=1e-12)
     assert reports[0]["values"] == reports[1]["values"]

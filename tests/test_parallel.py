@@ -49,7 +49,7 @@ def trained(settings, workers, epochs=1, should_stop=lambda: False, data=DATA, r
         run.train(epochs, losses, should_stop)
     else:
         with SharedMemoryTraining.for_run(run, workers) as training:
-            run.train(epochs, losses, should_stop, step=training.step)
+            run.train(epochs, losses, should_stop, step=training.step, predict=training.predict)
     return run, losses.losses
 
 
@@ -94,6 +94,19 @@ def test_a_run_stopped_under_workers_resumes_in_one_process_as_if_never_split():
     resumed = TrainingRun.resume(first.checkpoint(), DATA)
     trained(SETTINGS, 1, epochs=2, run=resumed)
     assert_same_run(resumed, straight)
+
+
+def test_workers_predict_their_part_of_the_rows_with_the_latest_parameters():
+    run = TrainingRun(SETTINGS, DATA)
+    with SharedMemoryTraining.for_run(run, 3) as training:
+        for first in range(0, 80, 8):
+            training.step(list(range(first, first + 8)))
+        shared = training.predict(DATA.test_rows)
+        alone = run.model.predict(DATA.test_rows)
+        assert shared == alone and len(shared) == 40
+        assert training.predict(DATA.test_rows[:2]) == alone[:2]  # some workers get none
+        too_many = DATA.train_rows[:41]  # more than there is room for: this process predicts
+        assert training.predict(too_many) == run.model.predict(too_many)
 
 
 def test_a_killed_worker_stops_the_run_with_a_clear_error_and_leaves_nothing_behind():
