@@ -216,10 +216,10 @@ class SharedMemoryTraining:
         try:
             for k in range(1, self.workers):
                 ours, theirs = context.Pipe()
-                bounds = (self.bounds[k], self.bounds[k + 1])
+                owned = (self.bounds[k], self.bounds[k + 1])  # its slice of the parameters
                 process = context.Process(target=_serve, name=f"scalargrad worker {k}",
                                           args=(k, theirs, self.connections + [ours], setup,
-                                                bounds, states[k]), daemon=True)
+                                                owned, states[k]), daemon=True)
                 process.start()
                 theirs.close()
                 self.processes.append(process)
