@@ -13,21 +13,24 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import click
 from rich import box
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
+from rich.syntax import Syntax
 from rich.table import Table
 
 from scalargrad import rules
+from scalargrad.compiler import compile as compile_function
 from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
 from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
 from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
-                                  check_gradients, check_hessian)
+                                  InputCheck, SecondDerivativeCheck, check_gradients,
+                                  check_hessian)
 from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
 
 from .errors import EXIT_FAILED, BadInput
@@ -174,21 +177,46 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
                    "rel_error, ok, stencil and note; finite_difference, the errors and ok "
                    "are null where it is not checkable. Infinities and NaN as \"inf\", "
                    "\"-inf\", \"nan\".")
+@click.option("--show-code", is_flag=True,
+              help="Also print the Python that scalargrad.compile generates for the "
+                   "expression: its value, then the reverse sweep — the chain rule written "
+                   "out, one line per partial derivative.")
 def check_grad(expression: str, assignments: Sequence[str], random_count: Optional[int],
                seed: int, rtol: float, atol: float, eps: Optional[float], richardson: bool,
-               order: int, as_json: bool) -> None:
+               order: int, as_json: bool, show_code: bool) -> None:
     parsed = parse(expression)
     points = _points(parsed, _parse_assignments(assignments, parsed), random_count, seed)
     if eps is not None:
         _check_eps(points, eps, richardson)
     options = dict(rtol=rtol, atol=atol, richardson=richardson, step=eps)
     checks = _check_points(parsed, points, order, options)
+    code = _generated_code(parsed, points[0]) if show_code else None
     if as_json:
-        click.echo(json.dumps(_json_document(parsed, checks, random_count, seed), indent=2))
+        document = _json_document(parsed, checks, random_count, seed)
+        if code is not None:
+            document["code"] = code
+        click.echo(json.dumps(document, indent=2))
     else:
+        if code is not None:
+            _print_code(parsed, code)
         _print_checks(parsed, checks, rtol, atol)
     if not all(check.ok for check in checks):
         click.get_current_context().exit(EXIT_FAILED)
+
+
+def _generated_code(expression: Expression, point: Dict[str, float]) -> str:
+    """The compiled value-and-gradient function of the expression, traced at point."""
+    names = list(point)
+    compiled = compile_function(expression.as_function(names))
+    compiled.value_and_grad(*point.values())
+    return compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+
+
+def _print_code(expression: Expression, code: str) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    console.print("generated code (scalargrad.compile): the value, then the reverse sweep")
+    console.print(Syntax("# " + ", ".join(f"x{i} = {name}" for i, name in enumerate(expression.variables))
+                         + "\n" + code, "python", theme="ansi_dark", word_wrap=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -279,6 +307,8 @@ class _SlowPointBar:
     """The bar for one point's Hessian columns, added once the point has run for
     SLOW_POINT_SECONDS (a fast point would only flicker)."""
 
+    task: Optional[TaskID]  # None until the point is slow enough to show the bar
+
     def __init__(self, bars: Progress) -> None:
         self.bars, self.started, self.task = bars, time.monotonic(), None
 
@@ -349,7 +379,13 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
         console.print(_kink_note(kink))
 
 
-def _comparison_table(title: str, label: str, methods: Sequence[str], rows) -> Table:
+# A row of a comparison table: (label, the three methods' values, abs error, rel error, ok).
+_ComparisonRow = Tuple[str, Sequence[Optional[float]], Optional[float], Optional[float],
+                       Optional[bool]]
+
+
+def _comparison_table(title: str, label: str, methods: Sequence[str],
+                      rows: Sequence[_ComparisonRow]) -> Table:
     """rows of (label, three values, abs error, rel error, ok); numbers too wide for the
     terminal fold rather than truncate. n/a where finite differences cannot check."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
@@ -470,7 +506,7 @@ def _point_document(check: PointCheck) -> dict:
     }
 
 
-def _comparison_document(check) -> dict:
+def _comparison_document(check: Union[InputCheck, SecondDerivativeCheck]) -> dict:
     """The finite-difference side of an InputCheck or SecondDerivativeCheck."""
     return {"finite_difference": _json_number(check.finite_difference),
             "abs_error": _json_number(check.abs_error),
@@ -478,6 +514,6 @@ def _comparison_document(check) -> dict:
             "ok": check.ok, "stencil": check.stencil, "note": check.note or None}
 
 
-def _json_number(x: Optional[float]):
+def _json_number(x: Optional[float]) -> Union[float, str, None]:
     """x, or its name when JSON has no number for it; None (null) stays."""
     return x if x is None or math.isfinite(x) else str(x)

@@ -14,7 +14,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import click
 from rich.console import Console
@@ -22,15 +22,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from scalargrad import errors, linefit
+from scalargrad import chart_svg, errors, fit_story, linefit
+from scalargrad.fit_story import FitHistory
 from scalargrad.linefit import Line
 from scalargrad.optim import OPTIMIZERS
+from scalargrad.output_file import check_writable, write_atomically
 
+from . import text_chart
 from .errors import Failure
 
 TRUE_LINE = Line(0.7, 4.0)
 START_LINE = Line(-2.0, 0.0)
 PLOT_WIDTH, PLOT_HEIGHT = 60, 20
+MOMENT_MARKS = {"start": "·", "early": "-"}  # the final line is ─
+MOMENT_STYLES = {"start": "red", "early": "yellow", "final": "green"}
 # random.gauss never returns more than 8.6 in magnitude, so y stays a float up to this noise
 MAX_NOISE = 1e307
 
@@ -63,14 +68,13 @@ def _fraction(value: float, low: float, high: float) -> float:
     return (value - low) / (high - low)
 
 
-def _plot(xs: Sequence[float], ys: Sequence[float], line: Line) -> Text:
-    """The points (●) and the fitted line (─) on a character grid, with axis labels."""
+def _plot(xs: Sequence[float], ys: Sequence[float],
+          lines: Sequence[Tuple[Line, str, str]]) -> Text:
+    """The points (●) and lines, each (line, character, style), on a character grid, with
+    axis labels; later lines are drawn over earlier ones, and the points over them all."""
     x_low, x_high = min(xs), max(xs)
-
-    def line_at(x: float) -> float:
-        return line.slope * x + line.intercept
-
-    ends = [y for y in (line_at(x_low), line_at(x_high)) if math.isfinite(y)]
+    ends = [y for line, _, _ in lines for x in (x_low, x_high)
+            for y in [line.slope * x + line.intercept] if math.isfinite(y)]
     y_low, y_high = min(min(ys), *ends), max(max(ys), *ends)
 
     def column(x: float) -> int:
@@ -82,11 +86,14 @@ def _plot(xs: Sequence[float], ys: Sequence[float], line: Line) -> Text:
         return round(_fraction(y, y_high, y_low) * (PLOT_HEIGHT - 1))
 
     grid: List[List[str]] = [[" "] * PLOT_WIDTH for _ in range(PLOT_HEIGHT)]
-    for j in range(PLOT_WIDTH):
-        t = j / (PLOT_WIDTH - 1)
-        y = line_at((1 - t) * x_low + t * x_high)
-        if math.isfinite(y):
-            grid[min(max(row(y), 0), PLOT_HEIGHT - 1)][j] = "─"
+    styles = {"●": "cyan"}
+    for line, mark, style in lines:
+        styles[mark] = style
+        for j in range(PLOT_WIDTH):
+            t = j / (PLOT_WIDTH - 1)
+            y = line.slope * ((1 - t) * x_low + t * x_high) + line.intercept
+            if math.isfinite(y):
+                grid[min(max(row(y), 0), PLOT_HEIGHT - 1)][j] = mark
     for x, y in zip(xs, ys):
         grid[row(y)][column(x)] = "●"
 
@@ -101,7 +108,7 @@ def _plot(xs: Sequence[float], ys: Sequence[float], line: Line) -> Text:
     for i, cells in enumerate(grid):
         plot.append(f"{labels.get(i, ''):>{margin}} ┤" if i in rows else " " * margin + " │")
         for cell in cells:
-            plot.append(cell, style="cyan" if cell == "●" else "yellow")
+            plot.append(cell, style=styles.get(cell, ""))
         plot.append("\n")
     plot.append(" " * margin + " └" + "─" * PLOT_WIDTH + "\n")
     left, middle, right = _labels([x_low, x_low / 2 + x_high / 2, x_high])
@@ -112,7 +119,8 @@ def _plot(xs: Sequence[float], ys: Sequence[float], line: Line) -> Text:
     return plot
 
 
-def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[float]) -> None:
+def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[float],
+            history: FitHistory) -> None:
     lines = Table(title="Line fit", title_justify="left")
     lines.add_column("line")
     lines.add_column("slope", justify="right")
@@ -140,8 +148,20 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
     run.add_row("gradients", f"{summary['mode']} mode, {summary['optimizer']} with lr "
                              f"{summary['lr']:g}{batches}")
     console.print(run)
-    console.print(_plot(xs, ys, Line(summary["slope"], summary["intercept"])))
-    console.print(f"● points   ─ fit {_equation(Line(summary['slope'], summary['intercept']))}")
+    fitted = Line(summary["slope"], summary["intercept"])
+    moments = [m for m in history.moments() if m.name != "final"]
+    drawn = [(m.step.line, MOMENT_MARKS[m.name], MOMENT_STYLES[m.name]) for m in moments]
+    console.print(_plot(xs, ys, drawn + [(fitted, "─", MOMENT_STYLES["final"])]))
+    legend = Text("● points", style="cyan")
+    scale = fit_story.scale_of(xs, ys)
+    for moment in moments:
+        legend.append(f"   {MOMENT_MARKS[moment.name]} step {moment.step.step} "
+                      f"({moment.name}): {fit_story.equation(moment.step, scale)}",
+                      style=MOMENT_STYLES[moment.name])
+    legend.append(f"   ─ fit {_equation(fitted)}", style=MOMENT_STYLES["final"])
+    console.print(legend)
+    console.print()
+    text_chart.print_panels(console, fit_story.panels(xs, ys, history)[1:])
 
 
 class _Progress:
@@ -205,13 +225,19 @@ class _Progress:
                    "standard errors of least squares.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print only a JSON document of the results (progress still goes to stderr).")
+@click.option("--plot", "plot_path", metavar="FILE.svg", default=None,
+              help="Also draw the fit's story as SVG: the line at its start, early and at the "
+                   "end over the points, and the loss step by step (checked before the fit).")
 def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], steps: int, lr: float,
-             optimizer: str, mode: str, tolerance: float, as_json: bool) -> None:
+             optimizer: str, mode: str, tolerance: float, as_json: bool,
+             plot_path: Optional[str]) -> None:
     """Fit a line to noisy points on y = 0.7x + 4 (or to --csv data) by gradient descent.
 
     Generated points start the fit from y = -2x; CSV data from the horizontal line through
     the mean of y. Exit status 2 for bad options or data, 1 if the fit diverges.
     """
+    if plot_path is not None:
+        check_writable(plot_path)
     if csv_path is None:
         xs, ys = linefit.synthetic_points(points, *TRUE_LINE, noise=noise, seed=seed)
         start: Optional[Line] = START_LINE
@@ -220,11 +246,15 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
         start = None
 
     batch = linefit.batch_size(len(xs))
+    history = FitHistory()
     began = time.perf_counter()
     try:
         with _Progress(steps, "loss" if batch == len(xs) else "batch loss") as show:
+            def both(step: linefit.FitStep) -> None:
+                show(step)
+                history(step)
             result = linefit.fit_line(xs, ys, optimizer=optimizer, lr=lr, steps=steps, mode=mode,
-                                      tolerance=tolerance, start=start, seed=seed, callback=show)
+                                      tolerance=tolerance, start=start, seed=seed, callback=both)
     except errors.Diverged as error:
         raise Failure(f"{error}; try a smaller --lr than {lr:g}") from None
     seconds = time.perf_counter() - began
@@ -242,7 +272,23 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
     }
     if csv_path is None:
         summary["true"] = {"slope": TRUE_LINE.slope, "intercept": TRUE_LINE.intercept}
+    summary["moments"] = [{"name": m.name, "step": m.step.step, "slope": m.step.line.slope,
+                           "intercept": m.step.line.intercept, "loss": m.step.loss}
+                          for m in history.moments()]
+    if plot_path is not None:
+        _write_plot(plot_path, xs, ys, history, csv_path)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        _report(Console(highlight=False), summary, xs, ys)
+        _report(Console(highlight=False), summary, xs, ys, history)
+
+
+def _write_plot(path: str, xs: Sequence[float], ys: Sequence[float], history: FitHistory,
+                csv_path: Optional[Path]) -> None:
+    data = f"{csv_path}" if csv_path is not None else (
+        f"{len(xs)} points on {_equation(TRUE_LINE)} with noise")
+    try:
+        write_atomically(path, chart_svg.render(fit_story.panels(xs, ys, history),
+                                                title=f"fit-line: {data}"))
+    except OSError as error:
+        raise Failure(f"cannot write {path}: {error.strerror or error}") from None

@@ -9,7 +9,10 @@ from scalargrad.errors import ScalargradError
 from .bench import bench
 from .check_grad import check_grad
 from .errors import failure_for
+from .explain import explain
 from .fit_line import fit_line
+from .graph import graph_command
+from .trace import trace
 from .train_mnist import train_mnist
 
 
@@ -33,3 +36,6 @@ cli.add_command(bench)
 cli.add_command(fit_line)
 cli.add_command(check_grad)
 cli.add_command(train_mnist)
+cli.add_command(graph_command)
+cli.add_command(explain)
+cli.add_command(trace)

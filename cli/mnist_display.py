@@ -3,7 +3,8 @@ misclassified digits as text, and the closing summary."""
 from __future__ import annotations
 
 import time
-from typing import List, Optional, Sequence
+from types import TracebackType
+from typing import List, Optional, Sequence, Type, cast
 
 from rich.columns import Columns
 from rich.console import Console, Group
@@ -38,8 +39,9 @@ class TrainingDisplay(Callbacks):
         self.live.__enter__()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.live.__exit__(*exc_info)
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 traceback: Optional[TracebackType]) -> None:
+        self.live.__exit__(exc_type, exc, traceback)
         if not self.live.console.is_terminal:  # rich ends the last line only on terminals
             self.live.console.line()
 
@@ -51,11 +53,12 @@ class TrainingDisplay(Callbacks):
     def batch_done(self, report: BatchReport) -> None:
         clock, examples = self.started
         speed = (report.examples - examples) / max(time.perf_counter() - clock, 1e-9)
-        self.bar.update(self.task, completed=report.examples, speed=speed, loss=report.loss,
-                        acc=report.accuracy)
+        # epoch_started added the task: a run starts an epoch before its batches and its end.
+        self.bar.update(cast(TaskID, self.task), completed=report.examples, speed=speed,
+                        loss=report.loss, acc=report.accuracy)
 
     def epoch_ended(self, record: EpochRecord) -> None:
-        self.bar.remove_task(self.task)
+        self.bar.remove_task(cast(TaskID, self.task))  # added by epoch_started, as above
         add_epoch_row(self.table, record)
 
 

@@ -13,21 +13,24 @@ from __future__ import annotations
 import json
 import math
 import signal
-from typing import Any, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from scalargrad import mnist, model_file
+from scalargrad import chart_svg, metrics, mnist, model_file
+from scalargrad.chart import Panel
 from scalargrad.errors import Diverged, InputError
+from scalargrad.metrics import Broadcast, MetricsRecorder
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.output_file import check_writable
+from scalargrad.output_file import check_writable, write_atomically
 from scalargrad.run import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
-                            Settings, TrainingRun)
+                            Settings, Summary, TrainingRun)
 from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
 
-from . import mnist_display
+from . import mnist_display, text_chart
 from .errors import EXIT_INTERRUPTED, Failure
 from .processes import Processes, WorkerCount
 
@@ -96,6 +99,14 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
               help="Continue the run a saved model came from, exactly, with its options.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON document on stdout.")
+@click.option("--metrics", "metrics_path", metavar="FILE.jsonl", default=None,
+              help="Write a JSON line every --log-every steps and at each epoch's end: step, "
+                   "epoch, examples, loss, accuracy, test accuracy, examples per second, "
+                   "learning rate (appended to with --resume; checked before training).")
+@click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
+              metavar="STEPS", help="Steps (batches) between --metrics lines.")
+@click.option("--plot", "plot_path", metavar="FILE.svg", default=None,
+              help="Draw loss and accuracy per epoch as SVG (checked before training).")
 @click.option("--workers", type=WorkerCount(), default="1", show_default=True,
               help="Processes sharing each batch on this machine ('auto': one per core).")
 @click.option("--distributed", is_flag=True,
@@ -104,40 +115,50 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.pass_context
 def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
-                as_json: bool, workers: int, distributed: bool, **options: Any) -> None:
+                as_json: bool, metrics_path: Optional[str], log_every: int,
+                plot_path: Optional[str], workers: int, distributed: bool,
+                **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
     processes = Processes(workers, distributed)
     # with --json, stdout holds only the JSON document; under MPI, rank 0 alone prints
     console = Console(stderr=as_json, quiet=not processes.root)
+    if not processes.root:  # nor are its files checked: rank 0 writes them
+        save_path = metrics_path = plot_path = None
+    curves = _Curves(metrics_path, log_every, plot_path, appending=resume_path is not None)
     with processes.leaving_together():
         try:
             _train(ctx, console, processes, epochs, data_dir, save_path, load_path, resume_path,
-                   as_json, options)
+                   as_json, options, curves)
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
 
 
 def _train(ctx: click.Context, console: Console, processes: Processes, epochs: int,
            data_dir: Optional[str], save_path: Optional[str], load_path: Optional[str],
-           resume_path: Optional[str], as_json: bool, options: Dict[str, Any]) -> None:
-    if not processes.root:
-        save_path = None  # nor is it checked: rank 0 saves
-    run, test_images = processes.agree(lambda: _prepare(
-        ctx, console, epochs, data_dir, save_path, load_path, resume_path, options))
+           resume_path: Optional[str], as_json: bool, options: Dict[str, Any],
+           curves: "_Curves") -> None:
+    def prepare() -> Tuple[TrainingRun, Any]:
+        curves.check_paths()
+        return _prepare(ctx, console, epochs, data_dir, save_path, load_path, resume_path,
+                        options)
+    run, test_images = processes.agree(prepare)
     stop = _StopRequest(console)
     previous_handler = signal.signal(signal.SIGINT, stop)
     try:
         try:
             with processes.training(run, lambda: stop.requested) as sharing:
-                with mnist_display.TrainingDisplay(console) as display:
-                    summary = run.train(epochs, display, **sharing)
+                with mnist_display.TrainingDisplay(console) as display, \
+                        curves.recorder(run) as recorder:
+                    summary = run.train(epochs, Broadcast(display, recorder), **sharing)
         except Diverged as error:
             raise Failure(f"training diverged: {error}; try a smaller --lr "
                           f"(it was {run.settings.lr})") from None
         save_error = _save(run, save_path) if save_path is not None else None
+        plot_error = curves.write_plot(run, summary, recorder)
         if as_json and processes.root:
             click.echo(json.dumps(summary.to_dict(), indent=2))
         elif processes.root:
+            text_chart.print_panels(console, curves.panels(run, summary, recorder))
             labels = run.data.test_labels
             wrong = mnist_display.misclassified(labels, summary.predictions)
             digits = mnist.downsample(test_images[wrong], DIGIT_SIDE).tolist() if wrong else []
@@ -145,10 +166,60 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
                                        None if save_error else save_path)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-    if save_error:
-        raise Failure(save_error)
+    file_error = save_error or plot_error
+    if file_error:
+        raise Failure(file_error)
     if stop.requested:
         ctx.exit(EXIT_INTERRUPTED)
+
+
+class _Curves:
+    """--metrics, --log-every and --plot: the files a run's curves go to."""
+
+    def __init__(self, metrics_path: Optional[str], every: int, plot_path: Optional[str],
+                 appending: bool) -> None:
+        self.metrics_path, self.every, self.plot_path = metrics_path, every, plot_path
+        self.appending = appending  # a resumed run goes on with its metrics file
+
+    def check_paths(self) -> None:
+        for path in (self.metrics_path, self.plot_path):
+            if path is not None:
+                check_writable(path)
+
+    @contextmanager
+    def recorder(self, run: TrainingRun) -> Iterator[MetricsRecorder]:
+        """A recorder for the run, writing to the metrics file if there is one."""
+        settings = run.settings
+        if self.metrics_path is None:
+            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every)
+            return
+        try:
+            out = open(self.metrics_path, "a" if self.appending else "w", encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot write {self.metrics_path}: "
+                             f"{error.strerror or error}") from None
+        with out:
+            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every, out)
+
+    @staticmethod
+    def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:
+        return metrics.curves(summary.history, recorder.steps.items(), len(run.data.train_rows))
+
+    def write_plot(self, run: TrainingRun, summary: Summary,
+                   recorder: MetricsRecorder) -> Optional[str]:
+        """Draw the curves to --plot; the error to report (after the summary) if that failed."""
+        if self.plot_path is None:
+            return None
+        s = run.settings
+        model = f"{s.hidden} hidden units ({s.activation})" if s.hidden else "softmax regression"
+        title = (f"train-mnist: {s.size}x{s.size} images, {model}, {s.optimizer} lr {s.lr:g}, "
+                 f"batches of {s.batch_size}")
+        try:
+            write_atomically(self.plot_path,
+                             chart_svg.render(self.panels(run, summary, recorder), title))
+        except OSError as error:
+            return f"cannot write the plot to {self.plot_path}: {error.strerror or error}"
+        return None
 
 
 def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Optional[str],
@@ -166,13 +237,14 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
         check_writable(save_path)
     saved_path = load_path or resume_path
     checkpoint = model_file.load(saved_path) if saved_path else None
-    if resume_path and not checkpoint.resumable:
+    resumed = checkpoint if resume_path else None  # the run --resume names, loaded just above
+    if resumed is not None and not resumed.resumable:
         raise InputError(f"{resume_path} holds a model without its training state (format "
                          "version 1): --load it to train it further as a new run")
     settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
     data, test_images = _load_data(data_dir, settings, console)
-    if resume_path:
-        return TrainingRun.resume(checkpoint, data), test_images
+    if resumed is not None:
+        return TrainingRun.resume(resumed, data), test_images
     return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
 
 

@@ -7,12 +7,14 @@
 """
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
 from .collector import cycle_collector_paused
+from .compiler import Compiled, compile
 from .errors import (DivisionByZero, DomainError, GraphLostError, NumericOverflow,
                      ScalargradError)
 from .functional import grad, hessian, hessian_of, value_and_grad
 from .functions import (absolute, atan, cos, divide, dot, exp, expm1, log, log1p, logsumexp,
                         maximum, mean, minimum, power, relu, sigmoid, sin, softplus, sqrt, sum,
                         tan, tanh)
+from .graph_view import graph
 from .gradcheck import GradientReport, InputCheck, check_gradients
 from .matrix import Matrix
 from .numerical import finite_difference
@@ -23,8 +25,8 @@ __version__ = "0.2.0"
 __all__ = [
     "Scalar", "value_of", "reverse_autodiff", "forward_autodiff", "jacobian",
     "finite_difference", "grad", "value_and_grad", "hessian", "hessian_of",
-    "cycle_collector_paused", "strict_conversions", "check_gradients", "GradientReport",
-    "InputCheck", "Matrix",
+    "cycle_collector_paused", "strict_conversions", "compile", "Compiled",
+    "check_gradients", "GradientReport", "InputCheck", "Matrix", "graph",
     "ScalargradError", "DomainError", "DivisionByZero", "NumericOverflow", "GraphLostError",
     "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "atan", "tanh", "sigmoid",
     "softplus", "relu", "absolute", "maximum", "minimum", "power", "divide",

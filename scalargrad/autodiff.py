@@ -24,7 +24,7 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
-from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, TypeGuard, Union, overload
 
 from .recording import nary_partial, scalar_partials
 from .rules import NaryRule
@@ -35,13 +35,14 @@ Inputs = Union[Scalar, Sequence[Scalar]]
 Output = Union[Scalar, Number]
 
 _RULE = operator.attrgetter("_rule")
+_ADJOINT = operator.attrgetter("_acc")
 _SCALAR_ONLY = {Scalar}
 _REACHED = object()  # a mark for nodes met but not yet listed, in ancestors()
 
 
 # ---------------------------------------------------------------------------------------
 # Checking what the entry points are given.
-def _check_output(y: object, where: str) -> bool:
+def _check_output(y: object, where: str) -> TypeGuard[Scalar]:
     """True for a Scalar, False for a plain number (a constant); TypeError for anything else."""
     if y.__class__ is Scalar:
         return True
@@ -53,11 +54,11 @@ def _check_output(y: object, where: str) -> bool:
 
 def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
     """(list of inputs, whether one input was given rather than a sequence)."""
-    cls = xs.__class__
-    if cls is Scalar:
-        return [xs], True  # type: ignore[list-item]
-    if cls is list or cls is tuple:
-        inputs = list(xs)  # type: ignore[call-overload]
+    # xs.__class__ each time, not a local alias of it: the checker narrows xs on these checks.
+    if xs.__class__ is Scalar:
+        return [xs], True
+    if xs.__class__ is list or xs.__class__ is tuple:
+        inputs = list(xs)
     elif isinstance(xs, Sequence) and not isinstance(xs, (str, bytes)):
         inputs = list(xs)
     else:
@@ -72,15 +73,15 @@ def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
 
 # ---------------------------------------------------------------------------------------
 # Reverse mode on floats: the hot path.
-def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[int, Scalar]:
+def _reverse_sweep(start: Scalar, leaves: List[Scalar], waiting: int) -> Tuple[int, Scalar]:
     """Pass adjoints back along the links from start, while some node reached is waiting.
 
     A node holding an adjoint adds adjoint * partial to each parent's. A parent met for the
-    first time is appended to touched (so that everything can be cleared afterwards) and,
-    if it is not a leaf, counted as waiting until the walk reaches it. Returns how many are
-    still waiting when the links end (those the tape did not lead to), and the last node
-    processed. The three
-    accumulation blocks are one step written out: a call per edge would double the cost.
+    first time is, if a leaf, appended to leaves (so that its adjoint can be read and
+    cleared afterwards), else counted as waiting until the walk reaches it and clears it.
+    Returns how many are still waiting when the links end (those the tape did not lead
+    to), and the last node processed. The three accumulation blocks are one step written
+    out: a call per edge would double the cost of a sweep.
     """
     node: Optional[Scalar] = start
     last = start
@@ -90,76 +91,97 @@ def _reverse_sweep(start: Scalar, touched: List[Scalar], waiting: int) -> Tuple[
             node._acc = None
             waiting -= 1
             last = node
-            if g != 0.0:
+            if g:  # a zero adjoint passes nothing on
                 da = node._da
                 if da.__class__ is tuple:  # n-ary: parents and partials in tuples
                     for parent, d in zip(node._a, da):
                         acc = parent._acc
-                        if acc is None:
-                            parent._acc = g * d
-                            touched.append(parent)
-                            waiting += parent._rule is not None
-                        else:
+                        if acc is not None:
                             parent._acc = acc + g * d
+                        else:
+                            parent._acc = g * d
+                            if parent._rule is None:
+                                leaves.append(parent)
+                            else:
+                                waiting += 1
                 else:
                     if da is not None:
                         parent = node._a
                         acc = parent._acc
-                        if acc is None:
-                            parent._acc = g * da
-                            touched.append(parent)
-                            waiting += parent._rule is not None
-                        else:
+                        if acc is not None:
                             parent._acc = acc + g * da
+                        else:
+                            parent._acc = g * da
+                            if parent._rule is None:
+                                leaves.append(parent)
+                            else:
+                                waiting += 1
                     db = node._db
                     if db is not None:
                         parent = node._b
                         acc = parent._acc
-                        if acc is None:
-                            parent._acc = g * db
-                            touched.append(parent)
-                            waiting += parent._rule is not None
-                        else:
+                        if acc is not None:
                             parent._acc = acc + g * db
+                        else:
+                            parent._acc = g * db
+                            if parent._rule is None:
+                                leaves.append(parent)
+                            else:
+                                waiting += 1
         node = node._previous
     return waiting, last
 
 
-def _sweep_off_tape(touched: List[Scalar]) -> None:
-    """Finish a reverse sweep over nodes the tape did not lead to (recorded before a cut).
+def _sweep_off_tape(y: Scalar, leaves: List[Scalar]) -> None:
+    """Finish a reverse sweep over nodes the tape did not lead to (recorded before it ended).
 
-    Those still holding an adjoint, and everything they depend on, are linked, for this
-    sweep only, in a topological order found from the graph, and swept like a tape; their
-    own links are put back after.
+    Those of y's nodes still holding an adjoint, and everything they depend on, are linked,
+    for this sweep only, in a topological order found from the graph, and swept like a
+    tape; their own links are put back after.
     """
-    order = topological_order([n for n in touched if n._acc is not None and n._rule is not None])
+    waiting = [n for n in topological_order([y]) if n._acc is not None]
+    order = topological_order(waiting)
     saved = [node._previous for node in order]
     try:
         previous = None
         for node in order:
             node._previous = previous
             previous = node
-        _reverse_sweep(order[-1], touched, len(order))
+        _reverse_sweep(order[-1], leaves, len(waiting))
     finally:
         for node, link in zip(order, saved):
             node._previous = link
 
 
+def _clear(y: Scalar) -> None:
+    """Clear every adjoint a sweep from y may have left (after an interruption)."""
+    for node in topological_order([y]):
+        node._acc = None
+        for parent in edges(node)[0]:
+            parent._acc = None
+
+
 def _adjoints(y: Scalar, inputs: List[Scalar]) -> List[float]:
     """dy/dx for each input by one reverse sweep over floats."""
-    touched = [y]
+    leaves: List[Scalar] = []
     y._acc = 1.0
     try:
-        waiting, oldest = _reverse_sweep(y, touched, 1)
+        waiting, oldest = _reverse_sweep(y, leaves, 1)
         if waiting:
-            _sweep_off_tape(touched)
+            _sweep_off_tape(y, leaves)
         else:  # nothing older is y's: let it go, if nothing else holds it
             oldest._previous = None
-        return [0.0 if x._acc is None else x._acc for x in inputs]
+        result = list(map(_ADJOINT, inputs))
+        if None in result:  # inputs y does not depend on
+            result = [0.0 if r is None else r for r in result]
+    except BaseException:  # even Ctrl-C: an adjoint left behind would corrupt later sweeps
+        _clear(y)
+        raise
     finally:
-        for node in touched:
-            node._acc = None
         end_tape()
+    for leaf in leaves:
+        leaf._acc = None
+    return result
 
 
 # ---------------------------------------------------------------------------------------
@@ -334,7 +356,7 @@ def _tangents(nodes: List[Scalar], start: int) -> None:
 def _forward(ys: Sequence[Output], inputs: List[Scalar], recorded: bool) -> List[List[Any]]:
     """d ys / d inputs by forward sweeps, one per input: a list (per input) of lists (per y)."""
     roots = [y for y in ys if y.__class__ is Scalar]
-    nodes, leaves = ancestors(roots)  # type: ignore[arg-type]
+    nodes, leaves = ancestors(roots)
     position = {id(node): i for i, node in enumerate(nodes)}
     reached = [x._acc is not None for x in inputs]
     sweep = _tangents_recorded if recorded else _tangents
@@ -350,8 +372,7 @@ def _forward(ys: Sequence[Output], inputs: List[Scalar], recorded: bool) -> List
                 node._acc = 0.0
             x._acc = 1.0
             sweep(nodes, position.get(id(x), -1) + 1)
-            columns.append([y._acc if y.__class__ is Scalar else 0.0  # type: ignore[union-attr]
-                            for y in ys])
+            columns.append([y._acc if y.__class__ is Scalar else 0.0 for y in ys])
     finally:
         release(nodes, leaves)
     return columns
@@ -381,12 +402,11 @@ def reverse_autodiff(y: Output, xs: Inputs, create_graph: bool = False) -> Any:
     inputs, single = _check_inputs(xs, "reverse_autodiff")
     if not _check_output(y, "reverse_autodiff"):
         return _finish([0.0] * len(inputs), single, create_graph)
-    if y._rule is None:  # type: ignore[union-attr]
+    if y._rule is None:
         return _finish([1.0 if x is y else 0.0 for x in inputs], single, create_graph)
     if create_graph or any(map(_RULE, inputs)):
-        return _finish(_adjoints_in_order(y, inputs, create_graph), single,  # type: ignore[arg-type]
-                       create_graph)
-    result = _adjoints(y, inputs)  # type: ignore[arg-type]
+        return _finish(_adjoints_in_order(y, inputs, create_graph), single, create_graph)
+    result = _adjoints(y, inputs)
     return result[0] if single else result
 
 

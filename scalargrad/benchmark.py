@@ -15,7 +15,8 @@ import math
 import random
 import time
 import tracemalloc
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import functions
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
@@ -87,11 +88,12 @@ def micrograd_system() -> Optional[NumberSystem]:
     node), if micrograd is installed; else None. Its backward recurses, so deep graphs need
     a raised recursion limit (set here for the duration of the benchmark)."""
     try:
-        from micrograd.engine import Value  # type: ignore[import-untyped, import-not-found]
+        from micrograd.engine import Value  # untyped, or absent: see pyproject's mypy override
     except ImportError:
         return None
 
-    def unary(function: Callable[[float], float], derivative: Callable[[float, float], float]):
+    def unary(function: Callable[[float], float],
+              derivative: Callable[[float, float], float]) -> Callable[[Any], Any]:
         def apply(x: Any) -> Any:
             out = Value(function(x.data), (x,), function.__name__)
 
@@ -127,22 +129,32 @@ def _data(seed: int = 0, examples: int = 20) -> Dict[str, Any]:
                          for _ in range(examples)]}
 
 
-def _timed(run: Callable[[], Any], backward: Optional[Callable[[Any], Any]], repeats: int) -> Dict[str, float]:
-    """Best seconds of build (run) and of backward over repeats (each run a fresh graph)."""
+def _timed(build: Callable[[], Any], backward: Optional[Callable[[Any], Any]], repeats: int,
+           units: int) -> Dict[str, float]:
+    """Best µs per unit of work to build and to differentiate, each unit's graph built and
+    differentiated before the next one is built, as in a training loop (timing a loop of
+    builds alone would measure something else: graphs piling up)."""
+    clock = time.perf_counter
     best_build = best_backward = math.inf
     for _ in range(repeats):
-        start = time.perf_counter()
-        out = run()
-        built = time.perf_counter()
-        if backward is not None:
-            backward(out)
-        done = time.perf_counter()
-        del out
-        best_build, best_backward = min(best_build, built - start), min(best_backward, done - built)
-    return {"build": best_build, "backward": best_backward if backward else 0.0}
+        building = differentiating = 0.0
+        for _ in range(units):
+            start = clock()
+            out = build()
+            built = clock()
+            if backward is not None:
+                backward(out)
+            differentiating += clock() - built
+            building += built - start
+            del out
+        best_build, best_backward = min(best_build, building), min(best_backward, differentiating)
+    per_unit = 1e6 / units
+    return {"build_us": best_build * per_unit, "backward_us": best_backward * per_unit,
+            "total_us": (best_build + best_backward) * per_unit}
 
 
-def workload(name: str, system_name: str, repeats: int = 5, quick: bool = False) -> Optional[Dict[str, float]]:
+def workload(name: str, system_name: str, repeats: int = 5,
+             quick: bool = False) -> Optional[Dict[str, float]]:
     """µs per unit of work (per example, per polynomial, per chain) to build and to
     differentiate, for one workload on one number system; None if it is not installed."""
     system = SYSTEMS[system_name]()
@@ -151,42 +163,43 @@ def workload(name: str, system_name: str, repeats: int = 5, quick: bool = False)
     data = _data()
     make, differentiate = system.make, system.backward
     examples = data["examples"][: 5 if quick else 20]
+    units = len(examples)
     if name == "poly":
-        count = 1000 if quick else 10_000
-        xs = [make(3.0) for _ in range(count)]
-        run = lambda: [poly(system, x) for x in xs]  # noqa: E731
-        back = None if differentiate is None else lambda ys: [differentiate(y, [x]) for y, x in zip(ys, xs)]
-        per = count
+        units = 1000 if quick else 10_000
+        x = make(3.0)
+        build: Callable[[], Any] = lambda: poly(system, x)  # noqa: E731
+        inputs = [x]
     elif name == "chain":
-        operations = 10_000 if quick else 100_000
+        operations, units = (10_000 if quick else 100_000), 1
         x = make(0.5)
-        run = lambda: chain(system, x, operations)  # noqa: E731
-        back = None if differentiate is None else lambda y: differentiate(y, [x])
-        per = 1
+        build = lambda: chain(system, x, operations)  # noqa: E731
+        inputs = [x]
     elif name == "dense":
         weights = [[make(v) for v in row] for row in data["dense"][0]]
         biases = [make(v) for v in data["dense"][1]]
-        parameters = [w for row in weights for w in row] + biases
-        run = lambda: [softmax_regression(system, weights, biases, p, label)  # noqa: E731
-                       for p, label in examples]
-        back = None if differentiate is None else lambda ys: [differentiate(y, parameters) for y in ys]
-        per = len(examples)
+        inputs = [w for row in weights for w in row] + biases
+        cycle = _cycle(examples)
+        build = lambda: softmax_regression(system, weights, biases, *next(cycle))  # noqa: E731
     elif name == "mlp":
         layers = [([[make(v) for v in row] for row in w], [make(v) for v in b]) for w, b in data["mlp"]]
-        parameters = [p for w, b in layers for row in w for p in row] + [p for _, b in layers for p in b]
-        run = lambda: [mlp(system, layers, p, label) for p, label in examples]  # noqa: E731
-        back = None if differentiate is None else lambda ys: [differentiate(y, parameters) for y in ys]
-        per = len(examples)
+        inputs = [p for w, b in layers for row in w for p in row] + [p for _, b in layers for p in b]
+        cycle = _cycle(examples)
+        build = lambda: mlp(system, layers, *next(cycle))  # noqa: E731
     else:
         raise ValueError(f"unknown workload {name!r}")
+    backward = None if differentiate is None else lambda y: differentiate(y, inputs)
+    measure = lambda: _timed(build, backward, repeats, units)  # noqa: E731
     if system_name == "micrograd" and name == "chain":
-        return _deep_micrograd(lambda: _timed(run, back, max(1, repeats // 2)), per)
-    seconds = _timed(run, back, repeats)
-    return {"build_us": seconds["build"] / per * 1e6, "backward_us": seconds["backward"] / per * 1e6,
-            "total_us": (seconds["build"] + seconds["backward"]) / per * 1e6}
+        return _deep_micrograd(measure)
+    return measure()
 
 
-def _deep_micrograd(measure: Callable[[], Dict[str, float]], per: int) -> Dict[str, float]:
+def _cycle(examples: List[Any]) -> Any:
+    while True:
+        yield from examples
+
+
+def _deep_micrograd(measure: Callable[[], Dict[str, float]]) -> Dict[str, float]:
     """micrograd's recursive backward on a deep chain: a raised limit and a big thread stack."""
     import sys
     import threading
@@ -201,14 +214,76 @@ def _deep_micrograd(measure: Callable[[], Dict[str, float]], per: int) -> Dict[s
     finally:
         sys.setrecursionlimit(limit)
         threading.stack_size(size)
-    return {"build_us": result["build"] / per * 1e6, "backward_us": result["backward"] / per * 1e6,
-            "total_us": (result["build"] + result["backward"]) / per * 1e6}
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# The same workloads compiled (scalargrad.compile): value and gradient from generated code.
+COMPILED_WORKLOADS = ("poly", "dense", "mlp")
+
+
+def _flat_softmax_regression(params: List[Any], pixels: List[Any], target: List[Any]) -> Any:
+    """softmax_regression with its weights in one list and the label one-hot (data, not an
+    index: a compiled function takes numbers and lists of numbers)."""
+    system = scalargrad_system()
+    weights = [params[k * INPUTS:(k + 1) * INPUTS] for k in range(CLASSES)]
+    logits = [sum((w * p for w, p in zip(row, pixels)), b)
+              for row, b in zip(weights, params[CLASSES * INPUTS:])]
+    return _one_hot_cross_entropy(system, logits, target)
+
+
+def _flat_mlp(params: List[Any], pixels: List[Any], target: List[Any]) -> Any:
+    system = scalargrad_system()
+    first, second = HIDDEN * INPUTS, HIDDEN * INPUTS + CLASSES * HIDDEN
+    w1 = [params[k * INPUTS:(k + 1) * INPUTS] for k in range(HIDDEN)]
+    w2 = [params[first + k * HIDDEN:first + (k + 1) * HIDDEN] for k in range(CLASSES)]
+    b1, b2 = params[second:second + HIDDEN], params[second + HIDDEN:]
+    hidden = [system.tanh(sum((w * p for w, p in zip(row, pixels)), b)) for row, b in zip(w1, b1)]
+    logits = [sum((w * h for w, h in zip(row, hidden)), b) for row, b in zip(w2, b2)]
+    return _one_hot_cross_entropy(system, logits, target)
+
+
+def _one_hot_cross_entropy(system: NumberSystem, logits: List[Any], target: List[Any]) -> Any:
+    top = max(_value(v) for v in logits)
+    return system.log(sum(system.exp(v - top) for v in logits)) + top - functions.dot(target, logits)
+
+
+def compiled_workload(name: str, repeats: int = 5, quick: bool = False) -> Dict[str, float]:
+    """µs per unit of work for value and gradient by scalargrad.compile (traced once first)."""
+    from .compiler import compile as compile_function
+    data = _data()
+    examples = data["examples"][: 5 if quick else 20]
+    targets = [[1.0 if k == label else 0.0 for k in range(CLASSES)] for _, label in examples]
+    if name == "poly":
+        compiled = compile_function(lambda x: poly(scalargrad_system(), x))
+        calls: List[Tuple[Any, ...]] = [(3.0,)] * (1000 if quick else 10_000)
+    elif name in ("dense", "mlp"):
+        if name == "dense":
+            weights, biases = data["dense"]
+            params = [w for row in weights for w in row] + list(biases)
+            compiled = compile_function(_flat_softmax_regression, argnums=[0])
+        else:
+            (w1, b1), (w2, b2) = data["mlp"]
+            params = [w for row in w1 for w in row] + [w for row in w2 for w in row] + list(b1) + list(b2)
+            compiled = compile_function(_flat_mlp, argnums=[0])
+        calls = [(params, pixels, target) for (pixels, _), target in zip(examples, targets)]
+    else:
+        raise ValueError(f"no compiled workload {name!r}")
+    compiled.value_and_grad(*calls[0])  # the trace, not timed
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for args in calls:
+            compiled.value_and_grad(*args)
+        best = min(best, time.perf_counter() - start)
+    return {"total_us": best / len(calls) * 1e6}
 
 
 WORKLOADS = ("poly", "chain", "dense", "mlp")
 
 
-def workloads(quick: bool = False, progress: Callable[[str], None] = lambda name: None) -> Dict[str, Dict[str, Any]]:
+def workloads(quick: bool = False,
+              progress: Callable[[str], None] = lambda name: None) -> Dict[str, Dict[str, Any]]:
     """Every workload on every installed number system, plus the ratios the targets use."""
     results: Dict[str, Dict[str, Any]] = {}
     for name in WORKLOADS:
@@ -217,6 +292,11 @@ def workloads(quick: bool = False, progress: Callable[[str], None] = lambda name
             progress(f"{name} on {system_name}")
             row[system_name] = workload(name, system_name, repeats=3 if quick else 5, quick=quick)
         ours = row["scalargrad"]
+        if name in COMPILED_WORKLOADS:
+            progress(f"{name} compiled")
+            row["compiled"] = compiled_workload(name, repeats=3 if quick else 5, quick=quick)
+            row["compiled_vs_recording"] = ours["total_us"] / row["compiled"]["total_us"]
+            row["compiled_vs_floats"] = row["compiled"]["total_us"] / row["floats"]["total_us"]
         row["backward_share"] = ours["backward_us"] / ours["total_us"]
         row["vs_floats"] = ours["total_us"] / row["floats"]["total_us"]
         if row["micrograd"] is not None:
@@ -297,11 +377,11 @@ def mode_scaling(sizes: Sequence[int] = (1, 4, 16, 64, 256), trunk: int = 20) ->
                 best = min(best, time.perf_counter() - start)
             return best * 1e3
 
-        rows.append({
+        rows.append({  # partial, not lambda: each action holds this n's graph, not the loop's
             "n": n,
-            "f_reverse_ms": time_of(lambda: reverse_autodiff(f, xs)),
-            "f_forward_ms": time_of(lambda: forward_autodiff(f, xs)),
-            "g_reverse_ms": time_of(lambda: jacobian(gs, [t], mode="reverse")),
-            "g_forward_ms": time_of(lambda: jacobian(gs, [t], mode="forward")),
+            "f_reverse_ms": time_of(partial(reverse_autodiff, f, xs)),
+            "f_forward_ms": time_of(partial(forward_autodiff, f, xs)),
+            "g_reverse_ms": time_of(partial(jacobian, gs, [t], mode="reverse")),
+            "g_forward_ms": time_of(partial(jacobian, gs, [t], mode="forward")),
         })
     return rows

@@ -27,8 +27,10 @@ Record = Tuple[str, float, Any, Any, Any, Any]
 
 
 class _At(NamedTuple):
-    """A reference to the Scalar at this index: the leaves first, then the records."""
-    index: int
+    """A reference to the Scalar at this position: the leaves first, then the records.
+
+    (Not ``index``, which would hide tuple.index; pickles hold the number, not the name.)"""
+    position: int
 
 
 def graph_records(y: Scalar) -> Tuple[List[Scalar], List[Record]]:
@@ -55,7 +57,7 @@ def rebuild(leaves: List[Scalar], records: List[Record]) -> Scalar:
 
     def resolve(item: Any) -> Any:
         if item.__class__ is _At:
-            return table[item.index]
+            return table[item.position]
         if item.__class__ is tuple:
             return tuple([resolve(x) for x in item])
         return item

@@ -91,5 +91,13 @@ class ExpressionError(InputError):
         return window, " " * first + "^" * max(1, last - first)
 
 
+class GraphTooLarge(InputError):
+    """A graph with more nodes than a picture of it can show (graph_view.PICTURE_LIMIT)."""
+
+
+class GraphvizError(InputError):
+    """Graphviz's dot program was asked for but is not installed, or it failed."""
+
+
 class WorkerFailed(ScalargradError, RuntimeError):
     """A process sharing the work of a training run died or failed; the run cannot go on."""

@@ -30,11 +30,11 @@ import math
 import operator
 import random
 import warnings
-from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 from .errors import ExpressionError, InputError
 from .functions import BY_RULE, divide, power
-from .rules import RULES
+from .rules import BINARY, UNARY
 from .scalar import Scalar
 
 MAX_LENGTH = 2000   # characters
@@ -50,10 +50,11 @@ CONSTANTS: Dict[str, float] = {"pi": math.pi, "e": math.e}
 Value = Union[float, Scalar]
 
 
-# Callable by name: every rule called as a function, with its number of arguments.
+# Callable by name: every rule called as a function, with its number of arguments (the
+# functions are the unary and binary rules'; the n-ary ones take a sequence, not a call).
+_ARITY: Dict[str, int] = {rule.name: len(rule.arguments) for rule in (*UNARY, *BINARY)}
 FUNCTIONS: Dict[str, Tuple[Callable, int]] = {
-    name: (function, len(RULES[name].arguments))  # type: ignore[union-attr]
-    for name, function in BY_RULE.items()}
+    name: (function, _ARITY[name]) for name, function in BY_RULE.items()}
 _BINARY_OPERATORS: Dict[type, Callable] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: divide, ast.Pow: power,
@@ -89,7 +90,7 @@ _REFUSED_NODES: Dict[str, str] = {
 class _Step(NamedTuple):
     """One instruction of a compiled expression."""
     kind: str          # "number", "variable" or "apply"
-    operand: object    # the float, the variable's name, or the function to apply
+    operand: Any       # the float, the variable's name, or the function to apply: kind says
     arity: int = 0     # for "apply": how many values it takes from the stack
 
 
@@ -108,6 +109,11 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({str(self)!r})"
+
+    @overload
+    def evaluate(self, env: Mapping[str, float]) -> float: ...
+    @overload
+    def evaluate(self, env: Mapping[str, Union[Value, int]]) -> Value: ...
 
     def evaluate(self, env: Mapping[str, Union[Value, int]]) -> Value:
         """The value with env's values for the variables: a float, or a Scalar if any is one.
@@ -227,14 +233,14 @@ def _check_tree(tree: ast.Expression, text: str) -> None:
         stack.extend((child, depth + 1) for child in reversed(_children(node)))
 
 
-def _error_at(node: ast.AST, text: str, message: str,
+def _error_at(node: Union[ast.expr, ast.keyword], text: str, message: str,
               start: Optional[int] = None) -> ExpressionError:
     """An error pointing at node, or at the part of it from column start."""
     return ExpressionError(message, text, node.col_offset if start is None else start,
                            node.end_col_offset)
 
 
-def _check_node(node: ast.AST, text: str) -> None:
+def _check_node(node: ast.expr, text: str) -> None:
     if isinstance(node, ast.BinOp):
         _check_binary(node, text)
     elif isinstance(node, ast.UnaryOp):
@@ -345,6 +351,7 @@ def _step(node: ast.expr, text: str) -> _Step:
         return _Step("apply", _BINARY_OPERATORS[type(node.op)], 2)
     if isinstance(node, ast.UnaryOp):
         return _Step("apply", _UNARY_OPERATORS[type(node.op)], 1)
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)  # _check_tree saw to it
     function, arity = FUNCTIONS[node.func.id]
     return _Step("apply", function, arity)
 

@@ -46,6 +46,7 @@ def _evaluate(func: Callable, args: tuple, argnums: Union[int, Sequence[int]]) -
         call_args[position] = _fresh(args[position])
         variables.append(call_args[position])
     y = func(*call_args)
+    derivatives: List[Any]  # floats, and recorded Scalars where they depend on other Scalars
     if _only_on(y, variables):  # nothing outside: plain floats
         derivatives = reverse_autodiff(y, variables)
         y = y.value if y.__class__ is Scalar else float(y)

@@ -95,6 +95,9 @@ def dot_grid(rows: Sequence[Sequence[ScalarLike]],
 assert rules.DOT.partial == "partner" and rules.DOT.pairs  # what _dot relies on
 
 
+_SCALARS, _FLOATS = {Scalar}, {float}
+
+
 class _Operand:
     """One side of a dot product: its entries, their values, and whether they are all
     Scalars, all numbers, or mixed."""
@@ -104,11 +107,15 @@ class _Operand:
     def __init__(self, entries: tuple) -> None:
         types = set(map(type, entries))
         self.entries = entries
-        self.scalars = types == {Scalar}
+        self.scalars = types == _SCALARS
         self.numbers = Scalar not in types
-        self.values: Optional[Tuple[float, ...]] = (
-            tuple([e.value for e in entries]) if self.scalars
-            else tuple(map(recording.as_float, entries)) if self.numbers else None)
+        self.values: Optional[Tuple[float, ...]] = None
+        if self.scalars:
+            self.values = tuple([e.value for e in entries])
+        elif types == _FLOATS:  # data, as Matrix keeps it: the entries are the values
+            self.values = entries
+        elif self.numbers:
+            self.values = tuple(map(recording.as_float, entries))
 
 
 def _dot(left: _Operand, right: _Operand) -> Result:

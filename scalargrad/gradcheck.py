@@ -20,6 +20,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from .autodiff import ancestors, forward_autodiff, jacobian, release, reverse_autodiff
 from .numerical import Partial, ProgressCallback, jacobian_partials, partials
 from .recording import kink_test
+from .rules import Rule
 from .scalar import Scalar, arguments, value_of
 
 DEFAULT_RTOL = 1e-5
@@ -63,7 +64,7 @@ class GradientReport:
         return [check.name for check in self.inputs if check.ok is None]
 
 
-def kinks(y) -> List[str]:
+def kinks(y: object) -> List[str]:
     """The operations in y's graph evaluated where their derivative does not exist.
 
     Each is described as, e.g., "abs(0.0)": there the rule's documented convention was used.
@@ -74,9 +75,10 @@ def kinks(y) -> List[str]:
     nodes, leaves = ancestors([y])
     release(nodes, leaves)
     for node in nodes:
-        if node._rule.kink:
+        rule = node._rule
+        if isinstance(rule, Rule) and rule.kink:  # n-ary rules have none (kink "")
             values = [value_of(a) for a in arguments(node)]
-            if kink_test(node._rule)(*values):
+            if kink_test(rule)(*values):
                 found.append(f"{node.operation}({', '.join(repr(v) for v in values)})")
     return found
 

@@ -14,8 +14,9 @@ jitter around the optimum instead of settling, but over an epoch the noise cance
 result is the epoch's mean line, evaluated on all the points after each epoch. The fit
 stops once that line is within ``tolerance`` or within CLOSE_ENOUGH standard errors of the
 least-squares line (unless tolerance is 0: then it makes all its steps): closer than a
-quarter of the uncertainty that line itself has from the scatter of the points. In the data's units, with s the root mean squared residual of
-least squares: (Δslope·std(x)·√n/s)² + (Δ(line at mean x)·√n/s)² <= CLOSE_ENOUGH².
+quarter of the uncertainty that line itself has from the scatter of the points. In the
+data's units, with s the root mean squared residual of least squares:
+(Δslope·std(x)·√n/s)² + (Δ(line at mean x)·√n/s)² <= CLOSE_ENOUGH².
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 from .autodiff import forward_autodiff, reverse_autodiff
 from .collector import cycle_collector_paused
@@ -302,7 +303,8 @@ class _Descent:
         loss or the gradient is not finite.
         """
         residuals = rows @ Matrix([[a], [c], [self.one]])
-        loss = (residuals.T @ residuals)[0, 0] * (1.0 / rows.shape[0])
+        # Recorded, never a float: the residuals depend on a and c, which are Scalars.
+        loss = cast(Scalar, (residuals.T @ residuals)[0, 0] * (1.0 / rows.shape[0]))
         grads = self.differentiate(loss, [a, c])
         if not math.isfinite(loss.value) or not all(map(math.isfinite, grads)):
             raise Diverged(f"the loss diverged after {_steps(self.done)}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numbers
 import operator
 import random
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union, cast
 
 from .autodiff import reverse_autodiff
 from . import functions
@@ -29,7 +29,7 @@ Operand = Union["Matrix", Scalar, int, float]
 def _entry(x: object) -> Entry:
     """A Scalar or float as is, another real number as a float; anything else is a TypeError."""
     if x.__class__ is Scalar or x.__class__ is float:
-        return x  # type: ignore[return-value]
+        return x
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return float(x)
     raise TypeError(f"Matrix entries must be numbers or Scalars, got {type(x).__name__}")
@@ -134,7 +134,8 @@ class Matrix:
             raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not align")
         return Matrix._wrap(dot_grid(self._rows, list(zip(*other._rows))))
 
-    def _elementwise(self, other: object, op: Callable, name: str, reflected: bool = False):
+    def _elementwise(self, other: object, op: Callable, name: str,
+                     reflected: bool = False) -> "Matrix":  # or NotImplemented, as operators may
         """self op other entry by entry; a 1 x cols Matrix on either side is repeated per row."""
         if isinstance(other, Matrix):
             left, right = self._rows, other._rows
@@ -182,7 +183,9 @@ class Matrix:
         return self._elementwise(other, operator.truediv, "div", reflected=True)
 
     def __neg__(self) -> "Matrix":
-        return self.apply(operator.neg)
+        # operator.neg negates either kind of entry; the checker cannot solve its type variable
+        # over the union Scalar | float, hence the cast (once per matrix, not per entry).
+        return self.apply(cast(Callable[[Entry], Entry], operator.neg))
 
     def apply(self, fn: Callable[[Entry], Entry]) -> "Matrix":
         """fn applied to every entry, e.g. m.apply(scalargrad.tanh)."""
@@ -225,7 +228,7 @@ class Matrix:
         if len(labels) != rows:
             raise ValueError(f"cross_entropy: {len(labels)} labels for shape {self.shape} "
                              f"(one label per row needed)")
-        losses = []
+        losses: List[Entry] = []
         for i, (row, label) in enumerate(zip(self._rows, labels)):
             if not isinstance(label, numbers.Integral) or not 0 <= label < classes:
                 raise ValueError(f"cross_entropy: label {label!r} of row {i} is not a class "

@@ -31,7 +31,7 @@ import math
 import random
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, cast
 
 from .errors import InputError
 from .optim import make_optimizer
@@ -74,7 +74,8 @@ def to_document(checkpoint: Checkpoint) -> Dict[str, Any]:
     """The JSON document (version 2) for a resumable checkpoint."""
     if not checkpoint.resumable:
         raise ValueError("a checkpoint without training state cannot be saved as version 2")
-    version, internal, gauss = checkpoint.random_state
+    # A resumable checkpoint holds the RNG's state too (see TrainingRun.resume).
+    version, internal, gauss = cast(tuple, checkpoint.random_state)
     unfinished = checkpoint.unfinished
     return {"format": FORMAT, "version": VERSION,
             "options": checkpoint.settings.to_dict(),
@@ -133,7 +134,8 @@ def from_document(document: Any) -> Checkpoint:
     last = history[-1] if history else None
     stopped = last is not None and not last.complete
     _require(stopped == (unfinished is not None) and all(r.complete for r in history[:-1])
-             and (not stopped or last.examples == unfinished.examples),
+             and (not stopped or (last is not None and unfinished is not None
+                                  and last.examples == unfinished.examples)),
              "the history and progress.unfinished disagree about the epoch in progress")
     return Checkpoint(settings, Classifier.from_dict(model), optimizer, random_state, epochs,
                       examples, unfinished, history, test_accuracy)
@@ -159,7 +161,8 @@ def _fraction(x: Any) -> bool:
 
 def _checked_optimizer(state: Any, settings: Settings, model: Dict[str, Any]) -> Dict[str, Any]:
     """The optimizer state, if it is one for the settings' optimizer and the model's size."""
-    fresh = make_optimizer(settings.optimizer, [], settings.lr)
+    lr = cast(float, settings.lr)  # never None once made: Settings.__post_init__ puts the default in
+    fresh = make_optimizer(settings.optimizer, [], lr)
     widths = [model["inputs"], model["hidden"], model["classes"]]
     widths = [w for w in widths if w]
     parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))

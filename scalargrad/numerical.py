@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import DomainError, InputError
 from .scalar import Scalar
@@ -210,7 +210,7 @@ def jacobian_partials(func: Callable, args: Sequence[Number], richardson: bool =
     return [[column[k] for column in columns] for k in range(len(at_point))]
 
 
-def finite_difference(func: Callable, x: Union[Number, Sequence[Number]],
+def finite_difference(func: Callable, x: Union[Number, List[Number], List[int], Tuple[Number, ...]],
                       richardson: bool = False,
                       step: Optional[float] = None) -> Union[float, List[float]]:
     """The derivative of func at x by central differences.
@@ -220,8 +220,10 @@ def finite_difference(func: Callable, x: Union[Number, Sequence[Number]],
     used; where every step does, raises DomainError. step sets the step scale,
     h = step * max(1, |x|), instead of CENTRAL_STEP (or RICHARDSON_STEP with richardson).
     """
-    single = not isinstance(x, (list, tuple))
-    args = [float(x)] if single else [float(a) for a in x]
+    if isinstance(x, (list, tuple)):  # several arguments; anything else is one number, to float()
+        single, args = False, [float(a) for a in x]
+    else:
+        single, args = True, [float(x)]
     estimates = partials(func, args, richardson=richardson, step=step)
     for i, estimate in enumerate(estimates):
         if estimate.stencil is None:

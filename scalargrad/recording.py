@@ -17,6 +17,7 @@ import ast
 import functools
 import linecache
 import numbers
+import sys
 import textwrap
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
@@ -24,21 +25,25 @@ from . import rules
 from .errors import DivisionByZero, DomainError, NumericOverflow, ScalargradError
 from .rules import NaryRule, Rule
 
-if TYPE_CHECKING:
-    from .scalar import Scalar
-
 _new = object.__new__
 _Real = numbers.Real
 
 # The generated functions share these through this module's globals.
 _last: Optional["Scalar"] = None  # the newest node: the head of the tape (tape.py)
-Scalar: Any = None                # the Scalar class, bound by scalar.py once it exists
+_scalar_module: Any = None  # scalar.py, bound with the class: where a tracing observer is
+
+if TYPE_CHECKING:
+    from .scalar import Scalar
+else:
+    Scalar = None  # the Scalar class, bound by scalar.py once it exists (scalar.py imports this module)
 
 
-def bind(scalar_class: type) -> None:
+def bind(scalar_class: type[Scalar]) -> None:
     """Called once by scalar.py: the generated code makes nodes of this class."""
-    global Scalar
-    Scalar = scalar_class
+    # Through globals(): to the type checker this name is the class all along (it is, once
+    # bound), and a class is not assigned to.
+    globals()["Scalar"] = scalar_class
+    globals()["_scalar_module"] = sys.modules[scalar_class.__module__]
 
 
 def make_node(value: float, rule: Union[Rule, NaryRule], a: Any, da: Any, b: Any = None,
@@ -74,9 +79,9 @@ def error(rule: Union[Rule, NaryRule], args: Sequence[float], cause: BaseExcepti
 def as_float(x: object) -> float:
     """A plain number as a float; anything else is a TypeError."""
     if x.__class__ is float:
-        return x  # type: ignore[return-value]
+        return x
     if isinstance(x, _Real):
-        return float(x)  # type: ignore[arg-type]
+        return float(x)
     raise TypeError(f"expected a number or a Scalar, got {type(x).__name__}")
 
 
@@ -261,7 +266,7 @@ def binary_function(rule: Rule) -> Callable:
     reflected = binary_method(rule, rule.name, reflected=True)
     value_of = float_function(rule)
 
-    def function(a, b):
+    def function(a: Union[Scalar, float], b: Union[Scalar, float]) -> Union[Scalar, float]:
         if a.__class__ is Scalar:
             result = forward(a, b)
         elif b.__class__ is Scalar:
@@ -325,14 +330,23 @@ def record_nary(rule: NaryRule, args: Sequence[Any]) -> Union["Scalar", float]:
     parents = tuple(args) if len(positions) == len(args) else tuple([args[i] for i in positions])
     constant = _constant(rule.partial)
     if constant is not None:
-        return make_node(out, rule, parents, (constant,) * len(parents))
+        return _told(make_node(out, rule, parents, (constant,) * len(parents)), args)
     partners, partner_values = _partners(rule, args), _partners(rule, values)
     partial = nary_partial(rule, "float")
     partials = tuple([partial(values[i], partner_values[i], out) for i in positions])
     scalar_partners = None
     if rule.pairs and any(partners[i].__class__ is Scalar for i in positions):
         scalar_partners = tuple([partners[i] for i in positions])
-    return make_node(out, rule, parents, partials, scalar_partners)
+    return _told(make_node(out, rule, parents, partials, scalar_partners), args)
+
+
+def _told(node: "Scalar", args: Sequence[Any]) -> "Scalar":
+    """node, after telling a compiler tracing the call (if any) all of node's arguments: the
+    node keeps only its Scalars, the numbers among them fold into its value."""
+    observer = _scalar_module._observer
+    if observer is not None:
+        observer("nary", node, tuple(args), None)
+    return node
 
 
 @functools.lru_cache(maxsize=None)

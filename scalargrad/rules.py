@@ -22,7 +22,11 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-from typing import Dict, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Sequence, Tuple, Union
+
+if TYPE_CHECKING:
+    from .scalar import Scalar
+
 
 class Rule:
     """One primitive: its name, value and partial derivatives as expressions, and its domain.
@@ -123,7 +127,8 @@ def dot(values: Sequence[float]) -> float:
 
 # Partials needing more than one expression. Written with operators only, they work on
 # floats and on Scalars alike.
-def pow_base_partial(a, b, out):
+def pow_base_partial(a: Union[float, Scalar], b: Union[float, Scalar],
+                     out: Union[float, Scalar]) -> Union[float, Scalar]:
     """d(a**b)/da = b * a**(b-1); +inf at a = 0 for 0 < b < 1, where the rule divides by zero."""
     if b == 0:
         return 0.0
@@ -183,7 +188,8 @@ BINARY: Tuple[Rule, ...] = (ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM)
 NARY: Tuple[NaryRule, ...] = (SUM, DOT, LOGSUMEXP)
 
 # Every primitive by name: the registry tests, the compiler and the CLI enumerate.
-RULES: Dict[str, Union[Rule, NaryRule]] = {rule.name: rule for rule in (*UNARY, *BINARY, *NARY)}
+RULES: Dict[str, Union[Rule, NaryRule]] = {
+    rule.name: rule for group in (UNARY, BINARY, NARY) for rule in group}
 
 # Each rule's function on floats, by rule name: what its name means in expressions on floats.
 FLOAT_FUNCTIONS: Dict[str, object] = {

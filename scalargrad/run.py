@@ -15,7 +15,7 @@ import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .errors import InputError
 from .optim import OPTIMIZERS, make_optimizer
@@ -207,7 +207,8 @@ class TrainingRun:
             raise InputError(f"the batch size {settings.batch_size} is larger than the "
                              f"{examples} training examples")
         self.settings, self.data, self.model = settings, data, model
-        self.optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr)
+        lr = cast(float, settings.lr)  # never None once made: __post_init__ puts the default in
+        self.optimizer = make_optimizer(settings.optimizer, model.parameters(), lr)
         self.rng = random.Random(settings.seed)
         self.epoch_start_state = self.rng.getstate()  # when the epoch in progress began
         self.epochs = 0
@@ -227,8 +228,10 @@ class TrainingRun:
         if unfinished is not None and unfinished.examples >= len(data.train_rows):
             raise InputError(f"the run stopped {unfinished.examples} examples into an epoch, "
                              f"but there are only {len(data.train_rows)} training examples")
-        run.optimizer.load_state_dict(checkpoint.optimizer)
-        run.epoch_start_state = checkpoint.random_state
+        # Resumable means the optimizer's state is there, and with it (checkpoint() and version
+        # 2 files record both) the RNG's; the checker cannot see that through the property.
+        run.optimizer.load_state_dict(cast(Dict[str, Any], checkpoint.optimizer))
+        run.epoch_start_state = cast(tuple, checkpoint.random_state)
         run.epochs, run.examples = checkpoint.epochs, checkpoint.examples
         run.unfinished, run.history = unfinished, list(checkpoint.history)
         run.test_accuracy = checkpoint.test_accuracy

@@ -25,17 +25,35 @@ allocation and one object for Python's cycle collector to scan, and about 120 by
 from __future__ import annotations
 
 import numbers
+import operator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Tuple, Union
+from typing import Any, Callable, ClassVar, Iterator, Optional, Tuple, Union, overload
 
 from . import recording
 from .errors import GraphLostError
-from .rules import ABS, ADD, DIV, MUL, NEG, POW, SUB, NaryRule
+from .rules import ABS, ADD, DIV, MUL, NEG, POW, SUB, NaryRule, Rule
 
 Number = Union[int, float]
 ScalarLike = Union["Scalar", int, float]
 
 _strict = False
+# While a function is traced for compiling (compiler.py), told of every decision taken on a
+# Scalar's value: (kind, Scalar, the other operand or argument, outcome).
+_observer: Optional[Callable[[str, "Scalar", Any, Any], None]] = None
+
+
+def _comparison(name: str, compare: Callable[[float, float], bool]) -> Callable[["Scalar", object], bool]:
+    """A comparison method: on values, returning bool; told to the observer, if any."""
+    def method(self: "Scalar", other: object) -> bool:
+        other_value = _value_or_none(other)
+        if other_value is None:
+            return NotImplemented
+        result = compare(self.value, other_value)
+        if _observer is not None:
+            _observer(name, self, other, result)
+        return result
+    method.__name__ = method.__qualname__ = f"__{name}__"
+    return method
 
 
 class Scalar:
@@ -53,9 +71,22 @@ class Scalar:
 
     __slots__ = ("value", "_rule", "_a", "_da", "_b", "_db", "_acc", "_previous")
 
+    # The slots' types, as the module docstring lays them out. _a, _da, _b and _db hold a
+    # Scalar, a number, a tuple or None depending on the rule, and _acc an adjoint or tangent
+    # (a float or a Scalar) or a sweep's mark: Any, since only the rule says which.
     value: float
+    _rule: Union[Rule, NaryRule, None]
+    _a: Any
+    _da: Any
+    _b: Any
+    _db: Any
+    _acc: Any
+    _previous: Union[Scalar, None]
 
     def __init__(self, value: Union[Number, "Scalar"]) -> None:
+        # The checks go through cls, read once (Scalars are made often), which the type
+        # checker does not follow: it cannot see that value is a Scalar where .value is read,
+        # nor that it is a float by the end; hence the two ignores.
         cls = value.__class__
         if cls is not float:
             if cls is int or cls is Scalar:
@@ -69,18 +100,19 @@ class Scalar:
         self._previous = None
 
     # Arithmetic: every operator is generated from its rule in rules.py --------------------
-    __add__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(ADD, "add")
-    __radd__: Callable[[Scalar, Number], Scalar] = recording.binary_method(ADD, "add", True)
-    __sub__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(SUB, "sub")
-    __rsub__: Callable[[Scalar, Number], Scalar] = recording.binary_method(SUB, "sub", True)
-    __mul__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(MUL, "mul")
-    __rmul__: Callable[[Scalar, Number], Scalar] = recording.binary_method(MUL, "mul", True)
-    __truediv__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(DIV, "truediv")
-    __rtruediv__: Callable[[Scalar, Number], Scalar] = recording.binary_method(DIV, "truediv", True)
-    __pow__: Callable[[Scalar, ScalarLike], Scalar] = recording.binary_method(POW, "pow")
-    __rpow__: Callable[[Scalar, Number], Scalar] = recording.binary_method(POW, "pow", True)
-    __neg__: Callable[[Scalar], Scalar] = recording.unary_function(NEG)
-    __abs__: Callable[[Scalar], Scalar] = recording.unary_function(ABS)
+    # (ClassVar: methods of the class, so the checker binds self, as in -s, abs(s), sum(...))
+    __add__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(ADD, "add")
+    __radd__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(ADD, "add", True)
+    __sub__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(SUB, "sub")
+    __rsub__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(SUB, "sub", True)
+    __mul__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(MUL, "mul")
+    __rmul__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(MUL, "mul", True)
+    __truediv__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(DIV, "truediv")
+    __rtruediv__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(DIV, "truediv", True)
+    __pow__: ClassVar[Callable[[Scalar, ScalarLike], Scalar]] = recording.binary_method(POW, "pow")
+    __rpow__: ClassVar[Callable[[Scalar, Number], Scalar]] = recording.binary_method(POW, "pow", True)
+    __neg__: ClassVar[Callable[[Scalar], Scalar]] = recording.unary_function(NEG)
+    __abs__: ClassVar[Callable[[Scalar], Scalar]] = recording.unary_function(ABS)
 
     def __pos__(self) -> Scalar:
         return self
@@ -89,21 +121,37 @@ class Scalar:
     def __float__(self) -> float:
         if _strict and self._rule is not None:
             raise _lost(self, "float()")
+        if _observer is not None:
+            _observer("float", self, None, self.value)
         return self.value
 
     def __int__(self) -> int:
         if _strict and self._rule is not None:
             raise _lost(self, "int()")
-        return int(self.value)
+        result = int(self.value)
+        if _observer is not None:
+            _observer("int", self, None, result)
+        return result
 
-    def __round__(self, ndigits: Union[int, None] = None) -> float:
+    @overload
+    def __round__(self, ndigits: None = None) -> int: ...
+    @overload
+    def __round__(self, ndigits: int) -> float: ...
+
+    def __round__(self, ndigits: Union[int, None] = None) -> Union[int, float]:
         """round(s) rounds the value, like round() of a float (a number, not a Scalar)."""
         if _strict and self._rule is not None:
             raise _lost(self, "round()")
-        return round(self.value, ndigits)  # type: ignore[return-value]
+        result = round(self.value, ndigits)
+        if _observer is not None:
+            _observer("round", self, ndigits, result)
+        return result
 
     def __bool__(self) -> bool:
-        return self.value != 0.0
+        result = self.value != 0.0
+        if _observer is not None:
+            _observer("bool", self, None, result)
+        return result
 
     def __repr__(self) -> str:
         return f"Scalar({self.value!r})"
@@ -122,31 +170,14 @@ class Scalar:
         return "" if self._rule is None else self._rule.name
 
     # Comparisons: on values, returning bool, so `if x > 0:` works in user code ------------
-    def __eq__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value == other_value
+    __eq__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("eq", operator.eq)
+    __ne__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("ne", operator.ne)
+    __lt__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("lt", operator.lt)
+    __le__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("le", operator.le)
+    __gt__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("gt", operator.gt)
+    __ge__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("ge", operator.ge)
 
-    def __ne__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value != other_value
-
-    def __lt__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value < other_value
-
-    def __le__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value <= other_value
-
-    def __gt__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value > other_value
-
-    def __ge__(self, other: object) -> bool:
-        other_value = _value_or_none(other)
-        return NotImplemented if other_value is None else self.value >= other_value
-
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose; object types it as a method
 
     # Pickling and copying (copying.py) ------------------------------------------------------
     def __reduce_ex__(self, protocol: Any) -> Tuple[Any, ...]:
@@ -162,7 +193,7 @@ recording.bind(Scalar)
 def _value_or_none(x: object) -> Union[float, None]:
     """The float value of a Scalar or a real number, or None for anything else."""
     if x.__class__ is Scalar:
-        return x.value  # type: ignore[attr-defined, no-any-return]
+        return x.value
     if isinstance(x, numbers.Real):
         return float(x)
     return None
@@ -170,7 +201,7 @@ def _value_or_none(x: object) -> Union[float, None]:
 
 def value_of(x: ScalarLike) -> float:
     """The float value of a Scalar, or of a plain number (never raises in strict mode)."""
-    return x.value if x.__class__ is Scalar else float(x)  # type: ignore[union-attr, arg-type]
+    return x.value if x.__class__ is Scalar else float(x)
 
 
 def edges(node: Scalar) -> Tuple[Tuple[Scalar, ...], Tuple[Any, ...]]:
@@ -195,6 +226,18 @@ def arguments(node: Scalar) -> Tuple[Any, ...]:
     if isinstance(node._rule, NaryRule):
         return node._a
     return (node._a,) if node._b is None else (node._a, node._b)
+
+
+@contextmanager
+def observing(observer: Callable[[str, "Scalar", Any, Any], None]) -> Iterator[None]:
+    """Inside the block, observer is told of every comparison, bool(), int(), float() and
+    round() of a Scalar, and of every n-ary node's full arguments (recording.record_nary)."""
+    global _observer
+    previous, _observer = _observer, observer
+    try:
+        yield
+    finally:
+        _observer = previous
 
 
 @contextmanager

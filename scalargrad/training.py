@@ -14,7 +14,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .autodiff import forward_autodiff, reverse_autodiff
 from .collector import cycle_collector_paused
@@ -66,12 +66,13 @@ class Classifier:
 
     def loss(self, rows: Rows, labels: Sequence[int]) -> Scalar:
         """Mean cross-entropy of a batch."""
-        return self.logits(Matrix(rows)).cross_entropy(labels)
+        # Recorded, never a float: the logits depend on the parameters, which are Scalars.
+        return cast(Scalar, self.logits(Matrix(rows)).cross_entropy(labels))
 
     def predict(self, rows: Rows) -> List[int]:
         """The most likely class of each row, computed on float values (no graph)."""
         values = [(Matrix(weights.tolist()), Matrix(bias.tolist())) for weights, bias in self.layers]
-        predictions = []
+        predictions: List[int] = []
         for start in range(0, len(rows), 1000):
             logits = self._through(values, Matrix(rows[start:start + 1000]))
             predictions.extend(map(_argmax, logits.tolist()))
@@ -210,7 +211,8 @@ def step_in_this_process(model: Classifier, optimizer: Optimizer, rows: Rows,
         with cycle_collector_paused():
             try:
                 logits = model.logits(Matrix([rows[i] for i in batch]))
-                loss = logits.cross_entropy(batch_labels)
+                # Recorded, never a float: the logits depend on the parameters (Scalars).
+                loss = cast(Scalar, logits.cross_entropy(batch_labels))
             except OverflowError as error:  # parameters so large that a value overflowed
                 raise Diverged(str(error)) from None
             if not math.isfinite(loss.value):

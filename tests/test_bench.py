@@ -53,4 +53,28 @@ def test_bench_command_json_and_table(monkeypatch):
     assert dense["scalargrad"]["total_us"] > dense["floats"]["total_us"] > 0
     assert 0 < dense["backward_share"] < 1 and document["deep_chain"]["nodes"] == 100_000
     table = CliRunner().invoke(cli, ["bench", "--quick"])
-    assert table.exit_code == 0 and "µs per unit" in table.output and "bytes per recorded node" in table.output
+    assert (table.exit_code == 0 and "µs per unit" in table.output
+            and "bytes per recorded node" in table.output)
+
+
+@pytest.mark.parametrize("name", ["dense", "mlp"])
+def test_the_compiled_workloads_compute_the_recorded_workloads_values(name):
+    """The flat-list versions compiled are the same computations as the workloads."""
+    data = benchmark._data(examples=1)
+    pixels, label = data["examples"][0]
+    target = [1.0 if k == label else 0.0 for k in range(benchmark.CLASSES)]
+    system = benchmark.float_system()
+    if name == "dense":
+        weights, biases = data["dense"]
+        params = [w for row in weights for w in row] + list(biases)
+        expected = benchmark.softmax_regression(system, weights, biases, pixels, label)
+        flat = benchmark._flat_softmax_regression
+    else:
+        (w1, b1), (w2, b2) = data["mlp"]
+        params = [w for row in w1 for w in row] + [w for row in w2 for w in row] + list(b1) + list(b2)
+        expected = benchmark.mlp(system, data["mlp"], pixels, label)
+        flat = benchmark._flat_mlp
+    import scalargrad as sg
+    compiled = sg.compile(flat, argnums=[0])
+    assert compiled(params, pixels, target) == pytest.approx(expected, rel=1e-12)
+    assert benchmark.compiled_workload(name, repeats=1, quick=True)["total_us"] > 0

@@ -501,7 +501,7 @@ def test_bad_numeric_options(option, value, message):
 ])
 def test_an_eps_whose_step_rounds_to_zero_is_a_usage_error(args, where):
     result = run(*args)
-    assert_bad_input(result, f"Error: --eps: the step scale")
+    assert_bad_input(result, "Error: --eps: the step scale")
     assert f"is too small at {where}" in result.stderr and result.stderr.count("\n") == 1
 
 
@@ -622,3 +622,23 @@ def test_no_progress_bar_for_a_single_quick_point_on_a_terminal():
                                 env=TERMINAL)
     assert result.exit_code == 0
     assert "points" not in result.stderr and "Hessian" not in result.stderr
+
+
+def test_show_code_prints_the_compiled_chain_rule():
+    from click.testing import CliRunner
+    from scalargrad_cli.main import cli
+    result = CliRunner().invoke(cli, ["check-grad", "sin(x)*y", "--at", "x=0.5,y=2", "--show-code"])
+    assert result.exit_code == 0, result.output
+    assert "# x0 = x, x1 = y" in result.output and "def grad(x0, x1" in result.output
+    assert "_f_cos(x0)" in result.output  # d sin(x)/dx, written out
+    as_json = CliRunner().invoke(cli, ["check-grad", "sin(x)*y", "--at", "x=0.5,y=2", "--show-code",
+                                       "--json"])
+    import json
+    code = json.loads(as_json.stdout)["code"]
+    namespace = {}
+    import math
+    from scalargrad import recording
+    namespace.update({f"_f_{n}": f for n, f in recording.FLOAT_NAMESPACE.items()})
+    exec(code, namespace)
+    value, (dx, dy) = namespace["grad"](0.5, 2.0)
+    assert value == math.sin(0.5) * 2.0 and dx == math.cos(0.5) * 2.0 and dy == math.sin(0.5)

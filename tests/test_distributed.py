@@ -97,11 +97,12 @@ def test_the_command_under_mpiexec_matches_one_process_and_rank_0_alone_speaks(
         mpiexec, shared_mnist, tmp_path):
     data = ("--data-dir", str(shared_mnist))
     single_file, mpi_file = tmp_path / "single.json", tmp_path / "mpi.json"
+    single_metrics, mpi_metrics = tmp_path / "single.jsonl", tmp_path / "mpi.jsonl"
     single = CliRunner().invoke(cli, ["train-mnist", *data, *ARGS, "--json", "--save",
-                                      str(single_file)])
+                                      str(single_file), "--metrics", str(single_metrics)])
     assert single.exit_code == 0, single.output
     result = ranks(mpiexec, *command(*data, *ARGS, "--distributed", "--json", "--save",
-                                     str(mpi_file)))
+                                     str(mpi_file), "--metrics", str(mpi_metrics)))
     assert result.returncode == 0, result.stderr
     expected, summary = json.loads(single.stdout), json.loads(result.stdout)  # one document
     assert summary["history"][0]["loss"] == pytest.approx(expected["history"][0]["loss"],
@@ -110,6 +111,9 @@ def test_the_command_under_mpiexec_matches_one_process_and_rank_0_alone_speaks(
     saved, reference = json.loads(mpi_file.read_text()), json.loads(single_file.read_text())
     assert saved["progress"] == reference["progress"]
     assert saved["optimizer"]["steps"] == reference["optimizer"]["steps"] == 50
+    lines = [json.loads(line) for line in mpi_metrics.read_text().splitlines()]
+    expected_lines = [json.loads(line) for line in single_metrics.read_text().splitlines()]
+    assert [line["step"] for line in lines] == [line["step"] for line in expected_lines]
     weights = saved["model"]["layers"][0]["weights"]
     assert weights[20] == pytest.approx(reference["model"]["layers"][0]["weights"][20],
                                         rel=1e-9, abs=1e-12)

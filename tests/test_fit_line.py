@@ -1,5 +1,6 @@
 """`scalargrad fit-line` through click's CliRunner."""
 import json
+import math
 import tracemalloc
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from scalargrad import linefit
 from scalargrad.optim import OPTIMIZERS
 from scalargrad_cli.main import cli
+from svg_geometry import assert_readable
 
 
 def run(*args):
@@ -63,7 +65,7 @@ def test_human_output_has_table_summary_and_plot():
     out = result.stdout
     for text in ("true", "least squares", "fitted", "final loss", "steps", "time", "●", "─"):
         assert text in out
-    lines = out.splitlines()
+    lines = out.split("\nLoss")[0].splitlines()  # the points' plot, before the loss chart
     labelled_rows = [line for line in lines if " ┤" in line]
     other_rows = [line for line in lines
                   if line.startswith(" ") and line.lstrip().startswith("│")]
@@ -285,3 +287,40 @@ def test_too_few_steps_is_reported_as_not_converged():
 def test_a_huge_point_count_is_refused_rather_than_exhausting_memory():
     result = CliRunner().invoke(cli, ["fit-line", "--points", str(10 ** 12)])
     assert result.exit_code == 2 and "--points" in result.output
+
+
+def test_the_story_is_told_in_the_terminal():
+    out = run("--points", 30, "--seed", 3).stdout
+    assert "· step 0 (start): y = -2x + 0" in out and "(early)" in out
+    assert "Loss" in out and "final, step" in out
+
+
+def test_json_names_the_moments_of_the_story():
+    report = run_json()
+    start, early, final = report["moments"]
+    assert (start["name"], start["step"], start["slope"]) == ("start", 0, -2.0)
+    assert early["name"] == "early" and 0 < early["step"] < final["step"] == report["steps"]
+    assert math.sqrt(start["loss"] * final["loss"]) >= early["loss"]
+    assert (final["slope"], final["intercept"]) == (report["slope"], report["intercept"])
+
+
+def test_plot_writes_the_story_as_svg(tmp_path):
+    path = tmp_path / "fit.svg"
+    report = run_json("--plot", path)
+    root, texts, _ = assert_readable(path.read_text())
+    strings = [text for text, _ in texts]
+    assert "fit-line: 100 points on y = 0.7x + 4 with noise" in strings
+    assert "step 0: y = -2x + 0" in strings
+    assert f"final, step {report['steps']}" in strings
+    csv = tmp_path / "points.csv"
+    csv.write_text("".join(f"{x},{2 * x + 1}\n" for x in range(10)))
+    assert run("--csv", csv, "--plot", path, "--json").exit_code == 0
+    assert f"fit-line: {csv}" in path.read_text()
+
+
+def test_an_unwritable_plot_is_refused_before_the_fit(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(linefit, "fit_line", lambda *a, **k: pytest.fail("the fit ran"))
+    result = run("--plot", tmp_path / "file" / "fit.svg")
+    assert result.exit_code == 2 and result.output.startswith("Error: ")
+    assert "is not a folder" in result.output and result.output.count("\n") == 1

@@ -1,4 +1,5 @@
 """Higher-order derivatives: create_graph, grad, value_and_grad, hessian."""
+import functools
 import math
 
 import pytest
@@ -216,6 +217,8 @@ def test_grad_names_argnums_from_the_end_and_constant_functions():
     assert grad(rosenbrock).__name__ == "grad(rosenbrock)"
     assert value_and_grad(rosenbrock).__name__ == "value_and_grad(rosenbrock)"
     assert grad(lambda t: t).__name__ == "grad(<lambda>)"
+    unnamed = functools.partial(f, b=1.0)  # no __name__
+    assert grad(unnamed).__name__ == "grad(f)" and value_and_grad(unnamed).__name__ == "value_and_grad(f)"
     assert grad(f, -1)(2.0, 3.0) == 12.0 and grad(f, -2)(2.0, 3.0) == 9.0
     with pytest.raises(ValueError, match=r"argnums -3 out of range for 2 arguments"):
         grad(f, -3)(2.0, 3.0)

@@ -129,16 +129,23 @@ def test_the_conventions_shown_come_from_the_rules_with_kinks():
 def test_generated_functions_have_their_rule_in_the_docstring_and_a_source_for_tracebacks():
     import inspect
     import traceback
-    assert "Domain: x > 0." in sg.log.__doc__ and "Domain" not in sg.exp.__doc__
-    assert "relu'(0) = 0." in sg.relu.__doc__ and sg.sin.__doc__.endswith("for a Scalar.")
-    assert "first argument" in sg.maximum.__doc__ and sg.divide.__doc__.endswith("otherwise.")
-    lines = inspect.getsource(sg.tanh).splitlines()
-    assert len(lines) > 10 and lines[0].strip().startswith("def tanh(x)")
+    log, exp = (recording.unary_function(_fresh(r)) for r in (rules.LOG, rules.EXP))
+    relu, sin = (recording.unary_function(_fresh(r)) for r in (rules.RELU, rules.SIN))
+    assert log.__doc__ == "log(x): a float for a float, a recorded Scalar for a Scalar. Domain: x > 0."
+    assert exp.__doc__ == "exp(x): a float for a float, a recorded Scalar for a Scalar."
+    assert relu.__doc__.endswith("Scalar. relu'(0) = 0.") and sin.__doc__.endswith("for a Scalar.")
+    maximum, divide = (recording.binary_function(_fresh(r)) for r in (rules.MAXIMUM, rules.DIV))
+    assert maximum.__doc__ == ("maximum(a, b): a float for floats, a recorded Scalar otherwise. "
+                               "On a tie the derivative goes to the first argument.")
+    assert divide.__doc__ == "div(a, b): a float for floats, a recorded Scalar otherwise."
+    lines = inspect.getsource(log).splitlines()
+    assert len(lines) > 10 and lines[0].strip().startswith("def log(x)")
     try:
-        sg.log(Scalar(-1.0))
+        log(Scalar(-1.0))
     except sg.DomainError:
         shown = traceback.format_exc()
     assert "log(-1.0): outside the domain of log (x > 0)" in shown
+    assert "raise error(RULE, (xv,), cause) from None" in shown  # the generated line, shown
 
 
 def test_a_binary_function_generated_now_reports_errors_on_floats_like_on_scalars():

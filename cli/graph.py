@@ -1,0 +1,148 @@
+"""`scalargrad graph EXPR --at x=1`: the computation graph with every node's value and gradient.
+
+The view and its formats are scalargrad.graph_view (the SVG drawing scalargrad.graph_svg);
+this module picks the format, colours the tree for the terminal and writes the output.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import PurePath
+from typing import Optional, Sequence
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from scalargrad.errors import GraphTooLarge
+from scalargrad.graph_view import PICTURE_LIMIT, GraphView, TreeRow, short
+from scalargrad.output_file import check_writable, write_atomically
+
+from .errors import BadInput
+from .recorded_expression import ExpressionCommand, Recorded, at_option, record
+
+FORMATS = ("tree", "dot", "svg", "json")
+EXTENSIONS = {".txt": "tree", ".dot": "dot", ".gv": "dot", ".svg": "svg", ".json": "json"}
+
+_HELP = f"""Show the computation graph of EXPRESSION at a point: every node's operation,
+value and gradient (d output / d node, by reverse mode).
+
+\b
+  scalargrad graph "sin(x)*y + exp(x*y)" --at x=0.5,y=2
+  scalargrad graph "tanh(w*x + b)" --at w=-3,x=2,b=6.88 --output neuron.svg
+  scalargrad graph "x*y + x" --at x=2,y=3 --format dot | dot -Tpng > graph.png
+
+\b
+Formats: tree (the default: a node used twice is shown once, then as @n),
+dot (Graphviz text, micrograd's style), svg (drawn by scalargrad: no
+Graphviz needed; --engine dot has Graphviz's dot program draw it instead),
+json (nodes and edges). Nodes are numbered %n as in `scalargrad trace`.
+A graph of more than {PICTURE_LIMIT} nodes is too large to draw: the error
+summarises it instead (--json and `scalargrad trace` show any size).
+"""
+
+_EPILOG = """\b
+Exit status: 0 when shown, 2 for bad input (a refused expression, missing
+values, a point outside the domain, an unwritable --output, a graph too large,
+--engine dot without Graphviz)."""
+
+
+@click.command("graph", cls=ExpressionCommand, help=_HELP, epilog=_EPILOG)
+@click.argument("expression")
+@at_option
+@click.option("--format", "format_name", type=click.Choice(FORMATS), default=None,
+              help="tree, dot, svg or json  [default: from the --output extension "
+                   "(.txt .dot .gv .svg .json), else tree]")
+@click.option("--engine", type=click.Choice(["builtin", "dot"]), default="builtin",
+              show_default=True, help="Who draws the SVG: scalargrad, or Graphviz's dot "
+                                      "program (if installed).")
+@click.option("--output", "output_path", metavar="FILE", default=None,
+              help="Write to FILE instead of the terminal (checked before anything is done).")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+def graph_command(expression: str, assignments: Sequence[str], format_name: Optional[str],
+                  engine: str, output_path: Optional[str], as_json: bool) -> None:
+    chosen = _format(format_name, output_path, as_json)
+    if engine == "dot" and chosen != "svg":
+        raise BadInput(f"--engine chooses who draws SVG, but the format is {chosen}")
+    if output_path is not None:
+        check_writable(output_path)
+    recorded = record(expression, assignments)
+    view = recorded.view()
+    try:
+        text = _render(view, recorded, chosen, engine, styled=output_path is None)
+    except GraphTooLarge as error:
+        raise BadInput(f"{error}; `scalargrad trace` lists every node") from None
+    if output_path is None:
+        if text is not None:
+            click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        write_atomically(output_path, text if text is not None else view.tree() + "\n")
+    except OSError as error:
+        raise BadInput(f"cannot write {output_path}: "
+                       f"{getattr(error, 'strerror', None) or error}") from None
+    click.echo(f"wrote {output_path} ({chosen}, {len(view.nodes)} nodes)", err=True)
+
+
+def _format(format_name: Optional[str], output_path: Optional[str], as_json: bool) -> str:
+    """The format asked for: --json, --format, else the --output file's extension."""
+    if as_json:
+        if format_name not in (None, "json"):
+            raise BadInput(f"--json conflicts with --format {format_name}")
+        format_name = "json"
+    if output_path is None:
+        return format_name or "tree"
+    suffix = PurePath(output_path).suffix.lower()
+    implied = EXTENSIONS.get(suffix)
+    if format_name is None:
+        if implied is None:
+            known = " ".join(EXTENSIONS)
+            raise BadInput(f"cannot tell the format from the name {output_path!r}: give "
+                           f"--format, or a file name ending in one of {known}")
+        return implied
+    if implied is not None and implied != format_name:
+        raise BadInput(f"--format {format_name} conflicts with the file name "
+                       f"{output_path!r}, which says {implied}")
+    return format_name
+
+
+def _render(view: GraphView, recorded: Recorded, chosen: str, engine: str,
+            styled: bool) -> Optional[str]:
+    """The text to write; None for a tree printed here, in colour, on the terminal."""
+    if chosen == "json":
+        document = {"expression": str(recorded.expression), "point": recorded.point,
+                    **view.to_dict()}
+        return json.dumps(document, indent=2)
+    if chosen == "dot":
+        return view.dot()
+    if chosen == "svg":
+        return view.svg(engine=engine)
+    if not styled:
+        return view.tree() + "\n"
+    rows = view.tree_rows()
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(Text(recorded.title, style="bold"))
+    for row in rows:
+        console.print(_styled_row(row))
+    return None
+
+
+def _styled_row(row: TreeRow) -> Text:
+    """A tree row in colour: the operation bold, values plain, gradients magenta."""
+    line = Text()
+    line.append(row.prefix, style="dim")
+    node = row.node
+    if node is None:
+        return line.append(f"{short(row.constant or 0.0)} (constant)", style="dim")
+    if row.repeated:
+        return line.append(node.name or f"{row.tag} (above)", style="cyan" if node.name else "dim")
+    if row.tag:
+        line.append(f"{row.tag}: ", style="yellow")
+    if node.is_leaf:
+        line.append(node.name or "input", style="bold cyan")
+    else:
+        if node.name:
+            line.append(f"{node.name}: ", style="cyan")
+        line.append(node.operation, style="bold")
+    line.append(f" = {short(node.value)}")
+    line.append(f"   grad {short(node.grad)}", style="magenta")
+    return line

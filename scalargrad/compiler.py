@@ -1,0 +1,646 @@
+"""scalargrad.compile: record a function once, then replay it as straight-line Python.
+
+Recording a graph costs a Python object per operation every time a function runs. For a
+function whose structure does not change between calls (one training example's loss, a
+model's prediction, a fixed formula) that work can be done once: ``compile(f)`` runs f on
+Scalars the first time (tracing), and writes the graph it recorded as Python source: one
+local per node, the forward statements (each rule's formula, from rules.py), then the
+reverse sweep's statements (each rule's partials, times the adjoint, in the same order as
+the recording engine's sweep). Later calls run that code on floats.
+
+Arguments are numbers or flat lists of numbers; a call with another structure (a list of
+another length) traces again. What f decides from its arguments' values while tracing —
+a comparison (``if x > 0``), ``bool``, ``int``, ``float`` or ``round`` of a Scalar —
+becomes a guard in the generated code; a call whose guards fail traces again and keeps
+the new variant, up to MAX_VARIANTS for one structure, after which the function runs on
+the recording engine (with a warning, once). Kinks that are primitives (relu, abs,
+maximum, minimum) are conditional expressions in their rules, so they never re-trace.
+
+Values and derivatives are those of the recording engine: the same formulas and partials
+on the same floats in the same order. Where the generated code meets an error (a domain
+error, an overflow), the call is run again on the recording engine, which raises the same
+error with the same message. The generated source contains only names made here and
+numbers written with repr(); no text from the user's function is ever placed in it.
+``cf.source`` shows it.
+
+Reading ``.value`` of a Scalar inside the function while tracing gives a plain number that
+the compiled code keeps as a constant: use comparisons on the Scalar (which are guarded).
+"""
+from __future__ import annotations
+
+import builtins
+import itertools
+import math
+import operator
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from . import recording, scalar
+from .autodiff import ancestors, release
+from .rules import NaryRule, Rule
+from .scalar import Scalar, arguments
+from .tape import end_tape
+
+MAX_VARIANTS = 8
+Args = Tuple[Any, ...]
+
+
+class Retrace(Exception):
+    """Raised by generated code whose guard failed: the call needs another variant."""
+
+
+class _Fallback(Exception):
+    """Raised by generated code that met an arithmetic error: rerun on the recording engine."""
+
+
+# ---------------------------------------------------------------------------------------
+# Call structure.
+def _structure(args: Args) -> Tuple[Any, ...]:
+    """The shape of a call: None for a number, the length for a list; TypeError otherwise."""
+    shape: List[Optional[int]] = []
+    for position, arg in enumerate(args):
+        if isinstance(arg, (list, tuple)):
+            for item in arg:
+                if not _is_number(item):
+                    raise TypeError(f"compiled function: argument {position} holds a "
+                                    f"{type(item).__name__}; lists of numbers only")
+            shape.append(len(arg))
+        elif _is_number(arg):
+            shape.append(None)
+        else:
+            raise TypeError(f"compiled function: argument {position} is a {type(arg).__name__}; "
+                            "numbers or flat lists of numbers only")
+    return tuple(shape)
+
+
+def _is_number(x: Any) -> bool:
+    return (x.__class__ is float or x.__class__ is int
+            or (isinstance(x, (int, float)) and not isinstance(x, bool)))
+
+
+# ---------------------------------------------------------------------------------------
+# Tracing.
+class _Observer:
+    """What a traced call decides from Scalars' values (guards), and the full arguments of
+    its n-ary nodes (a node keeps only its Scalar arguments; numbers fold into its value)."""
+
+    def __init__(self) -> None:
+        self.decisions: List[Tuple[str, Scalar, Any, Any]] = []
+        self.nary: Dict[int, Tuple[Any, ...]] = {}
+
+    def __call__(self, kind: str, node: Scalar, other: Any, outcome: Any) -> None:
+        if kind == "nary":
+            self.nary[id(node)] = other
+        else:
+            self.decisions.append((kind, node, other, outcome))
+
+
+class _Traced:
+    """One recorded call: its inputs, outputs, nodes in creation order, guards."""
+
+    def __init__(self, function: Callable, args: Args, shape: Tuple[Any, ...]) -> None:
+        self.inputs: List[Any] = [Scalar(a) if size is None else [Scalar(v) for v in a]
+                                  for a, size in zip(args, shape)]
+        observer = _Observer()
+        end_tape()  # the traced nodes start a tape of their own
+        with scalar.observing(observer):
+            result = function(*self.inputs)
+        self.guards = observer.decisions
+        self.nary_arguments = observer.nary
+        self.single = not isinstance(result, (list, tuple))
+        self.outputs = [result] if self.single else list(result)
+        for out in self.outputs:
+            if out.__class__ is not Scalar and not _is_number(out):
+                raise TypeError(f"compiled function: the function returned a "
+                                f"{type(out).__name__}; Scalars or numbers only")
+        nodes, leaves = ancestors([out for out in self.outputs if out.__class__ is Scalar])
+        release(nodes, leaves)
+        made = _recorded_since_the_tape_began()
+        end_tape()
+        # Nodes made before tracing (a closed-over computation) are inputs to the code, read
+        # at call time, like closed-over leaves (parameters).
+        self.nodes = [n for n in nodes if id(n) in made]
+        own = {id(n) for n in self.nodes}
+        argument_leaves = {id(leaf) for arg in self.inputs
+                           for leaf in (arg if isinstance(arg, list) else [arg])}
+        self.external = [n for n in [*leaves, *nodes] if id(n) not in own and id(n) not in argument_leaves]
+        for _, node, other, _ in self.guards:  # decisions on Scalars the graph does not reach
+            for item in (node, other):
+                if (item.__class__ is Scalar and id(item) not in own and id(item) not in argument_leaves
+                        and all(item is not e for e in self.external)):
+                    self.external.append(item)
+
+
+def _recorded_since_the_tape_began() -> set:
+    """ids of the nodes on the current tape: what the traced call recorded."""
+    made = set()
+    node = recording._last
+    while node is not None:
+        made.add(id(node))
+        node = node._previous
+    return made
+
+
+# ---------------------------------------------------------------------------------------
+# Code generation.
+class _Namer:
+    """Python names for everything the generated code refers to."""
+
+    def __init__(self, traced: _Traced, differentiate: Sequence[int]) -> None:
+        self.names: Dict[int, str] = {}
+        self.lists: Dict[int, Tuple[int, int]] = {}  # leaf id -> (argument, index)
+        self.adjoints: Dict[int, str] = {}            # where each differentiated thing's adjoint goes
+        for position, arg in enumerate(traced.inputs):
+            wanted = position in differentiate
+            if isinstance(arg, list):
+                for k, leaf in enumerate(arg):
+                    self.names[id(leaf)] = f"x{position}_{k}"
+                    self.lists[id(leaf)] = (position, k)
+                    if wanted:
+                        self.adjoints[id(leaf)] = f"G{position}[{k}]"
+            else:
+                self.names[id(arg)] = f"x{position}"
+                if wanted:
+                    self.adjoints[id(arg)] = f"g_x{position}"
+        for k, node in enumerate(traced.external):
+            self.names[id(node)] = f"e{k}"
+        for k, node in enumerate(traced.nodes):
+            self.names[id(node)] = f"v{k}"
+            self.adjoints[id(node)] = f"g_v{k}"
+        self.differentiate = set(differentiate)
+        self.used: set = set()  # ids of the items named one by one (not through a slice)
+
+    def value(self, item: Any) -> str:
+        """The expression for an argument of a rule: a name, or a number's repr."""
+        if item.__class__ is Scalar:
+            self.used.add(id(item))
+            return self.names[id(item)]
+        return _literal(float(item))
+
+    def adjoint(self, item: Any) -> Optional[str]:
+        """Where item's adjoint accumulates; None if nothing wants it."""
+        return self.adjoints.get(id(item)) if item.__class__ is Scalar else None
+
+
+def _literal(x: float) -> str:
+    if math.isnan(x):
+        return "_nan"
+    if math.isinf(x):
+        return "_inf" if x > 0 else "(-_inf)"
+    return repr(x)
+
+
+def _slice(items: Sequence[Any], namer: _Namer, prefix: str = "X") -> Optional[str]:
+    """items as a slice of one list argument (an arithmetic progression), if they are one."""
+    places = [namer.lists.get(id(item)) if item.__class__ is Scalar else None for item in items]
+    if not places or any(place is None for place in places):
+        return None
+    used = {place[0] for place in places if place is not None}
+    if len(used) != 1:
+        return None
+    indexes = [place[1] for place in places if place is not None]
+    step = indexes[1] - indexes[0] if len(indexes) > 1 else 1
+    if step <= 0 or any(b - a != step for a, b in zip(indexes, indexes[1:])):
+        return None
+    stop = indexes[-1] + step
+    return f"{prefix}{used.pop()}[{indexes[0]}:{stop}{'' if step == 1 else f':{step}'}]"
+
+
+def _sequence(items: Sequence[Any], namer: _Namer) -> str:
+    sliced = _slice(items, namer)
+    if sliced is not None:
+        return sliced
+    inside = ", ".join(namer.value(item) for item in items)
+    return f"({inside}{',' if len(items) == 1 else ''})"
+
+
+_COMPARISONS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def _guard(decision: Tuple[str, Scalar, Any, Any], namer: _Namer) -> str:
+    """The line that stops a call taking another path than the traced one."""
+    kind, node, other, outcome = decision
+    value = namer.value(node)
+    if kind in _COMPARISONS:
+        test = f"{value} {_COMPARISONS[kind]} {namer.value(other)}"
+        return f"if {'not ' if outcome else ''}({test}): raise _Retrace"
+    if kind == "bool":
+        return f"if {'not ' if outcome else ''}{value}: raise _Retrace"
+    if kind == "int":
+        return f"if int({value}) != {int(outcome)!r}: raise _Retrace"
+    if kind == "round":
+        digits = "" if other is None else f", {int(other)!r}"
+        return f"if round({value}{digits}) != {outcome!r}: raise _Retrace"
+    return f"if {value} != {_literal(float(outcome))}: raise _Retrace"  # float(): a constant
+
+
+class _Program:
+    """The generated source for one traced variant, and the functions compiled from it:
+    ``value(args)`` returns the outputs; ``value_and_grad(args, seeds, buffers)`` also runs
+    one reverse sweep per seed (a weight per output), adding the gradients of list arguments
+    to that seed's buffers (a tuple of lists) and returning those of number arguments."""
+
+    def __init__(self, traced: _Traced, differentiate: Sequence[int]) -> None:
+        self.traced = traced
+        self.namer = _Namer(traced, differentiate)
+        self.differentiate = tuple(differentiate)
+        forward = self._forward()
+        reverse, reverse_once = self._reverse("seed[{j}]"), self._reverse("1.0")
+        head = self._head()
+        traced = self.traced
+        signature = ", ".join(f"X{i}" if isinstance(a, list) else f"x{i}"
+                              for i, a in enumerate(traced.inputs))
+        outputs = "".join(self.namer.value(out) + ", " for out in traced.outputs)
+        buffers = "".join(f"G{i}, " for i in self.differentiate if isinstance(traced.inputs[i], list))
+        scalars = "".join(f"g_x{i}, " for i in self.differentiate
+                          if not isinstance(traced.inputs[i], list))
+        self.source = "\n".join([
+            "def value(" + signature + "):",
+            *_indent(head + forward),
+            f"    return ({outputs})",
+            "",
+            "def grad(" + signature + (", " if signature else "") + buffers + "):",
+            *_indent(head + forward + reverse_once),
+            f"    return {self.namer.value(traced.outputs[0])}, ({scalars})",
+            "",
+            "def vjp(" + signature + (", " if signature else "") + "seeds, buffers):",
+            *_indent(head + forward),
+            "    scalar_gradients = []",
+            "    for seed, (" + buffers + ") in zip(seeds, buffers):",
+            *_indent(reverse, 8),
+            f"        scalar_gradients.append(({scalars}))",
+            f"    return ({outputs}), scalar_gradients",
+            "",
+        ])
+        namespace: Dict[str, Any] = {f"_f_{name}": f for name, f in recording.FLOAT_NAMESPACE.items()}
+        namespace.update(_Retrace=Retrace, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
+                         _add=operator.add, _repeat=itertools.repeat, _map=map, _list=list,
+                         _sum=sum, E=traced.external)
+        exec(builtins.compile(self.source, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
+        self.value: Callable[..., Tuple[float, ...]] = namespace["value"]
+        self.grad: Callable[..., Any] = namespace["grad"]
+        self.vjp: Callable[..., Any] = namespace["vjp"]
+        self.lists = [i for i in self.differentiate if isinstance(traced.inputs[i], list)]
+
+    def _guard_places(self) -> Dict[int, List[Tuple[str, Scalar, Any, Any]]]:
+        """Each guard after the newest node it reads (-1: it reads inputs only)."""
+        position = {id(node): k for k, node in enumerate(self.traced.nodes)}
+        places: Dict[int, List[Tuple[str, Scalar, Any, Any]]] = {}
+        for decision in self.traced.guards:
+            read = [item for item in decision[1:3] if item.__class__ is Scalar]
+            places.setdefault(max(position.get(id(item), -1) for item in read), []).append(decision)
+        return places
+
+    def _head(self) -> List[str]:
+        lines = []
+        for position, arg in enumerate(self.traced.inputs):  # list items used one by one
+            if not isinstance(arg, list):
+                continue
+            used = [k for k, leaf in enumerate(arg) if id(leaf) in self.namer.used]
+            if len(used) > len(arg) // 2:
+                lines.append(", ".join(self.namer.names[id(leaf)] for leaf in arg) + f", = X{position}")
+            else:
+                lines.extend(f"x{position}_{k} = X{position}[{k}]" for k in used)
+        lines.extend(f"e{k} = E[{k}].value" for k in range(len(self.traced.external)))
+        lines.extend(_guard(decision, self.namer) for decision in self._guard_places().get(-1, []))
+        return lines
+
+    def _forward(self) -> List[str]:
+        places = self._guard_places()
+        lines = []
+        for k, node in enumerate(self.traced.nodes):
+            lines.append(f"v{k} = {self._formula(node)}")
+            lines.extend(_guard(decision, self.namer) for decision in places.get(k, []))
+        return lines
+
+    def _nary_arguments(self, node: Scalar) -> Tuple[Any, ...]:
+        """All the arguments an n-ary node was made from, numbers included, in order."""
+        recorded = self.traced.nary_arguments.get(id(node))
+        if recorded is not None:
+            return recorded
+        if node._b is not None:  # a dot of Scalars with Scalars: its parents are all of them
+            return tuple(node._a)
+        pairs = isinstance(node._rule, NaryRule) and node._rule.pairs
+        return (*node._a, *node._da) if pairs else tuple(node._a)
+
+    def _formula(self, node: Scalar) -> str:
+        rule = node._rule
+        namer = self.namer
+        if isinstance(rule, NaryRule):
+            args = self._nary_arguments(node)
+            if rule.pairs:
+                half = len(args) // 2
+                return f"_sum(_map(_mul, {_sequence(args[:half], namer)}, {_sequence(args[half:], namer)}))"
+            return f"_f_{'total' if rule.name == 'sum' else rule.name}({_sequence(args, namer)})"
+        assert isinstance(rule, Rule)  # traced nodes are never leaves
+        names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
+        return recording._float_names(rule.formula, names)
+
+    def _reverse(self, seeds: str) -> List[str]:
+        """The reverse sweep: each node's contributions to its arguments' adjoints, newest
+        node first. seeds is how output j's adjoint starts: e.g. "seed[{j}]" or "1.0".
+
+        Two things keep it short without changing a result: a constant partial is written as
+        itself (+= g, -= g), and an interior node whose only use is an argument with partial
+        1 (a sum's terms) takes its consumer's adjoint as its own, with no statement at all.
+        """
+        traced, namer = self.traced, self.namer
+        edges = [(node, self._node_edges(node)) for node in traced.nodes]
+        uses: Dict[int, int] = {}
+        for _, contributions in edges:
+            for target, _ in contributions:
+                uses[id(target)] = uses.get(id(target), 0) + 1
+        adjoint = {id(node): f"g_v{k}" for k, node in enumerate(traced.nodes)}
+        aliased = set()
+        for node, contributions in reversed(edges):  # consumers before what they use
+            for target, partial in contributions:
+                if (partial == "1.0" and uses.get(id(target)) == 1 and target._rule is not None
+                        and id(target) in adjoint):
+                    adjoint[id(target)] = adjoint[id(node)]
+                    aliased.add(id(target))
+        lines = []
+        zeros = sorted(set(adjoint.values()), key=lambda name: int(name[3:]))
+        zeros += [f"g_x{i}" for i in self.differentiate if not isinstance(traced.inputs[i], list)]
+        for start in range(0, len(zeros), 64):
+            lines.append(" = ".join(zeros[start:start + 64]) + " = 0.0")
+        for j, out in enumerate(traced.outputs):
+            target = adjoint.get(id(out)) or namer.adjoint(out)
+            if target is not None:
+                lines.append(f"{target} += {seeds.format(j=j)}")
+        for node, contributions in reversed(edges):
+            g = adjoint[id(node)]
+            body = []
+            for target, partial in contributions:
+                if id(target) in aliased:
+                    continue
+                where = target if isinstance(target, _Slice) else (adjoint.get(id(target))
+                                                                   or namer.adjoint(target))
+                body.append(_contribution(where, g, partial))
+            if not body:
+                continue
+            if all(_constant(partial) is not None for _, partial in contributions):
+                lines.extend(body)  # no partial can be infinite: nothing for a zero to guard
+            else:  # a zero adjoint passes nothing on, as in the recording engine
+                lines.append(f"if {g}:")
+                lines.extend("    " + line for line in body)
+        return lines
+
+    def _node_edges(self, node: Scalar) -> List[Tuple[Any, str]]:
+        """(argument, partial as an expression) for each argument wanting an adjoint; a dot
+        over a slice of a differentiated list is one entry, with the slice as its target."""
+        rule = node._rule
+        namer = self.namer
+        result: List[Tuple[Any, str]] = []
+        if isinstance(rule, NaryRule):
+            args = self._nary_arguments(node)
+            half = len(args) // 2
+            if rule.pairs:
+                for side, other in ((args[:half], args[half:]), (args[half:], args[:half])):
+                    target = _slice(side, namer, "G")
+                    if target is not None and int(target[1:target.index("[")]) in namer.differentiate:
+                        result.append((_Slice(target), _sequence(other, namer)))
+                    else:
+                        result.extend(self._nary_edges(rule.partial, node, list(zip(side, other))))
+                return result
+            return self._nary_edges(rule.partial, node, [(a, None) for a in args])
+        assert isinstance(rule, Rule)  # traced nodes are never leaves
+        names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
+        names["out"] = namer.names[id(node)]
+        for argument, partial in zip(arguments(node), rule.partials):
+            if namer.adjoint(argument) is not None:
+                result.append((argument, recording._float_names(partial, names)))
+        return result
+
+    def _nary_edges(self, partial: str, node: Scalar, pairs: List[Tuple[Any, Any]]) -> List[Tuple[Any, str]]:
+        namer = self.namer
+        result = []
+        for argument, partner in pairs:
+            if namer.adjoint(argument) is None:
+                continue
+            names = {"x": namer.value(argument), "out": namer.names[id(node)]}
+            if partner is not None:
+                names["partner"] = namer.value(partner)
+            result.append((argument, recording._float_names(partial, names)))
+        return result
+
+
+class _Slice:
+    """The target of a dot's adjoints over a slice of a list argument's gradient buffer."""
+
+    _rule = None  # never aliased
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+def _contribution(target: Any, g: str, partial: str) -> str:
+    """The statement adding g times partial to target's adjoint."""
+    if isinstance(target, _Slice):
+        return (f"{target.target} = _list(_map(_add, {target.target}, "
+                f"_map(_mul, _repeat({g}), {partial})))")
+    constant = _constant(partial)
+    if constant == 1.0:
+        return f"{target} += {g}"
+    if constant == -1.0:
+        return f"{target} -= {g}"
+    return f"{target} += {g} * ({partial})"
+
+
+def _constant(expression: str) -> Optional[float]:
+    try:
+        return float(expression)
+    except ValueError:
+        return None
+
+
+def _indent(lines: List[str], spaces: int = 4) -> List[str]:
+    return [" " * spaces + line for line in lines]
+
+
+# ---------------------------------------------------------------------------------------
+# The compiled function.
+class Compiled:
+    """f, compiled: see the module's documentation. Make one with scalargrad.compile(f)."""
+
+    def __init__(self, function: Callable, argnums: Optional[Sequence[int]] = None) -> None:
+        self.function = function
+        self.argnums = None if argnums is None else tuple(argnums)
+        self._variants: Dict[Tuple[Any, ...], List[_Program]] = {}
+        self._latest: Dict[Tuple[Any, ...], _Program] = {}  # the variant that fitted last
+        self._too_many: set = set()
+        self.__name__ = f"compiled({getattr(function, '__name__', 'f')})"
+
+    # What users call ---------------------------------------------------------------------
+    def __call__(self, *args: Any) -> Any:
+        """f's value at args (numbers or lists of numbers), by the compiled code."""
+        if _has_scalar(args):  # called while recording (inside another trace): just record
+            return self.function(*args)
+        return self._run(args, lambda program: _values(program, args), None)
+
+    def value_and_grad(self, *args: Any) -> Tuple[float, List[Any]]:
+        """(f's value, [df/dx for each differentiated argument: a float, or a list of floats
+        for a list]) for a function returning one number."""
+        return self.value_and_grad_into(None, *args)
+
+    def value_and_grad_into(self, buffers: Optional[Sequence[List[float]]],
+                            *args: Any) -> Tuple[float, List[Any]]:
+        """As value_and_grad, but the gradients of list arguments are *added* to the given
+        buffers (one list per differentiated list argument, in order) instead of returned in
+        new lists: a training loop sums a batch's gradients without making any."""
+        program = self._latest.get(_shape(args))
+        if program is not None:  # the common case, kept short: most calls are this
+            lists = buffers if buffers is not None else [[0.0] * len(args[i]) for i in program.lists]
+            try:
+                value, scalars = program.grad(*args, *lists)
+                return value, _gradients(program, lists, scalars)
+            except Retrace:
+                pass
+            except (ArithmeticError, ValueError, TypeError):
+                return self._record(args, "value_and_grad")
+        return self._run(args, lambda p: _gradient(p, args, buffers), "value_and_grad")
+
+    def vjp_into(self, buffers: Sequence[List[float]], seed: Sequence[float], *args: Any) -> List[float]:
+        """f's outputs (a list) at args; adds to the buffers (one list per differentiated list
+        argument) the gradient of sum(seed[j] * output[j]): one reverse sweep, however many
+        outputs. A training step takes a loss and the logits this way in one call."""
+        program = self._latest.get(_shape(args))
+        if program is not None:  # the common case, kept short
+            try:
+                return list(program.vjp(*args, (seed,), (tuple(buffers),))[0])
+            except Retrace:
+                pass
+            except (ArithmeticError, ValueError, TypeError):
+                return self._record(args, "vjp", buffers, seed)
+        return self._run(args, lambda p: list(p.vjp(*args, (seed,), (tuple(buffers),))[0]), "vjp",
+                         buffers, seed)
+
+    def jacobian(self, *args: Any) -> List[List[Any]]:
+        """Rows, one per output of f (a list of numbers), of derivatives with respect to each
+        differentiated argument (a float, or a list of floats for a list)."""
+        return self._run(args, lambda p: _jacobian(p, args), "jacobian")
+
+    @property
+    def source(self) -> str:
+        """The generated Python of every variant traced so far."""
+        return "\n".join(program.source for programs in self._variants.values() for program in programs)
+
+    # Variants ----------------------------------------------------------------------------
+    def _run(self, args: Args, run: Callable[[_Program], Any], derivative: Optional[str],
+             buffers: Optional[Sequence[List[float]]] = None, seed: Sequence[float] = ()) -> Any:
+        shape = _structure(args)
+        if shape in self._too_many:
+            return self._record(args, derivative, buffers, seed)
+        programs = self._variants.setdefault(shape, [])
+        for program in programs:
+            try:
+                result = run(program)
+            except Retrace:
+                continue
+            except (ArithmeticError, ValueError, TypeError):
+                return self._record(args, derivative, buffers, seed)
+            self._latest[shape] = program
+            return result
+        if len(programs) >= MAX_VARIANTS:
+            self._too_many.add(shape)
+            warnings.warn(f"{self.__name__}: {MAX_VARIANTS} variants traced for arguments of this "
+                          "shape and none fits; running it on the recording engine from now on",
+                          RuntimeWarning, stacklevel=3)
+            return self._record(args, derivative, buffers, seed)
+        differentiate = range(len(args)) if self.argnums is None else self.argnums
+        program = _Program(_Traced(self.function, args, shape), differentiate)
+        programs.append(program)
+        self._latest[shape] = program
+        try:
+            return run(program)
+        except (ArithmeticError, ValueError, TypeError):
+            return self._record(args, derivative, buffers, seed)
+
+    def _record(self, args: Args, derivative: Optional[str],
+                buffers: Optional[Sequence[List[float]]] = None, seed: Sequence[float] = ()) -> Any:
+        """The recording engine's answer (and errors) for this call."""
+        from .autodiff import jacobian as record_jacobian
+        inputs: List[Any] = [Scalar(a) if _is_number(a) else [Scalar(v) for v in a] for a in args]
+        result = self.function(*inputs)
+        outputs = list(result) if isinstance(result, (list, tuple)) else [result]
+        values = [out.value if out.__class__ is Scalar else float(out) for out in outputs]
+        if derivative is None:
+            return values if isinstance(result, (list, tuple)) else values[0]
+        wanted = range(len(args)) if self.argnums is None else self.argnums
+        flat = [x for i in wanted for x in (inputs[i] if isinstance(inputs[i], list) else [inputs[i]])]
+        rows = record_jacobian(outputs, flat, mode="reverse")
+        shaped = [_reshape(row, [inputs[i] for i in wanted]) for row in rows]
+        if derivative == "jacobian":
+            return shaped
+        if derivative == "vjp":
+            lists = iter(buffers or [])
+            for i in wanted:
+                if isinstance(inputs[i], list):
+                    buffer = next(lists)
+                    for j, row in enumerate(shaped):
+                        gradient = row[list(wanted).index(i)]
+                        for k, g in enumerate(gradient):
+                            buffer[k] += seed[j] * g
+            return values
+        if len(outputs) != 1:
+            raise TypeError("value_and_grad: the function returns several values; use jacobian")
+        return values[0], shaped[0]
+
+
+def _shape(args: Args) -> Tuple[Any, ...]:
+    """The call's structure, quickly (the items are checked when a variant is traced)."""
+    return tuple([len(a) if a.__class__ is list or a.__class__ is tuple else None for a in args])
+
+
+def _values(program: _Program, args: Args) -> Any:
+    outputs = program.value(*args)
+    return outputs[0] if program.traced.single else list(outputs)
+
+
+def _gradient(program: _Program, args: Args, buffers: Optional[Sequence[List[float]]]) -> Any:
+    if len(program.traced.outputs) != 1:
+        raise TypeError("value_and_grad: the function returns several values; use jacobian")
+    lists = buffers if buffers is not None else [[0.0] * len(args[i]) for i in program.lists]
+    value, scalars = program.grad(*args, *lists)
+    return value, _gradients(program, lists, scalars)
+
+
+def _jacobian(program: _Program, args: Args) -> List[List[Any]]:
+    count = len(program.traced.outputs)
+    seeds = [tuple(1.0 if j == k else 0.0 for j in range(count)) for k in range(count)]
+    lists = [tuple([0.0] * len(args[i]) for i in program.lists) for _ in seeds]
+    _, scalars = program.vjp(*args, seeds, lists)
+    return [_gradients(program, list(lists[k]), scalars[k]) for k in range(count)]
+
+
+def _has_scalar(args: Args) -> bool:
+    return any(a.__class__ is Scalar
+               or (isinstance(a, (list, tuple)) and any(v.__class__ is Scalar for v in a)) for a in args)
+
+
+def _gradients(program: _Program, lists: Sequence[List[float]], scalars: Tuple[float, ...]) -> List[Any]:
+    """The gradients in argument order: lists for list arguments, floats for numbers."""
+    lists_left, scalars_left = iter(lists), iter(scalars)
+    return [next(lists_left) if isinstance(program.traced.inputs[i], list) else next(scalars_left)
+            for i in program.differentiate]
+
+
+def _reshape(row: List[float], inputs: List[Any]) -> List[Any]:
+    shaped: List[Any] = []
+    start = 0
+    for item in inputs:
+        if isinstance(item, list):
+            shaped.append(row[start:start + len(item)])
+            start += len(item)
+        else:
+            shaped.append(row[start])
+            start += 1
+    return shaped
+
+
+def compile(function: Callable, argnums: Optional[Sequence[int]] = None) -> Compiled:  # noqa: A001
+    """f compiled: traced on its first call, then run as generated straight-line Python.
+
+    ``argnums`` chooses the arguments value_and_grad and jacobian differentiate (all by
+    default); derivatives with respect to the others are not computed at all.
+    """
+    return Compiled(function, argnums)

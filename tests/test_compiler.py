@@ -1,0 +1,225 @@
+"""scalargrad.compile: the same values and derivatives as the recording engine, guarded."""
+import math
+import re
+import warnings
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scalargrad as sg
+from scalargrad import Scalar, compiler, reverse_autodiff
+
+
+def recorded(function, *args):
+    """(value, gradient per argument) by the recording engine."""
+    inputs = [Scalar(a) if not isinstance(a, list) else [Scalar(v) for v in a] for a in args]
+    y = function(*inputs)
+    flat = [x for item in inputs for x in (item if isinstance(item, list) else [item])]
+    grads = reverse_autodiff(y, flat)
+    shaped, start = [], 0
+    for item in inputs:
+        size = len(item) if isinstance(item, list) else 1
+        shaped.append(grads[start:start + size] if isinstance(item, list) else grads[start])
+        start += size
+    return y.value, shaped
+
+
+def test_the_seed_example():
+    cf = sg.compile(lambda x: 2 * x ** 2 + 4 * x + 3)
+    assert cf(12.0) == 339.0
+    assert cf.value_and_grad(12.0) == (339.0, [52.0])
+    assert cf.value_and_grad(-1.0) == (1.0, [0.0])
+    assert "v0 = " in cf.source and "def grad" in cf.source
+
+
+OPS = ["add", "sub", "mul", "div", "tanh", "sin", "exp", "sigmoid", "sum", "dot", "lse", "pow",
+       "relu", "abs", "max", "softplus", "atan", "sqrtsq"]
+
+
+def program_function(program):
+    def f(x, y, zs):
+        values = [x, y, *zs]
+        for op, i, j, c in program:
+            p, q = values[i % len(values)], values[j % len(values)]
+            values.append({
+                "add": lambda: p + q, "sub": lambda: p - c * q, "mul": lambda: p * q * 0.5,
+                "div": lambda: p / (2.0 + q * q), "tanh": lambda: sg.tanh(p), "sin": lambda: sg.sin(p),
+                "exp": lambda: sg.exp(sg.tanh(p)), "sigmoid": lambda: sg.sigmoid(p),
+                "sum": lambda: sg.sum([p, q, c]), "dot": lambda: sg.dot([p, c, q], [q, p, 0.5]),
+                "lse": lambda: sg.logsumexp([p, q, c]), "pow": lambda: (1.5 + sg.tanh(p)) ** q,
+                "relu": lambda: sg.relu(p - c), "abs": lambda: abs(p), "max": lambda: sg.maximum(p, q),
+                "softplus": lambda: sg.softplus(p), "atan": lambda: sg.atan(p * c),
+                "sqrtsq": lambda: sg.sqrt(1.0 + p * p)}[op]())
+        return values[-1] + values[-2] * 0.25
+    return f
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 50), st.integers(0, 50),
+                          st.floats(-2, 2)), min_size=1, max_size=25),
+       st.lists(st.floats(-1.5, 1.5), min_size=4, max_size=4))
+def test_random_programs_give_the_recording_engines_values_and_gradients(program, point):
+    f = program_function(program)
+    x, y, zs = point[0], point[1], point[2:]
+    cf = sg.compile(f)
+    try:
+        expected = recorded(f, x, y, zs)
+    except (ArithmeticError, ValueError):
+        return
+    for _ in range(2):  # traced, then replayed
+        value, grads = cf.value_and_grad(x, y, zs)
+        assert value == pytest.approx(expected[0], rel=1e-12, abs=1e-300)
+        assert grads[0] == pytest.approx(expected[1][0], rel=1e-12, abs=1e-300)
+        assert grads[1] == pytest.approx(expected[1][1], rel=1e-12, abs=1e-300)
+        assert grads[2] == pytest.approx(expected[1][2], rel=1e-12, abs=1e-300)
+    # at another point, without tracing again unless a guard (max, relu are not guards) says so
+    other = [v * 0.7 + 0.1 for v in point]
+    try:
+        expected = recorded(f, other[0], other[1], other[2:])
+    except (ArithmeticError, ValueError):
+        return
+    value, grads = cf.value_and_grad(other[0], other[1], other[2:])
+    assert value == pytest.approx(expected[0], rel=1e-12, abs=1e-300)
+    assert grads[2] == pytest.approx(expected[1][2], rel=1e-12, abs=1e-300)
+    assert len(compiler_variants(cf)) == 1
+
+
+def compiler_variants(cf):
+    return [p for programs in cf._variants.values() for p in programs]
+
+
+def test_comparisons_are_guards_and_a_failed_guard_traces_a_new_variant():
+    def f(x):
+        return x * x if x > 0 else -3.0 * x
+
+    cf = sg.compile(f)
+    assert cf.value_and_grad(2.0) == (4.0, [4.0])
+    assert cf.value_and_grad(-1.0) == (3.0, [-3.0])
+    assert cf.value_and_grad(5.0) == (25.0, [10.0])
+    assert len(compiler_variants(cf)) == 2
+    assert cf.source.count("raise _Retrace") == 2 * 3  # one guard, in the 3 functions of each variant
+
+
+def test_kinks_that_are_primitives_never_trace_again():
+    cf = sg.compile(lambda x, y: sg.relu(x) + abs(y) + sg.maximum(x, y) + sg.minimum(x, y))
+    for point in ([1.0, -2.0], [-1.0, 2.0], [0.5, 0.5], [-3.0, -4.0]):
+        value, grads = cf.value_and_grad(*point)
+        assert (value, grads) == recorded(lambda a, b: sg.relu(a) + abs(b) + sg.maximum(a, b)
+                                          + sg.minimum(a, b), *point)
+    assert len(compiler_variants(cf)) == 1
+
+
+def test_int_and_bool_of_a_scalar_are_guards():
+    table = [10.0, 20.0, 30.0]
+    cf = sg.compile(lambda x: x * table[int(x)] if x else x + 1.0)
+    assert cf(1.5) == 30.0 and cf(2.5) == 75.0 and cf(1.2) == pytest.approx(24.0)
+    assert cf(0.0) == 1.0
+    assert len(compiler_variants(cf)) == 3
+
+
+def test_too_many_variants_fall_back_to_the_recording_engine_and_say_so_once():
+    cf = sg.compile(lambda x: x * float(x))  # float() makes the value a constant: a guard on it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [cf.value_and_grad(float(k)) for k in range(12)]
+    assert [value for value, _ in results] == [float(k * k) for k in range(12)]
+    assert [grads[0] for _, grads in results] == [float(k) for k in range(12)]  # d/dx of x*c is c
+    assert len(compiler_variants(cf)) == compiler.MAX_VARIANTS
+    assert sum("recording engine" in str(w.message) for w in caught) == 1
+
+
+def test_domain_errors_have_the_recording_engines_messages():
+    cf = sg.compile(lambda x: sg.log(x) * 2.0)
+    assert cf(math.e) == pytest.approx(2.0)
+    with pytest.raises(sg.DomainError, match=r"^log\(-1.0\): outside the domain of log \(x > 0\)$"):
+        cf(-1.0)
+    with pytest.raises(sg.NumericOverflow, match=r"^exp\(1000.0\)"):
+        sg.compile(sg.exp).value_and_grad(1000.0)
+
+
+def test_lists_argnums_and_accumulating_into_buffers():
+    def loss(weights, pixels, target):
+        logits = [sg.dot(weights[k * 3:k * 3 + 3], pixels) for k in range(2)]
+        return sg.logsumexp(logits) - sg.dot(target, logits)
+
+    weights, pixels, target = [0.1, -0.2, 0.3, 0.4, 0.5, -0.6], [1.0, 2.0, 3.0], [0.0, 1.0]
+    cf = sg.compile(loss, argnums=[0])
+    value, (grad_weights,) = cf.value_and_grad(weights, pixels, target)
+    expected_value, expected = recorded(loss, weights, pixels, target)
+    assert value == expected_value and grad_weights == expected[0]
+    assert "G1" not in cf.source and "G2" not in cf.source  # the data get no adjoints at all
+    buffer = [1.0] * 6
+    cf.value_and_grad_into([buffer], weights, pixels, target)
+    assert buffer == [1.0 + g for g in expected[0]]
+
+
+def test_a_dot_over_slices_of_a_list_is_one_line_each_way():
+    cf = sg.compile(lambda w, x: sg.dot(w[::2], x) + sg.dot(w[1::2], x))
+    w, x = [0.5 * k for k in range(200)], [1.0 / (k + 1) for k in range(100)]
+    assert cf.value_and_grad(w, x) == recorded(lambda a, b: sg.dot(a[::2], b) + sg.dot(a[1::2], b), w, x)
+    assert len(cf.source.splitlines()) < 60
+
+
+def test_jacobian_of_a_function_returning_a_list():
+    cf = sg.compile(lambda x, y: [x * y, sg.sin(x), y ** 2])
+    rows = cf.jacobian(0.5, 2.0)
+    assert rows == [[2.0, 0.5], [math.cos(0.5), 0.0], [0.0, 4.0]]
+    assert cf(0.5, 2.0) == [1.0, math.sin(0.5), 4.0]
+
+
+def test_closed_over_scalars_are_read_at_each_call():
+    scale = Scalar(2.0)
+    cf = sg.compile(lambda x: x * scale + scale ** 2)
+    assert cf(3.0) == 10.0
+    scale.value = 3.0  # an optimizer updates parameters in place
+    assert cf.value_and_grad(3.0) == (18.0, [3.0])
+
+
+def test_another_list_length_is_another_trace_and_bad_arguments_are_refused():
+    cf = sg.compile(lambda xs: sg.sum(xs) * 2.0)
+    assert cf([1.0, 2.0]) == 6.0 and cf([1.0, 2.0, 3.0]) == 12.0
+    assert len(compiler_variants(cf)) == 2
+    for bad in ("a", [1.0, "b"], [[1.0]], None):
+        with pytest.raises(TypeError):
+            cf(bad)
+
+
+def test_inside_another_recording_a_compiled_function_just_records():
+    cf = sg.compile(lambda x: sg.tanh(x) * 2.0)
+    x = Scalar(0.3)
+    y = cf(x) * 3.0
+    assert isinstance(y, Scalar) and reverse_autodiff(y, x) == pytest.approx(6 / math.cosh(0.3) ** 2)
+
+
+def test_the_source_holds_only_generated_names_and_numbers():
+    secret = "rm -rf /"
+
+    def user_function(danger_name, other):
+        label = secret  # text in the function must never reach the source
+        assert label
+        return sg.exp(danger_name) * other + 1.0e-3
+
+    cf = sg.compile(user_function)
+    cf.value_and_grad(0.5, 2.0)
+    assert secret not in cf.source and "danger" not in cf.source and "label" not in cf.source
+    names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", cf.source))
+    allowed = re.compile(r"^(v\d+|x\d+(_\d+)?|X\d+|G\d+|e\d+|E|g_(v|x|e)\d+(_\d+)?|_f_\w+|_\w+|"
+                         r"def|return|if|not|for|in|zip|raise|seed|seeds|buffers|value|grad|vjp|"
+                         r"scalar_gradients|append|int|round|e\d*)$")
+    assert all(allowed.match(name) for name in names), sorted(n for n in names if not allowed.match(n))
+
+
+def test_vjp_into_adds_the_seeded_gradient_and_returns_every_output():
+    cf = sg.compile(lambda w, x: [sg.dot(w, x), sg.tanh(w[0]) * x[1]], argnums=[0])
+    w, x = [0.5, -1.0], [2.0, 3.0]
+    buffer = [10.0, 20.0]
+    outputs = cf.vjp_into([buffer], (1.0, 2.0), w, x)
+    assert outputs == [-2.0, math.tanh(0.5) * 3.0]
+    sech2 = 1 / math.cosh(0.5) ** 2
+    assert buffer == pytest.approx([10.0 + 2.0 + 2.0 * sech2 * 3.0, 20.0 + 3.0])
+    again = [0.0, 0.0]
+    cf.vjp_into([again], (1.0, 0.0), w, x)  # the short path, at the same shape
+    assert again == [2.0, 3.0]
+    with pytest.raises(sg.DomainError):  # an error on the way: the recording engine's
+        sg.compile(lambda w: [sg.log(w[0])], argnums=[0]).vjp_into([[0.0]], (1.0,), [-1.0])
