@@ -32,6 +32,7 @@ from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
 
 from . import mnist_display, text_chart
 from .errors import EXIT_INTERRUPTED, Failure
+from .processes import Processes, WorkerCount
 
 DIGIT_SIDE = 14  # misclassified digits are drawn at 14x14, whatever size was trained on
 MAX_EXAMPLES = 60000
@@ -106,42 +107,57 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
               metavar="STEPS", help="Steps (batches) between --metrics lines.")
 @click.option("--plot", "plot_path", metavar="FILE.svg", default=None,
               help="Draw loss and accuracy per epoch as SVG (checked before training).")
+@click.option("--workers", type=WorkerCount(), default="1", show_default=True,
+              help="Processes sharing each batch on this machine ('auto': one per core).")
+@click.option("--distributed", is_flag=True,
+              help="Share each batch between MPI ranks (under mpiexec or srun); rank 0 "
+                   "alone prints and saves.")
 @click.pass_context
 def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
                 as_json: bool, metrics_path: Optional[str], log_every: int,
-                plot_path: Optional[str], **options: Any) -> None:
+                plot_path: Optional[str], workers: int, distributed: bool,
+                **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
-    console = Console(stderr=as_json)  # with --json, stdout holds only the JSON document
+    processes = Processes(workers, distributed)
+    # with --json, stdout holds only the JSON document; under MPI, rank 0 alone prints
+    console = Console(stderr=as_json, quiet=not processes.root)
+    if not processes.root:  # nor are its files checked: rank 0 writes them
+        save_path = metrics_path = plot_path = None
     curves = _Curves(metrics_path, log_every, plot_path, appending=resume_path is not None)
-    try:
-        _train(ctx, console, epochs, data_dir, save_path, load_path, resume_path, as_json,
-               options, curves)
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted") from None
+    with processes.leaving_together():
+        try:
+            _train(ctx, console, processes, epochs, data_dir, save_path, load_path, resume_path,
+                   as_json, options, curves)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
 
 
-def _train(ctx: click.Context, console: Console, epochs: int, data_dir: Optional[str],
-           save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
-           as_json: bool, options: Dict[str, Any], curves: "_Curves") -> None:
-    curves.check_paths()
-    run, test_images = _prepare(ctx, console, epochs, data_dir, save_path, load_path,
-                                resume_path, options)
+def _train(ctx: click.Context, console: Console, processes: Processes, epochs: int,
+           data_dir: Optional[str], save_path: Optional[str], load_path: Optional[str],
+           resume_path: Optional[str], as_json: bool, options: Dict[str, Any],
+           curves: "_Curves") -> None:
+    def prepare() -> Tuple[TrainingRun, Any]:
+        curves.check_paths()
+        return _prepare(ctx, console, epochs, data_dir, save_path, load_path, resume_path,
+                        options)
+    run, test_images = processes.agree(prepare)
     stop = _StopRequest(console)
     previous_handler = signal.signal(signal.SIGINT, stop)
     try:
         try:
-            with mnist_display.TrainingDisplay(console) as display, \
-                    curves.recorder(run) as recorder:
-                summary = run.train(epochs, Broadcast(display, recorder), lambda: stop.requested)
+            with processes.training(run, lambda: stop.requested) as sharing:
+                with mnist_display.TrainingDisplay(console) as display, \
+                        curves.recorder(run) as recorder:
+                    summary = run.train(epochs, Broadcast(display, recorder), **sharing)
         except Diverged as error:
             raise Failure(f"training diverged: {error}; try a smaller --lr "
                           f"(it was {run.settings.lr})") from None
         save_error = _save(run, save_path) if save_path is not None else None
         plot_error = curves.write_plot(run, summary, recorder)
-        if as_json:
+        if as_json and processes.root:
             click.echo(json.dumps(summary.to_dict(), indent=2))
-        else:
+        elif processes.root:
             text_chart.print_panels(console, curves.panels(run, summary, recorder))
             labels = run.data.test_labels
             wrong = mnist_display.misclassified(labels, summary.predictions)

@@ -97,3 +97,7 @@ class GraphTooLarge(InputError):
 
 class GraphvizError(InputError):
     """Graphviz's dot program was asked for but is not installed, or it failed."""
+
+
+class WorkerFailed(ScalargradError, RuntimeError):
+    """A process sharing the work of a training run died or failed; the run cannot go on."""

@@ -19,8 +19,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .errors import InputError
 from .optim import OPTIMIZERS, make_optimizer
-from .training import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, Classifier, EpochProgress,
-                       Rows, accuracy, train_epoch)
+from .training import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, BatchStep, Classifier,
+                       EpochProgress, Predict, Rows, accuracy, train_epoch)
 
 IMAGE_SIZES = (7, 14, 28)  # the sizes scalargrad.mnist shrinks MNIST's images to
 CLASSES = 10
@@ -244,12 +244,16 @@ class TrainingRun:
                           list(self.history), self.test_accuracy)
 
     def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
-              should_stop: Callable[[], bool] = lambda: False) -> Summary:
+              should_stop: Callable[[], bool] = lambda: False,
+              step: Optional[BatchStep] = None, predict: Optional[Predict] = None) -> Summary:
         """Train until ``epochs`` more epochs have ended, or should_stop() is true after a
         batch; then evaluate on the test set (also after each epoch, finished or not).
 
         An unfinished epoch (from a run stopped early) is continued where it stopped and
         counts as the first of ``epochs``. Diverged if the loss stops being finite.
+        ``step`` trains each batch and ``predict`` evaluates, by default in this process
+        (see training.BatchStep): scalargrad.parallel and scalargrad.distributed make ones
+        that share the work.
         """
         callbacks = callbacks or Callbacks()
         data, settings = self.data, self.settings
@@ -266,11 +270,12 @@ class TrainingRun:
             self.rng.setstate(self.epoch_start_state)
             progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
                                    settings.batch_size, self.rng, settings.mode,
-                                   callbacks.batch_done, should_stop, resume=self.unfinished)
+                                   callbacks.batch_done, should_stop, resume=self.unfinished,
+                                   step=step)
             trained += progress.examples - before.examples
             training_seconds += progress.seconds - before.seconds
             self.examples += progress.examples - before.examples
-            evaluation = accuracy(self.model, data.test_rows, data.test_labels)
+            evaluation = accuracy(self.model, data.test_rows, data.test_labels, predict)
             complete = progress.examples == len(data.train_rows)
             record = EpochRecord(self.epochs + 1, progress.examples, complete, progress.loss,
                                  progress.accuracy, evaluation[0], progress.seconds)
@@ -287,7 +292,7 @@ class TrainingRun:
             self.epochs, ended, self.unfinished = self.epochs + 1, ended + 1, None
             self.epoch_start_state = self.rng.getstate()
         if evaluation is None:  # nothing trained: the model as it came
-            evaluation = accuracy(self.model, data.test_rows, data.test_labels)
+            evaluation = accuracy(self.model, data.test_rows, data.test_labels, predict)
         self.test_accuracy = evaluation[0]
         return Summary(settings, evaluation[0], evaluation[1], train_accuracy, ended, trained,
                        self.epochs, self.examples, interrupted, time.perf_counter() - started,

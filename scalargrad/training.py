@@ -208,28 +208,23 @@ def _argmax(values: List[float]) -> int:
     return max(range(len(values)), key=values.__getitem__)
 
 
-def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
-                batch_size: int, rng: random.Random, mode: str = "reverse",
-                on_batch: Optional[Callable[[BatchReport], None]] = None,
-                should_stop: Callable[[], bool] = lambda: False,
-                resume: Optional[EpochProgress] = None) -> EpochProgress:
-    """One pass over the data in batches, in an order drawn from rng; stops after a batch
-    when should_stop() says so (fewer examples than rows in the result).
+BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
+"""Trains the model on the training examples with these indices: one optimizer step on the
+gradient of their mean loss. Returns that mean loss and how many of the examples the model
+classified right before the step; raises Diverged, before stepping, if the loss is not
+finite. By default train_epoch computes in this process (step_in_this_process);
+scalargrad.parallel and scalargrad.distributed share the work between processes."""
 
-    ``resume`` continues an epoch that stopped early: give rng the state it had when that
-    epoch began, so that the same order is drawn, and the examples trained are skipped.
-    """
+
+def step_in_this_process(model: Classifier, optimizer: Optimizer, rows: Rows,
+                         labels: Sequence[int], mode: str = "reverse") -> BatchStep:
+    """The batch step that records and differentiates a whole batch in this process."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
     parameters = model.parameters()
-    order = list(range(len(rows)))
-    rng.shuffle(order)
-    start = time.perf_counter()
-    done = resume or EpochProgress()
-    seen, loss_sum, correct = done.examples, done.loss_sum, done.correct
-    for first in range(seen, len(order), batch_size):
-        batch = order[first:first + batch_size]
+
+    def step(batch: Sequence[int]) -> Tuple[float, int]:
         batch_labels = [labels[i] for i in batch]
         with cycle_collector_paused():
             try:
@@ -237,14 +232,45 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
                 # Recorded, never a float: the logits depend on the parameters (Scalars).
                 loss = cast(Scalar, logits.cross_entropy(batch_labels))
             except OverflowError as error:  # parameters so large that a value overflowed
-                raise Diverged(f"{error} after {seen} examples") from None
+                raise Diverged(str(error)) from None
             if not math.isfinite(loss.value):
-                raise Diverged(f"the loss became {loss.value} after {seen} examples")
+                raise Diverged(f"the loss became {loss.value}")
             gradients = differentiate(loss, parameters)
         optimizer.step(gradients)
+        correct = sum(_argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
+        return loss.value, correct
+    return step
+
+
+def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
+                batch_size: int, rng: random.Random, mode: str = "reverse",
+                on_batch: Optional[Callable[[BatchReport], None]] = None,
+                should_stop: Callable[[], bool] = lambda: False,
+                resume: Optional[EpochProgress] = None,
+                step: Optional[BatchStep] = None) -> EpochProgress:
+    """One pass over the data in batches, in an order drawn from rng; stops after a batch
+    when should_stop() says so (fewer examples than rows in the result).
+
+    ``resume`` continues an epoch that stopped early: give rng the state it had when that
+    epoch began, so that the same order is drawn, and the examples trained are skipped.
+    ``step`` trains each batch (default: step_in_this_process on model and optimizer).
+    """
+    if step is None:
+        step = step_in_this_process(model, optimizer, rows, labels, mode)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    start = time.perf_counter()
+    done = resume or EpochProgress()
+    seen, loss_sum, correct = done.examples, done.loss_sum, done.correct
+    for first in range(seen, len(order), batch_size):
+        batch = order[first:first + batch_size]
+        try:
+            loss, batch_correct = step(batch)
+        except Diverged as error:
+            raise Diverged(f"{error} after {seen} examples") from None
         seen += len(batch)
-        loss_sum += loss.value * len(batch)
-        correct += sum(_argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
+        loss_sum += loss * len(batch)
+        correct += batch_correct
         if on_batch is not None:
             on_batch(BatchReport(seen, loss_sum / seen, correct / seen))
         if should_stop():
@@ -252,9 +278,14 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
     return EpochProgress(seen, loss_sum, correct, done.seconds + time.perf_counter() - start)
 
 
-def accuracy(model: Classifier, rows: Rows, labels: Sequence[int]) -> Tuple[float, List[int]]:
-    """(fraction correct, predictions)."""
-    predictions = model.predict(rows)
+Predict = Callable[[Rows], List[int]]
+"""The model's prediction for each row (Classifier.predict, or one shared between processes)."""
+
+
+def accuracy(model: Classifier, rows: Rows, labels: Sequence[int],
+             predict: Optional[Predict] = None) -> Tuple[float, List[int]]:
+    """(fraction correct, predictions), by model.predict unless told otherwise."""
+    predictions = (predict or model.predict)(rows)
     correct = sum(p == label for p, label in zip(predictions, labels))
     return correct / max(len(labels), 1), predictions
 

@@ -213,3 +213,32 @@ def test_the_default_activation_is_relu():
     """relu: what train-mnist's measured targets use, and cheaper than tanh."""
     assert DEFAULT_ACTIVATION == "relu"
     assert Classifier(4, classes=2, hidden=3).activation == DEFAULT_ACTIVATION
+
+
+def test_an_epoch_trains_its_batches_through_the_step_it_is_given():
+    rows, labels = blobs(n=20)
+    batches = []
+
+    def step(batch):
+        batches.append(list(batch))
+        return 0.5, 1
+    model = Classifier(2, classes=3)
+    before = [p.value for p in model.parameters()]
+    result = train_epoch(model, None, rows, labels, 8, random.Random(3), step=step)
+    assert [len(batch) for batch in batches] == [8, 8, 4]
+    assert sorted(i for batch in batches for i in batch) == list(range(20))
+    assert (result.examples, result.loss, result.correct) == (20, 0.5, 3)
+    assert [p.value for p in model.parameters()] == before  # the step alone trains
+
+
+def test_a_step_that_diverges_is_told_how_far_the_epoch_got():
+    rows, labels = blobs(n=20)
+    calls = []
+
+    def step(batch):
+        calls.append(batch)
+        if len(calls) == 2:
+            raise Diverged("the loss became nan")
+        return 1.0, 0
+    with pytest.raises(Diverged, match="^the loss became nan after 8 examples$"):
+        train_epoch(Classifier(2, classes=3), None, rows, labels, 8, random.Random(0), step=step)

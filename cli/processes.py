@@ -1,0 +1,153 @@
+"""How train-mnist shares its work between processes: ``--workers`` and ``--distributed``.
+
+``Processes`` is what the command asks: whether this process is the one that prints and
+saves (``root``), which batch step and should_stop to give the run (``training``), and,
+under MPI, that every rank leaves together. Ranks agree before training that every one of
+them is ready (``agree``): a rank that cannot start (a file missing on its machine) makes
+the others stop with its error instead of waiting for it. Divergence, a stop request
+and the end of training are reached by all ranks together, after the same batch, and end
+them normally; any other error (a second Ctrl-C, say) aborts them all, since the others
+may be waiting for this rank in a collective.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
+
+import click
+
+from scalargrad.distributed import AllreduceTraining, world
+from scalargrad.errors import Diverged, ScalargradError
+from scalargrad.parallel import SharedMemoryTraining, cores
+from scalargrad.run import TrainingRun
+
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
+
+
+class WorkerCount(click.ParamType):
+    """A whole number >= 1, or 'auto' for one per core."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: Optional[click.Parameter],
+                ctx: Optional[click.Context]) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif str(value).strip().lower() == "auto":
+            return cores()
+        else:
+            try:
+                number = int(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is neither a whole number nor 'auto'", param, ctx)
+        if number < 1:
+            self.fail(f"{number} is not a whole number >= 1", param, ctx)
+        return number
+
+
+class Processes:
+    """One process (workers 1), shared-memory workers on this machine, or an MPI rank."""
+
+    def __init__(self, workers: int, distributed: bool) -> None:
+        if distributed and workers != 1:
+            raise click.UsageError("--distributed runs one process per MPI rank: give "
+                                   "--workers to one or the other, not both")
+        self.workers = workers
+        self.comm = world() if distributed else None
+        self.root = self.comm is None or self.comm.Get_rank() == 0
+        self.together = False  # every rank is known to be leaving at the same point
+
+    def agree(self, prepare: Callable[[], Any]) -> Any:
+        """prepare()'s result; under MPI, once every rank has prepared, the first rank's
+        error (in rank order) on all of them."""
+        if self.comm is None:
+            return prepare()
+        error: Optional[BaseException] = None
+        result = None
+        try:
+            result = prepare()
+        except (ScalargradError, click.ClickException) as caught:
+            error = caught
+        reports = self.comm.allgather(None if error is None else _report(error))
+        failed = [(rank, report) for rank, report in enumerate(reports) if report is not None]
+        if failed:
+            rank, (code, message) = failed[0]
+            self.together = True
+            if rank == self.comm.Get_rank() and error is not None:
+                raise error
+            raise _failure(code, f"rank {rank}: {message}")
+        return result
+
+    @contextlib.contextmanager
+    def training(self, run: TrainingRun,
+                 should_stop: Callable[[], bool]) -> Iterator[Dict[str, Any]]:
+        """The keyword arguments of run.train that share its work (should_stop, step,
+        predict); workers are started here (before any display thread), then stopped
+        and their optimizer state gathered."""
+        if self.comm is not None:
+            training = AllreduceTraining.for_run(run, self.comm)
+            try:
+                yield {"should_stop": training.agreed(should_stop), "step": training.step,
+                       "predict": training.predict}
+            except Diverged:
+                self.together = True
+                raise
+            self.together = True
+        elif self.workers > 1:
+            with SharedMemoryTraining.for_run(run, self.workers) as shared:
+                yield {"should_stop": should_stop, "step": shared.step,
+                       "predict": shared.predict}
+        else:
+            yield {"should_stop": should_stop}
+
+    @contextlib.contextmanager
+    def leaving_together(self) -> Iterator[None]:
+        """Under MPI, errors end every rank: rank 0 shows the error, the others exit
+        silently, all with the same status; an error that may have hit this rank alone
+        aborts them all."""
+        if self.comm is None:
+            yield
+            return
+        try:
+            yield
+        except click.exceptions.Exit:
+            raise
+        except BaseException as error:
+            code = _exit_code(error)
+            shown = failure_for(error) if isinstance(error, ScalargradError) else error
+            if isinstance(shown, click.ClickException):
+                if self.root:
+                    shown.show()
+            elif not isinstance(shown, KeyboardInterrupt):
+                traceback.print_exc()  # a bug: every rank shows where
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if not self.together:
+                self.comm.Abort(code)
+            raise SystemExit(code) from None
+
+
+def _report(error: BaseException) -> Tuple[int, str]:
+    failure = failure_for(error) if isinstance(error, ScalargradError) else error
+    assert isinstance(failure, click.ClickException)
+    return failure.exit_code, failure.format_message()
+
+
+def _failure(code: int, message: str) -> Failure:
+    """Another rank's error, as this rank raises it: bad input (2) or a failure (1)."""
+    return BadInput(message) if code == EXIT_BAD_INPUT else Failure(message)
+
+
+def _exit_code(error: BaseException) -> int:
+    if isinstance(error, click.ClickException):
+        return error.exit_code
+    if isinstance(error, ScalargradError):
+        return failure_for(error).exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, SystemExit) and isinstance(error.code, int):
+        return error.code
+    return EXIT_FAILED
+
