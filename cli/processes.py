@@ -18,10 +18,12 @@ from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import click
 
+from scalargrad.compiled_gradient import fastest_gradient
 from scalargrad.distributed import AllreduceTraining, world
 from scalargrad.errors import Diverged, ScalargradError
 from scalargrad.parallel import SharedMemoryTraining, cores
 from scalargrad.run import TrainingRun
+from scalargrad.shards import RecordedGradient, step_with
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
 
@@ -50,11 +52,12 @@ class WorkerCount(click.ParamType):
 class Processes:
     """One process (workers 1), shared-memory workers on this machine, or an MPI rank."""
 
-    def __init__(self, workers: int, distributed: bool) -> None:
+    def __init__(self, workers: int, distributed: bool, compiled: bool = True) -> None:
         if distributed and workers != 1:
             raise click.UsageError("--distributed runs one process per MPI rank: give "
                                    "--workers to one or the other, not both")
         self.workers = workers
+        self.compiled = compiled
         self.comm = world() if distributed else None
         self.root = self.comm is None or self.comm.Get_rank() == 0
         self.together = False  # every rank is known to be leaving at the same point
@@ -80,14 +83,19 @@ class Processes:
             raise _failure(code, f"rank {rank}: {message}")
         return result
 
+    def engine(self, run: TrainingRun) -> str:
+        """How the gradients are computed: "compiled" code, or the "recording" engine."""
+        return "compiled" if self.compiled and run.settings.mode == "reverse" else "recording"
+
     @contextlib.contextmanager
     def training(self, run: TrainingRun,
                  should_stop: Callable[[], bool]) -> Iterator[Dict[str, Any]]:
         """The keyword arguments of run.train that share its work (should_stop, step,
         predict); workers are started here (before any display thread), then stopped
         and their optimizer state gathered."""
+        make_gradient = fastest_gradient if self.compiled else RecordedGradient
         if self.comm is not None:
-            training = AllreduceTraining.for_run(run, self.comm)
+            training = AllreduceTraining.for_run(run, self.comm, make_gradient)
             try:
                 yield {"should_stop": training.agreed(should_stop), "step": training.step,
                        "predict": training.predict}
@@ -96,10 +104,15 @@ class Processes:
                 raise
             self.together = True
         elif self.workers > 1:
-            with SharedMemoryTraining.for_run(run, self.workers) as shared:
+            with SharedMemoryTraining.for_run(run, self.workers, make_gradient) as shared:
                 yield {"should_stop": should_stop, "step": shared.step,
                        "predict": shared.predict}
-        else:
+        elif self.engine(run) == "compiled":
+            gradient = fastest_gradient(run.model, run.settings.mode)
+            yield {"should_stop": should_stop,
+                   "step": step_with(gradient, run.optimizer, run.data.train_rows,
+                                     run.data.train_labels)}
+        else:  # the recording engine, a whole batch recorded at once
             yield {"should_stop": should_stop}
 
     @contextlib.contextmanager

@@ -112,14 +112,18 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--distributed", is_flag=True,
               help="Share each batch between MPI ranks (under mpiexec or srun); rank 0 "
                    "alone prints and saves.")
+@click.option("--no-compile", "recording", is_flag=True,
+              help="Record every example's graph (the recording engine) instead of running "
+                   "the code scalargrad.compile generates from one example's; the same "
+                   "trajectory, slower. Forward mode always records.")
 @click.pass_context
 def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
                 as_json: bool, metrics_path: Optional[str], log_every: int,
-                plot_path: Optional[str], workers: int, distributed: bool,
+                plot_path: Optional[str], workers: int, distributed: bool, recording: bool,
                 **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
-    processes = Processes(workers, distributed)
+    processes = Processes(workers, distributed, compiled=not recording)
     # with --json, stdout holds only the JSON document; under MPI, rank 0 alone prints
     console = Console(stderr=as_json, quiet=not processes.root)
     if not processes.root:  # nor are its files checked: rank 0 writes them
@@ -156,7 +160,8 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
         save_error = _save(run, save_path) if save_path is not None else None
         plot_error = curves.write_plot(run, summary, recorder)
         if as_json and processes.root:
-            click.echo(json.dumps(summary.to_dict(), indent=2))
+            click.echo(json.dumps({**summary.to_dict(), "engine": processes.engine(run)},
+                                  indent=2))
         elif processes.root:
             text_chart.print_panels(console, curves.panels(run, summary, recorder))
             labels = run.data.test_labels

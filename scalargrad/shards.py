@@ -13,6 +13,7 @@ scalargrad.parallel and scalargrad.distributed take a factory of them.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, List, Protocol, Sequence, Tuple, cast
 
@@ -21,7 +22,8 @@ from .collector import cycle_collector_paused
 from .errors import Diverged
 from .matrix import Matrix
 from .scalar import Scalar
-from .training import Classifier, Rows
+from .optim import Optimizer
+from .training import BatchStep, Classifier, Rows
 
 
 @dataclass
@@ -87,3 +89,19 @@ class RecordedGradient:
         correct = sum(max(range(len(row)), key=row.__getitem__) == label
                       for row, label in zip(logits.tolist(), labels))
         return ShardResult(loss_sum.value, correct, gradient)
+
+
+def step_with(gradient: ShardGradient, optimizer: Optimizer, rows: Rows,
+              labels: Sequence[int]) -> BatchStep:
+    """The batch step (training.BatchStep) that computes each whole batch's gradient with
+    one ShardGradient in this process, such as a compiled one: one shard, all the batch.
+    (A ShardGradient takes the gradient at the model's values: the optimizer sets them.)"""
+    def step(batch: Sequence[int]) -> Tuple[float, int]:
+        result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
+        loss = result.loss_sum / len(batch)
+        if not math.isfinite(loss):
+            raise Diverged(f"the loss became {loss}")
+        scale = 1.0 / len(batch)
+        optimizer.step([g * scale for g in result.gradient])
+        return loss, result.correct
+    return step

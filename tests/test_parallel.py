@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from scalargrad import parallel
+from scalargrad.compiled_gradient import CompiledGradient
 from scalargrad.errors import Diverged, InputError, WorkerFailed
 from scalargrad.optim import Adam, SGD
 from scalargrad.parallel import SharedMemoryTraining, join_states, split_state
@@ -41,14 +42,15 @@ class Losses(Callbacks):
         self.losses.append(report.loss)
 
 
-def trained(settings, workers, epochs=1, should_stop=lambda: False, data=DATA, run=None):
+def trained(settings, workers, epochs=1, should_stop=lambda: False, data=DATA, run=None,
+            make_gradient=RecordedGradient):
     """(run, per-batch running losses) after training with this many workers (1: the plain loop)."""
     run = run or TrainingRun(settings, data)
     losses = Losses()
     if workers == 1:
         run.train(epochs, losses, should_stop)
     else:
-        with SharedMemoryTraining.for_run(run, workers) as training:
+        with SharedMemoryTraining.for_run(run, workers, make_gradient) as training:
             run.train(epochs, losses, should_stop, step=training.step, predict=training.predict)
     return run, losses.losses
 
@@ -69,6 +71,13 @@ def test_two_workers_follow_the_single_process_trajectory():
     assert parallel_losses == pytest.approx(single_losses, rel=1e-9)
     assert_same_run(parallel, single)
     assert parallel.history[0].test_accuracy == single.history[0].test_accuracy
+
+
+def test_workers_running_compiled_code_follow_the_single_process_trajectory():
+    single, single_losses = trained(SETTINGS, 1)
+    compiled, compiled_losses = trained(SETTINGS, 2, make_gradient=CompiledGradient)
+    assert compiled_losses == pytest.approx(single_losses, rel=1e-9)
+    assert_same_run(compiled, single)
 
 
 def test_uneven_shards_momentum_and_more_workers_than_examples_in_the_last_batch():

@@ -51,6 +51,20 @@ def test_end_to_end_on_real_data(shared_mnist):
     assert 0 < summary["train_accuracy"] <= 1 and summary["examples_per_second"] > 0
 
 
+@pytest.mark.parametrize("model", [[], ["--hidden", "8"]])
+def test_compiled_and_recording_engines_follow_the_same_trajectory(shared_mnist, model):
+    common = ["--limit", "640", "--epochs", "2", "--batch-size", "16", *model]
+    compiled = run_json(shared_mnist, *common)
+    recording = run_json(shared_mnist, *common, "--no-compile")
+    assert (compiled["engine"], recording["engine"]) == ("compiled", "recording")
+    for ours, theirs in zip(compiled["history"], recording["history"]):
+        assert ours["loss"] == pytest.approx(theirs["loss"], rel=1e-9)
+        assert ours["train_accuracy"] == theirs["train_accuracy"]
+        assert ours["test_accuracy"] == theirs["test_accuracy"]
+    forward = run_json(shared_mnist, "--limit", "20", "--batch-size", "10", "--mode", "forward")
+    assert forward["engine"] == "recording"  # one sweep per parameter: never compiled
+
+
 def test_the_human_display(shared_mnist):
     result = run("--data-dir", str(shared_mnist), "--limit", "500")
     assert result.exit_code == 0, result.output
