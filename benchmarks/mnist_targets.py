@@ -5,6 +5,7 @@ from the outside), then trains the same model with the same optimizer, batch siz
 number of examples batched in numpy, as the floor a vectorised implementation reaches.
 
     python benchmarks/mnist_targets.py [--data-dir ../shared/mnist] [--only default]
+    python benchmarks/mnist_targets.py --engines   # compiled against recording, per example
 """
 from __future__ import annotations
 
@@ -88,11 +89,53 @@ def numpy_floor(summary, data_dir):
     return seconds / (summary["epochs"] * len(x_train)) * 1e6, accuracy
 
 
+ENGINE_MODELS = [  # name, image side, hidden units, examples timed
+    ("default", 7, 0, 3200), ("hidden 32", 7, 32, 1600), ("size 14", 14, 0, 1600),
+    ("size 28, hidden 128", 28, 128, 128),
+]
+
+
+def engine_speedups(data_dir, repeats=3):
+    """µs per training example of the gradient, compiled (the default) against recording
+    (--no-compile), on the same real examples in batches of 32 (the default), interleaved: the medians, and
+    how long the compiled code took to make (trace, generate, compile both functions)."""
+    import statistics
+    from scalargrad.compiled_gradient import CompiledGradient
+    from scalargrad.shards import RecordedGradient
+    from scalargrad.training import Classifier
+    for name, size, hidden, count in ENGINE_MODELS:
+        (x_train, y_train), _ = load_mnist(data_dir, size=size, download=False)
+        rows, labels = x_train[:count].tolist(), y_train[:count].tolist()
+        model = Classifier(size * size, 10, hidden)
+        compiled, recorded = CompiledGradient(model), RecordedGradient(model)
+        start = time.perf_counter()
+        compiled(rows[:32], labels[:32])  # traces, and compiles the one-example code
+        compiled(rows[:32], labels[:32])  # compiles the batch code
+        compile_seconds = time.perf_counter() - start
+        times = {"compiled": [], "recording": []}
+        for _ in range(repeats):
+            for engine, gradient in (("compiled", compiled), ("recording", recorded)):
+                start = time.perf_counter()
+                for first in range(0, count, 32):
+                    gradient(rows[first:first + 32], labels[first:first + 32])
+                times[engine].append((time.perf_counter() - start) / count * 1e6)
+        fast, slow = statistics.median(times["compiled"]), statistics.median(times["recording"])
+        print(json.dumps({"engines": name, "compiled_us_per_example": round(fast, 1),
+                          "recording_us_per_example": round(slow, 1),
+                          "speedup": round(slow / fast, 2), "target": 2.5,
+                          "compile_seconds": round(compile_seconds, 2)}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "mnist"))
     parser.add_argument("--only", choices=[name for name, *_ in TARGETS])
+    parser.add_argument("--engines", action="store_true",
+                        help="Only compare the compiled and recording engines' gradients.")
     options = parser.parse_args()
+    if options.engines:
+        engine_speedups(options.data_dir)
+        return
     rows = []
     for name, arguments, accuracy_target, seconds_target in TARGETS:
         if options.only and name != options.only:
