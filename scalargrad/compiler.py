@@ -25,6 +25,10 @@ numbers written with repr(); no text from the user's function is ever placed in 
 
 Reading ``.value`` of a Scalar inside the function while tracing gives a plain number that
 the compiled code keeps as a constant: use comparisons on the Scalar (which are guarded).
+
+For training, ``vjp_batch`` runs one generated loop over a batch of examples that share
+the differentiated arguments (the parameters): what they share is read once, and the
+weight gradients of a dot are added up per column for the whole batch at the end.
 """
 from __future__ import annotations
 
@@ -289,6 +293,7 @@ class _Program:
         self.vjp: Callable[..., Any] = namespace["vjp"]
         self.lists = [i for i in self.differentiate if isinstance(traced.inputs[i], list)]
         self._batches: Dict[int, Callable[..., Any]] = {}
+        self.batch_sources: List[str] = []  # vjp_batch's, once made
 
     def batch(self, shared: int) -> Callable[..., Any]:
         """vjp over many examples sharing their first ``shared`` arguments, which hold every
@@ -343,7 +348,7 @@ class _Program:
         ])
         namespace = dict(self.namespace)
         exec(builtins.compile(source, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
-        self.batch_source = source
+        self.batch_sources.append(source)
         return namespace["vjp_batch"]
 
     def _guard_places(self) -> Dict[int, List[Tuple[str, Scalar, Any, Any]]]:
@@ -626,8 +631,9 @@ class Compiled:
 
     @property
     def source(self) -> str:
-        """The generated Python of every variant traced so far."""
-        return "\n".join(program.source for programs in self._variants.values() for program in programs)
+        """The generated Python of every variant traced so far (and of its vjp_batch)."""
+        return "\n".join(source for programs in self._variants.values() for program in programs
+                         for source in (program.source, *program.batch_sources))
 
     # Variants ----------------------------------------------------------------------------
     def _run(self, args: Args, run: Callable[[_Program], Any], derivative: Optional[str],

@@ -246,6 +246,7 @@ def test_vjp_batch_is_vjp_into_example_by_example():
     total = sum(_layer(ws, x, t)[0] for x, t in examples)
     assert one_by_one == pytest.approx(sg.reverse_autodiff(total, ws), rel=1e-12)
     assert cf.vjp_batch([batched], (1.0, 0.0, 0.0), [w], []) == []
+    assert "def vjp_batch(X0, EXAMPLES, seed):" in cf.source
 
 
 def test_vjp_batch_that_meets_a_new_variant_or_an_error_runs_example_by_example():
