@@ -616,7 +616,7 @@ class Compiled:
         if program is not None and all(_shape(tuple(example)) == shape[len(shared):] for example in examples):
             try:
                 outputs, gradients = program.batch(len(shared))(*shared, examples, seed)
-            except (Retrace, ArithmeticError, ValueError):
+            except (Retrace, ArithmeticError, ValueError, TypeError):
                 pass
             else:
                 for buffer, gradient in zip(buffers, gradients):
