@@ -614,8 +614,9 @@ class Compiled:
         shape = _shape((*shared, *examples[0]))
         program = self._latest.get(shape)
         if program is not None and all(_shape(tuple(example)) == shape[len(shared):] for example in examples):
+            run = program.batch(len(shared))  # a misuse raises here, never falls back
             try:
-                outputs, gradients = program.batch(len(shared))(*shared, examples, seed)
+                outputs, gradients = run(*shared, examples, seed)
             except (Retrace, ArithmeticError, ValueError, TypeError):
                 pass
             else:
