@@ -27,8 +27,9 @@ Reading ``.value`` of a Scalar inside the function while tracing gives a plain n
 the compiled code keeps as a constant: use comparisons on the Scalar (which are guarded).
 
 For training, ``vjp_batch`` runs one generated loop over a batch of examples that share
-the differentiated arguments (the parameters): what they share is read once, and the
-weight gradients of a dot are added up per column for the whole batch at the end.
+the differentiated arguments (the parameters): what they share is read once, the weight
+gradients of a dot are added up per column for the whole batch at the end, and a dot of
+the parameters with an example's data skips the data's zeros (zero_skipping.py).
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ import re
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import recording, scalar
+from . import recording, scalar, zero_skipping
 from .autodiff import ancestors, release
 from .rules import NaryRule, Rule
 from .scalar import Scalar, arguments
@@ -303,7 +304,8 @@ class _Program:
         What the examples share is read once, before the loop: its items unpacked, its
         slices taken. A dot's contributions to a slice of a gradient are kept and added for
         the whole batch at the end, a column at a time, in example order: the order in which
-        vjp example by example would add them."""
+        vjp example by example would add them. Dots with the examples' data lists skip the
+        data's zeros, which changes no bit of a result (zero_skipping.py)."""
         made = self._batches.get(shared)
         if made is None:
             made = self._batches[shared] = self._compile_batch(shared)
@@ -325,28 +327,49 @@ class _Program:
 
         loop = [re.sub(r"\bG(\d+)\[", r"L\1[", re.sub(r"\bX(\d+)\[[\d:]+\]", hoist, line))
                 for line in loop]
+        data = {f"X{i}" for i in range(shared, len(inputs)) if isinstance(inputs[i], list)}
+        loop, skipped = _skip_zeros(loop, data)
+        by_example = {n: partner for n, (_, partner) in enumerate(deferred) if partner in data}
+        for n in by_example:  # this dot's adjoints by example, zeros included (zero_skipping.py)
+            loop = [re.sub(rf"\bD{n}\.append\((\w+)\); P{n}\.append\(X\d+\)", rf"D{n}[e] = \1", line)
+                    for line in loop]
+        columns = sorted(set(by_example.values()), key=lambda name: int(name[1:]))
         names = [f"X{i}" if isinstance(inputs[i], list) else f"x{i}" for i in range(len(inputs))]
         outputs = "".join(self.namer.value(out) + ", " for out in self.traced.outputs)
-        finish = []
-        for n, (target, _) in enumerate(deferred):
+        head = [f"if not _isfinite(_sum(X{i})): raise _Retrace" for i in range(shared)
+                if (skipped or by_example) and isinstance(inputs[i], list)]  # weight times a zero
+        head += [f"D{n} = []; P{n} = []" for n in range(len(deferred)) if n not in by_example]
+        head += [f"D{n} = [0.0] * len(EXAMPLES)" for n in by_example]
+        finish = [f"C{name[1:]} = _data_columns([example[{int(name[1:]) - shared}] for example in EXAMPLES])"
+                  for name in columns]
+        finish += [f"if C{name[1:]} is None: raise _Retrace" for name in columns]  # not finite
+        for n, (target, partner) in enumerate(deferred):
             local = "L" + target[1:]
-            finish.append(f"if D{n}: {local} = _list(_map(_add, {local}, "
-                          f"[_sum(_map(_mul, D{n}, column)) for column in zip(*P{n})]))")
+            if n in by_example:
+                finish.append(f"if not _isfinite(_sum(D{n})): raise _Retrace")  # times a zero
+                finish.append(f"if _any(D{n}): {local} = _list(_map(_add, {local}, "
+                              f"_column_sums(D{n}, C{partner[1:]})))")
+            else:
+                finish.append(f"if D{n}: {local} = _list(_map(_add, {local}, "
+                              f"[_sum(_map(_mul, D{n}, column)) for column in zip(*P{n})]))")
+        examples = "".join(name + ", " for name in names[shared:])
         source = "\n".join([
             "def vjp_batch(" + "".join(name + ", " for name in names[:shared]) + "EXAMPLES, seed):",
             *_indent(self._unpack(range(shared)) + self._externals()),
             *_indent([f"{name} = {sliced}" for sliced, name in hoisted.items()]),
-            *_indent([f"L{i} = [0.0] * len(X{i})" for i in self.differentiate]),
-            *_indent([f"D{n} = []; P{n} = []" for n in range(len(deferred))]),
+            *_indent([f"L{i} = [0.0] * len(X{i})" for i in self.differentiate] + head),
             "    outputs = []",
-            "    for " + "".join(name + ", " for name in names[shared:]) + "in EXAMPLES:",
+            (f"    for e, ({examples}) in enumerate(EXAMPLES):" if by_example
+             else f"    for {examples}in EXAMPLES:"),
             *_indent(loop, 8),
             f"        outputs.append(({outputs}))",
             *_indent(finish),
             "    return outputs, (" + "".join(f"L{i}, " for i in self.differentiate) + ")",
             "",
         ])
-        namespace = dict(self.namespace)
+        namespace = dict(self.namespace, _isfinite=math.isfinite, _any=any,
+                         _nonzero=zero_skipping.nonzero, _data_columns=zero_skipping.data_columns,
+                         _column_sums=zero_skipping.column_sums)
         exec(builtins.compile(source, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
         self.batch_sources.append(source)
         return namespace["vjp_batch"]
@@ -508,6 +531,26 @@ class _Program:
                 names["partner"] = namer.value(partner)
             result.append((argument, recording._float_names(partial, names)))
         return result
+
+
+_DATA_DOT = re.compile(r"_sum\(_map\(_mul, (?:(S\d+|X\d+), (X\d+)|(X\d+), (S\d+|X\d+))\)\)")
+
+
+def _skip_zeros(lines: List[str], data: Any) -> Tuple[List[str], bool]:
+    """Lines of vjp_batch's loop with each dot of a shared list (or slice) with an example's
+    data list written to skip the data's zeros (zero_skipping.py); whether any was."""
+    used: List[str] = []
+
+    def sparse(match: Any) -> str:
+        shared, example = match.group(1, 2) if match.group(1) else match.group(4, 3)
+        if example not in data or shared in data:
+            return str(match.group(0))
+        if example not in used:
+            used.append(example)
+        return f"_sum(_map(_mul, N{example[1:]}({shared}), Z{example[1:]}), 0.0)"
+
+    lines = [_DATA_DOT.sub(sparse, line) for line in lines]
+    return [f"N{name[1:]}, Z{name[1:]} = _nonzero({name})" for name in used] + lines, bool(used)
 
 
 class _Slice:

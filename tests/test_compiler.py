@@ -1,5 +1,6 @@
 """scalargrad.compile: the same values and derivatives as the recording engine, guarded."""
 import math
+import random
 import re
 import warnings
 
@@ -247,6 +248,59 @@ def test_vjp_batch_is_vjp_into_example_by_example():
     assert one_by_one == pytest.approx(sg.reverse_autodiff(total, ws), rel=1e-12)
     assert cf.vjp_batch([batched], (1.0, 0.0, 0.0), [w], []) == []
     assert "def vjp_batch(X0, EXAMPLES, seed):" in cf.source
+
+
+def _relu_layer(w, x):
+    """2 inputs -> 3 relu units -> a sum: dead units pass no adjoint to their weights."""
+    hidden = [sg.relu(sg.dot(w[j:6:3], x) + w[6 + j]) for j in range(3)]
+    return [sg.dot(w[9:12], hidden)]
+
+
+def _one_by_one(cf, w, examples):
+    buffer = [0.0] * len(w)
+    outputs = [cf.vjp_into([buffer], (1.0,), w, *example) for example in examples]
+    return outputs, buffer
+
+
+def test_vjp_batch_skips_the_datas_zeros_and_gives_the_same_bits():
+    rng = random.Random(5)
+    cf = sg.compile(_relu_layer, argnums=[0])
+    w = [rng.uniform(-1, 1) for _ in range(12)]
+    examples = [([0.0, 0.0],), ([0.0, 2.5],), ([-1.5, 0.0],), ([0.75, -3.0],), ([0.0, 1e-300],)]
+    expected_outputs, expected = _one_by_one(cf, w, examples)
+    batched = [0.0] * 12
+    cf.vjp_into = None  # the batch must not fall back to running example by example
+    assert cf.vjp_batch([batched], (1.0,), [w], examples) == expected_outputs
+    assert batched == expected and "_nonzero(X1)" in cf.source and "_column_sums(" in cf.source
+    ws = [Scalar(v) for v in w]
+    total = sum(_relu_layer(ws, *example)[0] for example in examples)
+    assert expected == pytest.approx(sg.reverse_autodiff(total, ws), rel=1e-12)
+
+
+@pytest.mark.parametrize("where", ["weight", "data"])
+def test_vjp_batch_with_a_value_that_is_not_finite_gives_what_example_by_example_gives(where):
+    cf = sg.compile(_relu_layer, argnums=[0])
+    w = [0.5, -0.25, 1.0, 0.75, 0.5, -1.0, 0.1, 0.2, -5.0, 1.0, 2.0, 3.0]
+    examples = [([1.0, 0.0],), ([0.0, 1.0],)]
+    cf.vjp_batch([[0.0] * 12], (1.0,), [w], examples)  # traced, and the batch code made
+    if where == "weight":  # inf times a skipped zero pixel: nan, not 0, in the full dot
+        w[3] = math.inf
+    else:  # a dead unit (the third) sees an infinite pixel: 0 * inf is not 0
+        examples.append(([math.inf, 0.0],))
+    expected_outputs, expected = _one_by_one(cf, w, examples)
+    batched = [0.0] * 12
+    outputs = cf.vjp_batch([batched], (1.0,), [w], examples)
+    assert repr(outputs) == repr(expected_outputs) and repr(batched) == repr(expected)
+
+
+def test_vjp_batch_with_an_infinite_adjoint_gives_what_example_by_example_gives():
+    cf = sg.compile(lambda w, x: [sg.sqrt(sg.dot(w, x))], argnums=[0])
+    w, examples = [1.0, 2.0], [([1.0, 0.0],), ([0.0, 0.0],)]  # sqrt'(0) = inf, times zero pixels
+    cf.vjp_batch([[0.0, 0.0]], (1.0,), [w], examples)
+    expected_outputs, expected = _one_by_one(cf, w, examples)
+    batched = [0.0, 0.0]
+    assert cf.vjp_batch([batched], (1.0,), [w], examples) == expected_outputs
+    assert repr(batched) == repr(expected) == "[nan, nan]"
 
 
 def test_vjp_batch_that_meets_a_new_variant_or_an_error_runs_example_by_example():

@@ -1,0 +1,51 @@
+"""Dots over data that skip the data's zero entries, for compiled training (vjp_batch).
+
+MNIST's pixels are 63% zero at 7x7 and 81% at 28x28, and a first layer's dots are most
+of a training step: with the zeros skipped, a 28x28 example's dots take about a third of
+the time. The sums are bitwise those of the full dots, because a finite weight times zero
+adds nothing to a float sum; only a non-finite weight (or adjoint) times zero would have
+made a difference (a nan), so the generated code checks for those first and runs the full
+dots when it finds one.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+Picker = Callable[[Sequence[float]], Tuple[float, ...]]
+
+
+def picker(positions: Sequence[int]) -> Picker:
+    """A function giving the items at these positions, as a tuple (itemgetter's, which
+    gives a bare item for one position)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if positions:
+        only = positions[0]
+        return lambda items: (items[only],)
+    return lambda items: ()
+
+
+def nonzero(values: Sequence[float]) -> Tuple[Picker, List[float]]:
+    """(a picker of the nonzero entries' positions, those entries): the dot of any list
+    with values is then sum(map(mul, pick(other), entries), 0.0)."""
+    return (picker(list(itertools.compress(range(len(values)), values))),
+            list(itertools.compress(values, values)))
+
+
+def data_columns(rows: Sequence[Sequence[float]]) -> Optional[List[Tuple[Picker, List[float]]]]:
+    """The nonzero entries of each column of a batch's data (rows: one list per example),
+    or None if an entry is not finite (zero times it would not be zero)."""
+    if not math.isfinite(sum(map(sum, rows))):  # (a sum that overflows says None too: harmless)
+        return None
+    return [nonzero(column) for column in zip(*rows)]
+
+
+def column_sums(weights: Sequence[float], columns: List[Tuple[Picker, List[float]]]) -> List[float]:
+    """[sum(map(mul, weights, column)) for column in zip(*rows)], skipping the zero
+    entries: a dot's weight gradients for a batch (weights: one adjoint per example, zero
+    where that example passed none; columns: data_columns of the examples' data)."""
+    mul: Any = operator.mul
+    return [sum(map(mul, pick(weights), entries), 0.0) for pick, entries in columns]
