@@ -8,10 +8,11 @@ partner), which lets a matrix product share one tuple of data among a whole row 
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from . import recording, rules
+from . import recording, rules, zero_skipping
 from .recording import make_node, record_nary
 from .scalar import Scalar, ScalarLike
 
@@ -88,8 +89,21 @@ def dot_grid(rows: Sequence[Sequence[ScalarLike]],
     match (the caller checks shapes).
     """
     prepared = [_Operand(tuple(column)) for column in columns]
+    if prepared and all(column.numbers for column in prepared) and math.isfinite(
+            builtins.sum(map(builtins.sum, (column.values or () for column in prepared)))):
+        return [_float_row(_Operand(tuple(row)), prepared) for row in rows]
     return [[_dot(row, column) for column in prepared]
             for row in (_Operand(tuple(row)) for row in rows)]
+
+
+def _float_row(row: "_Operand", columns: List["_Operand"]) -> List[Result]:
+    """A row of a product of numbers by finite numbers (a model's prediction): the row's
+    zeros skipped, which changes no bit (zero_skipping.py)."""
+    if not row.numbers:
+        return [_dot(row, column) for column in columns]
+    pick, entries = zero_skipping.nonzero(row.values or ())
+    mul = operator.mul
+    return [builtins.sum(map(mul, pick(column.values or ()), entries), 0.0) for column in columns]
 
 
 assert rules.DOT.partial == "partner" and rules.DOT.pairs  # what _dot relies on

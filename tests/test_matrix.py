@@ -86,6 +86,19 @@ def test_matmul_by_hand():
     assert type((a @ b)[0, 0]) is float  # data @ data records nothing
 
 
+def test_a_product_of_numbers_with_zeros_gives_the_bits_of_the_plain_sums():
+    rng = __import__("random").Random(7)
+    rows = [[0.0 if rng.random() < 0.6 else rng.uniform(-9, 9) for _ in range(6)] for _ in range(5)]
+    rows[0] = [0.0] * 6
+    rows[1][2] = math.inf  # a data entry that is not finite is not a zero: it stays
+    weights = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(6)]
+    expected = [[sum(a * weights[k][j] for k, a in enumerate(row)) for j in range(3)] for row in rows]
+    got = (Matrix(rows) @ Matrix(weights)).tolist()
+    assert repr(got) == repr([[float(v) for v in row] for row in expected])
+    weights[0][1] = math.nan  # a weight that is not finite times a zero: nan, as the plain sums
+    assert math.isnan((Matrix(rows) @ Matrix(weights))[0, 1])
+
+
 def test_matmul_entries_are_single_dot_nodes_over_the_weights():
     data = Matrix([[1.0, 2.0, 3.0]])
     weights = params([[1], [2], [3]])
