@@ -330,9 +330,13 @@ class _Program:
         data = {f"X{i}" for i in range(shared, len(inputs)) if isinstance(inputs[i], list)}
         loop, skipped = _skip_zeros(loop, data)
         by_example = {n: partner for n, (_, partner) in enumerate(deferred) if partner in data}
-        for n in by_example:  # this dot's adjoints by example, zeros included (zero_skipping.py)
-            loop = [re.sub(rf"\bD{n}\.append\((\w+)\); P{n}\.append\(X\d+\)", rf"D{n}[e] = \1", line)
-                    for line in loop]
+
+        def by_position(match: Any) -> str:  # a dot's adjoints by example, zeros included
+            n = int(match.group(1))
+            return f"D{n}[e] = {match.group(2)}" if n in by_example else str(match.group(0))
+
+        loop = [re.sub(r"\bD(\d+)\.append\((\w+)\); P\d+\.append\(X\d+\)", by_position, line)
+                for line in loop]
         columns = sorted(set(by_example.values()), key=lambda name: int(name[1:]))
         names = [f"X{i}" if isinstance(inputs[i], list) else f"x{i}" for i in range(len(inputs))]
         outputs = "".join(self.namer.value(out) + ", " for out in self.traced.outputs)
