@@ -35,17 +35,35 @@ def nonzero(values: Sequence[float]) -> Tuple[Picker, List[float]]:
             list(itertools.compress(values, values)))
 
 
-def data_columns(rows: Sequence[Sequence[float]]) -> Optional[List[Tuple[Picker, List[float]]]]:
-    """The nonzero entries of each column of a batch's data (rows: one list per example),
-    or None if an entry is not finite (zero times it would not be zero)."""
+class DataColumns:
+    """The columns of a batch's data (one list per example) that hold a nonzero entry:
+    for each, a picker of the examples where it is nonzero and those entries; and how to
+    spread one number per such column back over all the columns, zeros elsewhere (a
+    border pixel of MNIST is zero in every example)."""
+
+    def __init__(self, rows: Sequence[Sequence[float]]) -> None:
+        columns = [nonzero(column) for column in zip(*rows)]
+        self.nonzero = [column for column in columns if column[1]]
+        places, found = [], 0
+        for _, entries in columns:
+            places.append(found if entries else len(self.nonzero))  # that place: a zero
+            found += bool(entries)
+        self.spread = picker(places)
+
+
+def data_columns(rows: Sequence[Sequence[float]]) -> Optional[DataColumns]:
+    """The batch's DataColumns, or None if an entry is not finite (zero times it would
+    not be zero)."""
     if not math.isfinite(sum(map(sum, rows))):  # (a sum that overflows says None too: harmless)
         return None
-    return [nonzero(column) for column in zip(*rows)]
+    return DataColumns(rows)
 
 
-def column_sums(weights: Sequence[float], columns: List[Tuple[Picker, List[float]]]) -> List[float]:
+def column_sums(weights: Sequence[float], columns: DataColumns) -> Tuple[float, ...]:
     """[sum(map(mul, weights, column)) for column in zip(*rows)], skipping the zero
     entries: a dot's weight gradients for a batch (weights: one adjoint per example, zero
     where that example passed none; columns: data_columns of the examples' data)."""
     mul: Any = operator.mul
-    return [sum(map(mul, pick(weights), entries), 0.0) for pick, entries in columns]
+    sums = [sum(map(mul, pick(weights), entries), 0.0) for pick, entries in columns.nonzero]
+    sums.append(0.0)
+    return columns.spread(sums)

@@ -47,7 +47,7 @@ def test_column_sums_are_the_full_column_dots_bit_for_bit():
         # what the examples that pass an adjoint on would add, column by column, in order
         full = [sum(map(operator.mul, [a for a, _ in kept], column))
                 for column in zip(*[row for _, row in kept])]
-        got = column_sums(adjoints, data_columns(rows))
+        got = list(column_sums(adjoints, data_columns(rows)))
         assert [math.copysign(1, v) for v in got] == [math.copysign(1, v) for v in full]
         assert got == full
 
