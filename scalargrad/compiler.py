@@ -667,8 +667,13 @@ class Compiled:
             except (Retrace, ArithmeticError, ValueError, TypeError):
                 pass
             else:
+                # Added to the buffers; into zeros, copied: the same bits, as a batch's
+                # gradients start at 0.0 and are only added to, so never hold -0.0.
                 for buffer, gradient in zip(buffers, gradients):
-                    buffer[:] = map(operator.add, buffer, gradient)
+                    if any(buffer):
+                        buffer[:] = map(operator.add, buffer, gradient)
+                    else:
+                        buffer[:] = gradient
                 return [list(output) for output in outputs]
         return [self.vjp_into(buffers, seed, *shared, *example) for example in examples]
 

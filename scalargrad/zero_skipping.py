@@ -42,12 +42,13 @@ class DataColumns:
     border pixel of MNIST is zero in every example)."""
 
     def __init__(self, rows: Sequence[Sequence[float]]) -> None:
-        columns = [nonzero(column) for column in zip(*rows)]
-        self.nonzero = [column for column in columns if column[1]]
+        columns = list(zip(*rows))
+        lit = list(map(any, columns))
+        self.nonzero = [nonzero(column) for column in itertools.compress(columns, lit)]
         places, found = [], 0
-        for _, entries in columns:
-            places.append(found if entries else len(self.nonzero))  # that place: a zero
-            found += bool(entries)
+        for any_lit in lit:
+            places.append(found if any_lit else len(self.nonzero))  # that place: a zero
+            found += any_lit
         self.spread = picker(places)
 
 
