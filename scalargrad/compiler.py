@@ -23,6 +23,10 @@ error with the same message. The generated source contains only names made here 
 numbers written with repr(); no text from the user's function is ever placed in it.
 ``cf.source`` shows it.
 
+A sum of products written op by op (``sum((w * x for w, x in zip(ws, xs)), b)``, as
+micrograd's users write a neuron) is generated as one dot each way, not a line per
+multiply: ``_sum(_map(_mul, ws, xs), b)`` adds in the same order (see _Chain).
+
 Reading ``.value`` of a Scalar inside the function while tracing gives a plain number that
 the compiled code keeps as a constant: use comparisons on the Scalar (which are guarded).
 
@@ -41,7 +45,7 @@ import re
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import recording, scalar, zero_skipping
+from . import recording, rules, scalar, zero_skipping
 from .autodiff import ancestors, release
 from .rules import NaryRule, Rule
 from .scalar import Scalar, arguments
@@ -245,6 +249,57 @@ def _guard(decision: Tuple[str, Scalar, Any, Any], namer: _Namer) -> str:
     return f"if {value} != {_literal(float(outcome))}: raise _Retrace"  # float(): a constant
 
 
+MIN_CHAIN = 8  # shorter sums of products run faster as one statement per operation
+
+
+class _Chain:
+    """start + a1*b1 + a2*b2 + ... added left to right, as ``sum((w * x for ...), start)``
+    records it (an add and a multiply per term): generated as one
+    ``_sum(_map(_mul, a, b), start)``, which adds in the same order, and one slice
+    update per side for its adjoints (so a dense layer written op by op takes a line per
+    unit, not one per multiply)."""
+
+    def __init__(self, start: Any) -> None:
+        self.start = start
+        self.factors: List[Tuple[Any, Any]] = []
+        self.inner: List[int] = []  # ids of its nodes but the last: no code of their own
+
+
+def _product_chains(traced: _Traced) -> Dict[int, _Chain]:
+    """The chains of MIN_CHAIN or more products among the traced nodes, by their last add.
+    A term or partial sum anything else reads (another node, a guard, an output) ends
+    or starts a chain instead: its value must exist."""
+    own = {id(node) for node in traced.nodes}
+    reads: Dict[int, int] = {}
+    for node in traced.nodes:
+        nary = traced.nary_arguments.get(id(node))
+        for item in (nary if nary is not None else arguments(node)):
+            reads[id(item)] = reads.get(id(item), 0) + 1
+    pinned = {id(out) for out in traced.outputs}
+    pinned.update(id(item) for decision in traced.guards for item in decision[1:3])
+
+    def private(node: Any) -> bool:
+        return (node.__class__ is Scalar and id(node) in own and reads.get(id(node)) == 1
+                and id(node) not in pinned)
+
+    open_chains: Dict[int, _Chain] = {}
+    for node in traced.nodes:
+        if node._rule is not rules.ADD or node._b is None:
+            continue
+        partial_sum, term = node._a, node._b
+        if not (private(term) and term._rule is rules.MUL):
+            continue
+        chain = open_chains.pop(id(partial_sum), None) if private(partial_sum) else None
+        if chain is None:
+            chain = _Chain(partial_sum)
+        else:
+            chain.inner.append(id(partial_sum))
+        chain.factors.append(arguments(term))
+        chain.inner.append(id(term))
+        open_chains[id(node)] = chain
+    return {last: chain for last, chain in open_chains.items() if len(chain.factors) >= MIN_CHAIN}
+
+
 class _Program:
     """The generated source for one traced variant, and the functions compiled from it:
     ``value(args)`` returns the outputs; ``value_and_grad(args, seeds, buffers)`` also runs
@@ -255,6 +310,8 @@ class _Program:
         self.traced = traced
         self.namer = _Namer(traced, differentiate)
         self.differentiate = tuple(differentiate)
+        self.chains = _product_chains(traced)
+        self.inner = {inner for chain in self.chains.values() for inner in chain.inner}
         forward = self._forward()
         reverse, reverse_once = self._reverse("seed[{j}]"), self._reverse("1.0")
         head = self._head()
@@ -415,7 +472,8 @@ class _Program:
         places = self._guard_places()
         lines = []
         for k, node in enumerate(self.traced.nodes):
-            lines.append(f"v{k} = {self._formula(node)}")
+            if id(node) not in self.inner:
+                lines.append(f"v{k} = {self._formula(node)}")
             lines.extend(_guard(decision, self.namer) for decision in places.get(k, []))
         return lines
 
@@ -432,6 +490,11 @@ class _Program:
     def _formula(self, node: Scalar) -> str:
         rule = node._rule
         namer = self.namer
+        chain = self.chains.get(id(node))
+        if chain is not None:
+            left, right = zip(*chain.factors)
+            return (f"_sum(_map(_mul, {_sequence(left, namer)}, {_sequence(right, namer)}), "
+                    f"{namer.value(chain.start)})")
         if isinstance(rule, NaryRule):
             args = self._nary_arguments(node)
             if rule.pairs:
@@ -454,12 +517,13 @@ class _Program:
         1 (a sum's terms) takes its consumer's adjoint as its own, with no statement at all.
         """
         traced, namer = self.traced, self.namer
-        edges = [(node, self._node_edges(node)) for node in traced.nodes]
+        edges = [(node, self._node_edges(node)) for node in traced.nodes if id(node) not in self.inner]
         uses: Dict[int, int] = {}
         for _, contributions in edges:
             for target, _ in contributions:
                 uses[id(target)] = uses.get(id(target), 0) + 1
-        adjoint = {id(node): f"g_v{k}" for k, node in enumerate(traced.nodes)}
+        adjoint = {id(node): f"g_v{k}" for k, node in enumerate(traced.nodes)
+                   if id(node) not in self.inner}
         aliased = set()
         for node, contributions in reversed(edges):  # consumers before what they use
             for target, partial in contributions:
@@ -504,6 +568,9 @@ class _Program:
         rule = node._rule
         namer = self.namer
         result: List[Tuple[Any, str]] = []
+        chain = self.chains.get(id(node))
+        if chain is not None:
+            return self._chain_edges(chain)
         if isinstance(rule, NaryRule):
             args = self._nary_arguments(node)
             half = len(args) // 2
@@ -522,6 +589,27 @@ class _Program:
         for argument, partial in zip(arguments(node), rule.partials):
             if namer.adjoint(argument) is not None:
                 result.append((argument, recording._float_names(partial, names)))
+        return result
+
+    def _chain_edges(self, chain: _Chain) -> List[Tuple[Any, str]]:
+        """A chain's edges: a whole side at once where it is a slice of a differentiated
+        list, else each factor's, newest term first (the recording engine's order)."""
+        namer = self.namer
+        left, right = zip(*chain.factors)
+        result: List[Tuple[Any, str]] = []
+        sliced = []
+        for side, other in ((left, right), (right, left)):
+            target = _slice(side, namer, "G")
+            whole = target is not None and int(target[1:target.index("[")]) in namer.differentiate
+            sliced.append(whole)
+            if whole:
+                result.append((_Slice(str(target)), _sequence(other, namer)))
+        for a, b in reversed(chain.factors):
+            for item, partner, done in ((a, b, sliced[0]), (b, a, sliced[1])):
+                if not done and namer.adjoint(item) is not None:
+                    result.append((item, namer.value(partner)))
+        if namer.adjoint(chain.start) is not None:
+            result.append((chain.start, "1.0"))
         return result
 
     def _nary_edges(self, partial: str, node: Scalar, pairs: List[Tuple[Any, Any]]) -> List[Tuple[Any, str]]:

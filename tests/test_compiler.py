@@ -2,6 +2,7 @@
 import math
 import random
 import re
+import sys
 import warnings
 
 import pytest
@@ -329,3 +330,88 @@ def test_vjp_batch_differentiates_shared_lists_only_and_checks_each_examples_sha
     cw.vjp_batch([buffer], (1.0,), [[1.0, 2.0]], [([3.0, 4.0],)])
     with pytest.raises(ValueError, match="lengths differ"):  # never the dot of the first two
         cw.vjp_batch([buffer], (1.0,), [[1.0, 2.0]], [([3.0, 4.0],), ([1.0, 1.0, 1.0],)])
+
+
+# Sums of products written op by op ----------------------------------------------------------
+def _recorded(f, args, argnum):
+    """f's value and its gradient in argument argnum (a list) by the recording engine."""
+    scalars = [[Scalar(v) for v in a] if isinstance(a, list) else a for a in args]
+    out = f(*scalars)
+    return out.value, reverse_autodiff(out, scalars[argnum])
+
+
+def _same(got, expected):
+    """Equal bit for bit where sum() adds in order (before Python 3.12), else to rounding."""
+    if sys.version_info < (3, 12):
+        assert got == expected
+    else:
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def _dense(w, x):
+    """A 12 -> 3 tanh layer and a sum, written as micrograd's users write it."""
+    units = [sg.tanh(sum((wi * xi for wi, xi in zip(w[12 * j:12 * j + 12], x)), w[36 + j]))
+             for j in range(3)]
+    return sum((u * c for u, c in zip(units, [0.5, -1.0, 2.0])), 0.0)
+
+
+def test_a_sum_of_products_written_op_by_op_is_one_statement_each_way():
+    rng = random.Random(8)
+    w, x = [rng.uniform(-1, 1) for _ in range(39)], [rng.uniform(-2, 2) for _ in range(12)]
+    cf = sg.compile(_dense, argnums=[0])
+    value, (gradient,) = cf.value_and_grad(w, x)
+    expected_value, expected_gradient = _recorded(_dense, [w, x], 0)
+    _same(value, expected_value)
+    _same(gradient, expected_gradient)
+    grad = cf.source.split("def grad")[1].split("def vjp")[0]
+    for j in range(3):  # each unit's 12 products: one dot forward, one slice update back
+        assert f"_sum(_map(_mul, X0[{12 * j}:{12 * j + 12}], X1), x0_{36 + j})" in grad
+        assert f"G0[{12 * j}:{12 * j + 12}] = _list(_map(_add, G0[{12 * j}:{12 * j + 12}]" in grad
+    assert " * x1_" not in grad  # no multiply of its own for any product
+    assert len(grad.splitlines()) < 40
+
+
+def _chain_with_reads(w, x):
+    """Partial sums and terms read elsewhere: each must still be computed."""
+    acc, kept, term = w[0], None, None
+    for k in range(1, 20):
+        product = w[k] * x[k]
+        acc = acc + product
+        if k == 5:
+            kept = acc  # read again below
+        if k == 9:
+            term = product
+        if k == 14 and acc > 100.0:  # a guard on a partial sum
+            acc = acc * 2.0
+    return acc * kept + sg.sin(term)
+
+
+def test_sums_of_products_keep_every_value_something_else_reads():
+    rng = random.Random(9)
+    cf = sg.compile(_chain_with_reads, argnums=[0, 1])
+    for _ in range(3):
+        w, x = [rng.uniform(-1, 1) for _ in range(20)], [rng.uniform(-1, 1) for _ in range(20)]
+        value, (gw, gx) = cf.value_and_grad(w, x)
+        expected_value, expected_w = _recorded(_chain_with_reads, [w, x], 0)
+        _, expected_x = _recorded(_chain_with_reads, [w, x], 1)
+        _same(value, expected_value)
+        _same(gw, expected_w)
+        _same(gx, expected_x)
+    assert "_sum(_map(_mul, X0[15:20], X1[15:20])" not in cf.source  # 5 terms: too short
+
+
+def test_terms_that_are_not_list_items_are_added_back_one_by_one_newest_first():
+    def f(w, x):
+        squares = [sg.exp(v) for v in x]  # locals, not a slice
+        return sum((wi * s * 1.5 for wi, s in zip(w, squares)), 2.0) + sum(
+            (v * v for v in x), w[0])  # the same factor on both sides of a product
+    rng = random.Random(10)
+    w, x = [rng.uniform(-1, 1) for _ in range(10)], [rng.uniform(-1, 1) for _ in range(10)]
+    cf = sg.compile(f, argnums=[0, 1])
+    value, (gw, gx) = cf.value_and_grad(w, x)
+    expected_value, expected_w = _recorded(f, [w, x], 0)
+    _, expected_x = _recorded(f, [w, x], 1)
+    _same(value, expected_value)
+    _same(gw, expected_w)
+    _same(gx, expected_x)
+    assert cf.source.count("_sum(_map(_mul,") >= 2
