@@ -221,6 +221,15 @@ def _slice(items: Sequence[Any], namer: _Namer, prefix: str = "X") -> Optional[s
     return f"{prefix}{position}[{indexes[0]}:{stop}{'' if step == 1 else f':{step}'}]"
 
 
+def _gradient_slice(items: Sequence[Any], namer: _Namer) -> Optional[str]:
+    """The slice of a gradient buffer (G<n>[...]) holding items' adjoints, if items are a
+    slice of a differentiated list argument: their adjoints are then added all at once."""
+    target = _slice(items, namer, "G")
+    if target is None or int(target[1:target.index("[")]) not in namer.differentiate:
+        return None
+    return target
+
+
 def _sequence(items: Sequence[Any], namer: _Namer) -> str:
     sliced = _slice(items, namer)
     if sliced is not None:
@@ -576,8 +585,8 @@ class _Program:
             half = len(args) // 2
             if rule.pairs:
                 for side, other in ((args[:half], args[half:]), (args[half:], args[:half])):
-                    target = _slice(side, namer, "G")
-                    if target is not None and int(target[1:target.index("[")]) in namer.differentiate:
+                    target = _gradient_slice(side, namer)
+                    if target is not None:
                         result.append((_Slice(target), _sequence(other, namer)))
                     else:
                         result.extend(self._nary_edges(rule.partial, node, list(zip(side, other))))
@@ -599,11 +608,10 @@ class _Program:
         result: List[Tuple[Any, str]] = []
         sliced = []
         for side, other in ((left, right), (right, left)):
-            target = _slice(side, namer, "G")
-            whole = target is not None and int(target[1:target.index("[")]) in namer.differentiate
-            sliced.append(whole)
-            if whole:
-                result.append((_Slice(str(target)), _sequence(other, namer)))
+            target = _gradient_slice(side, namer)
+            sliced.append(target is not None)
+            if target is not None:
+                result.append((_Slice(target), _sequence(other, namer)))
         for a, b in reversed(chain.factors):
             for item, partner, done in ((a, b, sliced[0]), (b, a, sliced[1])):
                 if not done and namer.adjoint(item) is not None:
