@@ -340,6 +340,16 @@ def _recorded(f, args, argnum):
     return out.value, reverse_autodiff(out, scalars[argnum])
 
 
+def _check_against_recording(cf, f, w, x):
+    """cf (f compiled, differentiating both lists) gives the recording engine's value and
+    gradients."""
+    value, (gw, gx) = cf.value_and_grad(w, x)
+    expected_value, expected_w = _recorded(f, [w, x], 0)
+    _same(value, expected_value)
+    _same(gw, expected_w)
+    _same(gx, _recorded(f, [w, x], 1)[1])
+
+
 def _same(got, expected):
     """Equal bit for bit where sum() adds in order (before Python 3.12), else to rounding."""
     if sys.version_info < (3, 12):
@@ -391,12 +401,7 @@ def test_sums_of_products_keep_every_value_something_else_reads():
     cf = sg.compile(_chain_with_reads, argnums=[0, 1])
     for _ in range(3):
         w, x = [rng.uniform(-1, 1) for _ in range(20)], [rng.uniform(-1, 1) for _ in range(20)]
-        value, (gw, gx) = cf.value_and_grad(w, x)
-        expected_value, expected_w = _recorded(_chain_with_reads, [w, x], 0)
-        _, expected_x = _recorded(_chain_with_reads, [w, x], 1)
-        _same(value, expected_value)
-        _same(gw, expected_w)
-        _same(gx, expected_x)
+        _check_against_recording(cf, _chain_with_reads, w, x)
     assert "_sum(_map(_mul, X0[15:20], X1[15:20])" not in cf.source  # 5 terms: too short
 
 
@@ -408,10 +413,5 @@ def test_terms_that_are_not_list_items_are_added_back_one_by_one_newest_first():
     rng = random.Random(10)
     w, x = [rng.uniform(-1, 1) for _ in range(10)], [rng.uniform(-1, 1) for _ in range(10)]
     cf = sg.compile(f, argnums=[0, 1])
-    value, (gw, gx) = cf.value_and_grad(w, x)
-    expected_value, expected_w = _recorded(f, [w, x], 0)
-    _, expected_x = _recorded(f, [w, x], 1)
-    _same(value, expected_value)
-    _same(gw, expected_w)
-    _same(gx, expected_x)
+    _check_against_recording(cf, f, w, x)
     assert cf.source.count("_sum(_map(_mul,") >= 2

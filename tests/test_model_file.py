@@ -9,7 +9,8 @@ import pytest
 
 from scalargrad import model_file
 from scalargrad.errors import InputError
-from scalargrad.run import Callbacks, Dataset, Settings, TrainingRun
+from scalargrad.run import Dataset, Settings, TrainingRun
+from test_run import StopAfter
 
 
 def examples(n, seed):
@@ -20,17 +21,6 @@ def examples(n, seed):
 
 DATA = Dataset(*examples(40, 1), *examples(20, 2))
 SETTINGS = Settings(hidden=2, batch_size=8, seed=3)
-
-
-class StopAfter(Callbacks):
-    def __init__(self, batches):
-        self.batches, self.seen = batches, 0
-
-    def batch_done(self, report):
-        self.seen += 1
-
-    def __call__(self):
-        return self.seen >= self.batches
 
 
 def stopped_run():
