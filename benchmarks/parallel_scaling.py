@@ -42,6 +42,7 @@ from scalargrad.shards import RecordedGradient, step_with
 from scalargrad.training import Classifier, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
+PREDICTED = (1, 2, 4, 8, 16, 32)  # the worker counts the model predicts (and measures shards for)
 
 
 def worker_counts(most: int) -> List[int]:
@@ -127,7 +128,7 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int, batc
         "one_process_step": best_seconds(lambda: plain(indices)),
         # a shard of k examples (compiled code has a cost per shard besides its examples')
         **{f"shard {k}": best_seconds(lambda k=k: gradient(rows[:k], labels[:k]))
-           for k in sorted({-(-batch_size // n) for n in (1, 2, 4, 8, 16, 32)})},
+           for k in sorted({-(-batch_size // n) for n in PREDICTED})},
         "load": best_seconds(lambda: gradient.load(values.tolist())) / count,
         "write": best_seconds(lambda: array("d", result.gradient)) / count,
         # an update of every parameter with 2 gradient rows, less one with 1: one addition
@@ -217,7 +218,7 @@ def main() -> None:
     print(json.dumps({"costs_us": {key: round(value * 1e6, 4) if key != "parameters" else value
                                    for key, value in costs.items()}}), flush=True)
     single = predicted_step(costs, 1, args.batch_size)
-    for n in (1, 2, 4, 8, 16, 32):
+    for n in PREDICTED:
         step = predicted_step(costs, n, args.batch_size)
         print(json.dumps({"workers": n, "predicted_ms_per_step": round(step * 1e3, 3),
                           "predicted_speedup": round(single / step, 2)}), flush=True)
