@@ -43,7 +43,7 @@ import math
 import operator
 import re
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import recording, rules, scalar, zero_skipping
 from .autodiff import ancestors, release
@@ -331,20 +331,21 @@ class _Program:
         buffers = "".join(f"G{i}, " for i in self.differentiate if isinstance(traced.inputs[i], list))
         scalars = "".join(f"g_x{i}, " for i in self.differentiate
                           if not isinstance(traced.inputs[i], list))
+        before_seeds, for_each_seed = _shared_tuples(head + forward, reverse)
         self.source = "\n".join([
             "def value(" + signature + "):",
-            *_indent(head + forward),
+            *_indent(_shared_tuples(head + forward)[0]),
             f"    return ({outputs})",
             "",
             "def grad(" + signature + (", " if signature else "") + buffers + "):",
-            *_indent(head + forward + reverse_once),
+            *_indent(_shared_tuples(head + forward + reverse_once)[0]),
             f"    return {self.namer.value(traced.outputs[0])}, ({scalars})",
             "",
             "def vjp(" + signature + (", " if signature else "") + "seeds, buffers):",
-            *_indent(head + forward),
+            *_indent(before_seeds),
             "    scalar_gradients = []",
             "    for seed, (" + buffers + ") in zip(seeds, buffers):",
-            *_indent(reverse, 8),
+            *_indent(for_each_seed, 8),
             f"        scalar_gradients.append(({scalars}))",
             f"    return ({outputs}), scalar_gradients",
             "",
@@ -381,9 +382,11 @@ class _Program:
         inputs = self.traced.inputs
         if any(i >= shared or not isinstance(inputs[i], list) for i in self.differentiate):
             raise TypeError("vjp_batch: the differentiated arguments must be lists, among the shared ones")
-        deferred: List[Tuple[str, str]] = []
+        data = {f"X{i}" for i in range(shared, len(inputs)) if isinstance(inputs[i], list)}
+        deferred = _Deferred(data)
         loop = self._forward() + self._reverse("seed[{j}]", deferred)
-        loop = self._unpack(range(shared, len(inputs))) + self._input_guards() + loop
+        loop += [f"R{k}.append({row})" for k, row in enumerate(deferred.rows)]
+        loop = self._unpack(range(shared, len(inputs))) + self._input_guards() + _shared_tuples(loop)[0]
         hoisted: Dict[str, str] = {}
 
         def hoist(match: Any) -> str:
@@ -393,32 +396,27 @@ class _Program:
 
         loop = [re.sub(r"\bG(\d+)\[", r"L\1[", re.sub(r"\bX(\d+)\[[\d:]+\]", hoist, line))
                 for line in loop]
-        data = {f"X{i}" for i in range(shared, len(inputs)) if isinstance(inputs[i], list)}
         loop, skipped = _skip_zeros(loop, data)
-        by_example = {n: partner for n, (_, partner) in enumerate(deferred) if partner in data}
-
-        def by_position(match: Any) -> str:  # a dot's adjoints by example, zeros included
-            n = int(match.group(1))
-            return f"D{n}[e] = {match.group(2)}" if n in by_example else str(match.group(0))
-
-        loop = [re.sub(r"\bD(\d+)\.append\((\w+)\); P\d+\.append\(X\d+\)", by_position, line)
-                for line in loop]
-        columns = sorted(set(by_example.values()), key=lambda name: int(name[1:]))
+        by_example = deferred.by_example
         names = [f"X{i}" if isinstance(inputs[i], list) else f"x{i}" for i in range(len(inputs))]
         outputs = "".join(self.namer.value(out) + ", " for out in self.traced.outputs)
         head = [f"if not _isfinite(_sum(X{i})): raise _Retrace" for i in range(shared)
                 if (skipped or by_example) and isinstance(inputs[i], list)]  # weight times a zero
-        head += [f"D{n} = []; P{n} = []" for n in range(len(deferred)) if n not in by_example]
+        head += [f"D{n} = []; P{n} = []" for n in range(len(deferred.targets)) if n not in by_example]
         head += [f"D{n} = [0.0] * len(EXAMPLES)" for n in by_example]
-        finish = [f"C{name[1:]} = _data_columns([example[{int(name[1:]) - shared}] for example in EXAMPLES])"
-                  for name in columns]
-        finish += [f"if C{name[1:]} is None: raise _Retrace" for name in columns]  # not finite
-        for n, (target, partner) in enumerate(deferred):
+        head += [f"R{k} = []" for k in range(len(deferred.rows))]
+        finish = []
+        for rows in sorted(set(by_example.values())):
+            made = rows if rows.startswith("R") else (
+                f"[example[{int(rows[1:]) - shared}] for example in EXAMPLES]")
+            finish.append(f"C{rows} = _data_columns({made})")
+            finish.append(f"if C{rows} is None: raise _Retrace")  # not finite
+        for n, target in enumerate(deferred.targets):
             local = "L" + target[1:]
             if n in by_example:
                 finish.append(f"if not _isfinite(_sum(D{n})): raise _Retrace")  # times a zero
                 finish.append(f"if _any(D{n}): {local} = _list(_map(_add, {local}, "
-                              f"_column_sums(D{n}, C{partner[1:]})))")
+                              f"_column_sums(D{n}, C{by_example[n]})))")
             else:
                 finish.append(f"if D{n}: {local} = _list(_map(_add, {local}, "
                               f"[_sum(_map(_mul, D{n}, column)) for column in zip(*P{n})]))")
@@ -514,12 +512,11 @@ class _Program:
         names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
         return recording._float_names(rule.formula, names)
 
-    def _reverse(self, seeds: str, deferred: Optional[List[Tuple[str, str]]] = None) -> List[str]:
+    def _reverse(self, seeds: str, deferred: Optional["_Deferred"] = None) -> List[str]:
         """The reverse sweep: each node's contributions to its arguments' adjoints, newest
         node first. seeds is how output j's adjoint starts: e.g. "seed[{j}]" or "1.0".
-        Given a list ``deferred``, a dot's contributions to a slice of a gradient buffer are
-        not added but kept, the adjoint in D<n> and the partner in P<n>, to be added for a
-        whole batch at once (batch()); (target slice, partner) is appended to deferred.
+        Given ``deferred``, a dot's contributions to a slice of a gradient buffer are not
+        added but kept (_Deferred), to be added for a whole batch at once (batch()).
 
         Two things keep it short without changing a result: a constant partial is written as
         itself (+= g, -= g), and an interior node whose only use is an argument with partial
@@ -556,8 +553,7 @@ class _Program:
                 if id(target) in aliased:
                     continue
                 if isinstance(target, _Slice) and deferred is not None:
-                    body.append(f"D{len(deferred)}.append({g}); P{len(deferred)}.append({partial})")
-                    deferred.append((target.target, partial))
+                    body.append(deferred.keep(target.target, g, partial))
                     continue
                 where = target if isinstance(target, _Slice) else (adjoint.get(id(target))
                                                                    or namer.adjoint(target))
@@ -651,6 +647,66 @@ def _skip_zeros(lines: List[str], data: Any) -> Tuple[List[str], bool]:
 
     lines = [_DATA_DOT.sub(sparse, line) for line in lines]
     return [f"N{name[1:]}, Z{name[1:]} = _nonzero({name})" for name in used] + lines, bool(used)
+
+
+class _Deferred:
+    """vjp_batch's dot adjoints that wait for the end of the batch: for the n-th, the
+    gradient slice they go to in ``targets`` and the adjoints in D<n>. Where the partner is what the
+    examples bring (their data lists), or a tuple of values each example computes (a hidden
+    layer's outputs: then stored once per example, in R<k>), the adjoints are kept by example,
+    zeros included, and the end adds them a column at a time, skipping the partner's zeros
+    (zero_skipping.column_sums). Any other partner is kept beside its adjoint, in P<n>."""
+
+    def __init__(self, data: Set[str]) -> None:
+        self.data = data
+        self.targets: List[str] = []
+        self.rows: List[str] = []             # the tuples stored once per example, in R<k>
+        self.by_example: Dict[int, str] = {}  # n -> its partners' list of rows: X<i> or R<k>
+
+    def keep(self, target: str, g: str, partner: str) -> str:
+        """The statement keeping g, the adjoint of a dot of the target slice with partner."""
+        n = len(self.targets)
+        self.targets.append(target)
+        if partner.startswith("("):
+            if partner not in self.rows:
+                self.rows.append(partner)
+            self.by_example[n] = f"R{self.rows.index(partner)}"
+        elif partner in self.data:
+            self.by_example[n] = partner
+        else:
+            return f"D{n}.append({g}); P{n}.append({partner})"
+        return f"D{n}[e] = {g}"
+
+
+_TUPLE = re.compile(r"(?<![\w)\]])\((?:[\w.]+, )+[\w.]+,?\)")
+
+
+def _shared_tuples(*parts: List[str]) -> List[List[str]]:
+    """The parts of one function's body (lists of lines, run in turn) with each tuple of names
+    written more than once (a layer's inputs, read by each of its units) made once, into a
+    local t<k>, just before the first line that reads it: when that line runs on every path
+    (is not inside an if)."""
+    counts: Dict[str, int] = {}
+    first: Dict[str, Tuple[int, int]] = {}
+    for p, lines in enumerate(parts):
+        for i, line in enumerate(lines):
+            for found in _TUPLE.findall(line):
+                counts[found] = counts.get(found, 0) + 1
+                first.setdefault(found, (p, i))
+    names: Dict[str, str] = {}
+    for found, (p, i) in sorted(first.items(), key=lambda item: item[1]):
+        if counts[found] > 1 and not parts[p][i].startswith(" "):
+            names[found] = f"t{len(names)}"
+    made: Dict[Tuple[int, int], List[str]] = {}
+    for found, name in names.items():
+        made.setdefault(first[found], []).append(f"{name} = {found}")
+
+    def named(match: Any) -> str:
+        return names.get(match.group(0), match.group(0))
+
+    return [[new for i, line in enumerate(lines)
+             for new in (*made.get((p, i), ()), _TUPLE.sub(named, line))]
+            for p, lines in enumerate(parts)]
 
 
 class _Slice:

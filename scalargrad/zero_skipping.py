@@ -2,7 +2,8 @@
 
 MNIST's pixels are 63% zero at 7x7 and 81% at 28x28, and a first layer's dots are most
 of a training step: with the zeros skipped, a 28x28 example's dots take about a third of
-the time. The sums are bitwise those of the full dots, because a finite weight times zero
+the time. A hidden layer's outputs are the data of the next layer's weights (relu's zeros
+are skipped the same way when their gradients are added up for a batch). The sums are bitwise those of the full dots, because a finite weight times zero
 adds nothing to a float sum; only a non-finite weight (or adjoint) times zero would have
 made a difference (a nan), so the generated code checks for those first and runs the full
 dots when it finds one.
@@ -63,7 +64,8 @@ def data_columns(rows: Sequence[Sequence[float]]) -> Optional[DataColumns]:
 def column_sums(weights: Sequence[float], columns: DataColumns) -> Tuple[float, ...]:
     """[sum(map(mul, weights, column)) for column in zip(*rows)], skipping the zero
     entries: a dot's weight gradients for a batch (weights: one adjoint per example, zero
-    where that example passed none; columns: data_columns of the examples' data)."""
+    where that example passed none; columns: data_columns of the examples' data, or of the
+    values each example computed, such as a hidden layer's outputs)."""
     mul: Any = operator.mul
     sums = [sum(map(mul, pick(weights), entries), 0.0) for pick, entries in columns.nonzero]
     sums.append(0.0)

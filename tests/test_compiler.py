@@ -294,6 +294,52 @@ def test_vjp_batch_with_a_value_that_is_not_finite_gives_what_example_by_example
     assert repr(outputs) == repr(expected_outputs) and repr(batched) == repr(expected)
 
 
+def _dead_output(w, x):
+    """2 relu units feeding a relu: a huge weight times a huge input makes a hidden value inf,
+    which a dead output (its adjoint zero) must not multiply (0 * inf is nan)."""
+    hidden = [sg.relu(w[j] * x[j]) for j in range(2)]
+    return [sg.relu(sg.dot(w[2:4], hidden))]
+
+
+def _sqrt_output(w, x):
+    """2 relu units feeding a sqrt: when both are dead, the adjoint sqrt'(0) is inf, and inf
+    times a hidden zero is nan."""
+    hidden = [sg.relu(w[j] * x[j]) for j in range(2)]
+    return [sg.sqrt(sg.dot(w[2:4], hidden))]
+
+
+@pytest.mark.parametrize("layer, w, examples", [
+    (_dead_output, [1e200, 2.0, -0.5, 1.0], [([-1.0, 2.0],), ([1.0, 1.0],), ([1e200, 0.0],)]),
+    (_sqrt_output, [1.0, 2.0, 0.5, 1.0], [([1.0, 1.0],), ([-1.0, -1.0],)]),
+])
+def test_vjp_batch_with_a_hidden_value_or_adjoint_not_finite_gives_what_example_by_example_gives(
+        layer, w, examples):
+    """The second dot's weight gradients are added a hidden column at a time, skipping the
+    hidden zeros (zero_skipping.column_sums): only right when the hidden values and the
+    adjoints are finite, which the batch code checks."""
+    cf = sg.compile(layer, argnums=[0])
+    cf.vjp_batch([[0.0] * 4], (1.0,), [w], examples[:1])  # traced
+    cf.vjp_batch([[0.0] * 4], (1.0,), [w], examples[:1])  # the batch code made
+    assert "R0.append(" in cf.source and "_column_sums(D0, CR0)" in cf.source
+    expected_outputs, expected = _one_by_one(cf, w, examples)
+    batched = [0.0] * 4
+    outputs = cf.vjp_batch([batched], (1.0,), [w], examples)
+    assert repr(outputs) == repr(expected_outputs) and repr(batched) == repr(expected)
+
+
+def test_a_layers_inputs_are_made_into_one_tuple_that_each_unit_reads():
+    def f(w, x):
+        hidden = [sg.tanh(w[j] * x[j]) for j in range(3)]
+        return sum(sg.dot(w[3 + 3 * k:6 + 3 * k], hidden) ** 2 for k in range(2))
+    cf = sg.compile(f, argnums=[0])
+    w, x = [0.5, -1.0, 2.0, 0.1, 0.2, 0.3, -0.4, 0.5, -0.6], [1.0, 0.5, -0.25]
+    value, (gradient,) = cf.value_and_grad(w, x)
+    expected_value, expected = _recorded(f, (w, x), 0)
+    assert value == expected_value and gradient == pytest.approx(expected, rel=1e-12)
+    assert cf.source.count("t0 = (v") == 3  # made once in each of value, grad and vjp
+    assert cf.source.count("(v1, v3, v5)") == 3
+
+
 def test_vjp_batch_with_an_infinite_adjoint_gives_what_example_by_example_gives():
     cf = sg.compile(lambda w, x: [sg.sqrt(sg.dot(w, x))], argnums=[0])
     w, examples = [1.0, 2.0], [([1.0, 0.0],), ([0.0, 0.0],)]  # sqrt'(0) = inf, times zero pixels
