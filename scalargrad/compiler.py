@@ -38,7 +38,6 @@ the parameters with an example's data skips the data's zeros (zero_skipping.py).
 from __future__ import annotations
 
 import builtins
-import itertools
 import math
 import operator
 import re
@@ -352,7 +351,7 @@ class _Program:
         ])
         namespace: Dict[str, Any] = {f"_f_{name}": f for name, f in recording.FLOAT_NAMESPACE.items()}
         namespace.update(_Retrace=Retrace, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
-                         _add=operator.add, _repeat=itertools.repeat, _map=map, _list=list,
+                         _add=operator.add, _zip=zip, _map=map, _list=list,
                          _sum=sum, E=traced.external)
         self.namespace = dict(namespace)
         exec(builtins.compile(self.source, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
@@ -721,8 +720,7 @@ class _Slice:
 def _contribution(target: Any, g: str, partial: str) -> str:
     """The statement adding g times partial to target's adjoint."""
     if isinstance(target, _Slice):
-        return (f"{target.target} = _list(_map(_add, {target.target}, "
-                f"_map(_mul, _repeat({g}), {partial})))")
+        return f"{target.target} = [a + {g} * b for a, b in _zip({target.target}, {partial})]"
     constant = _constant(partial)
     if constant == 1.0:
         return f"{target} += {g}"
