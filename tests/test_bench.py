@@ -1,5 +1,6 @@
 """scalargrad bench: the measurements exist and are sane (speed targets live in its output)."""
 import json
+import math
 
 import pytest
 from click.testing import CliRunner
@@ -10,8 +11,8 @@ from scalargrad_cli.main import cli
 
 @pytest.mark.parametrize("name", benchmark.WORKLOADS)
 def test_each_workload_computes_the_same_value_in_every_number_system(name):
-    """The three systems run the same code: same values, so the timings compare like with like."""
-    systems = [benchmark.SYSTEMS[n]() for n in ("scalargrad", "floats")]
+    """The systems run the same code: same values, so the timings compare like with like."""
+    systems = [benchmark.SYSTEMS[n]() for n in ("scalargrad", "floor", "floats")]
     data = benchmark._data(examples=2)
     values = []
     for system in systems:
@@ -27,7 +28,50 @@ def test_each_workload_computes_the_same_value_in_every_number_system(name):
         else:
             layers = [([[make(v) for v in row] for row in w], [make(v) for v in b]) for w, b in data["mlp"]]
             values.append(benchmark._value(benchmark.mlp(system, layers, *data["examples"][0])))
-    assert values[0] == pytest.approx(values[1], rel=1e-12)
+    assert values[:-1] == pytest.approx([values[-1]] * (len(values) - 1), rel=1e-12)
+
+
+X, Y = 0.7, -1.3
+_FLOOR = benchmark.floor_system()
+
+
+# (operation on nodes x and y, its value and [(parent, partial)] by hand from floats a and b)
+@pytest.mark.parametrize("operation, expected", [
+    (lambda x, y: x + y, lambda a, b: (a + b, [("x", 1.0), ("y", 1.0)])),
+    (lambda x, y: x + 2.5, lambda a, b: (a + 2.5, [("x", 1.0)])),
+    (lambda x, y: 2 + x, lambda a, b: (2 + a, [("x", 1.0)])),
+    (lambda x, y: x - y, lambda a, b: (a - b, [("x", 1.0), ("y", -1.0)])),
+    (lambda x, y: x - 2.5, lambda a, b: (a - 2.5, [("x", 1.0)])),
+    (lambda x, y: 2.5 - x, lambda a, b: (2.5 - a, [("x", -1.0)])),
+    (lambda x, y: x * y, lambda a, b: (a * b, [("x", b), ("y", a)])),
+    (lambda x, y: x * x, lambda a, b: (a * a, [("x", a), ("x", a)])),
+    (lambda x, y: x * 2.5, lambda a, b: (a * 2.5, [("x", 2.5)])),
+    (lambda x, y: 3 * x, lambda a, b: (3 * a, [("x", 3.0)])),
+    (lambda x, y: x / y, lambda a, b: (a / b, [("x", 1 / b), ("y", -a / b ** 2)])),
+    (lambda x, y: x / 2.5, lambda a, b: (a / 2.5, [("x", 1 / 2.5)])),
+    (lambda x, y: 2.5 / x, lambda a, b: (2.5 / a, [("x", -2.5 / a ** 2)])),
+    (lambda x, y: x ** 3, lambda a, b: (a ** 3, [("x", 3 * a ** 2)])),
+    (lambda x, y: x ** 0.5, lambda a, b: (a ** 0.5, [("x", 0.5 / a ** 0.5)])),
+    (lambda x, y: 2.5 ** x, lambda a, b: (2.5 ** a, [("x", 2.5 ** a * math.log(2.5))])),
+    (lambda x, y: -x, lambda a, b: (-a, [("x", -1.0)])),
+    (lambda x, y: _FLOOR.exp(x), lambda a, b: (math.exp(a), [("x", math.exp(a))])),
+    (lambda x, y: _FLOOR.log(x), lambda a, b: (math.log(a), [("x", 1 / a)])),
+    (lambda x, y: _FLOOR.tanh(x), lambda a, b: (math.tanh(a), [("x", 1 - math.tanh(a) ** 2)])),
+    (lambda x, y: _FLOOR.sin(x), lambda a, b: (math.sin(a), [("x", math.cos(a))])),
+], ids=["x+y", "x+2.5", "2+x", "x-y", "x-2.5", "2.5-x", "x*y", "x*x", "x*2.5", "3*x", "x/y", "x/2.5",
+        "2.5/x", "x**3", "x**0.5", "2.5**x", "-x", "exp", "log", "tanh", "sin"])
+def test_the_floor_records_each_operations_value_parents_and_partials(operation, expected):
+    """The floor keeps what a backward would need, right: else it would time too little work."""
+    x, y = _FLOOR.make(X), _FLOOR.make(Y)
+    node = operation(x, y)
+    value, edges = expected(X, Y)
+    recorded = [(getattr(node, parent), getattr(node, partial))
+                for parent, partial in (("a", "da"), ("b", "db")) if hasattr(node, parent)]
+    names = {id(x): "x", id(y): "y"}
+    assert node.__class__ is benchmark.FloorNode and node.value == pytest.approx(value, rel=1e-12)
+    assert [names[id(parent)] for parent, _ in recorded] == [parent for parent, _ in edges]
+    assert [partial for _, partial in recorded] == pytest.approx([partial for _, partial in edges], rel=1e-12)
+    assert _FLOOR.backward is None
 
 
 def test_a_system_that_is_not_installed_gives_none(monkeypatch):
