@@ -431,6 +431,8 @@ def workloads(quick: bool = False,
         row["vs_floats"] = ours["total_us"] / row["floats"]["total_us"]
         if row["micrograd"] is not None:
             row["vs_micrograd"] = row["micrograd"]["total_us"] / ours["total_us"]
+            # the most ×micrograd any one-object-per-operation engine could show: a free backward
+            row["floor_vs_micrograd"] = row["micrograd"]["total_us"] / row["floor"]["build_us"]
         results[name] = row
     return results
 

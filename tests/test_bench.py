@@ -96,6 +96,12 @@ def test_bench_command_json_and_table(monkeypatch):
     dense = document["workloads"]["dense"]
     assert dense["scalargrad"]["total_us"] > dense["floats"]["total_us"] > 0
     assert 0 < dense["backward_share"] < 1 and document["deep_chain"]["nodes"] == 100_000
+    assert dense["floor"]["build_us"] > 0
+    if dense["micrograd"] is not None:  # the best ×micrograd one object per operation allows
+        assert dense["floor_vs_micrograd"] == pytest.approx(
+            dense["micrograd"]["total_us"] / dense["floor"]["build_us"])
+    else:
+        assert "floor_vs_micrograd" not in dense
     table = CliRunner().invoke(cli, ["bench", "--quick"])
     assert (table.exit_code == 0 and "µs per unit" in table.output
             and "bytes per recorded node" in table.output)
