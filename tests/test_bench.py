@@ -1,11 +1,14 @@
 """scalargrad bench: the measurements exist and are sane (speed targets live in its output)."""
+import io
 import json
 import math
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from scalargrad import benchmark
+from scalargrad_cli import bench
 from scalargrad_cli.main import cli
 
 
@@ -104,7 +107,14 @@ def test_bench_command_json_and_table(monkeypatch):
         assert "floor_vs_micrograd" not in dense
     table = CliRunner().invoke(cli, ["bench", "--quick"])
     assert (table.exit_code == 0 and "µs per unit" in table.output
-            and "bytes per recorded node" in table.output)
+            and "bytes per recorded node" in table.output and "floor* (build only)" in table.output)
+    for row in document["workloads"].values():  # and without micrograd: no ratios to it
+        row["micrograd"] = None
+        row.pop("vs_micrograd", None)
+        row.pop("floor_vs_micrograd", None)
+    output = io.StringIO()
+    bench._render(Console(file=output, width=80), document)
+    assert "not installed" in output.getvalue() and "floor* × micrograd" not in output.getvalue()
 
 
 @pytest.mark.parametrize("name", ["dense", "mlp"])
