@@ -1,12 +1,13 @@
 """Measurements behind `scalargrad bench`: plain functions returning numbers, no display.
 
 The workloads are op-by-op scalar code as micrograd users write it (one node per operation,
-Python's sum over generators), run three ways in the same process: on scalargrad's Scalars,
+Python's sum over generators), run four ways in the same process: on scalargrad's Scalars,
 on micrograd's Values when micrograd is installed (extended with exp, log, tanh and sin in
-its own style), and on plain floats (no derivatives: the floor). The cycle collector is left
-on, as in user code, unless a measurement says otherwise. Timings take the best of a few
-repeats, the least noisy estimate on a shared machine; ratios within one run are what to
-compare across machines.
+its own style), on FloorNodes (one object per operation recording only what a backward
+needs, and no backward: the floor under any engine of that design), and on plain floats (no
+derivatives at all). The cycle collector is left on, as in user code, unless a measurement
+says otherwise. Timings take the best of a few repeats, the least noisy estimate on a shared
+machine; ratios within one run are what to compare across machines.
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def _cross_entropy(system: NumberSystem, logits: List[Any], label: int) -> Any:
 
 
 # ---------------------------------------------------------------------------------------
-# The three number systems.
+# The four number systems.
 def scalargrad_system() -> NumberSystem:
     return NumberSystem("scalargrad", Scalar, functions.exp, functions.log, functions.tanh,
                         functions.sin, lambda y, xs: reverse_autodiff(y, xs))
@@ -112,7 +113,136 @@ def micrograd_system() -> Optional[NumberSystem]:
                         unary(math.sin, lambda x, out: math.cos(x)), backward)
 
 
-SYSTEMS = {"scalargrad": scalargrad_system, "micrograd": micrograd_system, "floats": float_system}
+_new = object.__new__
+
+
+class FloorNode:
+    """One Python object per operation and nothing more: the floor under any engine that
+    records that way (scalargrad's Scalar, micrograd's Value).
+
+    A node keeps what a reverse-mode engine must keep to differentiate later: its value, its
+    parents (a; b too when both operands are nodes) and the partials with respect to them
+    (da, db), in slots. Each operator and function computes those and allocates one node: no
+    rule, no tape, no checks beyond telling a node from a number, and no backward (None, as
+    for floats). So its build time bounds from below the build of any such engine, and
+    micrograd's total over it the ×micrograd one could reach even with a free backward.
+    Exponents are numbers, as in micrograd.
+    """
+
+    __slots__ = ("value", "a", "da", "b", "db")
+    value: float
+    a: FloorNode
+    da: float
+    b: FloorNode
+    db: float
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __add__(self, other: Any) -> FloorNode:
+        n = _new(FloorNode)
+        if other.__class__ is FloorNode:
+            n.value, n.b, n.db = self.value + other.value, other, 1.0
+        else:
+            n.value = self.value + other
+        n.a, n.da = self, 1.0
+        return n
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> FloorNode:
+        n = _new(FloorNode)
+        if other.__class__ is FloorNode:
+            n.value, n.b, n.db = self.value - other.value, other, -1.0
+        else:
+            n.value = self.value - other
+        n.a, n.da = self, 1.0
+        return n
+
+    def __rsub__(self, other: float) -> FloorNode:
+        n = _new(FloorNode)
+        n.value, n.a, n.da = other - self.value, self, -1.0
+        return n
+
+    def __mul__(self, other: Any) -> FloorNode:
+        n = _new(FloorNode)
+        if other.__class__ is FloorNode:
+            n.value, n.b, n.db = self.value * other.value, other, self.value
+            n.da = other.value
+        else:
+            n.value, n.da = self.value * other, other
+        n.a = self
+        return n
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> FloorNode:
+        n = _new(FloorNode)
+        if other.__class__ is FloorNode:
+            n.value = out = self.value / other.value
+            n.da, n.b, n.db = 1 / other.value, other, -out / other.value
+        else:
+            n.value, n.da = self.value / other, 1 / other
+        n.a = self
+        return n
+
+    def __rtruediv__(self, other: float) -> FloorNode:
+        n = _new(FloorNode)
+        n.value = out = other / self.value
+        n.a, n.da = self, -out / self.value
+        return n
+
+    def __pow__(self, other: float) -> FloorNode:
+        n = _new(FloorNode)
+        n.value, n.a, n.da = self.value ** other, self, other * self.value ** (other - 1)
+        return n
+
+    def __rpow__(self, other: float) -> FloorNode:
+        n = _new(FloorNode)
+        n.value = out = other ** self.value
+        n.a, n.da = self, out * math.log(other)
+        return n
+
+    def __neg__(self) -> FloorNode:
+        n = _new(FloorNode)
+        n.value, n.a, n.da = -self.value, self, -1.0
+        return n
+
+
+def _floor_exp(x: FloorNode) -> FloorNode:
+    n = _new(FloorNode)
+    n.value = n.da = math.exp(x.value)
+    n.a = x
+    return n
+
+
+def _floor_log(x: FloorNode) -> FloorNode:
+    n = _new(FloorNode)
+    n.value, n.a, n.da = math.log(x.value), x, 1 / x.value
+    return n
+
+
+def _floor_tanh(x: FloorNode) -> FloorNode:
+    n = _new(FloorNode)
+    n.value = out = math.tanh(x.value)
+    n.a, n.da = x, 1 - out * out
+    return n
+
+
+def _floor_sin(x: FloorNode) -> FloorNode:
+    n = _new(FloorNode)
+    n.value, n.a, n.da = math.sin(x.value), x, math.cos(x.value)
+    return n
+
+
+def floor_system() -> NumberSystem:
+    return NumberSystem("floor", FloorNode, _floor_exp, _floor_log, _floor_tanh, _floor_sin, None)
+
+
+# The floor is measured before micrograd, whose graphs (cycles through closures) leave
+# garbage for the cycle collector: a floor measured on a clean heap is the lower bound.
+SYSTEMS = {"scalargrad": scalargrad_system, "floor": floor_system, "micrograd": micrograd_system,
+           "floats": float_system}
 
 
 # ---------------------------------------------------------------------------------------
@@ -301,6 +431,8 @@ def workloads(quick: bool = False,
         row["vs_floats"] = ours["total_us"] / row["floats"]["total_us"]
         if row["micrograd"] is not None:
             row["vs_micrograd"] = row["micrograd"]["total_us"] / ours["total_us"]
+            # the most ×micrograd any one-object-per-operation engine could show: a free backward
+            row["floor_vs_micrograd"] = row["micrograd"]["total_us"] / row["floor"]["build_us"]
         results[name] = row
     return results
 
