@@ -21,6 +21,7 @@ COMPILED_VS_RECORDING, COMPILED_VS_FLOATS = 10, 3
 def _measure(quick: bool, console: Console) -> Dict[str, Any]:
     with console.status("measuring...") as status:
         results: Dict[str, Any] = {
+            "quick": quick,
             "workloads": benchmark.workloads(quick, lambda name: status.update(f"measuring {name}...")),
         }
         status.update("measuring the cycle collector's share...")
@@ -52,7 +53,8 @@ def _render(console: Console, results: Dict[str, Any]) -> None:
     # Workloads as columns, systems and ratios as rows: nine figures per workload fit 80 columns.
     table = Table(title="Op-by-op workloads, µs per unit (collector on; best of repeats)")
     table.add_column("", no_wrap=True)
-    units = {"poly": "poly (per call)", "chain": "chain (100k ops)", "dense": "49→10 softmax (per example)",
+    chain = "10k" if results.get("quick") else "100k"
+    units = {"poly": "poly (per call)", "chain": f"chain ({chain} ops)", "dense": "49→10 softmax (per example)",
              "mlp": "49-32-10 MLP (per example)"}
     for name in workloads:
         table.add_column(units.get(name, name), justify="right")
@@ -95,7 +97,7 @@ def _render(console: Console, results: Dict[str, Any]) -> None:
     console.print(f"targets: ≥ {COMPILED_VS_RECORDING}× faster than recording, within "
                   f"{COMPILED_VS_FLOATS}× of floats")
     collector = results["collector"]
-    console.print(f"cycle collector on a 100k chain: {collector['on_us'] / 1e3:,.1f} ms on, "
+    console.print(f"cycle collector on a {chain} chain: {collector['on_us'] / 1e3:,.1f} ms on, "
                   f"{collector['paused_us'] / 1e3:,.1f} ms paused ({collector['share']:.0%} of the time)")
     console.print(f"memory: {results['bytes_per_node']:.0f} bytes per recorded node "
                   f"(target ≤ {TARGET_BYTES})")

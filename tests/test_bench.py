@@ -107,7 +107,8 @@ def test_bench_command_json_and_table(monkeypatch):
         assert "floor_vs_micrograd" not in dense
     table = CliRunner().invoke(cli, ["bench", "--quick"])
     assert (table.exit_code == 0 and "µs per unit" in table.output
-            and "bytes per recorded node" in table.output and "floor* (build only)" in table.output)
+            and "bytes per recorded node" in table.output and "floor* (build only)" in table.output
+            and "on a 10k chain" in table.output)  # --quick's size, not the full run's
     for row in document["workloads"].values():  # and without micrograd: no ratios to it
         row["micrograd"] = None
         row.pop("vs_micrograd", None)
