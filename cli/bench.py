@@ -54,8 +54,8 @@ def _render(console: Console, results: Dict[str, Any]) -> None:
     table = Table(title="Op-by-op workloads, µs per unit (collector on; best of repeats)")
     table.add_column("", no_wrap=True)
     chain = "10k" if results.get("quick") else "100k"
-    units = {"poly": "poly (per call)", "chain": f"chain ({chain} ops)", "dense": "49→10 softmax (per example)",
-             "mlp": "49-32-10 MLP (per example)"}
+    units = {"poly": "poly (per call)", "chain": f"chain ({chain} ops)",
+             "dense": "49→10 softmax (per example)", "mlp": "49-32-10 MLP (per example)"}
     for name in workloads:
         table.add_column(units.get(name, name), justify="right")
     rows = workloads.values()
