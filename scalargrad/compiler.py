@@ -10,11 +10,12 @@ the recording engine's sweep). Later calls run that code on floats.
 
 Arguments are numbers or flat lists of numbers; a call with another structure (a list of
 another length) traces again. What f decides from its arguments' values while tracing —
-a comparison (``if x > 0``), ``bool``, ``int``, ``float`` or ``round`` of a Scalar —
-becomes a guard in the generated code; a call whose guards fail traces again and keeps
-the new variant, up to MAX_VARIANTS for one structure, after which the function runs on
-the recording engine (with a warning, once). Kinks that are primitives (relu, abs,
-maximum, minimum) are conditional expressions in their rules, so they never re-trace.
+a comparison (``if x > 0``), ``bool``, ``int``, ``float`` or ``round`` of a Scalar, or a
+read of its ``.value`` (scalar.observing) — becomes a guard in the generated code; a call
+whose guards fail traces again and keeps the new variant, up to MAX_VARIANTS for one
+structure, after which the function runs on the recording engine (with a warning, once).
+Kinks that are primitives (relu, abs, maximum, minimum) are conditional expressions in
+their rules, so they never re-trace.
 
 Values and derivatives are those of the recording engine: the same formulas and partials
 on the same floats in the same order. Where the generated code meets an error (a domain
@@ -26,9 +27,6 @@ numbers written with repr(); no text from the user's function is ever placed in 
 A sum of products written op by op (``sum((w * x for w, x in zip(ws, xs)), b)``, as
 micrograd's users write a neuron) is generated as one dot each way, not a line per
 multiply: ``_sum(_map(_mul, ws, xs), b)`` adds in the same order (see _Chain).
-
-Reading ``.value`` of a Scalar inside the function while tracing gives a plain number that
-the compiled code keeps as a constant: use comparisons on the Scalar (which are guarded).
 
 For training, ``vjp_batch`` runs one generated loop over a batch of examples that share
 the differentiated arguments (the parameters): what they share is read once, the weight

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import sys
 from contextlib import contextmanager
 from typing import Any, Callable, ClassVar, Iterator, Optional, Tuple, Union, overload
 
@@ -228,16 +229,34 @@ def arguments(node: Scalar) -> Tuple[Any, ...]:
     return (node._a,) if node._b is None else (node._a, node._b)
 
 
+_VALUE_SLOT = Scalar.__dict__["value"]  # the slot's own descriptor: what .value reads at rest
+
+
+def _observed_value(self: Scalar) -> float:
+    """Scalar.value while a call is observed: read outside scalargrad's own modules, a value
+    is a decision taken on it (``if x.value > 0``), told to the observer as float() is."""
+    value: float = _VALUE_SLOT.__get__(self, Scalar)
+    if (_observer is not None
+            and not sys._getframe(1).f_globals.get("__name__", "").startswith("scalargrad")):
+        _observer("float", self, None, value)
+    return value
+
+
 @contextmanager
 def observing(observer: Callable[[str, "Scalar", Any, Any], None]) -> Iterator[None]:
     """Inside the block, observer is told of every comparison, bool(), int(), float() and
-    round() of a Scalar, and of every n-ary node's full arguments (recording.record_nary)."""
+    round() of a Scalar, of every read of its .value outside scalargrad, and of every n-ary
+    node's full arguments (recording.record_nary)."""
     global _observer
     previous, _observer = _observer, observer
+    if previous is None:  # .value goes through _observed_value until the block ends
+        type.__setattr__(Scalar, "value", property(_observed_value, _VALUE_SLOT.__set__))
     try:
         yield
     finally:
         _observer = previous
+        if previous is None:
+            type.__setattr__(Scalar, "value", _VALUE_SLOT)
 
 
 @contextmanager

@@ -120,6 +120,29 @@ def test_int_and_bool_of_a_scalar_are_guards():
     assert len(compiler_variants(cf)) == 3
 
 
+def test_reading_value_is_a_guard_as_float_is():
+    """x.value is a plain number: compiled code that kept it as a constant would give the
+    traced call's answer at every other point (x * 3.0 at x = 5: 15, not 25)."""
+    cf = sg.compile(lambda x: x * x.value)
+    assert cf(3.0) == 9.0 and cf(5.0) == 25.0
+    assert cf.value_and_grad(5.0) == (25.0, [5.0])  # d/dx of x*c is c, as with float(x)
+    assert "if x0 != 3.0: raise _Retrace" in cf.source
+    branch = sg.compile(lambda x: 2.0 * x if x.value > 0 else -x)
+    assert branch(1.0) == 2.0 and branch(-1.0) == 1.0
+    assert len(compiler_variants(branch)) == 2
+
+
+def test_values_read_inside_scalargrad_are_not_guards_and_value_is_a_slot_again_after():
+    slot = type(Scalar.__dict__["value"])
+    cf = sg.compile(lambda w, x: [sg.dot(w, x), sg.logsumexp(w)], argnums=[0])
+    cf.vjp_into([[0.0, 0.0]], (1.0, 1.0), [1.0, 2.0], [3.0, 4.0])  # dot and logsumexp read values
+    assert "_Retrace" not in cf.source
+    assert type(Scalar.__dict__["value"]) is slot
+    with pytest.raises(ZeroDivisionError):  # a traced call that fails leaves the slot too
+        sg.compile(lambda x: x.value / 0.0)(1.0)
+    assert type(Scalar.__dict__["value"]) is slot
+
+
 def test_too_many_variants_fall_back_to_the_recording_engine_and_say_so_once():
     cf = sg.compile(lambda x: x * float(x))  # float() makes the value a constant: a guard on it
     with warnings.catch_warnings(record=True) as caught:
