@@ -218,13 +218,13 @@ def _slice(items: Sequence[Any], namer: _Namer, prefix: str = "X") -> Optional[s
     return f"{prefix}{position}[{indexes[0]}:{stop}{'' if step == 1 else f':{step}'}]"
 
 
-def _gradient_slice(items: Sequence[Any], namer: _Namer) -> Optional[str]:
+def _gradient_slice(items: Sequence[Any], namer: _Namer) -> Optional["_Slice"]:
     """The slice of a gradient buffer (G<n>[...]) holding items' adjoints, if items are a
     slice of a differentiated list argument: their adjoints are then added all at once."""
     target = _slice(items, namer, "G")
     if target is None or int(target[1:target.index("[")]) not in namer.differentiate:
         return None
-    return target
+    return _Slice(target, [namer.lists[id(item)] for item in items])
 
 
 def _sequence(items: Sequence[Any], namer: _Namer) -> str:
@@ -319,7 +319,7 @@ class _Program:
         self.chains = _product_chains(traced)
         self.inner = {inner for chain in self.chains.values() for inner in chain.inner}
         forward = self._forward()
-        reverse, reverse_once = self._reverse("seed[{j}]"), self._reverse("1.0")
+        reverse, reverse_once = self._reverse("seed[{j}]"), self._reverse("1.0", fresh=True)
         head = self._head()
         traced = self.traced
         signature = ", ".join(f"X{i}" if isinstance(a, list) else f"x{i}"
@@ -509,11 +509,14 @@ class _Program:
         names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
         return recording._float_names(rule.formula, names)
 
-    def _reverse(self, seeds: str, deferred: Optional["_Deferred"] = None) -> List[str]:
+    def _reverse(self, seeds: str, deferred: Optional["_Deferred"] = None,
+                 fresh: bool = False) -> List[str]:
         """The reverse sweep: each node's contributions to its arguments' adjoints, newest
         node first. seeds is how output j's adjoint starts: e.g. "seed[{j}]" or "1.0".
         Given ``deferred``, a dot's contributions to a slice of a gradient buffer are not
-        added but kept (_Deferred), to be added for a whole batch at once (batch()).
+        added but kept (_Deferred), to be added for a whole batch at once (batch()). With
+        ``fresh``, the gradient buffers start as zeros, so the first contribution to a slice
+        of one is stored, not added (``0.0 + g * b``: the same bits, without the reads).
 
         Two things keep it short without changing a result: a constant partial is written as
         itself (+= g, -= g), and an interior node whose only use is an argument with partial
@@ -535,6 +538,7 @@ class _Program:
                     adjoint[id(target)] = adjoint[id(node)]
                     aliased.add(id(target))
         lines = []
+        written: set = set()  # the gradient cells (argument, index) some line writes
         zeros = sorted(set(adjoint.values()), key=lambda name: int(name[3:]))
         zeros += [f"g_x{i}" for i in self.differentiate if not isinstance(traced.inputs[i], list)]
         for start in range(0, len(zeros), 64):
@@ -554,7 +558,12 @@ class _Program:
                     continue
                 where = target if isinstance(target, _Slice) else (adjoint.get(id(target))
                                                                    or namer.adjoint(target))
-                body.append(_contribution(where, g, partial))
+                cells = target.cells if isinstance(target, _Slice) else [namer.lists.get(id(target))]
+                if fresh and isinstance(target, _Slice) and written.isdisjoint(cells):
+                    body.append(f"{target.target} = [0.0 + {g} * b for b in {partial}]")
+                else:
+                    body.append(_contribution(where, g, partial))
+                written.update(cells)
             if not body:
                 continue
             if all(_constant(partial) is not None for _, partial in contributions):
@@ -580,7 +589,7 @@ class _Program:
                 for side, other in ((args[:half], args[half:]), (args[half:], args[:half])):
                     target = _gradient_slice(side, namer)
                     if target is not None:
-                        result.append((_Slice(target), _sequence(other, namer)))
+                        result.append((target, _sequence(other, namer)))
                     else:
                         result.extend(self._nary_edges(rule.partial, node, list(zip(side, other))))
                 return result
@@ -604,7 +613,7 @@ class _Program:
             target = _gradient_slice(side, namer)
             sliced.append(target is not None)
             if target is not None:
-                result.append((_Slice(target), _sequence(other, namer)))
+                result.append((target, _sequence(other, namer)))
         for a, b in reversed(chain.factors):
             for item, partner, done in ((a, b, sliced[0]), (b, a, sliced[1])):
                 if not done and namer.adjoint(item) is not None:
@@ -707,12 +716,14 @@ def _shared_tuples(*parts: List[str]) -> List[List[str]]:
 
 
 class _Slice:
-    """The target of a dot's adjoints over a slice of a list argument's gradient buffer."""
+    """The target of a dot's adjoints over a slice of a list argument's gradient buffer:
+    as text, and as the (argument, index) of each item."""
 
     _rule = None  # never aliased
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, cells: Sequence[Tuple[int, int]]) -> None:
         self.target = target
+        self.cells = cells
 
 
 def _contribution(target: Any, g: str, partial: str) -> str:
@@ -761,24 +772,31 @@ class Compiled:
     def value_and_grad(self, *args: Any) -> Tuple[float, List[Any]]:
         """(f's value, [df/dx for each differentiated argument: a float, or a list of floats
         for a list]) for a function returning one number."""
-        return self.value_and_grad_into(None, *args)
-
-    def value_and_grad_into(self, buffers: Optional[Sequence[List[float]]],
-                            *args: Any) -> Tuple[float, List[Any]]:
-        """As value_and_grad, but the gradients of list arguments are *added* to the given
-        buffers (one list per differentiated list argument, in order) instead of returned in
-        new lists: a training loop sums a batch's gradients without making any."""
         program = self._latest.get(_shape(args))
         if program is not None:  # the common case, kept short: most calls are this
-            lists = buffers if buffers is not None else [[0.0] * len(args[i]) for i in program.lists]
             try:
-                value, scalars = program.grad(*args, *lists)
-                return value, _gradients(program, lists, scalars)
+                return _gradient(program, args)
             except Retrace:
                 pass
             except (ArithmeticError, ValueError, TypeError):
                 return self._record(args, "value_and_grad")
-        return self._run(args, lambda p: _gradient(p, args, buffers), "value_and_grad")
+        return self._run(args, lambda p: _gradient(p, args), "value_and_grad")
+
+    def value_and_grad_into(self, buffers: Sequence[List[float]],
+                            *args: Any) -> Tuple[float, List[Any]]:
+        """As value_and_grad, but the gradients of list arguments are *added* to the given
+        buffers (one list per differentiated list argument, in order), which are returned in
+        their place: a training loop sums a batch's gradients in lists it keeps. The buffers
+        are only touched once the gradient is known."""
+        value, gradients = self.value_and_grad(*args)
+        lists = [g for g in gradients if isinstance(g, list)]
+        if len(buffers) != len(lists) or any(len(b) != len(g) for b, g in zip(buffers, lists)):
+            raise ValueError(f"value_and_grad_into: {len(lists)} buffers wanted, of lengths "
+                             f"{[len(g) for g in lists]}")
+        given = iter(buffers)
+        for buffer, gradient in zip(buffers, lists):
+            buffer[:] = map(operator.add, buffer, gradient)
+        return value, [next(given) if isinstance(g, list) else g for g in gradients]
 
     def vjp_into(self, buffers: Sequence[List[float]], seed: Sequence[float], *args: Any) -> List[float]:
         """f's outputs (a list) at args; adds to the buffers (one list per differentiated list
@@ -908,10 +926,10 @@ def _values(program: _Program, args: Args) -> Any:
     return outputs[0] if program.traced.single else list(outputs)
 
 
-def _gradient(program: _Program, args: Args, buffers: Optional[Sequence[List[float]]]) -> Any:
+def _gradient(program: _Program, args: Args) -> Any:
     if len(program.traced.outputs) != 1:
         raise TypeError("value_and_grad: the function returns several values; use jacobian")
-    lists = buffers if buffers is not None else [[0.0] * len(args[i]) for i in program.lists]
+    lists = [[0.0] * len(args[i]) for i in program.lists]  # grad writes into zeros (fresh)
     value, scalars = program.grad(*args, *lists)
     return value, _gradients(program, lists, scalars)
 

@@ -179,6 +179,40 @@ def test_lists_argnums_and_accumulating_into_buffers():
     assert buffer == [1.0 + g for g in expected[0]]
 
 
+def _reused_slices(w, x):
+    """w's slices read by several dots, overlapping, and one of its items alone."""
+    return sg.dot(w[0:3], x) + sg.relu(sg.dot(w[0:3], x[::-1])) + sg.dot(w[2:5], x) * w[3]
+
+
+@pytest.mark.parametrize("w3", [0.25, 0.0])  # w[3] = 0: the store to x's slice is skipped
+@pytest.mark.parametrize("x", [[1.0, 2.0, -3.0], [-1.0, 2.0, 3.0]])  # the relu alive, dead
+def test_value_and_grad_stores_a_slices_first_gradient_and_adds_the_others(x, w3):
+    """grad's buffers start at zero, so the first write to a part of one is a store; any
+    later write there (a part read again, overlapping, or an item) adds, also after a first
+    store skipped because its adjoint was zero."""
+    w = [0.5, -1.0, 2.0, w3, -0.75]
+    cf = sg.compile(_reused_slices)
+    assert cf.value_and_grad(w, x) == recorded(_reused_slices, w, x)
+    grad = cf.source.split("def grad")[1].split("def vjp")[0]
+    stores = re.findall(r"(G\d\[[\d:]+\]) = \[0\.0 \+", grad)
+    adds = re.findall(r"(G\d\[[\d:]+\]) = \[a \+", grad)
+    # newest first: w[3] alone, then w[2:5] (overlaps it), x[0:3] (new: stored), w[0:3]
+    # (overlaps w[2:5]) twice, x[0:3] again
+    assert stores == ["G1[0:3]"] and adds == ["G0[2:5]", "G0[0:3]", "G0[0:3]", "G1[0:3]"]
+
+
+def test_value_and_grad_into_adds_to_the_buffers_and_leaves_them_alone_on_an_error():
+    cf = sg.compile(lambda w, x: sg.log(sg.dot(w, x)), argnums=[0])
+    buffer = [1.0, 2.0]
+    value, (gradient,) = cf.value_and_grad_into([buffer], [1.0, 2.0], [3.0, 4.0])
+    assert gradient is buffer and buffer == [1.0 + 3.0 / 11.0, 2.0 + 4.0 / 11.0]
+    with pytest.raises(sg.DomainError, match="log"):
+        cf.value_and_grad_into([buffer], [1.0, 2.0], [-3.0, 1.0])
+    assert buffer == [1.0 + 3.0 / 11.0, 2.0 + 4.0 / 11.0]
+    with pytest.raises(ValueError, match="1 buffers wanted, of lengths \\[2\\]"):
+        cf.value_and_grad_into([[0.0]], [1.0, 2.0], [3.0, 4.0])
+
+
 def test_a_dot_over_slices_of_a_list_is_one_line_each_way():
     cf = sg.compile(lambda w, x: sg.dot(w[::2], x) + sg.dot(w[1::2], x))
     w, x = [0.5 * k for k in range(200)], [1.0 / (k + 1) for k in range(100)]
@@ -445,7 +479,7 @@ def test_a_sum_of_products_written_op_by_op_is_one_statement_each_way():
     grad = cf.source.split("def grad")[1].split("def vjp")[0]
     for j in range(3):  # each unit's 12 products: one dot forward, one slice update back
         assert f"_sum(_map(_mul, X0[{12 * j}:{12 * j + 12}], X1), x0_{36 + j})" in grad
-        assert f"G0[{12 * j}:{12 * j + 12}] = [a + g_v" in grad
+        assert f"G0[{12 * j}:{12 * j + 12}] = [0.0 + g_v" in grad  # stored: grad's buffers start at 0
     assert " * x1_" not in grad  # no multiply of its own for any product
     assert len(grad.splitlines()) < 40
 
