@@ -17,6 +17,10 @@ structure, after which the function runs on the recording engine (with a warning
 Kinks that are primitives (relu, abs, maximum, minimum) are conditional expressions in
 their rules, so they never re-trace.
 
+Plain numbers f reads from elsewhere than its arguments (globals, closed-over lists of
+floats) are constants of the generated code, as in any tracing compiler; Scalars it closes
+over (parameters) are read at each call.
+
 Values and derivatives are those of the recording engine: the same formulas and partials
 on the same floats in the same order. Where the generated code meets an error (a domain
 error, an overflow), the call is run again on the recording engine, which raises the same

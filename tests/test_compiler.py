@@ -235,6 +235,14 @@ def test_closed_over_scalars_are_read_at_each_call():
     assert cf.value_and_grad(3.0) == (18.0, [3.0])
 
 
+def test_closed_over_plain_numbers_are_constants_of_the_code_as_documented():
+    data = [2.0]
+    cf = sg.compile(lambda x: x * data[0])
+    assert cf(3.0) == 6.0 and "v0 = x0 * 2.0" in cf.source
+    data[0] = 5.0  # not an argument, not a Scalar: the code keeps what the trace read
+    assert cf(3.0) == 6.0
+
+
 def test_another_list_length_is_another_trace_and_bad_arguments_are_refused():
     cf = sg.compile(lambda xs: sg.sum(xs) * 2.0)
     assert cf([1.0, 2.0]) == 6.0 and cf([1.0, 2.0, 3.0]) == 12.0
