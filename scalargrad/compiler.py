@@ -182,6 +182,7 @@ class _Namer:
             self.adjoints[id(node)] = f"g_v{k}"
         self.differentiate = set(differentiate)
         self.used: set = set()  # ids of the items named one by one (not through a slice)
+        self.batch: Optional[_Batch] = None  # while vjp_batch's loop is written
 
     def value(self, item: Any) -> str:
         """The expression for an argument of a rule: a name, or a number's repr."""
@@ -191,8 +192,39 @@ class _Namer:
         return _literal(float(item))
 
     def adjoint(self, item: Any) -> Optional[str]:
-        """Where item's adjoint accumulates; None if nothing wants it."""
-        return self.adjoints.get(id(item)) if item.__class__ is Scalar else None
+        """Where item's adjoint accumulates; None if nothing wants it. (In vjp_batch's loop,
+        a list's adjoints go to the batch's own gradient lists, L<i> for G<i>.)"""
+        name = self.adjoints.get(id(item)) if item.__class__ is Scalar else None
+        if name is not None and self.batch is not None and name.startswith("G"):
+            return "L" + name[1:]
+        return name
+
+
+class _Batch:
+    """What vjp_batch's loop is written with: the examples' data lists (X<i>, one per
+    example), the slices of shared lists it reads (named S<k> and taken once, before the
+    loop), and the data lists whose zeros some dot skips (zero_skipping.py)."""
+
+    def __init__(self, shared: int, data: Set[str]) -> None:
+        self.shared = shared
+        self.data = data
+        self.slices: Dict[str, str] = {}  # X<i>[...] of a shared list -> S<k>
+        self.sparse: List[str] = []
+
+    def slice(self, text: str, position: int) -> str:
+        """The name the loop reads a slice of argument ``position`` by."""
+        return text if position >= self.shared else self.slices.setdefault(text, f"S{len(self.slices)}")
+
+    def dot(self, left: str, right: str) -> Optional[str]:
+        """A dot of a shared list (or slice of one) with an example's data list, written to
+        skip the data's zeros; None for any other dot."""
+        for shared, example in ((left, right), (right, left)):
+            if example in self.data and (shared in self.slices.values() or (
+                    shared[0] == "X" and shared[1:].isdigit() and int(shared[1:]) < self.shared)):
+                if example not in self.sparse:
+                    self.sparse.append(example)
+                return f"_sum(_map(_mul, N{example[1:]}({shared}), Z{example[1:]}), 0.0)"
+        return None
 
 
 def _literal(x: float) -> str:
@@ -219,7 +251,8 @@ def _slice(items: Sequence[Any], namer: _Namer, prefix: str = "X") -> Optional[s
     position = used.pop()
     if prefix == "X" and step == 1 and indexes[0] == 0 and stop == namer.lengths[position]:
         return f"X{position}"  # the whole list: read it, not a copy of it
-    return f"{prefix}{position}[{indexes[0]}:{stop}{'' if step == 1 else f':{step}'}]"
+    text = f"{prefix}{position}[{indexes[0]}:{stop}{'' if step == 1 else f':{step}'}]"
+    return namer.batch.slice(text, position) if prefix == "X" and namer.batch else text
 
 
 def _gradient_slice(items: Sequence[Any], namer: _Namer) -> Optional["_Slice"]:
@@ -385,19 +418,16 @@ class _Program:
             raise TypeError("vjp_batch: the differentiated arguments must be lists, among the shared ones")
         data = {f"X{i}" for i in range(shared, len(inputs)) if isinstance(inputs[i], list)}
         deferred = _Deferred(data)
-        loop = self._forward() + self._reverse("seed[{j}]", deferred)
+        batch = self.namer.batch = _Batch(shared, data)
+        try:
+            loop = self._forward() + self._reverse("seed[{j}]", deferred)
+        finally:
+            self.namer.batch = None
         loop += [f"R{k}.append({row})" for k, row in enumerate(deferred.rows)]
-        loop = self._unpack(range(shared, len(inputs))) + self._input_guards() + _shared_tuples(loop)[0]
-        hoisted: Dict[str, str] = {}
-
-        def hoist(match: Any) -> str:
-            if int(match.group(1)) >= shared:
-                return match.group(0)
-            return hoisted.setdefault(match.group(0), f"S{len(hoisted)}")
-
-        loop = [re.sub(r"\bG(\d+)\[", r"L\1[", re.sub(r"\bX(\d+)\[[\d:]+\]", hoist, line))
-                for line in loop]
-        loop, skipped = _skip_zeros(loop, data)
+        loop = ([f"N{name[1:]}, Z{name[1:]} = _nonzero({name})" for name in batch.sparse]
+                + self._unpack(range(shared, len(inputs))) + self._input_guards()
+                + _shared_tuples(loop)[0])
+        skipped = bool(batch.sparse)
         by_example = deferred.by_example
         names = [f"X{i}" if isinstance(inputs[i], list) else f"x{i}" for i in range(len(inputs))]
         outputs = "".join(self.namer.value(out) + ", " for out in self.traced.outputs)
@@ -425,7 +455,7 @@ class _Program:
         source = "\n".join([
             "def vjp_batch(" + "".join(name + ", " for name in names[:shared]) + "EXAMPLES, seed):",
             *_indent(self._unpack(range(shared)) + self._externals()),
-            *_indent([f"{name} = {sliced}" for sliced, name in hoisted.items()]),
+            *_indent([f"{name} = {sliced}" for sliced, name in batch.slices.items()]),
             *_indent([f"L{i} = [0.0] * len(X{i})" for i in self.differentiate] + head),
             "    outputs = []",
             (f"    for e, ({examples}) in enumerate(EXAMPLES):" if by_example
@@ -507,7 +537,9 @@ class _Program:
             args = self._nary_arguments(node)
             if rule.pairs:
                 half = len(args) // 2
-                return f"_sum(_map(_mul, {_sequence(args[:half], namer)}, {_sequence(args[half:], namer)}))"
+                first, second = _sequence(args[:half], namer), _sequence(args[half:], namer)
+                sparse = namer.batch.dot(first, second) if namer.batch else None
+                return sparse or f"_sum(_map(_mul, {first}, {second}))"
             return f"_f_{'total' if rule.name == 'sum' else rule.name}({_sequence(args, namer)})"
         assert isinstance(rule, Rule)  # traced nodes are never leaves
         names = dict(zip(rule.arguments, (namer.value(a) for a in arguments(node))))
@@ -637,26 +669,6 @@ class _Program:
                 names["partner"] = namer.value(partner)
             result.append((argument, recording._float_names(partial, names)))
         return result
-
-
-_DATA_DOT = re.compile(r"_sum\(_map\(_mul, (?:(S\d+|X\d+), (X\d+)|(X\d+), (S\d+|X\d+))\)\)")
-
-
-def _skip_zeros(lines: List[str], data: Any) -> Tuple[List[str], bool]:
-    """Lines of vjp_batch's loop with each dot of a shared list (or slice) with an example's
-    data list written to skip the data's zeros (zero_skipping.py); whether any was."""
-    used: List[str] = []
-
-    def sparse(match: Any) -> str:
-        shared, example = match.group(1, 2) if match.group(1) else match.group(4, 3)
-        if example not in data or shared in data:
-            return str(match.group(0))
-        if example not in used:
-            used.append(example)
-        return f"_sum(_map(_mul, N{example[1:]}({shared}), Z{example[1:]}), 0.0)"
-
-    lines = [_DATA_DOT.sub(sparse, line) for line in lines]
-    return [f"N{name[1:]}, Z{name[1:]} = _nonzero({name})" for name in used] + lines, bool(used)
 
 
 class _Deferred:
