@@ -15,7 +15,7 @@ from typing import Sequence
 from .compiler import compile as compile_function
 from .errors import Diverged, NumericOverflow
 from .shards import RecordedGradient, ShardGradient, ShardResult
-from .training import Classifier, Rows
+from .training import Classifier, Rows, argmax
 
 
 class CompiledGradient:
@@ -46,7 +46,7 @@ class CompiledGradient:
         except NumericOverflow as error:  # parameters so large that a value overflowed
             raise Diverged(str(error)) from None
         losses = [output[0] for output in outputs]
-        correct = sum(max(range(1, len(output)), key=output.__getitem__) - 1 == label
+        correct = sum(argmax(output[1:]) == label
                       for output, label in zip(outputs, labels))
         return ShardResult(sum(losses), correct, gradient)
 

@@ -842,7 +842,7 @@ class Compiled:
             return []
         shape = _shape((*shared, *examples[0]))
         program = self._latest.get(shape)
-        if program is not None and all(_shape(tuple(example)) == shape[len(shared):] for example in examples):
+        if program is not None and all(_shape(example) == shape[len(shared):] for example in examples):
             run = program.batch(len(shared))  # a misuse raises here, never falls back
             try:
                 outputs, gradients = run(*shared, examples, seed)
@@ -932,7 +932,7 @@ class Compiled:
         return values[0], shaped[0]
 
 
-def _shape(args: Args) -> Tuple[Any, ...]:
+def _shape(args: Sequence[Any]) -> Tuple[Any, ...]:
     """The call's structure, quickly (the items are checked when a variant is traced)."""
     return tuple([len(a) if a.__class__ is list or a.__class__ is tuple else None for a in args])
 

@@ -23,7 +23,7 @@ from .errors import Diverged
 from .matrix import Matrix
 from .scalar import Scalar
 from .optim import Optimizer
-from .training import BatchStep, Classifier, Rows
+from .training import BatchStep, Classifier, Rows, argmax
 
 
 @dataclass
@@ -86,7 +86,7 @@ class RecordedGradient:
             except OverflowError as error:  # parameters so large that a value overflowed
                 raise Diverged(str(error)) from None
             gradient = self.differentiate(loss_sum, self.parameters)
-        correct = sum(max(range(len(row)), key=row.__getitem__) == label
+        correct = sum(argmax(row) == label
                       for row, label in zip(logits.tolist(), labels))
         return ShardResult(loss_sum.value, correct, gradient)
 

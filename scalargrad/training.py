@@ -93,7 +93,7 @@ class Classifier:
         predictions: List[int] = []
         for start in range(0, len(rows), 1000):
             logits = self._through(values, Matrix(rows[start:start + 1000]))
-            predictions.extend(map(_argmax, logits.tolist()))
+            predictions.extend(map(argmax, logits.tolist()))
         return predictions
 
     def to_dict(self) -> Dict[str, Any]:
@@ -204,8 +204,9 @@ class BatchReport:
     accuracy: float     # running training accuracy this epoch
 
 
-def _argmax(values: List[float]) -> int:
-    return max(range(len(values)), key=values.__getitem__)
+def argmax(values: Sequence[float]) -> int:
+    """The position of the largest value (the first of equal ones): a predicted class."""
+    return values.index(max(values))
 
 
 BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
@@ -237,7 +238,7 @@ def step_in_this_process(model: Classifier, optimizer: Optimizer, rows: Rows,
                 raise Diverged(f"the loss became {loss.value}")
             gradients = differentiate(loss, parameters)
         optimizer.step(gradients)
-        correct = sum(_argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
+        correct = sum(argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
         return loss.value, correct
     return step
 

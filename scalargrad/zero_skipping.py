@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 Picker = Callable[[Sequence[float]], Tuple[float, ...]]
 
@@ -31,11 +31,11 @@ def picker(positions: Sequence[int]) -> Picker:
     return lambda items: ()
 
 
-def nonzero(values: Sequence[float]) -> Tuple[Picker, List[float]]:
+def nonzero(values: Sequence[float]) -> Tuple[Picker, Tuple[float, ...]]:
     """(a picker of the nonzero entries' positions, those entries): the dot of any list
     with values is then sum(map(mul, pick(other), entries), 0.0)."""
-    return (picker(list(itertools.compress(range(len(values)), values))),
-            list(itertools.compress(values, values)))
+    pick = picker(list(itertools.compress(range(len(values)), values)))
+    return pick, pick(values)
 
 
 class DataColumns:

@@ -7,7 +7,7 @@ from scalargrad import finite_difference, forward_autodiff, reverse_autodiff
 from scalargrad.matrix import Matrix
 from scalargrad.optim import make_optimizer
 from scalargrad.errors import Diverged, InputError
-from scalargrad.training import (DEFAULT_ACTIVATION, Classifier, accuracy, confusion_matrix,
+from scalargrad.training import (DEFAULT_ACTIVATION, Classifier, accuracy, argmax, confusion_matrix,
                                  train_epoch)
 
 
@@ -242,3 +242,12 @@ def test_a_step_that_diverges_is_told_how_far_the_epoch_got():
         return 1.0, 0
     with pytest.raises(Diverged, match="^the loss became nan after 8 examples$"):
         train_epoch(Classifier(2, classes=3), None, rows, labels, 8, random.Random(0), step=step)
+
+
+def test_argmax_is_the_first_position_of_the_largest_value_as_numpys():
+    import numpy as np
+    rng = random.Random(11)
+    for _ in range(200):
+        values = [float(rng.randint(-3, 3)) for _ in range(rng.randint(1, 12))]  # many ties
+        assert argmax(values) == int(np.argmax(values))
+    assert argmax((0.0, -0.0)) == 0 and argmax([-0.0, 0.0]) == 0

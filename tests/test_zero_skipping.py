@@ -16,9 +16,11 @@ def test_picker_gives_a_tuple_for_any_number_of_positions():
 def test_nonzero_keeps_every_entry_that_is_not_zero_including_nan_and_inf():
     pick, entries = nonzero([0.0, 2.0, -0.0, math.inf, 0.0, -1.5])
     assert pick(["a", "b", "c", "d", "e", "f"]) == ("b", "d", "f")
-    assert entries == [2.0, math.inf, -1.5]
+    assert entries == (2.0, math.inf, -1.5)
     pick, entries = nonzero([0.0, 0.0])
-    assert pick([1.0, 2.0]) == () and entries == []
+    assert pick([1.0, 2.0]) == () and entries == ()
+    pick, entries = nonzero([0.0, math.nan])
+    assert pick(["a", "b"]) == ("b",) and len(entries) == 1 and math.isnan(entries[0])
 
 
 def _sparse(k, rng):
