@@ -54,6 +54,15 @@ def test_column_sums_are_the_full_column_dots_bit_for_bit():
         assert got == full
 
 
+def test_columns_are_kept_whole_when_dense_picked_when_sparse_and_dropped_when_zero():
+    rows = [[1.0, 0.0, 0.0, 2.0], [3.0, 0.0, -0.0, 0.0], [5.0, 4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 7.0]]
+    columns = data_columns(rows)
+    assert columns.dense == [(1.0, 3.0, 5.0, 0.0)]  # 3 of 4 nonzero: whole, zeros and all
+    assert [entries for _, entries in columns.sparse] == [(4.0,), (2.0, 7.0)]  # 2 of 4: picked
+    adjoints = [0.5, -1.0, 2.0, 4.0]
+    assert column_sums(adjoints, columns) == (0.5 - 3.0 + 10.0, 8.0, 0.0, 1.0 + 28.0)
+
+
 def test_data_that_are_not_finite_are_refused():
     assert data_columns([[0.0, 1.0], [math.inf, 0.0]]) is None
     assert data_columns([[0.0, math.nan]]) is None
