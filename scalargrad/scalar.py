@@ -236,10 +236,14 @@ def _observed_value(self: Scalar) -> float:
     """Scalar.value while a call is observed: read outside scalargrad's own modules, a value
     is a decision taken on it (``if x.value > 0``), told to the observer as float() is."""
     value: float = _VALUE_SLOT.__get__(self, Scalar)
-    if (_observer is not None
-            and not sys._getframe(1).f_globals.get("__name__", "").startswith("scalargrad")):
+    if _observer is not None and not _ours(sys._getframe(1).f_globals.get("__name__", "")):
         _observer("float", self, None, value)
     return value
+
+
+def _ours(module: str) -> bool:
+    """Whether code of this module is scalargrad's own (its generated functions included)."""
+    return module == "scalargrad" or module.startswith("scalargrad.")
 
 
 @contextmanager
