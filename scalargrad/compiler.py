@@ -594,7 +594,10 @@ class _Program:
                     continue
                 where = target if isinstance(target, _Slice) else (adjoint.get(id(target))
                                                                    or namer.adjoint(target))
-                cells = target.cells if isinstance(target, _Slice) else [namer.lists.get(id(target))]
+                if isinstance(target, _Slice):
+                    cells = target.cells
+                else:  # a list's item alone, or an interior node (no cell)
+                    cells = [namer.lists[id(target)]] if id(target) in namer.lists else []
                 if fresh and isinstance(target, _Slice) and written.isdisjoint(cells):
                     body.append(f"{target.target} = [0.0 + {g} * b for b in {partial}]")
                 else:
