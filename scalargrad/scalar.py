@@ -201,8 +201,14 @@ def _value_or_none(x: object) -> Union[float, None]:
 
 
 def value_of(x: ScalarLike) -> float:
-    """The float value of a Scalar, or of a plain number (never raises in strict mode)."""
-    return x.value if x.__class__ is Scalar else float(x)
+    """The float value of a Scalar, or of a plain number (never raises in strict mode).
+    While a call is traced for compiling, reading a Scalar's value is a guard, as float()."""
+    if x.__class__ is not Scalar:
+        return float(x)
+    value = x.value
+    if _observer is not None:
+        _observer("float", x, None, value)
+    return value
 
 
 def edges(node: Scalar) -> Tuple[Tuple[Scalar, ...], Tuple[Any, ...]]:

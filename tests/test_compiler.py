@@ -130,6 +130,12 @@ def test_reading_value_is_a_guard_as_float_is():
     branch = sg.compile(lambda x: 2.0 * x if x.value > 0 else -x)
     assert branch(1.0) == 2.0 and branch(-1.0) == 1.0
     assert len(compiler_variants(branch)) == 2
+    # the library's own ways to read a value are guards too
+    value_of = sg.compile(lambda x: x * sg.value_of(x))
+    assert value_of(3.0) == 9.0 and value_of(5.0) == 25.0
+    from scalargrad import Matrix
+    read = sg.compile(lambda x: x * Matrix([[x]]).tolist()[0][0])
+    assert read(3.0) == 9.0 and read(5.0) == 25.0
 
 
 def test_values_read_inside_scalargrad_are_not_guards_and_value_is_a_slot_again_after():
