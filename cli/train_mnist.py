@@ -4,7 +4,8 @@ The training is scalargrad.run and the model file scalargrad.model_file; this mo
 reads the options, loads the data and shows what happens (cli.mnist_display).
 
 Exit status: 0 when done; 2 for bad options, data or model files (before any training);
-1 if training diverged or the model could not be saved (the summary is printed first);
+1 if training diverged or the model could not be saved (the summary is printed first),
+or if a worker process died (the run is saved as it stood, with --save, when it can be);
 130 when interrupted: Ctrl-C finishes the batch, prints the summary, saves, then exits
 130; a second Ctrl-C stops at once (an unfinished save leaves the old file as it was).
 """
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from scalargrad import chart_svg, metrics, mnist, model_file
 from scalargrad.chart import Panel
-from scalargrad.errors import Diverged, InputError
+from scalargrad.errors import Diverged, InputError, WorkerFailed
 from scalargrad.metrics import Broadcast, MetricsRecorder
 from scalargrad.optim import OPTIMIZERS
 from scalargrad.output_file import check_writable, write_atomically
@@ -157,6 +158,8 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
         except Diverged as error:
             raise Failure(f"training diverged: {error}; try a smaller --lr "
                           f"(it was {run.settings.lr})") from None
+        except WorkerFailed as error:
+            raise Failure(_saved_after(error, run, save_path)) from None
         save_error = _save(run, save_path) if save_path is not None else None
         plot_error = curves.write_plot(run, summary, recorder)
         if as_json and processes.root:
@@ -251,6 +254,20 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
     if resumed is not None:
         return TrainingRun.resume(resumed, data), test_images
     return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
+
+
+def _saved_after(error: WorkerFailed, run: TrainingRun, save_path: Optional[str]) -> str:
+    """The error line for a run that a worker process's failure ended, once the run is
+    saved as it stood after its last whole step, if --save was given and that can be done."""
+    if save_path is None:
+        return str(error)
+    if not error.recovered:
+        return f"{error}; it failed while the parameters were updated, so nothing was saved"
+    save_error = _save(run, save_path)
+    if save_error is not None:
+        return f"{error}; {save_error}"
+    return (f"{error}; the run as it stood after its last whole step ({run.examples:,} "
+            f"examples trained) is saved to {save_path}: --resume it to go on")
 
 
 def _save(run: TrainingRun, path: str) -> Optional[str]:

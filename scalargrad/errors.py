@@ -10,7 +10,7 @@ Anything else that escapes scalargrad is a bug, not bad input.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 
 class ScalargradError(Exception):
@@ -100,4 +100,12 @@ class GraphvizError(InputError):
 
 
 class WorkerFailed(ScalargradError, RuntimeError):
-    """A process sharing the work of a training run died or failed; the run cannot go on."""
+    """A process sharing the work of a training run died or failed; the run cannot go on.
+
+    ``recovered`` is True when the run's model and optimizer were left holding their state
+    after the last step every process finished (scalargrad.parallel keeps the optimizer's
+    state in shared memory for this), so that the run can be saved and resumed exactly;
+    ``progress`` is how far the epoch got (training.EpochProgress), once known."""
+
+    recovered = False
+    progress: Any = None

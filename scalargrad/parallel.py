@@ -22,7 +22,11 @@ workers are forked (so this needs the fork start method: Linux), before any thre
 While training, the optimizer's state lives in the slices: leaving the ``with`` block
 gathers it into the run's optimizer, so that a checkpoint taken afterwards is the one a
 single process would have made. A worker that dies or fails raises WorkerFailed when its
-answer is awaited, and the other workers are stopped.
+answer is awaited, and the other workers are stopped. The optimizer's per-parameter state
+is also kept in shared memory, written by each worker after its update, so that even then
+the run's model and optimizer are left as they were after the last step every worker
+finished, ready to be saved and resumed (``WorkerFailed.recovered``); unless a worker died
+while updating, when the slices disagree.
 """
 from __future__ import annotations
 
@@ -105,15 +109,25 @@ class OptimizerSlice:
         self.optimizer = kind(self.parameters, **{key: state[key] for key in kind.HYPERPARAMETERS})
         self.optimizer.load_state_dict(state)
 
-    def update(self, table: Sequence[memoryview], values: memoryview, batch_size: int) -> None:
-        """Step on the slice of the summed gradients, and share the slice's new values."""
+    def update(self, table: Sequence[memoryview], values: memoryview, batch_size: int,
+               buffers: Dict[str, memoryview], marks: memoryview, k: int) -> None:
+        """Step on the slice of the summed gradients, then share the slice's new values and
+        its optimizer's per-parameter state (buffers: one shared list per kind of state).
+        marks[k] says how far the shared copy is: -1 while it is written, then the step
+        count, so that a process dying meanwhile leaves a copy known to be whole or not."""
         lo, hi = self.lo, self.hi
         total = table[0][lo:hi].tolist()
         for row in table[1:]:
             total = list(map(add, total, row[lo:hi]))
         scale = 1.0 / batch_size
         self.optimizer.step([g * scale for g in total])
-        values[lo:hi] = array("d", [p.value for p in self.parameters])
+        new_values = array("d", [p.value for p in self.parameters])
+        new_state = {key: array("d", getattr(self.optimizer, key)) for key in buffers}
+        marks[k] = -1
+        values[lo:hi] = new_values
+        for key, shared in buffers.items():
+            shared[lo:hi] = new_state[key]
+        marks[k] = self.optimizer.steps
 
 
 def split_state(state: Dict[str, Any], kind: Type[Optimizer],
@@ -185,12 +199,24 @@ class SharedMemoryTraining:
             self.inputs = model.inputs
             self.to_predict = self._shared("d", model.inputs * predictions if workers > 1 else 0)
             kind = type(optimizer)
-            states = split_state(optimizer.state_dict(), kind, self.bounds)
+            state = optimizer.state_dict()
+            # The optimizer's state is shared too: if a worker dies, the state after the last
+            # step every worker finished is still here (recover()).
+            self.buffers = {key: self._shared("d", count) for key in kind.BUFFERS}
+            for key, shared in self.buffers.items():
+                shared[:] = array("d", state[key])
+            self.steps_done = optimizer.steps
+            self.marks = self._shared("q", workers)  # each slice's steps (OptimizerSlice.update)
+            self.marks[:] = array("q", [optimizer.steps] * workers)
+            self.updating = False  # between sending "update" and every worker's answer
+            self.broken: Optional[WorkerFailed] = None  # a failure to raise at the next command
+            states = split_state(state, kind, self.bounds)
             self.gradient = make_gradient(model, mode)
             self.own_slice = OptimizerSlice(parameters, self.bounds[0], self.bounds[1], kind,
                                             states[0])
             self._start(_WorkerSetup(model, mode, make_gradient, kind, self.values, self.table,
-                                     examples, width, shared_labels, self.to_predict), states)
+                                     examples, width, shared_labels, self.to_predict,
+                                     self.buffers, self.marks), states)
         except BaseException:
             self.close(graceful=False)
             raise
@@ -231,6 +257,8 @@ class SharedMemoryTraining:
     # The batch step ----------------------------------------------------------------------
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
         """Train on the examples with these indices (a training.BatchStep)."""
+        if self.broken is not None:
+            raise self.broken
         shards = split(batch, self.workers)
         self._tell([("gradient", shard) for shard in shards[1:]])
         answers = [self._own_gradient(shards[0])] + self._answers()
@@ -240,15 +268,57 @@ class SharedMemoryTraining:
         loss = math.fsum(answer[1] for answer in answers) / len(batch)
         if not math.isfinite(loss):
             raise Diverged(f"the loss became {loss}")
-        self._tell([("update", len(batch))] * len(self.connections))
-        self.own_slice.update(self.table, self.values, len(batch))
-        self._answers()
+        self._update(len(batch))
         self.gradient.load(self.values.tolist())
         return loss, sum(answer[2] for answer in answers)
+
+    def _update(self, batch_size: int) -> None:
+        """Every slice's optimizer steps. A worker that dies or fails meanwhile has its slice
+        stepped here, if it had not begun to share it, so that the step is whole; its failure
+        is raised at the next command. Otherwise (it died while sharing it) raised now."""
+        self.updating = True
+        told, failures = [], []
+        for k, connection in enumerate(self.connections, 1):
+            try:
+                connection.send(("update", batch_size))
+                told.append(k)
+            except OSError:  # the pipe is broken: the worker is gone
+                failures.append(self._lost(k))
+        self.own_slice.update(self.table, self.values, batch_size, self.buffers, self.marks, 0)
+        for k in told:
+            try:
+                self._answer(k)
+            except WorkerFailed as failed:
+                failures.append(failed)
+        if failures:
+            if not self._step_for_the_lost(batch_size):
+                raise failures[0]
+            self.broken = failures[0]
+        self.updating = False
+        self.steps_done += 1
+
+    def _step_for_the_lost(self, batch_size: int) -> bool:
+        """Step here the slices no worker stepped (their shared state is still the last
+        step's); False if one was left half written."""
+        marks = [self.marks[k] for k in range(self.workers)]
+        if any(mark not in (self.steps_done, self.steps_done + 1) for mark in marks):
+            return False
+        state = self.optimizer.state_dict()  # its hyperparameters; the rest is shared
+        kind, parameters = type(self.optimizer), self.model.parameters()
+        for k, mark in enumerate(marks):
+            if mark == self.steps_done:
+                lo, hi = self.bounds[k], self.bounds[k + 1]
+                own = {**state, "steps": mark,
+                       **{key: shared[lo:hi].tolist() for key, shared in self.buffers.items()}}
+                OptimizerSlice(parameters, lo, hi, kind, own).update(
+                    self.table, self.values, batch_size, self.buffers, self.marks, k)
+        return True
 
     def predict(self, rows: Rows) -> List[int]:
         """The model's prediction for each row, each worker predicting a part of them (a
         training.Predict, for TrainingRun.train's evaluations)."""
+        if self.broken is not None:
+            raise self.broken
         width = self.inputs
         if self.workers == 1 or len(rows) * width > len(self.to_predict):
             return self.model.predict(rows)
@@ -277,19 +347,20 @@ class SharedMemoryTraining:
 
     def _answers(self) -> List[Answer]:
         """Every worker's answer to the command just sent; WorkerFailed if one died or failed."""
-        answers = []
-        for k, (connection, process) in enumerate(zip(self.connections, self.processes), 1):
-            if not _arrived(connection) and connection not in wait([connection,
-                                                                   process.sentinel]):
-                raise self._lost(k)
-            try:
-                answer = connection.recv()
-            except (EOFError, OSError):
-                raise self._lost(k) from None
-            if answer[0] == "failed":
-                raise WorkerFailed(f"worker {k} of {self.workers} failed: {answer[1]}")
-            answers.append(answer)
-        return answers
+        return [self._answer(k) for k in range(1, self.workers)]
+
+    def _answer(self, k: int) -> Answer:
+        """Worker k's answer to the command just sent; WorkerFailed if it died or failed."""
+        connection, process = self.connections[k - 1], self.processes[k - 1]
+        if not _arrived(connection) and connection not in wait([connection, process.sentinel]):
+            raise self._lost(k)
+        try:
+            answer = connection.recv()
+        except (EOFError, OSError):
+            raise self._lost(k) from None
+        if answer[0] == "failed":
+            raise WorkerFailed(f"worker {k} of {self.workers} failed: {answer[1]}")
+        return answer
 
     def _lost(self, k: int) -> WorkerFailed:
         process = self.processes[k - 1]
@@ -307,6 +378,8 @@ class SharedMemoryTraining:
     # The end -----------------------------------------------------------------------------
     def finish(self) -> None:
         """Gather the optimizer's state from the slices into this process's optimizer."""
+        if self.broken is not None:
+            raise self.broken
         self._tell([("state",)] * len(self.connections))
         states = [self.own_slice.optimizer.state_dict()]
         states += [answer[1] for answer in self._answers()]
@@ -337,13 +410,34 @@ class SharedMemoryTraining:
     def __enter__(self) -> "SharedMemoryTraining":
         return self
 
+    def recover(self) -> bool:
+        """After a worker died: put the optimizer's state after the last step every worker
+        finished (kept in shared memory) into this process's optimizer, as finish() would
+        have; the model holds those parameter values already. False, with nothing changed,
+        if a worker died while updating (some slices a step further than others)."""
+        if self.updating:
+            return False
+        state = self.optimizer.state_dict()
+        state["steps"] = self.steps_done
+        for key, shared in self.buffers.items():
+            state[key] = shared.tolist()
+        self.optimizer.load_state_dict(state)
+        return True
+
     def __exit__(self, kind: Optional[Type[BaseException]], error: Optional[BaseException],
                  traceback: Optional[TracebackType]) -> None:
         if kind is not None:
-            self.close(graceful=False)
+            try:
+                if isinstance(error, WorkerFailed):
+                    error.recovered = self.recover()
+            finally:
+                self.close(graceful=False)
             return
         try:
             self.finish()
+        except WorkerFailed as failed:
+            failed.recovered = self.recover()
+            raise
         finally:
             self.close()
 
@@ -363,6 +457,8 @@ class _WorkerSetup:
     width: int
     labels: memoryview
     to_predict: memoryview  # rows of model.inputs doubles
+    buffers: Dict[str, memoryview]  # the optimizer's per-parameter state, by kind
+    marks: memoryview  # how far each slice's shared state is (OptimizerSlice.update)
 
 
 def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _WorkerSetup,
@@ -385,7 +481,7 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
             if command[0] == "gradient":
                 connection.send(_gradient(setup, gradient, setup.table[k], command[1]))
             elif command[0] == "update":
-                own.update(setup.table, setup.values, command[1])
+                own.update(setup.table, setup.values, command[1], setup.buffers, setup.marks, k)
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
-from .errors import InputError
+from .errors import InputError, WorkerFailed
 from .optim import OPTIMIZERS, make_optimizer
 from .training import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, BatchStep, Classifier,
                        EpochProgress, Predict, Rows, accuracy, train_epoch)
@@ -253,7 +253,10 @@ class TrainingRun:
         counts as the first of ``epochs``. Diverged if the loss stops being finite.
         ``step`` trains each batch and ``predict`` evaluates, by default in this process
         (see training.BatchStep): scalargrad.parallel and scalargrad.distributed make ones
-        that share the work.
+        that share the work. If one of those processes fails (WorkerFailed), the batches
+        done are recorded as for a stop (evaluated in this process), then the error is
+        raised again: the run can be saved as it stands, once its optimizer is whole
+        (WorkerFailed.recovered).
         """
         callbacks = callbacks or Callbacks()
         data, settings = self.data, self.settings
@@ -261,6 +264,16 @@ class TrainingRun:
         ended, trained, training_seconds = 0, 0, 0.0
         train_accuracy, evaluation = None, None
         interrupted = False
+        failure: Optional[WorkerFailed] = None
+
+        def evaluate() -> Tuple[float, List[int]]:
+            nonlocal failure, predict
+            try:
+                return accuracy(self.model, data.test_rows, data.test_labels, predict)
+            except WorkerFailed as error:  # then evaluated in this process, for the record
+                failure, predict = failure or error, None
+                return accuracy(self.model, data.test_rows, data.test_labels)
+
         for _ in range(epochs):
             if should_stop():
                 interrupted = True
@@ -268,14 +281,19 @@ class TrainingRun:
             before = self.unfinished or EpochProgress()
             callbacks.epoch_started(self.epochs + 1, before.examples, len(data.train_rows))
             self.rng.setstate(self.epoch_start_state)
-            progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
-                                   settings.batch_size, self.rng, settings.mode,
-                                   callbacks.batch_done, should_stop, resume=self.unfinished,
-                                   step=step)
+            try:
+                progress = train_epoch(self.model, self.optimizer, data.train_rows,
+                                       data.train_labels, settings.batch_size, self.rng,
+                                       settings.mode, callbacks.batch_done, should_stop,
+                                       resume=self.unfinished, step=step)
+            except WorkerFailed as error:  # recorded as if stopped there, then raised again
+                if error.progress is None:
+                    raise
+                failure, progress, predict = error, error.progress, None
             trained += progress.examples - before.examples
             training_seconds += progress.seconds - before.seconds
             self.examples += progress.examples - before.examples
-            evaluation = accuracy(self.model, data.test_rows, data.test_labels, predict)
+            evaluation = evaluate()
             complete = progress.examples == len(data.train_rows)
             record = EpochRecord(self.epochs + 1, progress.examples, complete, progress.loss,
                                  progress.accuracy, evaluation[0], progress.seconds)
@@ -291,9 +309,13 @@ class TrainingRun:
                 break
             self.epochs, ended, self.unfinished = self.epochs + 1, ended + 1, None
             self.epoch_start_state = self.rng.getstate()
+            if failure is not None:
+                break
         if evaluation is None:  # nothing trained: the model as it came
-            evaluation = accuracy(self.model, data.test_rows, data.test_labels, predict)
+            evaluation = evaluate()
         self.test_accuracy = evaluation[0]
+        if failure is not None:
+            raise failure
         return Summary(settings, evaluation[0], evaluation[1], train_accuracy, ended, trained,
                        self.epochs, self.examples, interrupted, time.perf_counter() - started,
                        training_seconds, list(self.history))

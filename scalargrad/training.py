@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .autodiff import forward_autodiff, reverse_autodiff
 from .collector import cycle_collector_paused
-from .errors import Diverged, InputError
+from .errors import Diverged, InputError, WorkerFailed
 from .functions import dot, logsumexp, relu, tanh
 from .matrix import Matrix
 from .optim import Optimizer
@@ -269,6 +269,10 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
             loss, batch_correct = step(batch)
         except Diverged as error:
             raise Diverged(f"{error} after {seen} examples") from None
+        except WorkerFailed as error:  # how far the epoch got, for the run to be saved
+            error.progress = EpochProgress(seen, loss_sum, correct,
+                                           done.seconds + time.perf_counter() - start)
+            raise
         seen += len(batch)
         loss_sum += loss * len(batch)
         correct += batch_correct

@@ -134,6 +134,78 @@ def test_a_killed_worker_stops_the_run_with_a_clear_error_and_leaves_nothing_beh
     assert not victim.is_alive() and training.processes == []
 
 
+class KillAfter(Callbacks):
+    """Kills a worker process (and waits for it to be gone) after so many batches."""
+
+    def __init__(self, batches, victim):
+        self.batches, self.victim, self.done = batches, victim, 0
+
+    def batch_done(self, report):
+        self.done += 1
+        if self.done == self.batches:
+            os.kill(self.victim.pid, signal.SIGKILL)
+            self.victim.join()
+
+
+@pytest.mark.parametrize("make_gradient", [RecordedGradient, CompiledGradient])
+def test_a_run_whose_worker_dies_is_left_as_after_its_last_step_and_resumes_exactly(make_gradient):
+    """The optimizer's state is kept in shared memory too: after a worker is killed, the
+    run holds the model and optimizer of its last whole step, and the epoch's progress, so
+    a checkpoint of it resumes (in one process) exactly as if nothing had happened."""
+    straight, _ = trained(SETTINGS, 1, epochs=2)
+    first = TrainingRun(SETTINGS, DATA)
+    training = SharedMemoryTraining.for_run(first, 3, make_gradient)
+    with pytest.raises(WorkerFailed, match="was killed by SIGKILL") as failed:
+        with training:
+            first.train(2, KillAfter(20, training.processes[1]), step=training.step,
+                        predict=training.predict)
+    assert failed.value.recovered and first.unfinished.examples == 160
+    assert first.history[-1].examples == 160 and not first.history[-1].complete
+    resumed = TrainingRun.resume(first.checkpoint(), DATA)
+    trained(SETTINGS, 1, epochs=2, run=resumed)
+    assert_same_run(resumed, straight)
+
+
+def dying_at_step(monkeypatch, steps, half_written):
+    """Workers' OptimizerSlice.update exits (status 3) when its optimizer has taken so many
+    steps: before sharing anything, or halfway through sharing (its mark set to -1)."""
+    parent, update = os.getpid(), parallel.OptimizerSlice.update
+
+    def dying(self, table, values, batch_size, buffers, marks, k):
+        if os.getpid() != parent and self.optimizer.steps == steps:
+            if half_written:
+                marks[k] = -1
+            os._exit(3)
+        update(self, table, values, batch_size, buffers, marks, k)
+
+    monkeypatch.setattr(parallel.OptimizerSlice, "update", dying)
+
+
+def test_a_worker_that_dies_before_sharing_its_update_has_it_done_for_it(monkeypatch):
+    """Its slice's shared state is still the last step's: this process steps it, the step
+    is whole, and the failure ends the run at the next step, recovered and resumable."""
+    straight, _ = trained(SETTINGS, 1, epochs=1)
+    dying_at_step(monkeypatch, 4, half_written=False)
+    run = TrainingRun(SETTINGS, DATA)
+    with pytest.raises(WorkerFailed, match="exited with status 3") as failed:
+        with SharedMemoryTraining.for_run(run, 3) as training:
+            run.train(1, step=training.step)
+    assert failed.value.recovered and run.unfinished.examples == 5 * 8  # the 5th step is whole
+    resumed = TrainingRun.resume(run.checkpoint(), DATA)
+    trained(SETTINGS, 1, epochs=1, run=resumed)
+    assert_same_run(resumed, straight)
+
+
+def test_a_worker_that_dies_while_sharing_its_update_leaves_nothing_to_recover(monkeypatch):
+    """Its slice is half written: the run cannot be put back together."""
+    dying_at_step(monkeypatch, 4, half_written=True)
+    run = TrainingRun(SETTINGS, DATA)
+    with pytest.raises(WorkerFailed, match="exited with status 3") as failed:
+        with SharedMemoryTraining.for_run(run, 2) as training:
+            run.train(1, step=training.step)
+    assert not failed.value.recovered
+
+
 def test_a_worker_killed_in_the_middle_of_a_batch_is_noticed_too():
     run = TrainingRun(Settings(hidden=64, batch_size=200, seed=0), dataset(train=400, test=4))
     training = SharedMemoryTraining.for_run(run, 2)

@@ -101,6 +101,28 @@ def test_a_killed_worker_ends_the_command_with_one_error_line(shared_mnist):
                       f"cannot go on"]
 
 
+def test_a_killed_workers_run_is_saved_as_it_stood_and_resumes(shared_mnist, tmp_path):
+    """With --save, the run up to its last whole step is saved (its optimizer's state is
+    kept in shared memory), and --resume goes on from there."""
+    model = tmp_path / "model.json"
+    process = start(shared_mnist, "--limit", "20000", "--hidden", "16", "--workers", "2",
+                    "--save", str(model))
+    (worker,) = children(process.pid)
+    os.kill(worker, signal.SIGKILL)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    (error,) = [line for line in err.splitlines() if line.startswith("Error:")]
+    saved = json.loads(model.read_text())
+    trained = saved["progress"]["unfinished"]["examples"]
+    assert 0 < trained < 20000
+    assert error == (f"Error: worker 1 of 2 (process {worker}) was killed by SIGKILL; the run "
+                     f"cannot go on; the run as it stood after its last whole step ({trained:,} "
+                     f"examples trained) is saved to {model}: --resume it to go on")
+    resumed = run_json(shared_mnist, "--resume", str(model))
+    assert resumed["epochs"] == resumed["total_epochs"] == 1
+    assert resumed["examples"] == 20000 - trained and resumed["total_examples"] == 20000
+
+
 def test_ctrl_c_at_the_terminal_reaches_every_process_and_only_the_first_one_acts(
         shared_mnist, tmp_path):
     """A terminal sends SIGINT to the whole process group: the workers must not die of it."""
