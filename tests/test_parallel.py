@@ -14,6 +14,7 @@ from scalargrad.optim import Adam, SGD
 from scalargrad.parallel import SharedMemoryTraining, join_states, split_state
 from scalargrad.run import Callbacks, Settings, TrainingRun
 from scalargrad.shards import RecordedGradient
+from scalargrad.training import accuracy
 from test_run import StopAfter, dataset, values
 
 DATA = dataset(train=400, test=40)  # 50 batches of 8
@@ -147,8 +148,12 @@ class KillAfter(Callbacks):
             self.victim.join()
 
 
-@pytest.mark.parametrize("make_gradient", [RecordedGradient, CompiledGradient])
-def test_a_run_whose_worker_dies_is_left_as_after_its_last_step_and_resumes_exactly(make_gradient):
+@pytest.mark.parametrize("make_gradient, batches", [
+    (RecordedGradient, 20), (CompiledGradient, 20),
+    (RecordedGradient, 50),  # the epoch's last: noticed by the evaluation, done here instead
+])
+def test_a_run_whose_worker_dies_is_left_as_after_its_last_step_and_resumes_exactly(
+        make_gradient, batches):
     """The optimizer's state is kept in shared memory too: after a worker is killed, the
     run holds the model and optimizer of its last whole step, and the epoch's progress, so
     a checkpoint of it resumes (in one process) exactly as if nothing had happened."""
@@ -157,12 +162,14 @@ def test_a_run_whose_worker_dies_is_left_as_after_its_last_step_and_resumes_exac
     training = SharedMemoryTraining.for_run(first, 3, make_gradient)
     with pytest.raises(WorkerFailed, match="was killed by SIGKILL") as failed:
         with training:
-            first.train(2, KillAfter(20, training.processes[1]), step=training.step,
+            first.train(2, KillAfter(batches, training.processes[1]), step=training.step,
                         predict=training.predict)
-    assert failed.value.recovered and first.unfinished.examples == 160
-    assert first.history[-1].examples == 160 and not first.history[-1].complete
+    assert failed.value.recovered and first.examples == batches * 8
+    record = first.history[-1]
+    assert record.examples == batches * 8 and record.complete == (batches == 50)
+    assert record.test_accuracy == accuracy(first.model, DATA.test_rows, DATA.test_labels)[0]
     resumed = TrainingRun.resume(first.checkpoint(), DATA)
-    trained(SETTINGS, 1, epochs=2, run=resumed)
+    trained(SETTINGS, 1, epochs=1 if record.complete else 2, run=resumed)  # what is left of 2
     assert_same_run(resumed, straight)
 
 
