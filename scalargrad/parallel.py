@@ -23,10 +23,11 @@ While training, the optimizer's state lives in the slices: leaving the ``with`` 
 gathers it into the run's optimizer, so that a checkpoint taken afterwards is the one a
 single process would have made. A worker that dies or fails raises WorkerFailed when its
 answer is awaited, and the other workers are stopped. The optimizer's per-parameter state
-is also kept in shared memory, written by each worker after its update, so that even then
-the run's model and optimizer are left as they were after the last step every worker
-finished, ready to be saved and resumed (``WorkerFailed.recovered``); unless a worker died
-while updating, when the slices disagree.
+is also kept in shared memory, copied there by each worker after its update, so that even
+then the run's model and optimizer are left as they were after the last whole step, ready
+to be saved and resumed (``WorkerFailed.recovered``): a slice whose worker died before
+copying it is stepped by this process. Only a worker that dies while it copies its slice
+leaves nothing to recover.
 """
 from __future__ import annotations
 
