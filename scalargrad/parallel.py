@@ -279,12 +279,12 @@ class SharedMemoryTraining:
         is raised at the next command. Otherwise (it died while sharing it) raised now."""
         self.updating = True
         told, failures = [], []
-        for k, connection in enumerate(self.connections, 1):
+        for k in range(1, self.workers):
             try:
-                connection.send(("update", batch_size))
+                self._send(k, ("update", batch_size))
                 told.append(k)
-            except OSError:  # the pipe is broken: the worker is gone
-                failures.append(self._lost(k))
+            except WorkerFailed as failed:
+                failures.append(failed)
         self.own_slice.update(self.table, self.values, batch_size, self.buffers, self.marks, 0)
         for k in told:
             try:
@@ -340,11 +340,15 @@ class SharedMemoryTraining:
 
     def _tell(self, commands: Sequence[Tuple[Any, ...]]) -> None:
         """Send worker k the command commands[k - 1]."""
-        for k, (connection, command) in enumerate(zip(self.connections, commands), 1):
-            try:
-                connection.send(command)
-            except OSError:  # the pipe is broken: the worker is gone
-                raise self._lost(k) from None
+        for k, command in enumerate(commands, 1):
+            self._send(k, command)
+
+    def _send(self, k: int, command: Tuple[Any, ...]) -> None:
+        """Send worker k a command; WorkerFailed if it is gone."""
+        try:
+            self.connections[k - 1].send(command)
+        except OSError:  # the pipe is broken: the worker is gone
+            raise self._lost(k) from None
 
     def _answers(self) -> List[Answer]:
         """Every worker's answer to the command just sent; WorkerFailed if one died or failed."""
