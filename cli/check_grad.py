@@ -24,7 +24,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from scalargrad import rules
-from scalargrad.compiler import compile as compile_function
+from scalargrad.compile import compile as compile_function
 from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
 from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)

@@ -7,7 +7,7 @@
 """
 from .autodiff import forward_autodiff, jacobian, reverse_autodiff
 from .collector import cycle_collector_paused
-from .compiler import Compiled, compile
+from .compile import Compiled, compile
 from .errors import (DivisionByZero, DomainError, GraphLostError, NumericOverflow,
                      ScalargradError)
 from .functional import grad, hessian, hessian_of, value_and_grad

@@ -382,7 +382,7 @@ def _one_hot_cross_entropy(system: NumberSystem, logits: List[Any], target: List
 
 def compiled_workload(name: str, repeats: int = 5, quick: bool = False) -> Dict[str, float]:
     """µs per unit of work for value and gradient by scalargrad.compile (traced once first)."""
-    from .compiler import compile as compile_function
+    from .compile import compile as compile_function
     data = _data()
     examples = data["examples"][: 5 if quick else 20]
     targets = [[1.0 if k == label else 0.0 for k in range(CLASSES)] for _, label in examples]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .compiler import compile as compile_function
+from .compile import compile as compile_function
 from .errors import Diverged, NumericOverflow
 from .shards import RecordedGradient, ShardGradient, ShardResult
 from .training import Classifier, Rows, argmax

@@ -8,11 +8,12 @@ partner), which lets a matrix product share one tuple of data among a whole row 
 from __future__ import annotations
 
 import builtins
+import itertools
 import math
 import operator
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from . import recording, rules, zero_skipping
+from . import recording, rules
 from .recording import make_node, record_nary
 from .scalar import Scalar, ScalarLike
 
@@ -98,12 +99,34 @@ def dot_grid(rows: Sequence[Sequence[ScalarLike]],
 
 def _float_row(row: "_Operand", columns: List["_Operand"]) -> List[Result]:
     """A row of a product of numbers by finite numbers (a model's prediction): the row's
-    zeros skipped, which changes no bit (zero_skipping.py)."""
+    zeros skipped, which changes no bit: a finite number times zero adds nothing to a sum."""
     if not row.numbers:
         return [_dot(row, column) for column in columns]
-    pick, entries = zero_skipping.nonzero(row.values or ())
+    pick, entries = nonzero(row.values or ())
     mul = operator.mul
     return [builtins.sum(map(mul, pick(column.values or ()), entries), 0.0) for column in columns]
+
+
+Picker = Callable[[Sequence[float]], Tuple[float, ...]]
+
+
+def picker(positions: Sequence[int]) -> Picker:
+    """A function giving the items at these positions, as a tuple (itemgetter's, which
+    gives a bare item for one position)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if positions:
+        only = positions[0]
+        return lambda items: (items[only],)
+    return lambda items: ()
+
+
+def nonzero(values: Sequence[float]) -> Tuple[Picker, Tuple[float, ...]]:
+    """(a picker of the nonzero entries' positions, those entries): the dot of any list
+    with values is then sum(map(mul, pick(other), entries), 0.0), bit for bit where the other
+    list's entries are finite (compiled training skips data's zeros this way too)."""
+    pick = picker(list(itertools.compress(range(len(values)), values)))
+    return pick, pick(values)
 
 
 assert rules.DOT.partial == "partner" and rules.DOT.pairs  # what _dot relies on

@@ -38,7 +38,7 @@ Number = Union[int, float]
 ScalarLike = Union["Scalar", int, float]
 
 _strict = False
-# While a function is traced for compiling (compiler.py), told of every decision taken on a
+# While a function is traced for compiling (compile/trace.py), told of every decision taken on a
 # Scalar's value: (kind, Scalar, the other operand or argument, outcome).
 _observer: Optional[Callable[[str, "Scalar", Any, Any], None]] = None
 

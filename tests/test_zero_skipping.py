@@ -3,7 +3,8 @@ import math
 import operator
 import random
 
-from scalargrad.zero_skipping import column_sums, data_columns, nonzero, picker
+from scalargrad.compile.batch import column_sums, data_columns
+from scalargrad.functions import nonzero, picker
 
 
 def test_picker_gives_a_tuple_for_any_number_of_positions():

@@ -1,0 +1,400 @@
+"""Compiled: what scalargrad.compile returns. Calls, variants, and the recording engine.
+
+A call's arguments are checked first (``_shape``: floats, or lists of floats, of a known
+structure go straight to the variant that fitted last); anything else is normalised as the
+first call would (ints become floats, bools and other types are refused) or refused. A
+variant whose guard fails raises Retrace: the others are tried, then a new one is traced.
+Where generated code meets an error, the call runs again on the recording engine, which
+raises it (or, if the recording engine does not meet it, gives its answer).
+"""
+from __future__ import annotations
+
+import operator
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from ..autodiff import reverse_autodiff, topological_order
+from ..collector import cycle_collector_paused
+from ..recording import make_node
+from ..rules import SUM
+from ..scalar import Scalar, edges
+from ..tape import end_tape
+from . import batch
+from .emit import Program, Retrace
+from .passes import pipeline
+from .trace import NotTraceable, Shape, _recorded_since, is_number, trace
+
+MAX_VARIANTS = 8
+Args = Tuple[Any, ...]
+_FAILURES = (ArithmeticError, ValueError, TypeError)  # what generated code can raise
+_countOf = operator.countOf
+
+
+def _shape(args: Sequence[Any]) -> Optional[Shape]:
+    """The call's structure if every argument is a float or a list (or tuple) of floats:
+    None for a number, the length for a list. None otherwise (then ``_normalised``)."""
+    shape: List[Optional[int]] = []
+    for a in args:
+        cls = a.__class__
+        if cls is float:
+            shape.append(None)
+        elif (cls is list or cls is tuple) and _countOf(map(type, a), float) == len(a):
+            shape.append(len(a))
+        else:
+            return None
+    return tuple(shape)
+
+
+def _normalised(args: Args, derivative: Optional[str]) -> Tuple[Args, Shape]:
+    """The arguments as floats and lists of floats, and their structure; TypeError for
+    anything else, as on the first call (a bool is not a number here)."""
+    values: List[Any] = []
+    shape: List[Optional[int]] = []
+    for position, arg in enumerate(args):
+        if isinstance(arg, (list, tuple)):
+            for item in arg:
+                if not is_number(item):
+                    raise TypeError(f"compiled function: argument {position} holds a "
+                                    f"{type(item).__name__}; lists of numbers only")
+            values.append([float(item) for item in arg])
+            shape.append(len(arg))
+        elif is_number(arg):
+            values.append(float(arg))
+            shape.append(None)
+        elif arg.__class__ is Scalar and derivative is not None:
+            raise TypeError(f"compiled function: argument {position} is a Scalar; {derivative} takes "
+                            "numbers (call the compiled function itself on Scalars to record it)")
+        else:
+            raise TypeError(f"compiled function: argument {position} is a {type(arg).__name__}; "
+                            "numbers or flat lists of numbers only")
+    return tuple(values), tuple(shape)
+
+
+def _has_scalar(args: Args) -> bool:
+    return any(a.__class__ is Scalar
+               or (isinstance(a, (list, tuple)) and any(v.__class__ is Scalar for v in a)) for a in args)
+
+
+def _argnums(argnums: Optional[Sequence[int]]) -> Optional[Tuple[int, ...]]:
+    if argnums is None:
+        return None
+    chosen = tuple(argnums)
+    for k in chosen:
+        if k.__class__ is not int:
+            raise TypeError(f"compile: argnums holds a {type(k).__name__}; argument positions are ints")
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"compile: argnums {list(chosen)} names an argument twice")
+    return chosen
+
+
+class Compiled:
+    """f, compiled: see scalargrad.compile. Make one with scalargrad.compile(f)."""
+
+    def __init__(self, function: Callable, argnums: Optional[Sequence[int]] = None) -> None:
+        self.function = function
+        self.argnums = _argnums(argnums)
+        self._variants: Dict[Shape, List[Program]] = {}
+        self._latest: Dict[Optional[Shape], Program] = {}  # the variant that fitted last
+        self._recording: Dict[Shape, str] = {}  # structures run on the recording engine, and why
+        self.__name__ = f"compiled({getattr(function, '__name__', 'f')})"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(f"{self.__name__} cannot be pickled or copied: its code is made in this "
+                        "process; pickle the function and compile it again where it is loaded")
+
+    # What users call ---------------------------------------------------------------------
+    def __call__(self, *args: Any) -> Any:
+        """f's value at args (numbers or lists of numbers), by the compiled code; on Scalars
+        (inside another recording) f itself, recorded."""
+        program = self._latest.get(_shape(args))
+        if program is not None:
+            try:
+                return _values(program, args)
+            except Retrace:
+                pass
+            except _FAILURES:
+                return self._record(args, None)
+        if _has_scalar(args):
+            return self.function(*args)
+        return self._run(args, _values, None)
+
+    def value_and_grad(self, *args: Any) -> Tuple[float, List[Any]]:
+        """(f's value, [df/dx for each differentiated argument: a float, or a list of floats
+        for a list]) for a function returning one number."""
+        program = self._latest.get(_shape(args))
+        if program is not None and len(program.form.outputs) == 1:
+            try:
+                return _gradient(program, args)
+            except Retrace:
+                pass
+            except _FAILURES:
+                return self._record(args, "value_and_grad")
+        return self._run(args, _gradient, "value_and_grad")
+
+    def value_and_grad_into(self, buffers: Sequence[List[float]],
+                            *args: Any) -> Tuple[float, List[Any]]:
+        """As value_and_grad, but the gradients of list arguments are *added* to the given
+        buffers (one list per differentiated list argument, in order), which are returned in
+        their place: a training loop sums a batch's gradients in lists it keeps. The buffers
+        are only touched once the gradient is known."""
+        value, gradients = self.value_and_grad(*args)
+        lists = [g for g in gradients if isinstance(g, list)]
+        _check_buffers(buffers, lists, "value_and_grad_into")
+        given = iter(buffers)
+        _add(buffers, lists)
+        return value, [next(given) if isinstance(g, list) else g for g in gradients]
+
+    def vjp_into(self, buffers: Sequence[List[float]], seed: Sequence[float], *args: Any) -> List[float]:
+        """f's outputs (a list) at args; adds to the buffers (one list per differentiated list
+        argument) the gradient of sum(seed[j] * output[j]), found by one reverse sweep whose
+        outputs' adjoints start at the seed, then added: a training step takes a loss and the
+        logits this way in one call. The buffers are only touched once it is known."""
+        outputs, lists = self._vjp(seed, args)
+        _check_buffers(buffers, lists, "vjp_into")
+        _add(buffers, lists)
+        return outputs
+
+    def vjp_batch(self, buffers: Sequence[List[float]], seed: Sequence[float],
+                  shared: Sequence[Any], examples: Sequence[Sequence[Any]]) -> List[List[float]]:
+        """vjp_into for each example, f(*shared, *example), in one call: the outputs of each,
+        and the gradient of sum(seed[j] * output[j]) over all of them added to the buffers.
+        The differentiated arguments must be lists among the shared ones (a model's
+        parameters; the examples bring the data). Faster than a call per example: what is
+        shared is read once, and the gradients of a dot's weights are added up for the whole
+        batch at the end (batch.py). Examples that need another variant, or meet an error,
+        are run one by one; the buffers are only touched once the whole batch has succeeded."""
+        if not examples:
+            return []
+        arity = len(shared) + len(examples[0])
+        positions = self._differentiated(arity)
+        if any(i >= len(shared) or not isinstance(shared[i], (list, tuple)) for i in positions):
+            raise TypeError("vjp_batch: the differentiated arguments must be lists, among the shared ones")
+        _check_buffers(buffers, [shared[i] for i in positions], "vjp_batch")
+        shape = _shape((*shared, *examples[0]))
+        program = self._latest.get(shape)
+        if program is not None and shape is not None and all(
+                _shape(example) == shape[len(shared):] for example in examples):
+            run = batch.compiled(program, len(shared))
+            try:
+                outputs, gradients = run(*shared, examples, seed)
+            except (Retrace, *_FAILURES):
+                pass
+            else:
+                _add(buffers, gradients)
+                return [list(output) for output in outputs]
+        totals = [[0.0] * len(buffer) for buffer in buffers]
+        results = []
+        for example in examples:
+            outputs, lists = self._vjp(seed, (*shared, *example))
+            _add(totals, lists)
+            results.append(outputs)
+        _add(buffers, totals)
+        return results
+
+    def jacobian(self, *args: Any) -> List[List[Any]]:
+        """Rows, one per output of f (a list of numbers), of derivatives with respect to each
+        differentiated argument (a float, or a list of floats for a list)."""
+        return self._run(args, _jacobian, "jacobian")
+
+    @property
+    def source(self) -> str:
+        """The generated Python of every variant traced so far (and of its vjp_batch)."""
+        return "\n".join(source for programs in self._variants.values() for program in programs
+                         for source in (program.source, *program.batch_sources))
+
+    @property
+    def ir(self) -> str:
+        """The intermediate form of every variant traced so far, as the code is written from
+        it (after the passes): equations, guards, outputs and the reverse sweep."""
+        return "\n\n".join(str(program.form) for programs in self._variants.values()
+                           for program in programs)
+
+    # Variants ----------------------------------------------------------------------------
+    def _vjp(self, seed: Sequence[float], args: Args) -> Tuple[List[float], List[List[float]]]:
+        """(outputs, gradients of the list arguments) of the seeded sweep, in new lists."""
+        program = self._latest.get(_shape(args))
+        if program is not None:
+            try:
+                return _vjp(program, args, seed)
+            except Retrace:
+                pass
+            except _FAILURES:
+                return self._record(args, "vjp", seed)
+        return self._run(args, lambda p, a: _vjp(p, a, seed), "vjp", seed)
+
+    def _differentiated(self, arity: int) -> Tuple[int, ...]:
+        """The positions differentiated in a call of this many arguments: argnums, read as
+        Python reads indexes (-1 is the last); ValueError for one out of range."""
+        if self.argnums is None:
+            return tuple(range(arity))
+        for k in self.argnums:
+            if not -arity <= k < arity:
+                raise ValueError(f"{self.__name__}: argnums holds {k}, but the call has {arity} "
+                                 "arguments")
+        return tuple(k % arity for k in self.argnums)
+
+    def _run(self, args: Args, run: Callable[[Program, Args], Any], derivative: Optional[str],
+             seed: Sequence[float] = ()) -> Any:
+        args, shape = _normalised(args, derivative)
+        differentiate = self._differentiated(len(args))
+        if shape in self._recording:
+            return self._record(args, derivative, seed)
+        programs = self._variants.setdefault(shape, [])
+        for program in programs:
+            try:
+                result = run(program, args)
+            except Retrace:
+                continue
+            except _FAILURES:
+                return self._record(args, derivative, seed)
+            self._latest[shape] = program
+            return result
+        if len(programs) >= MAX_VARIANTS:
+            return self._give_up(shape, f"{MAX_VARIANTS} variants traced for arguments of this "
+                                 "shape and none fits", args, derivative, seed)
+        try:
+            program = Program(pipeline(trace(self.function, args, shape, differentiate)))
+        except NotTraceable as why:
+            return self._give_up(shape, str(why), args, derivative, seed)
+        try:
+            result = run(program, args)
+        except Retrace:  # fails its own call's guards: never kept, never trusted
+            return self._record(args, derivative, seed)
+        except _FAILURES:
+            programs.append(program)
+            return self._record(args, derivative, seed)
+        programs.append(program)
+        self._latest[shape] = program
+        return result
+
+    def _give_up(self, shape: Shape, why: str, args: Args, derivative: Optional[str],
+                 seed: Sequence[float]) -> Any:
+        self._recording[shape] = why
+        warnings.warn(f"{self.__name__}: {why}; running it on the recording engine from now on",
+                      RuntimeWarning, stacklevel=4)
+        return self._record(args, derivative, seed)
+
+    def _record(self, args: Args, derivative: Optional[str], seed: Sequence[float] = ()) -> Any:
+        """The recording engine's answer (and errors) for this call, shaped as the compiled
+        code's: values; (value, gradients); jacobian rows; or (outputs, list gradients) of
+        the seeded sweep."""
+        args, _ = _normalised(args, derivative)
+        inputs: List[Any] = [Scalar(a) if a.__class__ is float else [Scalar(v) for v in a] for a in args]
+        with cycle_collector_paused():
+            end_tape()
+            marker = make_node(0.0, SUM, (), ())
+            result = self.function(*inputs)
+            try:
+                nodes = _recorded_since(marker) if derivative == "vjp" else []
+            except NotTraceable:  # the function ended the tape itself: the graph's own order
+                nodes = topological_order([out for out in ([result] if not isinstance(
+                    result, (list, tuple)) else result) if out.__class__ is Scalar])
+        single = not isinstance(result, (list, tuple))
+        outputs = [result] if single else list(result)
+        for out in outputs:
+            if out.__class__ is not Scalar and not is_number(out):
+                raise TypeError(f"compiled function: the function returned a {type(out).__name__}; "
+                                "Scalars or numbers only")
+        values = [out.value if out.__class__ is Scalar else float(out) for out in outputs]
+        if derivative is None:
+            return values[0] if single else values
+        wanted = self._differentiated(len(args))
+        flat = [x for i in wanted for x in (inputs[i] if isinstance(inputs[i], list) else [inputs[i]])]
+        if derivative == "vjp":
+            _check_seed(seed, len(outputs))
+            adjoints = _seeded_sweep(nodes, outputs, seed)
+            gradients = [adjoints.get(id(x), 0.0) for x in flat]
+            shaped = _reshape(gradients, [inputs[i] for i in wanted])
+            return values, [g for g in shaped if isinstance(g, list)]
+        rows = [[0.0] * len(flat) if out.__class__ is not Scalar else reverse_autodiff(out, flat)
+                for out in outputs]
+        shaped_rows = [_reshape(row, [inputs[i] for i in wanted]) for row in rows]
+        if derivative == "jacobian":
+            return shaped_rows
+        if len(outputs) != 1:
+            raise TypeError("value_and_grad: the function returns several values; use jacobian")
+        return values[0], shaped_rows[0]
+
+
+def _seeded_sweep(nodes: List[Scalar], outputs: List[Any], seed: Sequence[float]) -> Dict[int, float]:
+    """The recording engine's sweep over nodes (as recorded, oldest first) with each output's
+    adjoint starting at its seed: adjoints by id, as the compiled vjp adds them."""
+    adjoints: Dict[int, float] = {}
+    for out, weight in zip(outputs, seed):
+        if out.__class__ is Scalar:
+            adjoints[id(out)] = adjoints.get(id(out), 0.0) + weight
+    for node in reversed(nodes):
+        g = adjoints.get(id(node))
+        if not g:  # a zero adjoint passes nothing on
+            continue
+        for parent, d in zip(*edges(node)):
+            adjoints[id(parent)] = adjoints.get(id(parent), 0.0) + g * d
+    return adjoints
+
+
+def _check_seed(seed: Sequence[float], outputs: int) -> None:
+    if len(seed) != outputs:
+        raise ValueError(f"vjp: the seed has {len(seed)} weights for {outputs} outputs")
+
+
+def _check_buffers(buffers: Sequence[List[float]], lists: Sequence[Sequence[Any]], where: str) -> None:
+    if len(buffers) != len(lists) or any(len(b) != len(g) for b, g in zip(buffers, lists)):
+        raise ValueError(f"{where}: {len(lists)} buffers wanted, of lengths {[len(g) for g in lists]}")
+
+
+def _add(buffers: Sequence[List[float]], gradients: Sequence[Sequence[float]]) -> None:
+    """Each gradient added to its buffer; into zeros, copied: the same bits, as gradients
+    start at 0.0 and are only added to, so never hold -0.0."""
+    for buffer, gradient in zip(buffers, gradients):
+        if any(buffer):
+            buffer[:] = map(operator.add, buffer, gradient)
+        else:
+            buffer[:] = gradient
+
+
+def _values(program: Program, args: Args) -> Any:
+    outputs = program.value(*args)
+    return outputs[0] if program.form.single else list(outputs)
+
+
+def _gradient(program: Program, args: Args) -> Any:
+    if len(program.form.outputs) != 1:
+        raise TypeError("value_and_grad: the function returns several values; use jacobian")
+    lists = [[0.0] * len(args[i]) for i in program.lists]  # grad writes into zeros (fresh)
+    value, scalars = program.grad(*args, *lists)
+    return value, _gradients(program, lists, scalars)
+
+
+def _vjp(program: Program, args: Args, seed: Sequence[float]) -> Tuple[List[float], List[List[float]]]:
+    _check_seed(seed, len(program.form.outputs))
+    lists = [[0.0] * len(args[i]) for i in program.lists]
+    outputs, _ = program.vjp(*args, (seed,), (lists,))
+    return list(outputs), lists
+
+
+def _jacobian(program: Program, args: Args) -> List[List[Any]]:
+    count = len(program.form.outputs)
+    seeds = [tuple(1.0 if j == k else 0.0 for j in range(count)) for k in range(count)]
+    lists = [tuple([0.0] * len(args[i]) for i in program.lists) for _ in seeds]
+    _, scalars = program.vjp(*args, seeds, lists)
+    return [_gradients(program, list(lists[k]), scalars[k]) for k in range(count)]
+
+
+def _gradients(program: Program, lists: Sequence[List[float]], scalars: Tuple[float, ...]) -> List[Any]:
+    """The gradients in argument order: lists for list arguments, floats for numbers."""
+    lists_left, scalars_left = iter(lists), iter(scalars)
+    return [next(lists_left) if program.form.arguments[i] is not None else next(scalars_left)
+            for i in program.form.differentiate]
+
+
+def _reshape(row: List[float], inputs: List[Any]) -> List[Any]:
+    shaped: List[Any] = []
+    start = 0
+    for item in inputs:
+        if isinstance(item, list):
+            shaped.append(row[start:start + len(item)])
+            start += len(item)
+        else:
+            shaped.append(row[start])
+            start += 1
+    return shaped

@@ -1,0 +1,283 @@
+"""Emission: a Form, after the passes, written once as Python source, and run.
+
+For one variant the source has three functions of the call's arguments (``X<i>`` a list,
+``x<i>`` a number): ``value`` returns the outputs; ``grad`` (one output) also runs the reverse
+sweep seeded with 1.0, writing the gradients of list arguments into the lists it is given
+(zeros) and returning those of number arguments; ``vjp`` runs one sweep per seed (a weight
+per output), each into its own lists. The source holds only names made here (form.Var's
+names, and those below) and numbers written with repr(): no text of the user's function.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from .. import recording
+from ..rules import NaryRule
+from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Contribution, Dot, Form,
+                   GradientSlice, Guard, Pack, Partial, Reduce, Seq, Var, is_var, literal, show, slice_text)
+
+
+class Retrace(Exception):
+    """Raised by generated code whose guard failed: the call needs another variant."""
+
+
+_FUNCTIONS = {name: f"_f_{name}" for name in recording.FLOAT_NAMESPACE}
+NAMESPACE: Dict[str, Any] = {f"_f_{name}": f for name, f in recording.FLOAT_NAMESPACE.items()}
+NAMESPACE.update(_Retrace=Retrace, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
+                 _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
+                 _copysign=math.copysign)
+
+
+def expression(text: str, names: Dict[str, str]) -> str:
+    """A rule expression of rules.py as code: names renamed (by its syntax tree), the
+    rules' functions as the float functions in NAMESPACE."""
+    return recording.rename(text, {**_FUNCTIONS, **names})
+
+
+def indent(lines: List[str], spaces: int = 4) -> List[str]:
+    return [" " * spaces + line for line in lines]
+
+
+class Writer:
+    """Writes the parts of a Form's code. batch.py changes how a few parts are written for
+    vjp_batch's loop: list gradients go to ``L<i>`` (``prefix``), ``slice_name`` names the
+    slices of shared lists, ``dot`` writes dots over data skipping zeros, and ``keep``
+    takes the adjoints of gradient slices to add them for the whole batch."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.prefix = "G"
+        self.slice_name: Optional[Callable[[Tuple[int, int, int, int], str], str]] = None
+        self.dot: Optional[Callable[[Dot, str, str], Optional[str]]] = None
+        self.keep: Optional[Callable[[GradientSlice, str, Seq], str]] = None
+
+    # Values ------------------------------------------------------------------------------
+    def seq(self, seq: Seq) -> str:
+        if seq.sliced is not None:
+            position, start, stop, step = seq.sliced
+            if step == 1 and start == 0 and stop == self.form.arguments[position]:
+                return f"X{position}"  # the whole list: read it, not a copy of it
+            text = slice_text(f"X{position}", start, stop, step)
+            return text if self.slice_name is None else self.slice_name(seq.sliced, text)
+        if seq.packed is not None:
+            return seq.packed.name
+        inside = ", ".join(map(show, seq.atoms))
+        return f"({inside}{',' if len(seq.atoms) == 1 else ''})"
+
+    def formula(self, equation: Any) -> str:
+        if isinstance(equation, Apply):
+            rule = equation.rule
+            return expression(rule.formula, dict(zip(rule.arguments, map(show, equation.args))))
+        if isinstance(equation, Reduce):
+            nary: NaryRule = equation.rule
+            return expression(nary.formula, {"xs": self.seq(equation.items)})
+        if isinstance(equation, Pack):
+            return self.seq(Seq(equation.items.atoms))
+        assert isinstance(equation, Dot)
+        left, right = self.seq(equation.left), self.seq(equation.right)
+        if equation.start is not None:
+            return f"_sum(_map(_mul, {left}, {right}), {show(equation.start)})"
+        sparse = self.dot(equation, left, right) if self.dot is not None else None
+        return sparse or f"_sum(_map(_mul, {left}, {right}))"
+
+    def forward(self) -> List[str]:
+        return [self.guard(e) if isinstance(e, Guard) else f"{e.out.name} = {self.formula(e)}"
+                for e in self.form.equations]
+
+    @staticmethod
+    def guard(guard: Guard) -> str:
+        """The line that stops a call taking another path than the traced one."""
+        value = show(guard.operands[0])
+        outcome = guard.outcome
+        if guard.test in COMPARISONS:
+            test = f"{value} {COMPARISONS[guard.test]} {show(guard.operands[1])}"
+            return f"if {'not ' if outcome else ''}({test}): raise _Retrace"
+        if guard.test == "bool":
+            return f"if {'not ' if outcome else ''}{value}: raise _Retrace"
+        if guard.test == "int" or (guard.test == "round" and guard.digits is None):
+            call = "int" if guard.test == "int" else "round"
+            return f"if {call}({value}) != {int(outcome)!r}: raise _Retrace"
+        if guard.test == "round":
+            value = f"round({value}, {guard.digits!r})"
+        return f"if {_differs(value, float(outcome))}: raise _Retrace"
+
+    def unpack(self, positions: Sequence[int], used: Set[Var]) -> List[str]:
+        """Local names for the list items the code reads one by one."""
+        lines = []
+        for position in positions:
+            items = self.form.inputs[position]
+            if not isinstance(items, list):
+                continue
+            wanted = [item for item in items if item in used]
+            if len(wanted) > len(items) // 2:
+                lines.append(", ".join(item.name for item in items) + f", = X{position}")
+            else:
+                lines.extend(f"{item.name} = X{position}[{item.index}]" for item in wanted)
+        return lines
+
+    def externals(self) -> List[str]:
+        return [f"e{k} = E[{k}].value" for k in range(len(self.form.externals))]
+
+    # Adjoints ----------------------------------------------------------------------------
+    def adjoint(self, var: Var) -> str:
+        if var.kind == NODE:
+            assert self.form.sweep is not None
+            return "g_" + self.form.sweep.slots[var].name
+        if var.kind == ITEM:
+            return f"{self.prefix}{var.position}[{var.index}]"
+        return f"g_{var.name}"
+
+    def gradient_slice(self, target: GradientSlice) -> str:
+        return slice_text(f"{self.prefix}{target.position}", target.start, target.stop, target.step)
+
+    def partial(self, partial: Any) -> str:
+        if isinstance(partial, Partial):
+            return expression(partial.expression, {k: show(v) for k, v in partial.names.items()})
+        if isinstance(partial, Seq):
+            return self.seq(partial)
+        return show(partial)
+
+    def reverse(self, seed: Callable[[int], str], fresh: bool = False) -> List[str]:
+        """The reverse sweep: each step's contributions, newest equation first, under a test
+        that its adjoint is not zero (a zero adjoint passes nothing on, as in the recording
+        engine) unless every partial is a finite number. With ``fresh``, the gradient lists
+        start as zeros, so the first contribution to a slice of one is stored, not added
+        (``0.0 + g * b``: the same bits, without the reads)."""
+        form = self.form
+        sweep = form.sweep
+        assert sweep is not None
+        slots = sorted(set(sweep.slots.values()), key=lambda var: var.position)
+        zeros = [self.adjoint(var) for var in slots]
+        zeros += [f"g_x{i}" for i in form.differentiate if form.arguments[i] is None]
+        lines = [" = ".join(zeros[start:start + 64]) + " = 0.0" for start in range(0, len(zeros), 64)]
+        written: Set[Tuple[int, int]] = set()  # the gradient cells some line writes
+        for j, var in sweep.seeds:
+            lines.append(f"{self.adjoint(var)} += {seed(j)}")
+            if var.kind == ITEM:
+                written.add((var.position, var.index))
+        for step in sweep.steps:
+            g = self.adjoint(step.var)
+            body = [self.contribution(c, g, fresh, written) for c in step.contributions]
+            if not body:
+                continue
+            if all(c.constant() is not None for c in step.contributions):
+                lines.extend(body)
+            else:
+                lines.append(f"if {g}:")
+                lines.extend(indent(body))
+        return lines
+
+    def contribution(self, c: Contribution, g: str, fresh: bool, written: Set[Tuple[int, int]]) -> str:
+        target = c.target
+        if isinstance(target, GradientSlice):
+            assert isinstance(c.partial, Seq)
+            if self.keep is not None:
+                return self.keep(target, g, c.partial)
+            cells = [(item.position, item.index) for item in target.items]
+            sliced = self.gradient_slice(target)
+            partner = self.seq(c.partial)
+            store = fresh and written.isdisjoint(cells)
+            written.update(cells)
+            if store:
+                return f"{sliced} = [0.0 + {g} * b for b in {partner}]"
+            return f"{sliced} = [a + {g} * b for a, b in _zip({sliced}, {partner})]"
+        if target.kind == ITEM:
+            written.add((target.position, target.index))
+        where = self.adjoint(target)
+        constant = c.constant()
+        if constant == 1.0:
+            return f"{where} += {g}"
+        if constant == -1.0:
+            return f"{where} -= {g}"
+        return f"{where} += {g} * ({self.partial(c.partial)})"
+
+    # Whole functions ---------------------------------------------------------------------
+    def used(self) -> Set[Var]:
+        """The Vars the code names one by one (not through a slice or a tuple made once)."""
+        used: Set[Var] = set()
+
+        def atoms(seq: Seq) -> Sequence[Atom]:
+            return seq.atoms if seq.sliced is None and seq.packed is None else ()
+
+        for e in self.form.equations:
+            if isinstance(e, (Apply, Guard)):
+                found: Sequence[Atom] = (e.args if isinstance(e, Apply) else e.operands)
+            elif isinstance(e, Dot):
+                found = (*atoms(e.left), *atoms(e.right), *(() if e.start is None else (e.start,)))
+            else:
+                found = e.items.atoms if isinstance(e, Pack) else atoms(e.items)
+            used.update(a for a in found if is_var(a))
+        used.update(a for a in self.form.outputs if is_var(a))
+        for step in (self.form.sweep.steps if self.form.sweep else ()):
+            for c in step.contributions:
+                p = c.partial
+                found = (tuple(p.names.values()) if isinstance(p, Partial)
+                         else atoms(p) if isinstance(p, Seq) else (p,))
+                used.update(a for a in found if is_var(a))
+        return used
+
+
+def _differs(value: str, expected: float) -> str:
+    """A test that value is not expected, bit for bit: nan is nan, -0.0 is not 0.0."""
+    if math.isnan(expected):
+        return f"{value} == {value}"
+    if expected == 0.0:
+        sign = "<" if math.copysign(1.0, expected) > 0 else ">"
+        return f"{value} != 0.0 or _copysign(1.0, {value}) {sign} 0.0"
+    return f"{value} != {literal(expected)}"
+
+
+def source(form: Form) -> str:
+    """The generated source of a variant: value, grad and vjp (see the module's docs)."""
+    writer = Writer(form)
+    forward = writer.forward()
+    head = writer.unpack(range(len(form.arguments)), writer.used()) + writer.externals()
+    signature = ", ".join(f"X{i}" if size is not None else f"x{i}"
+                          for i, size in enumerate(form.arguments))
+    outputs = "".join(show(out) + ", " for out in form.outputs)
+    buffers = "".join(f"G{i}, " for i in form.differentiate if form.arguments[i] is not None)
+    scalars = "".join(f"g_x{i}, " for i in form.differentiate if form.arguments[i] is None)
+    comma = ", " if signature else ""
+    return "\n".join([
+        "def value(" + signature + "):",
+        *indent(head + forward),
+        f"    return ({outputs})",
+        "",
+        "def grad(" + signature + comma + buffers + "):",
+        *indent(head + forward + writer.reverse(lambda j: "1.0", fresh=True)),
+        f"    return {show(form.outputs[0]) if form.outputs else 'None'}, ({scalars})",
+        "",
+        "def vjp(" + signature + comma + "seeds, buffers):",
+        *indent(head + forward),
+        "    scalar_gradients = []",
+        "    for seed, (" + buffers + ") in zip(seeds, buffers):",
+        *indent(writer.reverse(lambda j: f"seed[{j}]"), 8),
+        f"        scalar_gradients.append(({scalars}))",
+        f"    return ({outputs}), scalar_gradients",
+        "",
+    ])
+
+
+def run(text: str, form: Form, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The functions text defines, with the names generated code uses."""
+    namespace = dict(NAMESPACE, E=form.externals, **(extra or {}))
+    exec(builtins.compile(text, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+class Program:
+    """One variant: its form (after the passes), its source and the functions run from it."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.source = source(form)
+        namespace = run(self.source, form)
+        self.value: Callable[..., Tuple[float, ...]] = namespace["value"]
+        self.grad: Callable[..., Any] = namespace["grad"]
+        self.vjp: Callable[..., Any] = namespace["vjp"]
+        self.lists = [i for i in form.differentiate if form.arguments[i] is not None]
+        self.batches: Dict[int, Callable[..., Any]] = {}
+        self.batch_sources: List[str] = []

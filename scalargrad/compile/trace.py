@@ -1,0 +1,162 @@
+"""Tracing: run the function once on Scalars and write what it did as a Form.
+
+Every node the call records goes on the tape (recording.py) in the order it is made, and
+the tracer reads them all from there, whether the result depends on them or not: a value
+only a guard reads, or an operation whose result is dropped but which can raise (``log(x)``
+at a negative x), is part of the program. Decisions the call takes on values (comparisons,
+bool, int, float, round, value reads: see scalar.observing) become Guards at the place they
+were taken, between the equations made before and after.
+
+The collector is paused while tracing, so that nothing takes nodes off the tape. If the
+function itself ends the tape (it differentiates something, or pauses the collector), the
+nodes before the cut cannot be told from nodes made before the call: such a function is
+not traceable (NotTraceable), and runs on the recording engine.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from .. import recording, rules
+from ..collector import cycle_collector_paused
+from ..recording import make_node
+from ..rules import NaryRule, Rule
+from ..scalar import Scalar, arguments, observing
+from ..tape import end_tape
+from .form import (ARGUMENT, EXTERNAL, ITEM, NODE, Apply, Atom, Dot, Equation, Form, Guard,
+                   Reduce, Seq, Var)
+
+Shape = Tuple[Optional[int], ...]
+
+
+class NotTraceable(Exception):
+    """The function cannot be traced (see the module's documentation); the message says why."""
+
+
+class _Recorder:
+    """Told by scalar.observing of each decision on a value, with the newest node at that
+    moment (the guard goes after it), and of each n-ary node's full arguments."""
+
+    def __init__(self) -> None:
+        self.decisions: List[Tuple[str, Scalar, Any, Any, Any]] = []
+        self.nary: Dict[int, Tuple[Any, ...]] = {}
+
+    def __call__(self, kind: str, node: Scalar, other: Any, outcome: Any) -> None:
+        if kind == "nary":
+            self.nary[id(node)] = other
+        else:
+            self.decisions.append((kind, node, other, outcome, recording._last))
+
+
+def trace(function: Callable, args: Sequence[Any], shape: Shape,
+          differentiate: Sequence[int]) -> Form:
+    """function's call on args (floats, or lists of floats, of this shape) as a Form."""
+    inputs: List[Any] = [Scalar(a) if size is None else [Scalar(v) for v in a]
+                         for a, size in zip(args, shape)]
+    recorder = _Recorder()
+    with cycle_collector_paused():
+        end_tape()
+        marker = make_node(0.0, rules.SUM, (), ())  # where this call's tape begins
+        with observing(recorder):
+            result = function(*inputs)
+        nodes = _recorded_since(marker)
+    single = not isinstance(result, (list, tuple))
+    outputs = [result] if single else list(result)
+    for out in outputs:
+        if out.__class__ is not Scalar and not is_number(out):
+            raise TypeError(f"compiled function: the function returned a {type(out).__name__}; "
+                            "Scalars or numbers only")
+    return _Builder(inputs, nodes, recorder, id(marker)).form(outputs, single, shape, differentiate)
+
+
+def is_number(x: Any) -> bool:
+    """An int or a float (a bool is not one)."""
+    return (x.__class__ is float or x.__class__ is int
+            or (isinstance(x, (int, float)) and not isinstance(x, bool)))
+
+
+def _recorded_since(marker: Scalar) -> List[Scalar]:
+    """The nodes on the tape after marker, oldest first; NotTraceable if the tape no longer
+    leads back to it."""
+    newest_first = []
+    node = recording._last
+    while node is not None and node is not marker:
+        newest_first.append(node)
+        node = node._previous
+    if node is None:
+        raise NotTraceable("the function ended the tape while it was traced (it differentiated "
+                           "something, or paused the cycle collector)")
+    newest_first.reverse()
+    return newest_first
+
+
+class _Builder:
+    """Names everything the traced call touched and writes its equations."""
+
+    def __init__(self, inputs: List[Any], nodes: List[Scalar], recorder: _Recorder,
+                 marker: int) -> None:
+        self.inputs = inputs
+        self.nodes = nodes
+        self.recorder = recorder
+        self.marker = marker
+        self.vars: Dict[int, Var] = {}
+        self.externals: List[Any] = []
+        self.named_inputs: List[Union[Var, List[Var]]] = []
+        for position, arg in enumerate(inputs):
+            if isinstance(arg, list):
+                items = [Var(ITEM, position, k) for k in range(len(arg))]
+                self.vars.update((id(leaf), var) for leaf, var in zip(arg, items))
+                self.named_inputs.append(items)
+            else:
+                self.vars[id(arg)] = var = Var(ARGUMENT, position)
+                self.named_inputs.append(var)
+        self.traced = {id(node) for node in nodes}
+
+    def atom(self, x: Any) -> Atom:
+        """A Scalar's Var (an external's, the first time one is met), a number's float."""
+        if x.__class__ is not Scalar:
+            return float(x)
+        var = self.vars.get(id(x))
+        if var is None:
+            assert id(x) not in self.traced, "a node read before it was made"
+            var = self.vars[id(x)] = Var(EXTERNAL, len(self.externals))
+            self.externals.append(x)
+        return var
+
+    def form(self, outputs: List[Any], single: bool, shape: Shape,
+             differentiate: Sequence[int]) -> Form:
+        decisions: Dict[int, List[Tuple[str, Scalar, Any, Any]]] = {}
+        for kind, node, other, outcome, newest in self.recorder.decisions:
+            place = -1 if newest is None or id(newest) == self.marker else id(newest)
+            decisions.setdefault(place, []).append((kind, node, other, outcome))
+        equations: List[Equation] = [self._guard(*d) for d in decisions.get(-1, [])]
+        for number, node in enumerate(self.nodes):
+            out = self.vars[id(node)] = Var(NODE, number)
+            equations.append(self._equation(node, out))
+            equations.extend(self._guard(*d) for d in decisions.get(id(node), []))
+        return Form(shape, self.externals, equations, [self.atom(out) for out in outputs], single,
+                    differentiate, self.named_inputs)
+
+    def _guard(self, kind: str, node: Scalar, other: Any, outcome: Any) -> Guard:
+        if kind == "round":
+            return Guard("round", (self.atom(node),), outcome, other)
+        if other is None:
+            return Guard(kind, (self.atom(node),), outcome)
+        return Guard(kind, (self.atom(node), self.atom(other)), outcome)
+
+    def _equation(self, node: Scalar, out: Var) -> Equation:
+        rule = node._rule
+        if isinstance(rule, Rule):
+            return Apply(rule, [self.atom(a) for a in arguments(node)], out)
+        assert isinstance(rule, NaryRule)
+        told = self.recorder.nary.get(id(node))
+        if rule is not rules.DOT:
+            return Reduce(rule, Seq([self.atom(a) for a in (told if told is not None else node._a)]), out)
+        if told is not None:
+            pairs: Tuple[Any, ...] = told
+        elif node._b is not None:  # Scalars with Scalars: its parents are both sides
+            pairs = tuple(node._a)
+        else:  # Scalars with numbers: the numbers are its partials
+            pairs = (*node._a, *node._da)
+        half = len(pairs) // 2
+        return Dot(Seq([self.atom(a) for a in pairs[:half]]),
+                   Seq([self.atom(a) for a in pairs[half:]]), out)
