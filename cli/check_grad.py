@@ -1,7 +1,7 @@
 """`scalargrad check-grad EXPR`: compare reverse mode, forward mode and finite differences.
 
-The parsing and evaluation live in scalargrad.expression and the comparison in
-scalargrad.gradcheck; this module reads the options, shows progress on stderr and renders
+The parsing and evaluation live in scalargrad.check.expression and the comparison in
+scalargrad.check.gradcheck; this module reads the options, shows progress on stderr and renders
 the results. Errors go through cli.errors: scalargrad's own errors (a refused expression,
 no random point found) reach the command group as they are; input problems found here are
 BadInput. Anything else is a bug and is not dressed up as bad input.
@@ -23,15 +23,15 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, Text
 from rich.syntax import Syntax
 from rich.table import Table
 
-from scalargrad import rules
+from scalargrad.core import rules
 from scalargrad.compiler import compile as compile_function
 from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
-from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
+from scalargrad.check.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
-from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
+from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   InputCheck, SecondDerivativeCheck, check_gradients,
                                   check_hessian)
-from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.check.finite_differences import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
 
 from .errors import EXIT_FAILED, BadInput
 

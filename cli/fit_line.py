@@ -1,6 +1,6 @@
 """`scalargrad fit-line`: fit y = slope*x + intercept by gradient descent, live, in the terminal.
 
-The fitting is scalargrad.linefit; this module reads options, shows progress (on stderr),
+The fitting is scalargrad.fit.linefit; this module reads options, shows progress (on stderr),
 and prints the results: a table and a text plot, or a JSON document with --json.
 
 Exit status: 0 on success; 2 for bad options or unusable data (one "Error:" line); 1 if the
@@ -22,9 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from scalargrad import chart_svg, errors, fit_story, linefit
-from scalargrad.fit_story import FitHistory
-from scalargrad.linefit import Line
+from scalargrad import errors
+from scalargrad.view import chart_svg
+from scalargrad.fit import story as fit_story
+from scalargrad.fit import linefit
+from scalargrad.fit.story import FitHistory
+from scalargrad.fit.linefit import Line
 from scalargrad.optim import OPTIMIZERS
 from scalargrad.output_file import check_writable, write_atomically
 

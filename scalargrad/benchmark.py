@@ -19,10 +19,10 @@ import tracemalloc
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import functions
-from .autodiff import forward_autodiff, jacobian, reverse_autodiff
-from .collector import cycle_collector_paused
-from .scalar import Scalar
+from .core import functions
+from .core.autodiff import forward_autodiff, jacobian, reverse_autodiff
+from .core.tape import cycle_collector_paused
+from .core.scalar import Scalar
 
 INPUTS, HIDDEN, CLASSES = 49, 32, 10
 

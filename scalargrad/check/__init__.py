@@ -1,0 +1,1 @@
+"""scalargrad.check."""
