@@ -22,8 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from scalargrad.view import chart_svg
-from scalargrad.train import metrics
-from scalargrad.train import mnist
+from scalargrad.train import metrics, mnist
 from scalargrad.train import checkpoint as model_file
 from scalargrad.view.chart import Panel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
