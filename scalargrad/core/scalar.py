@@ -180,14 +180,6 @@ class Scalar:
 
     __hash__ = None  # type: ignore[assignment]  # unhashable on purpose; object types it as a method
 
-    # Pickling and copying (copying.py) ------------------------------------------------------
-    def __reduce_ex__(self, protocol: Any) -> Tuple[Any, ...]:
-        if self._rule is None:
-            return Scalar, (self.value,)
-        from .pickling import graph_records, rebuild
-        return rebuild, graph_records(self)
-
-
 recording.bind(Scalar)
 
 
