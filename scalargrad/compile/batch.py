@@ -26,7 +26,7 @@ import math
 import operator
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..functions import nonzero, picker
+from ..core.functions import nonzero, picker
 from .emit import Program, Writer, indent, run
 from .form import Dot, Form, GradientSlice, Seq, show
 

@@ -13,12 +13,11 @@ import operator
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..autodiff import reverse_autodiff, topological_order
-from ..collector import cycle_collector_paused
-from ..recording import make_node
-from ..rules import SUM
-from ..scalar import Scalar, edges
-from ..tape import end_tape
+from ..core.autodiff import reverse_autodiff, topological_order
+from ..core.recording import make_node
+from ..core.rules import SUM
+from ..core.scalar import Scalar, edges
+from ..core.tape import cycle_collector_paused, end_tape
 from . import batch
 from .emit import Program, Retrace
 from .passes import pipeline

@@ -14,8 +14,8 @@ import math
 import operator
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from .. import recording
-from ..rules import NaryRule
+from ..core import recording
+from ..core.rules import NaryRule
 from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Contribution, Dot, Form,
                    GradientSlice, Guard, Pack, Partial, Reduce, Seq, Var, is_var, literal, show, slice_text)
 

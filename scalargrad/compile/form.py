@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeGuard, Union
 
-from ..rules import NaryRule, Rule
+from ..core.rules import NaryRule, Rule
 
 ARGUMENT, ITEM, EXTERNAL, NODE, TUPLE = "x", "item", "e", "v", "t"
 

@@ -20,8 +20,8 @@ import ast
 import functools
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeGuard
 
-from .. import recording
-from ..rules import ADD, MUL, NaryRule, Rule
+from ..core import recording
+from ..core.rules import ADD, MUL, NaryRule, Rule
 from .form import (ITEM, NODE, TUPLE, Apply, Atom, Contribution, Dot, Equation, Form,
                    GradientSlice, Guard, Pack, Partial, PartialValue, Reduce, Seq, Step, Sweep,
                    Var, is_var)

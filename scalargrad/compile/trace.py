@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from .. import recording, rules
-from ..collector import cycle_collector_paused
-from ..recording import make_node
-from ..rules import NaryRule, Rule
-from ..scalar import Scalar, arguments, observing
-from ..tape import end_tape
+from ..core import recording, rules
+from ..core.recording import make_node
+from ..core.rules import NaryRule, Rule
+from ..core.scalar import Scalar, arguments, observing
+from ..core.tape import cycle_collector_paused, end_tape
 from .form import (ARGUMENT, EXTERNAL, ITEM, NODE, Apply, Atom, Dot, Equation, Form, Guard,
                    Reduce, Seq, Var)
 
