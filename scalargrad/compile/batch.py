@@ -148,7 +148,7 @@ def source(program: Program, shared: int) -> str:
             + writer.unpack(range(shared, len(arguments)), used) + body)
     by_example = batch.by_example
     names = [f"X{i}" if size is not None else f"x{i}" for i, size in enumerate(arguments)]
-    head = writer.unpack(range(shared), used) + writer.externals()
+    head = writer.unpack(range(shared), used) + writer.externals(program.watch is not None)
     head += [f"{name} = {text}" for text, name in batch.slices.items()]
     head += [f"L{i} = [0.0] * len(X{i})" for i in form.differentiate]
     head += [f"if not _isfinite(_sum(X{i})): raise _Retrace" for i in range(shared)
@@ -197,7 +197,7 @@ def compiled(program: Program, shared: int) -> Any:
         if any(i >= shared or form.arguments[i] is None for i in form.differentiate):
             raise TypeError("vjp_batch: the differentiated arguments must be lists, among the shared ones")
         text = source(program, shared)
-        namespace = run(text, form, {
+        namespace = run(text, form, program.watch, {
             "_isfinite": math.isfinite, "_any": any, "_nonzero": nonzero,
             "_data_columns": data_columns, "_column_sums": column_sums})
         made = program.batches[shared] = namespace["vjp_batch"]

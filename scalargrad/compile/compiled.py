@@ -19,9 +19,10 @@ from ..core.rules import SUM
 from ..core.scalar import Scalar, edges
 from ..core.tape import cycle_collector_paused, end_tape
 from . import batch
-from .emit import Program, Retrace
+from .emit import Program, Rebound, Retrace
 from .passes import pipeline
 from .trace import NotTraceable, Shape, _recorded_since, is_number, trace
+from .watch import find
 
 MAX_VARIANTS = 8
 Args = Tuple[Any, ...]
@@ -145,13 +146,15 @@ class Compiled:
 
     def vjp_into(self, buffers: Sequence[List[float]], seed: Sequence[float], *args: Any) -> List[float]:
         """f's outputs (a list) at args; adds to the buffers (one list per differentiated list
-        argument) the gradient of sum(seed[j] * output[j]), found by one reverse sweep whose
-        outputs' adjoints start at the seed, then added: a training step takes a loss and the
-        logits this way in one call. The buffers are only touched once it is known."""
-        outputs, lists = self._vjp(seed, args)
-        _check_buffers(buffers, lists, "vjp_into")
-        _add(buffers, lists)
-        return outputs
+        argument) the gradient of sum(seed[j] * output[j]): one reverse sweep whose outputs'
+        adjoints start at the seed, adding into the buffers as it goes (as the recording
+        engine's sweep of buffers . lists + seed . outputs would, buffers first). A training
+        step takes a loss and the logits this way in one call. The sweep starts once every
+        value and guard is computed: a call that raises leaves the buffers as they were."""
+        positions = self._differentiated(len(args))
+        _check_buffers(buffers, [args[i] for i in positions if isinstance(args[i], (list, tuple))],
+                       "vjp_into")
+        return self._vjp(seed, args, buffers)
 
     def vjp_batch(self, buffers: Sequence[List[float]], seed: Sequence[float],
                   shared: Sequence[Any], examples: Sequence[Sequence[Any]]) -> List[List[float]]:
@@ -181,13 +184,10 @@ class Compiled:
             else:
                 _add(buffers, gradients)
                 return [list(output) for output in outputs]
-        totals = [[0.0] * len(buffer) for buffer in buffers]
-        results = []
-        for example in examples:
-            outputs, lists = self._vjp(seed, (*shared, *example))
-            _add(totals, lists)
-            results.append(outputs)
-        _add(buffers, totals)
+        totals = [list(buffer) for buffer in buffers]
+        results = [self._vjp(seed, (*shared, *example), totals) for example in examples]
+        for buffer, total in zip(buffers, totals):
+            buffer[:] = total
         return results
 
     def jacobian(self, *args: Any) -> List[List[Any]]:
@@ -209,17 +209,17 @@ class Compiled:
                            for program in programs)
 
     # Variants ----------------------------------------------------------------------------
-    def _vjp(self, seed: Sequence[float], args: Args) -> Tuple[List[float], List[List[float]]]:
-        """(outputs, gradients of the list arguments) of the seeded sweep, in new lists."""
+    def _vjp(self, seed: Sequence[float], args: Args, buffers: Sequence[List[float]]) -> List[float]:
+        """The outputs; the seeded sweep added into the buffers (see vjp_into)."""
         program = self._latest.get(_shape(args))
         if program is not None:
             try:
-                return _vjp(program, args, seed)
+                return _vjp(program, args, seed, buffers)
             except Retrace:
                 pass
             except _FAILURES:
-                return self._record(args, "vjp", seed)
-        return self._run(args, lambda p, a: _vjp(p, a, seed), "vjp", seed)
+                return self._record(args, "vjp", seed, buffers)
+        return self._run(args, lambda p, a: _vjp(p, a, seed, buffers), "vjp", seed, buffers)
 
     def _differentiated(self, arity: int) -> Tuple[int, ...]:
         """The positions differentiated in a call of this many arguments: argnums, read as
@@ -233,50 +233,55 @@ class Compiled:
         return tuple(k % arity for k in self.argnums)
 
     def _run(self, args: Args, run: Callable[[Program, Args], Any], derivative: Optional[str],
-             seed: Sequence[float] = ()) -> Any:
+             seed: Sequence[float] = (), buffers: Sequence[List[float]] = ()) -> Any:
         args, shape = _normalised(args, derivative)
         differentiate = self._differentiated(len(args))
         if shape in self._recording:
-            return self._record(args, derivative, seed)
+            return self._record(args, derivative, seed, buffers)
         programs = self._variants.setdefault(shape, [])
-        for program in programs:
+        for program in list(programs):
             try:
                 result = run(program, args)
+            except Rebound:  # never right again: made room for the new one
+                programs.remove(program)
+                continue
             except Retrace:
                 continue
             except _FAILURES:
-                return self._record(args, derivative, seed)
+                return self._record(args, derivative, seed, buffers)
             self._latest[shape] = program
             return result
         if len(programs) >= MAX_VARIANTS:
             return self._give_up(shape, f"{MAX_VARIANTS} variants traced for arguments of this "
-                                 "shape and none fits", args, derivative, seed)
+                                 "shape and none fits", args, derivative, seed, buffers)
         try:
-            program = Program(pipeline(trace(self.function, args, shape, differentiate)))
+            form = trace(self.function, args, shape, differentiate)
+            program = Program(pipeline(form), find(self.function, form.externals))
         except NotTraceable as why:
-            return self._give_up(shape, str(why), args, derivative, seed)
+            return self._give_up(shape, str(why), args, derivative, seed, buffers)
         try:
             result = run(program, args)
         except Retrace:  # fails its own call's guards: never kept, never trusted
-            return self._record(args, derivative, seed)
+            return self._record(args, derivative, seed, buffers)
         except _FAILURES:
             programs.append(program)
-            return self._record(args, derivative, seed)
+            return self._record(args, derivative, seed, buffers)
         programs.append(program)
         self._latest[shape] = program
         return result
 
     def _give_up(self, shape: Shape, why: str, args: Args, derivative: Optional[str],
-                 seed: Sequence[float]) -> Any:
+                 seed: Sequence[float], buffers: Sequence[List[float]]) -> Any:
         self._recording[shape] = why
         warnings.warn(f"{self.__name__}: {why}; running it on the recording engine from now on",
                       RuntimeWarning, stacklevel=4)
-        return self._record(args, derivative, seed)
+        return self._record(args, derivative, seed, buffers)
 
-    def _record(self, args: Args, derivative: Optional[str], seed: Sequence[float] = ()) -> Any:
+    def _record(self, args: Args, derivative: Optional[str], seed: Sequence[float] = (),
+                buffers: Sequence[List[float]] = ()) -> Any:
         """The recording engine's answer (and errors) for this call, shaped as the compiled
-        code's: values; (value, gradients); jacobian rows; or (outputs, list gradients) of
-        the seeded sweep."""
+        code's: values; (value, gradients); jacobian rows; or, for vjp, the outputs, the
+        seeded sweep added into the buffers."""
         args, _ = _normalised(args, derivative)
         inputs: List[Any] = [Scalar(a) if a.__class__ is float else [Scalar(v) for v in a] for a in args]
         with cycle_collector_paused():
@@ -301,10 +306,13 @@ class Compiled:
         flat = [x for i in wanted for x in (inputs[i] if isinstance(inputs[i], list) else [inputs[i]])]
         if derivative == "vjp":
             _check_seed(seed, len(outputs))
-            adjoints = _seeded_sweep(nodes, outputs, seed)
-            gradients = [adjoints.get(id(x), 0.0) for x in flat]
-            shaped = _reshape(gradients, [inputs[i] for i in wanted])
-            return values, [g for g in shaped if isinstance(g, list)]
+            cells = [x for i in wanted if isinstance(inputs[i], list) for x in inputs[i]]
+            start = {id(x): b for x, b in zip(cells, (b for buffer in buffers for b in buffer))}
+            adjoints = _seeded_sweep(nodes, outputs, seed, start)
+            new = iter([adjoints[id(x)] for x in cells])
+            for buffer in buffers:
+                buffer[:] = [next(new) for _ in buffer]
+            return values
         rows = [[0.0] * len(flat) if out.__class__ is not Scalar else reverse_autodiff(out, flat)
                 for out in outputs]
         shaped_rows = [_reshape(row, [inputs[i] for i in wanted]) for row in rows]
@@ -315,10 +323,12 @@ class Compiled:
         return values[0], shaped_rows[0]
 
 
-def _seeded_sweep(nodes: List[Scalar], outputs: List[Any], seed: Sequence[float]) -> Dict[int, float]:
-    """The recording engine's sweep over nodes (as recorded, oldest first) with each output's
-    adjoint starting at its seed: adjoints by id, as the compiled vjp adds them."""
-    adjoints: Dict[int, float] = {}
+def _seeded_sweep(nodes: List[Scalar], outputs: List[Any], seed: Sequence[float],
+                  start: Dict[int, float]) -> Dict[int, float]:
+    """The recording engine's sweep over nodes (as recorded, oldest first), the adjoints of
+    some leaves starting at given values (by id) and each output's adding its seed first:
+    the adjoints by id, added in the order the compiled vjp adds them."""
+    adjoints = dict(start)
     for out, weight in zip(outputs, seed):
         if out.__class__ is Scalar:
             adjoints[id(out)] = adjoints.get(id(out), 0.0) + weight
@@ -364,11 +374,10 @@ def _gradient(program: Program, args: Args) -> Any:
     return value, _gradients(program, lists, scalars)
 
 
-def _vjp(program: Program, args: Args, seed: Sequence[float]) -> Tuple[List[float], List[List[float]]]:
+def _vjp(program: Program, args: Args, seed: Sequence[float], buffers: Sequence[List[float]]) -> List[float]:
     _check_seed(seed, len(program.form.outputs))
-    lists = [[0.0] * len(args[i]) for i in program.lists]
-    outputs, _ = program.vjp(*args, (seed,), (lists,))
-    return list(outputs), lists
+    outputs, _ = program.vjp(*args, (seed,), (tuple(buffers),))
+    return list(outputs)
 
 
 def _jacobian(program: Program, args: Args) -> List[List[Any]]:

@@ -24,9 +24,14 @@ class Retrace(Exception):
     """Raised by generated code whose guard failed: the call needs another variant."""
 
 
+class Rebound(Retrace):
+    """Raised by generated code whose watch failed (watch.py): a Scalar the function read
+    from outside its arguments was replaced. The variant is never right again."""
+
+
 _FUNCTIONS = {name: f"_f_{name}" for name in recording.FLOAT_NAMESPACE}
 NAMESPACE: Dict[str, Any] = {f"_f_{name}": f for name, f in recording.FLOAT_NAMESPACE.items()}
-NAMESPACE.update(_Retrace=Retrace, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
+NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                  _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
                  _copysign=math.copysign)
 
@@ -118,8 +123,11 @@ class Writer:
                 lines.extend(f"{item.name} = X{position}[{item.index}]" for item in wanted)
         return lines
 
-    def externals(self) -> List[str]:
-        return [f"e{k} = E[{k}].value" for k in range(len(self.form.externals))]
+    def externals(self, watched: bool) -> List[str]:
+        """The externals' values, read after checking that they are still the Scalars the
+        function would read (watch.py)."""
+        check = ["if not _watch(): raise _Rebound"] if watched else []
+        return check + [f"e{k} = E[{k}].value" for k in range(len(self.form.externals))]
 
     # Adjoints ----------------------------------------------------------------------------
     def adjoint(self, var: Var) -> str:
@@ -230,11 +238,11 @@ def _differs(value: str, expected: float) -> str:
     return f"{value} != {literal(expected)}"
 
 
-def source(form: Form) -> str:
+def source(form: Form, watched: bool) -> str:
     """The generated source of a variant: value, grad and vjp (see the module's docs)."""
     writer = Writer(form)
     forward = writer.forward()
-    head = writer.unpack(range(len(form.arguments)), writer.used()) + writer.externals()
+    head = writer.unpack(range(len(form.arguments)), writer.used()) + writer.externals(watched)
     signature = ", ".join(f"X{i}" if size is not None else f"x{i}"
                           for i, size in enumerate(form.arguments))
     outputs = "".join(show(out) + ", " for out in form.outputs)
@@ -261,20 +269,22 @@ def source(form: Form) -> str:
     ])
 
 
-def run(text: str, form: Form, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def run(text: str, form: Form, watch: Any, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The functions text defines, with the names generated code uses."""
-    namespace = dict(NAMESPACE, E=form.externals, **(extra or {}))
+    namespace = dict(NAMESPACE, E=form.externals, _watch=watch, **(extra or {}))
     exec(builtins.compile(text, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
     return namespace
 
 
 class Program:
-    """One variant: its form (after the passes), its source and the functions run from it."""
+    """One variant: its form (after the passes), its source and the functions run from it;
+    ``watch`` checks the places the externals are found (watch.py), if there are any."""
 
-    def __init__(self, form: Form) -> None:
+    def __init__(self, form: Form, watch: Optional[Callable[[], bool]] = None) -> None:
         self.form = form
-        self.source = source(form)
-        namespace = run(self.source, form)
+        self.watch = watch
+        self.source = source(form, watch is not None)
+        namespace = run(self.source, form, watch)
         self.value: Callable[..., Tuple[float, ...]] = namespace["value"]
         self.grad: Callable[..., Any] = namespace["grad"]
         self.vjp: Callable[..., Any] = namespace["vjp"]
