@@ -44,43 +44,7 @@ def test_compiled_random_programs_answer_as_the_recording_engine_long(scenario):
 
 
 # The harness -----------------------------------------------------------------------------------
-class Recorded:
-    """A stand-in for a compiled function that answers every call with the recording engine,
-    as scalargrad.compile promises to: the harness must find nothing wrong with it."""
-
-    def __init__(self, function, argnums=None):
-        self.function, self.argnums = function, argnums
-
-    @staticmethod
-    def _answer(result):
-        if isinstance(result, oracle.Raised):
-            raise result.type(result.message)
-        return result
-
-    def __call__(self, *args):
-        return self._answer(oracle.value(self.function, args))
-
-    def value_and_grad(self, *args):
-        return self._answer(oracle.value_and_grad(self.function, args, self.argnums))
-
-    def jacobian(self, *args):
-        return self._answer(oracle.jacobian(self.function, args, self.argnums))
-
-    def vjp_into(self, buffers, seed, *args):
-        outputs, after = self._answer(oracle.vjp_into(self.function, buffers, seed, args, self.argnums))
-        for buffer, new in zip(buffers, after):
-            buffer[:] = new
-        return outputs
-
-    def vjp_batch(self, buffers, seed, shared, examples):
-        outputs, after, _ = self._answer(oracle.vjp_batch(self.function, buffers, seed, shared, examples,
-                                                          self.argnums))
-        for buffer, new in zip(buffers, after):
-            buffer[:] = new
-        return outputs
-
-
-class FirstTrace(Recorded):
+class FirstTrace(differential.Recorded):
     """A wrong compiler: the recording engine's answers at the first point it was called at
     (for each call kind), whatever it is called with later: guards never checked."""
 
@@ -102,7 +66,7 @@ class FirstTrace(Recorded):
 @settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=SLOW_IS_FINE)
 @given(scenarios())
 def test_the_harness_finds_nothing_wrong_with_the_recording_engine(scenario):
-    outcome = differential.run(scenario, compile=Recorded)
+    outcome = differential.run(scenario, compile=differential.Recorded)
     if outcome.mismatches:
         pytest.fail(outcome.report(), pytrace=False)
 
