@@ -123,8 +123,7 @@ class Matrix:
         return [[next(grads) if x.__class__ is Scalar else 0.0 for x in row] for row in self._rows]
 
     def __repr__(self) -> str:
-        shown = [[x.value if x.__class__ is Scalar else x for x in row] for row in self._rows]
-        return f"Matrix({shown!r})"  # (not tolist(): showing a value is no decision on it)
+        return f"Matrix({self.tolist()!r})"  # the values shown: guards while traced, as tolist()
 
     # Arithmetic --------------------------------------------------------------------------
     def __matmul__(self, other: "Matrix") -> "Matrix":

@@ -172,13 +172,13 @@ def source(program: Program, shared: int) -> str:
             finish.append(f"if D{n}: {local} = _list(_map(_add, {local}, "
                           f"[_sum(_map(_mul, D{n}, column)) for column in zip(*P{n})]))")
     outputs = "".join(show(out) + ", " for out in form.outputs)
-    examples = "".join(name + ", " for name in names[shared:])
+    example = "(" + "".join(name + ", " for name in names[shared:]) + ")" if len(names) > shared else "_"
     return "\n".join([
         "def vjp_batch(" + "".join(name + ", " for name in names[:shared]) + "EXAMPLES, seed):",
         *indent(head),
         "    outputs = []",
-        (f"    for e, ({examples}) in enumerate(EXAMPLES):" if by_example
-         else f"    for {examples}in EXAMPLES:"),
+        (f"    for e, {example} in enumerate(EXAMPLES):" if by_example
+         else f"    for {example} in EXAMPLES:"),
         *indent(loop, 8),
         f"        outputs.append(({outputs}))",
         *indent(finish),

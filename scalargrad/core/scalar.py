@@ -155,10 +155,20 @@ class Scalar:
         return result
 
     def __repr__(self) -> str:
-        return f"Scalar({self.value!r})"
+        """Scalar(value); while a call is traced for compiling, the text shows the value: a
+        guard, as float() is."""
+        value = self.value
+        if _observer is not None:
+            _observer("float", self, None, value)
+        return f"Scalar({value!r})"
 
     def __format__(self, spec: str) -> str:
-        return format(self.value, spec) if spec else repr(self)
+        if not spec:
+            return repr(self)
+        value = self.value
+        if _observer is not None:
+            _observer("float", self, None, value)
+        return format(value, spec)
 
     @property
     def is_leaf(self) -> bool:
