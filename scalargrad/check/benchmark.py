@@ -374,9 +374,10 @@ def _flat_mlp(params: List[Any], pixels: List[Any], target: List[Any]) -> Any:
 
 
 def _one_hot_cross_entropy(system: NumberSystem, logits: List[Any], target: List[Any]) -> Any:
-    # Compiled, top is the traced call's (a read inside scalargrad is no guard): any shift
-    # gives the same loss while exp() does not overflow, as on these small logits.
-    top = max(_value(v) for v in logits)
+    # A constant shift: any shift gives the same loss while exp() does not overflow, as on
+    # these small logits. (Shifting by the largest logit, as _cross_entropy does, would read
+    # the logits' values: compiled, a guard, and a new trace for every example.)
+    top = 0.0
     return system.log(sum(system.exp(v - top) for v in logits)) + top - functions.dot(target, logits)
 
 

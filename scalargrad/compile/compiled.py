@@ -299,7 +299,7 @@ class Compiled:
             if out.__class__ is not Scalar and not is_number(out):
                 raise TypeError(f"compiled function: the function returned a {type(out).__name__}; "
                                 "Scalars or numbers only")
-        values = [out.value if out.__class__ is Scalar else float(out) for out in outputs]
+        values = [out._value if out.__class__ is Scalar else float(out) for out in outputs]
         if derivative is None:
             return values[0] if single else values
         wanted = self._differentiated(len(args))

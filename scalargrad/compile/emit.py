@@ -127,7 +127,7 @@ class Writer:
         """The externals' values, read after checking that they are still the Scalars the
         function would read (watch.py)."""
         check = ["if not _watch(): raise _Rebound"] if watched else []
-        return check + [f"e{k} = E[{k}].value" for k in range(len(self.form.externals))]
+        return check + [f"e{k} = E[{k}]._value" for k in range(len(self.form.externals))]
 
     # Adjoints ----------------------------------------------------------------------------
     def adjoint(self, var: Var) -> str:

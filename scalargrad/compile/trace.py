@@ -4,8 +4,9 @@ Every node the call records goes on the tape (recording.py) in the order it is m
 the tracer reads them all from there, whether the result depends on them or not: a value
 only a guard reads, or an operation whose result is dropped but which can raise (``log(x)``
 at a negative x), is part of the program. Decisions the call takes on values (comparisons,
-bool, int, float, round, value reads: see scalar.observing) become Guards at the place they
-were taken, between the equations made before and after.
+bool, int, float, round, repr, format: see scalar.observing; and reads of ``.value``: see
+value_reads_reported) become Guards at the place they were taken, between the equations
+made before and after.
 
 The collector is paused while tracing, so that nothing takes nodes off the tape. If the
 function itself ends the tape (it differentiates something, or pauses the collector), the
@@ -14,7 +15,8 @@ not traceable (NotTraceable), and runs on the recording engine.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ..core import recording, rules
 from ..core.recording import make_node
@@ -38,6 +40,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.decisions: List[Tuple[str, Scalar, Any, Any, Any]] = []
         self.nary: Dict[int, Tuple[Any, ...]] = {}
+        self.writes = 0  # values the function set (value_reads_reported)
 
     def __call__(self, kind: str, node: Scalar, other: Any, outcome: Any) -> None:
         if kind == "nary":
@@ -55,9 +58,12 @@ def trace(function: Callable, args: Sequence[Any], shape: Shape,
     with cycle_collector_paused():
         end_tape()
         marker = make_node(0.0, rules.SUM, (), ())  # where this call's tape begins
-        with observing(recorder):
+        with observing(recorder), value_reads_reported(recorder):
             result = function(*inputs)
         nodes = _recorded_since(marker)
+    if recorder.writes:
+        raise NotTraceable("the function sets a Scalar's value while it runs, which compiled "
+                           "code cannot do again")
     single = not isinstance(result, (list, tuple))
     outputs = [result] if single else list(result)
     for out in outputs:
@@ -65,6 +71,40 @@ def trace(function: Callable, args: Sequence[Any], shape: Shape,
             raise TypeError(f"compiled function: the function returned a {type(out).__name__}; "
                             "Scalars or numbers only")
     return _Builder(inputs, nodes, recorder, id(marker)).form(outputs, single, shape, differentiate)
+
+
+@contextmanager
+def value_reads_reported(recorder: _Recorder) -> Iterator[None]:
+    """Inside the block, reading a Scalar's ``.value`` tells recorder, as float() does, and
+    setting one is counted (``recorder.writes``).
+
+    Why a class attribute is changed: ``.value`` is a plain slot, read by the user's code
+    anywhere (their function, the libraries it calls); nothing but the attribute itself sees
+    such a read, and a read the trace did not see would make the value a constant of the
+    code, silently wrong at any other point. So while a call is traced, and only then,
+    ``Scalar.value`` is a property. scalargrad's own code reads and writes the slot as
+    ``_value``, so what goes through ``.value`` is a read for the user (``value_of``,
+    ``Matrix.tolist`` and ``Scalar(x)`` read for the user on purpose). Outside the block
+    ``.value`` is the slot itself (core/scalar.py), as fast as any slot. The class is put
+    back on every way out of the block: a return, an exception, Ctrl-C (``finally``).
+    Tracing, like recording, is done from one thread at a time."""
+    slot = Scalar.__dict__["_value"]
+    before = Scalar.__dict__["value"]
+
+    def read(scalar: Scalar) -> float:
+        value: float = slot.__get__(scalar, Scalar)
+        recorder("float", scalar, None, value)
+        return value
+
+    def write(scalar: Scalar, value: float) -> None:
+        recorder.writes += 1
+        slot.__set__(scalar, value)
+
+    type.__setattr__(Scalar, "value", property(read, write))
+    try:
+        yield
+    finally:
+        type.__setattr__(Scalar, "value", before)
 
 
 def is_number(x: Any) -> bool:

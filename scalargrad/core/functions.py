@@ -126,7 +126,7 @@ class _Operand:
         self.numbers = Scalar not in types
         self.values: Optional[Tuple[float, ...]] = None
         if self.scalars:
-            self.values = tuple([e.value for e in entries])
+            self.values = tuple([e._value for e in entries])
         elif types == _FLOATS:  # data, as Matrix keeps it: the entries are the values
             self.values = entries
         elif self.numbers:

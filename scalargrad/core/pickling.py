@@ -50,7 +50,7 @@ def graph_records(y: Scalar) -> Tuple[List[Scalar], List[Record]]:
             return tuple([ref(x) for x in item])
         return item
 
-    records = [(node.operation, node.value, ref(node._a), node._da, ref(node._b), node._db)
+    records = [(node.operation, node._value, ref(node._a), node._da, ref(node._b), node._db)
                for node in nodes]
     return leaves, records
 
@@ -75,7 +75,7 @@ def reduce(y: Scalar) -> Tuple[Any, ...]:
     """How pickle and copy take a Scalar apart: a leaf as its value, a computed Scalar as
     its leaves and the records of its graph, rebuilt by ``rebuild``."""
     if y._rule is None:
-        return Scalar, (y.value,)
+        return Scalar, (y._value,)
     return rebuild, graph_records(y)
 
 

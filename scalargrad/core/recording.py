@@ -54,7 +54,7 @@ def make_node(value: float, rule: Union[Rule, NaryRule], a: Any, da: Any, b: Any
     """
     global _last
     node = _new(Scalar)
-    node.value = value
+    node._value = value
     node._rule = rule
     node._a = a
     node._da = da
@@ -137,14 +137,14 @@ _last = node"""
 _UNARY = """def {name}(x):
     global _last
     if x.__class__ is Scalar:
-        xv = x.value
+        xv = x._value
         try:
             out = {value}
             d = {partial}
         except (ArithmeticError, ValueError) as cause:
             raise error(RULE, (xv,), cause) from None
         node = _new(Scalar)
-        node.value = out
+        node._value = out
         node._rule = RULE
         node._a = x
         node._da = d
@@ -163,14 +163,14 @@ _FORWARD = """def {name}(self, other):
     global _last
     cls = other.__class__
     if cls is Scalar:
-        bv = other.value
+        bv = other._value
     elif cls is float or cls is int:
         bv = other
     elif isinstance(other, _Real):
         bv = float(other)
     else:
         return NotImplemented
-    av = self.value
+    av = self._value
     try:
         out = {value}
         da = {partial_a}
@@ -178,7 +178,7 @@ _FORWARD = """def {name}(self, other):
     except (ArithmeticError, ValueError) as cause:
         raise error(RULE, (av, bv), cause) from None
     node = _new(Scalar)
-    node.value = out
+    node._value = out
     node._rule = RULE
     node._a = self
     node._da = da
@@ -199,14 +199,14 @@ _REFLECTED = """def {name}(self, other):
         av = float(other)
     else:
         return NotImplemented
-    bv = self.value
+    bv = self._value
     try:
         out = {value}
         db = {partial_b}
     except (ArithmeticError, ValueError) as cause:
         raise error(RULE, (av, bv), cause) from None
     node = _new(Scalar)
-    node.value = out
+    node._value = out
     node._rule = RULE
     node._a = other
     node._da = None
@@ -322,7 +322,7 @@ def record_nary(rule: NaryRule, args: Sequence[Any]) -> Union["Scalar", float]:
     rule over pairs, ``_b`` keeps each parent's partner when some partner is a Scalar (then
     the partial changes with it, and differentiating again needs it).
     """
-    values = [a.value if a.__class__ is Scalar else as_float(a) for a in args]
+    values = [a._value if a.__class__ is Scalar else as_float(a) for a in args]
     out = float_function_nary(rule)(values)  # sums and logsumexp give inf or nan, never raise
     positions = [i for i, a in enumerate(args) if a.__class__ is Scalar]
     if not positions:

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import numbers
 import operator
-import sys
 from contextlib import contextmanager
-from typing import Any, Callable, ClassVar, Iterator, Optional, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Tuple, Union, overload
 
 from . import recording
 from ..errors import GraphLostError
@@ -49,7 +48,7 @@ def _comparison(name: str, compare: Callable[[float, float], bool]) -> Callable[
         other_value = _value_or_none(other)
         if other_value is None:
             return NotImplemented
-        result = compare(self.value, other_value)
+        result = compare(self._value, other_value)
         if _observer is not None:
             _observer(name, self, other, result)
         return result
@@ -70,12 +69,12 @@ class Scalar:
     where a recorded Scalar becomes a float.
     """
 
-    __slots__ = ("value", "_rule", "_a", "_da", "_b", "_db", "_acc", "_previous")
+    __slots__ = ("_value", "_rule", "_a", "_da", "_b", "_db", "_acc", "_previous")
 
     # The slots' types, as the module docstring lays them out. _a, _da, _b and _db hold a
     # Scalar, a number, a tuple or None depending on the rule, and _acc an adjoint or tangent
     # (a float or a Scalar) or a sweep's mark: Any, since only the rule says which.
-    value: float
+    _value: float
     _rule: Union[Rule, NaryRule, None]
     _a: Any
     _da: Any
@@ -83,6 +82,13 @@ class Scalar:
     _db: Any
     _acc: Any
     _previous: Union[Scalar, None]
+
+    if TYPE_CHECKING:  # .value is the slot _value under its public name (set below the class)
+        @property
+        def value(self) -> float: ...
+
+        @value.setter
+        def value(self, value: float) -> None: ...
 
     def __init__(self, value: Union[Number, "Scalar"]) -> None:
         # The checks go through cls, read once (Scalars are made often), which the type
@@ -96,7 +102,7 @@ class Scalar:
                 value = float(value)
             else:
                 raise TypeError(f"Scalar() needs a real number, got {cls.__name__}")
-        self.value = value  # type: ignore[assignment]
+        self._value = value  # type: ignore[assignment]
         self._rule = self._a = self._da = self._b = self._db = self._acc = None
         self._previous = None
 
@@ -122,14 +128,15 @@ class Scalar:
     def __float__(self) -> float:
         if _strict and self._rule is not None:
             raise _lost(self, "float()")
+        value = self._value
         if _observer is not None:
-            _observer("float", self, None, self.value)
-        return self.value
+            _observer("float", self, None, value)
+        return value
 
     def __int__(self) -> int:
         if _strict and self._rule is not None:
             raise _lost(self, "int()")
-        result = int(self.value)
+        result = int(self._value)
         if _observer is not None:
             _observer("int", self, None, result)
         return result
@@ -143,13 +150,13 @@ class Scalar:
         """round(s) rounds the value, like round() of a float (a number, not a Scalar)."""
         if _strict and self._rule is not None:
             raise _lost(self, "round()")
-        result = round(self.value, ndigits)
+        result = round(self._value, ndigits)
         if _observer is not None:
             _observer("round", self, ndigits, result)
         return result
 
     def __bool__(self) -> bool:
-        result = self.value != 0.0
+        result = self._value != 0.0
         if _observer is not None:
             _observer("bool", self, None, result)
         return result
@@ -157,7 +164,7 @@ class Scalar:
     def __repr__(self) -> str:
         """Scalar(value); while a call is traced for compiling, the text shows the value: a
         guard, as float() is."""
-        value = self.value
+        value = self._value
         if _observer is not None:
             _observer("float", self, None, value)
         return f"Scalar({value!r})"
@@ -165,7 +172,7 @@ class Scalar:
     def __format__(self, spec: str) -> str:
         if not spec:
             return repr(self)
-        value = self.value
+        value = self._value
         if _observer is not None:
             _observer("float", self, None, value)
         return format(value, spec)
@@ -190,13 +197,17 @@ class Scalar:
 
     __hash__ = None  # type: ignore[assignment]  # unhashable on purpose; object types it as a method
 
+# .value is the slot itself, under its public name: as fast to read and write as any slot.
+# scalargrad's own code reads and writes _value; only what the user reads goes through .value,
+# which is what compiling can tell apart (scalargrad.compile.trace: value_reads_reported).
+type.__setattr__(Scalar, "value", Scalar.__dict__["_value"])
 recording.bind(Scalar)
 
 
 def _value_or_none(x: object) -> Union[float, None]:
     """The float value of a Scalar or a real number, or None for anything else."""
     if x.__class__ is Scalar:
-        return x.value
+        return x._value
     if isinstance(x, numbers.Real):
         return float(x)
     return None
@@ -207,10 +218,7 @@ def value_of(x: ScalarLike) -> float:
     While a call is traced for compiling, reading a Scalar's value is a guard, as float()."""
     if x.__class__ is not Scalar:
         return float(x)
-    value = x.value
-    if _observer is not None:
-        _observer("float", x, None, value)
-    return value
+    return x.value  # a read for the user: a guard while a call is traced (compile/trace.py)
 
 
 def edges(node: Scalar) -> Tuple[Tuple[Scalar, ...], Tuple[Any, ...]]:
@@ -237,38 +245,18 @@ def arguments(node: Scalar) -> Tuple[Any, ...]:
     return (node._a,) if node._b is None else (node._a, node._b)
 
 
-_VALUE_SLOT = Scalar.__dict__["value"]  # the slot's own descriptor: what .value reads at rest
-
-
-def _observed_value(self: Scalar) -> float:
-    """Scalar.value while a call is observed: read outside scalargrad's own modules, a value
-    is a decision taken on it (``if x.value > 0``), told to the observer as float() is."""
-    value: float = _VALUE_SLOT.__get__(self, Scalar)
-    if _observer is not None and not _ours(sys._getframe(1).f_globals.get("__name__", "")):
-        _observer("float", self, None, value)
-    return value
-
-
-def _ours(module: str) -> bool:
-    """Whether code of this module is scalargrad's own (its generated functions included)."""
-    return module == "scalargrad" or module.startswith("scalargrad.")
-
-
 @contextmanager
 def observing(observer: Callable[[str, "Scalar", Any, Any], None]) -> Iterator[None]:
-    """Inside the block, observer is told of every comparison, bool(), int(), float() and
-    round() of a Scalar, of every read of its .value outside scalargrad, and of every n-ary
-    node's full arguments (recording.record_nary)."""
+    """Inside the block, observer is told of every comparison, bool(), int(), float(),
+    round(), repr() and format() of a Scalar, and of every n-ary node's full arguments
+    (recording.record_nary). (Reads of .value are told by scalargrad.compile, which
+    makes .value report them while it traces.)"""
     global _observer
     previous, _observer = _observer, observer
-    if previous is None:  # .value goes through _observed_value until the block ends
-        type.__setattr__(Scalar, "value", property(_observed_value, _VALUE_SLOT.__set__))
     try:
         yield
     finally:
         _observer = previous
-        if previous is None:
-            type.__setattr__(Scalar, "value", _VALUE_SLOT)
 
 
 @contextmanager
@@ -289,5 +277,5 @@ def strict_conversions() -> Iterator[None]:
 
 def _lost(node: Scalar, conversion: str) -> GraphLostError:
     return GraphLostError(f"{conversion} of a recorded Scalar (made by {node.operation}, value "
-                     f"{node.value!r}) gives a plain number with no derivative; use "
+                     f"{node._value!r}) gives a plain number with no derivative; use "
                      "scalargrad's functions instead of math's, or .value to read it on purpose")
