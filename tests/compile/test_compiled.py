@@ -533,3 +533,67 @@ def test_terms_that_are_not_list_items_are_added_back_one_by_one_newest_first():
     cf = sg.compile(f, argnums=[0, 1])
     _check_against_recording(cf, f, w, x)
     assert cf.source.count("_sum(_map(_mul,") >= 2
+
+
+# What a compiled function takes, refuses and gives ---------------------------------------------
+def test_derivatives_of_scalars_are_refused_on_every_call_and_the_call_itself_records():
+    cf = sg.compile(lambda x: x * x)
+    for _ in range(2):
+        with pytest.raises(TypeError, match="value_and_grad takes numbers"):
+            cf.value_and_grad(Scalar(1.5))
+        with pytest.raises(TypeError, match="jacobian takes numbers"):
+            cf.jacobian([Scalar(1.5)][0])
+        cf.value_and_grad(1.5)
+    x = Scalar(1.5)
+    assert reverse_autodiff(cf(x), x) == 3.0  # a live graph
+
+
+def test_ints_are_floats_and_results_are_floats():
+    cf = sg.compile(lambda a, bs: [a * bs[0], bs[1] / a, a], argnums=[0])
+    for args in ((3, [2, 7]), (3.0, [2.0, 7.0]), (2 ** 60 + 1, [3, 1])):
+        got = cf(*args)
+        assert [type(v) for v in got] == [float] * 3
+        assert got == [float(args[0]) * float(args[1][0]), float(args[1][1]) / float(args[0]), float(args[0])]
+    assert cf.jacobian(3, [2, 7]) == [[2.0], [-(7.0 / 3.0) / 3.0], [1.0]]  # by hand
+
+
+@pytest.mark.parametrize("argnums, error", [([0, 0], ValueError), ([0.0], TypeError), (["x"], TypeError)])
+def test_argnums_are_distinct_ints(argnums, error):
+    with pytest.raises(error, match="argnums"):
+        sg.compile(lambda x: x, argnums=argnums)
+
+
+def test_a_compiled_function_is_neither_pickled_nor_copied():
+    import copy
+    import pickle
+    cf = sg.compile(lambda x: x * 2.0)
+    cf(1.0)
+    for attempt in (lambda: pickle.dumps(cf), lambda: copy.copy(cf), lambda: copy.deepcopy(cf)):
+        with pytest.raises(TypeError, match="cannot be pickled or copied"):
+            attempt()
+
+
+def test_a_variant_whose_guards_fail_on_its_own_call_is_never_kept(monkeypatch):
+    """Code that disagreed with its own trace (a guard failing on the very call traced) is
+    not trusted: the call gets the recording engine's answer, and the variant is dropped."""
+    from scalargrad.compile import compiled
+    from scalargrad.compile.form import Guard
+
+    def disagreeing(form):
+        made = real(form)
+        made.equations.insert(0, Guard("bool", (0.0,), True))  # bool(0.0) is never True
+        return made
+    real = compiled.pipeline
+    monkeypatch.setattr(compiled, "pipeline", disagreeing)
+    cf = sg.compile(lambda x: sg.exp(x) * 2.0)
+    for call, want in ((lambda: cf(1.0), 2.0 * math.e), (lambda: cf.value_and_grad(0.0), (2.0, [2.0]))):
+        assert call() == want
+    assert compiler_variants(cf) == []
+
+
+def test_grad_inside_the_function_is_traced_as_recorded_operations():
+    f = lambda x: sg.grad(lambda z: z * z * z)(x) * x  # noqa: E731 - 3x^2 * x, recorded
+    cf = sg.compile(f)
+    for x in (2.0, -0.5):
+        assert cf.value_and_grad(x) == (3 * x ** 3, [9 * x ** 2])
+    assert len(compiler_variants(cf)) == 1

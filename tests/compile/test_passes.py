@@ -1,0 +1,149 @@
+"""The passes over the form (compile/passes.py): each keeps the recording engine's answers,
+bit for bit, on the programs it changes; checked against tests/compile/compile_oracle.py."""
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scalargrad as sg
+from scalargrad import Scalar
+from scalargrad.compile.form import Apply, Dot, Guard, Pack
+from scalargrad.compile.passes import MIN_CHAIN, NEVER_RAISE, pipeline, prune
+from scalargrad.compile.trace import trace
+from scalargrad.core import rules
+from tests.compile import compile_oracle as oracle
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-308, 5e-324, 1e308, -1e308, 710.0, -710.0, math.inf,
+           -math.inf, math.nan, 2.0 ** 53 + 1.0]
+
+
+@pytest.mark.parametrize("name", sorted(NEVER_RAISE))
+def test_the_rules_prune_may_drop_never_raise_on_any_float(name):
+    rule = rules.RULES[name]
+    if isinstance(rule, rules.NaryRule):
+        function = rules.FLOAT_FUNCTIONS.get(name) or rules.HELPERS[{"sum": "total"}.get(name, name)]
+        for a in SPECIAL:
+            for b in SPECIAL:
+                function([a, b, 1.0, -1.0] if name != "dot" else [a, b, b, a])
+        return
+    value = sg.core.recording.float_function(rule)
+    for a in SPECIAL:
+        for b in SPECIAL:
+            value(*(a, b)[:len(rule.arguments)])
+
+
+def test_the_rules_prune_keeps_can_raise():
+    raising = {name for name, rule in rules.RULES.items() if name not in NEVER_RAISE}
+    assert raising == {"exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "div", "pow"}
+
+
+def test_prune_keeps_guards_what_they_read_and_what_can_raise_and_drops_the_rest():
+    def f(x):
+        unused = sg.tanh(x) * 2.0  # nothing reads it, it cannot raise: dropped
+        del unused
+        sg.log(x * 3.0)  # can raise: kept, with what it reads
+        if sg.sin(x) + 1.0 > 0.5:  # a guard: kept, with what it reads
+            return x * 5.0
+        return x
+    form = trace(f, (1.0,), (None,), (0,))
+    names = [e.rule.name if isinstance(e, Apply) else "guard" for e in prune(form).equations]
+    assert names == ["mul", "log", "sin", "add", "guard", "mul"]
+    assert len(form.equations) == 8
+
+
+def _value_and_grad_and_jacobian_agree(f, args, argnums=None):
+    cf = sg.compile(f, argnums=argnums)
+    for _ in range(2):  # traced, then replayed
+        got = oracle.attempt(lambda: cf.value_and_grad(*args))
+        assert oracle.same(got, oracle.value_and_grad(f, args, argnums)), got
+        assert oracle.same(oracle.attempt(lambda: cf.jacobian(*args)), oracle.jacobian(f, args, argnums))
+    return cf
+
+
+def _fused(cf):
+    return [e for p in cf._variants.values() for program in p for e in program.form.equations
+            if isinstance(e, Dot) and e.fused]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=MIN_CHAIN, max_size=12),
+       st.integers(0, 5), st.lists(st.floats(-3, 3), min_size=4, max_size=4),
+       st.sampled_from(["none", "factor", "other"]))
+def test_a_sum_of_products_is_fused_with_the_recording_engines_order_of_adjoints(pairs, start, point, meddle):
+    """Factors drawn from a few values (so one meets itself, the start, and both sides):
+    each adjoint's additions in the recording engine's order. An operation made between the
+    chain's own, reading a factor, must stop the fusing; one reading nothing of it need not."""
+    other = Scalar(0.5)
+
+    def f(w, a, b):
+        pool = [w[0], w[1], w[2], a, b, a * b]
+        total = pool[start]
+        for k, (i, j) in enumerate(pairs):
+            if k == 2 and meddle != "none":
+                side = sg.tanh(pool[i] if meddle == "factor" else other)
+                pool.append(side)
+            total = total + pool[i] * pool[j]
+        return total * 1.0 + pool[-1]
+    args = ([point[0], point[1], point[2]], point[3], 0.75)
+    cf = _value_and_grad_and_jacobian_agree(f, args)
+    assert bool(_fused(cf)) == (meddle != "factor")
+
+
+def test_a_product_of_slices_of_one_list_that_overlap_adds_each_cell_in_order():
+    def f(w):
+        return sg.dot(w[0:4], w[1:5]) + sg.dot(w[::2], w[1::2]) * w[2] + sum(
+            (w[k] * w[k + 1] for k in range(9)), w[3])  # fused, overlapping sides and start
+    rng = random.Random(3)
+    cf = _value_and_grad_and_jacobian_agree(f, ([rng.uniform(-1, 1) for _ in range(10)],))
+    assert _fused(cf)
+
+
+def test_sums_of_products_of_scalar_arguments_and_numbers_keep_their_values():
+    def f(x, y):
+        weights = [0.5, -1.0, 2.0, 3.0, 0.25, 1.5, -2.0, 4.0, 0.1]
+        return sum((c * (x if k % 2 else y) for k, c in enumerate(weights)), x * y)
+    _value_and_grad_and_jacobian_agree(f, (0.3, -1.7))
+
+
+def test_an_output_is_never_given_its_consumers_adjoint():
+    def f(x):
+        a = x * 2.0
+        b = a + 1.0  # a passes its adjoint on with partial 1 to b, its only consumer
+        return [b, a]
+    cf = _value_and_grad_and_jacobian_agree(f, (1.5,))
+    assert cf.jacobian(1.5) == [[2.0], [2.0]]  # by hand: both rows d(2x)/dx
+    assert cf.vjp_into([], (1.0, 10.0), 1.5) == [4.0, 3.0]
+    sweep = cf._variants[(None,)][0].form.sweep
+    a = next(v for v in sweep.slots if v.name == "v0")
+    assert sweep.slots[a] is a  # a, an output, keeps its own adjoint
+
+
+def test_a_tuple_read_by_several_dots_is_made_once():
+    def f(w, x):
+        hidden = [sg.tanh(w[j] * x[j]) for j in range(3)]
+        return sg.dot(w[3:6], hidden) * sg.dot(w[6:9], hidden)
+    form = pipeline(trace(f, ([0.1 * k for k in range(9)], [1.0, 0.5, -0.25]), (9, 3), (0,)))
+    packs = [e for e in form.equations if isinstance(e, Pack)]
+    dots = [e for e in form.equations if isinstance(e, Dot)]
+    assert len(packs) == 1 and all(d.right.packed is packs[0].out for d in dots)
+    assert form.equations.index(packs[0]) < form.equations.index(dots[0])
+
+
+def test_the_printed_form_names_its_equations_guards_and_sweep():
+    cf = sg.compile(lambda x, ys: sg.log(sg.dot(ys, [1.0, 2.0])) * x if x > 0 else -x, argnums=[0])
+    cf.value_and_grad(2.0, [0.5, 0.25])
+    text = cf.ir
+    assert text.splitlines()[0] == "form (x0, X1[2]) differentiating [0]:"
+    for line in ["guard x0 > 0.0 is True", "v0 = dot X1[0:2] (1.0, 2.0)", "v1 = log v0",
+                 "v2 = mul v1 x0", "return v2", "reverse sweep:", "seed 0 -> v2", "x0 += g * v1"]:
+        assert line in text, line
+    assert "v1 +=" not in text  # log's argument does not depend on x0: no adjoint for it
+    assert [type(e) for e in cf._variants[(None, 2)][0].form.equations][0] is Guard
+
+
+def test_a_guard_on_a_constant_partial_times_infinity_is_still_tested_for_a_zero_adjoint():
+    f = lambda x: x * math.inf + x * 0.0  # noqa: E731 - a partial inf: 0 * inf would be nan
+    _value_and_grad_and_jacobian_agree(lambda x: sg.relu(f(x)), (-1.0,))
+    _value_and_grad_and_jacobian_agree(lambda x: Scalar(0.0) * f(x), (2.0,))
