@@ -10,8 +10,10 @@ names, and those below) and numbers written with repr(): no text of the user's f
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
+import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..core import recording
@@ -29,11 +31,18 @@ class Rebound(Retrace):
     from outside its arguments was replaced. The variant is never right again."""
 
 
+def _added_in_order(items: Any, start: float) -> float:
+    """start + items[0] + items[1] + ..., left to right, each addition rounded: as the
+    operations a fused sum of products replaced add (sum() compensates from Python 3.12)."""
+    return functools.reduce(operator.add, items, start)
+
+
 _FUNCTIONS = {name: f"_f_{name}" for name in recording.FLOAT_NAMESPACE}
 NAMESPACE: Dict[str, Any] = {f"_f_{name}": f for name, f in recording.FLOAT_NAMESPACE.items()}
 NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                  _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
-                 _copysign=math.copysign)
+                 _copysign=math.copysign,
+                 _in_order=sum if sys.version_info < (3, 12) else _added_in_order)
 
 
 def expression(text: str, names: Dict[str, str]) -> str:
@@ -83,8 +92,8 @@ class Writer:
             return self.seq(Seq(equation.items.atoms))
         assert isinstance(equation, Dot)
         left, right = self.seq(equation.left), self.seq(equation.right)
-        if equation.start is not None:
-            return f"_sum(_map(_mul, {left}, {right}), {show(equation.start)})"
+        if equation.start is not None:  # fused: added as the operations it replaced added
+            return f"_in_order(_map(_mul, {left}, {right}), {show(equation.start)})"
         sparse = self.dot(equation, left, right) if self.dot is not None else None
         return sparse or f"_sum(_map(_mul, {left}, {right}))"
 
