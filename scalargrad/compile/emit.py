@@ -161,8 +161,9 @@ class Writer:
         """The reverse sweep: each step's contributions, newest equation first, under a test
         that its adjoint is not zero (a zero adjoint passes nothing on, as in the recording
         engine) unless every partial is a finite number. With ``fresh``, the gradient lists
-        start as zeros, so the first contribution to a slice of one is stored, not added
-        (``0.0 + g * b``: the same bits, without the reads)."""
+        start as zeros, so under that test the first contribution to a cell is stored, not
+        added: the recording engine's sweep stores a leaf's first one too (a -0.0 stays
+        -0.0), and stores cost no read and no addition."""
         form = self.form
         sweep = form.sweep
         assert sweep is not None
@@ -176,18 +177,21 @@ class Writer:
             if var.kind == ITEM:
                 written.add((var.position, var.index))
         for step in sweep.steps:
-            g = self.adjoint(step.var)
-            body = [self.contribution(c, g, fresh, written) for c in step.contributions]
-            if not body:
+            if not step.contributions:
                 continue
-            if all(c.constant() is not None for c in step.contributions):
-                lines.extend(body)
-            else:
+            g = self.adjoint(step.var)
+            guarded = not all(c.constant() is not None for c in step.contributions)
+            body = [self.contribution(c, g, fresh and guarded, written) for c in step.contributions]
+            if guarded:
                 lines.append(f"if {g}:")
                 lines.extend(indent(body))
+            else:
+                lines.extend(body)
         return lines
 
-    def contribution(self, c: Contribution, g: str, fresh: bool, written: Set[Tuple[int, int]]) -> str:
+    def contribution(self, c: Contribution, g: str, store: bool, written: Set[Tuple[int, int]]) -> str:
+        """The statement adding g times c's partial to its target's adjoint; or, with
+        ``store`` (a zero list, g not zero), storing it there if no line wrote there before."""
         target = c.target
         if isinstance(target, GradientSlice):
             assert isinstance(c.partial, Seq)
@@ -196,15 +200,21 @@ class Writer:
             cells = [(item.position, item.index) for item in target.items]
             sliced = self.gradient_slice(target)
             partner = self.seq(c.partial)
-            store = fresh and written.isdisjoint(cells)
+            first = store and written.isdisjoint(cells)
             written.update(cells)
-            if store:
-                return f"{sliced} = [0.0 + {g} * b for b in {partner}]"
+            if first:
+                return f"{sliced} = [{g} * b for b in {partner}]"
             return f"{sliced} = [a + {g} * b for a, b in _zip({sliced}, {partner})]"
-        if target.kind == ITEM:
-            written.add((target.position, target.index))
         where = self.adjoint(target)
         constant = c.constant()
+        if target.kind == ITEM:
+            cell = (target.position, target.index)
+            first = store and cell not in written
+            written.add(cell)
+            if first:
+                product = g if constant == 1.0 else f"-{g}" if constant == -1.0 else (
+                    f"{g} * ({self.partial(c.partial)})")
+                return f"{where} = {product}"
         if constant == 1.0:
             return f"{where} += {g}"
         if constant == -1.0:
