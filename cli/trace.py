@@ -1,10 +1,13 @@
 """`scalargrad trace EXPR`: the recorded graph as a flat listing, one line a node, like JAX's
-make_jaxpr. The listing is scalargrad.view.graph's trace()."""
+make_jaxpr. The listing is scalargrad.view.graph's trace(); with --form, the intermediate
+form scalargrad.compile writes its code from (its Form, printed)."""
 from __future__ import annotations
 
 from typing import Sequence
 
 import click
+
+from scalargrad.compile import compile as compile_function
 
 from .recorded_expression import ExpressionCommand, at_option, record
 
@@ -22,15 +25,27 @@ its number, operation and arguments, and its value.
 
 Variables without --at are given values where the expression is defined,
 drawn at random (seed 0), and the first line says which.
+
+With --form, what scalargrad.compile makes of it instead: its equations,
+guards and outputs, then the reverse sweep, the variables as x0, x1, ...
 """
 
 
 @click.command("trace", cls=ExpressionCommand, help=_HELP)
 @click.argument("expression")
 @at_option
-def trace(expression: str, assignments: Sequence[str]) -> None:
+@click.option("--form", "show_form", is_flag=True,
+              help="Show the intermediate form scalargrad.compile writes its code from.")
+def trace(expression: str, assignments: Sequence[str], show_form: bool) -> None:
     recorded = record(expression, assignments, draw_missing=True)
     drawn = recorded.drawn
     note = f"  ({', '.join(drawn)} drawn at random: give --at to choose)" if drawn else ""
     click.echo(f"# {recorded.title}{note}")
-    click.echo(recorded.view().trace())
+    if not show_form:
+        click.echo(recorded.view().trace())
+        return
+    names = list(recorded.point)
+    click.echo("# " + ", ".join(f"x{k} = {name}" for k, name in enumerate(names)))
+    compiled = compile_function(recorded.expression.as_function(names))
+    compiled.value_and_grad(*recorded.point.values())
+    click.echo(compiled.ir)

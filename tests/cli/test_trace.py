@@ -55,3 +55,12 @@ def test_bad_input():
     assert result.exit_code == 2 and result.output.startswith("Error: cannot parse")
     result = run("x", "--at", "x=abc")
     assert result.exit_code == 2 and result.output.startswith("Error: --at x:")
+
+
+def test_the_form_compile_writes_its_code_from():
+    lines = run("sin(x)*y + exp(x*y)", "--at", "x=0.5,y=2", "--form").output.splitlines()
+    assert lines[:3] == ["# sin(x) * y + exp(x * y) at x = 0.5, y = 2.0", "# x0 = x, x1 = y",
+                         "form (x0, x1) differentiating [0, 1]:"]
+    assert lines[3:9] == ["  v0 = sin x0", "  v1 = mul v0 x1", "  v2 = mul x0 x1", "  v3 = exp v2",
+                          "  v4 = add v1 v3", "  return v4"]
+    assert "reverse sweep:" in lines and "  seed 0 -> v4" in lines
