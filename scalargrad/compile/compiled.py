@@ -174,8 +174,9 @@ class Compiled:
         _check_buffers(buffers, [shared[i] for i in positions], "vjp_batch")
         shape = _shape((*shared, *examples[0]))
         program = self._latest.get(shape)
-        if program is not None and shape is not None and all(
-                _shape(example) == shape[len(shared):] for example in examples):
+        each = shape[len(shared):] if shape is not None else None
+        if (program is not None and len(seed) == len(program.form.outputs)
+                and all(_shape(example) == each for example in examples)):
             run = batch.compiled(program, len(shared))
             try:
                 outputs, gradients = run(*shared, examples, seed)

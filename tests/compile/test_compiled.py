@@ -605,3 +605,16 @@ def test_a_gradient_the_recording_engine_gives_as_minus_zero_is_minus_zero():
         got = sg.compile(f).value_and_grad(*args)
         want = recorded(f, *args)
         assert repr(got) == repr(want)
+
+
+def test_a_seed_of_another_length_than_the_outputs_is_refused_before_any_buffer_is_touched():
+    cf = sg.compile(lambda w, x: [sg.dot(w, x), w[0] * 2.0], argnums=[0])
+    buffer = [1.0, 2.0]
+    for _ in range(3):  # traced, the batch code made, run
+        for seed in ((1.0,), (1.0, 0.0, 0.0)):
+            with pytest.raises(ValueError, match="2 outputs"):
+                cf.vjp_batch([buffer], seed, [[0.5, 0.25]], [([1.0, 2.0],), ([3.0, 4.0],)])
+            with pytest.raises(ValueError, match="2 outputs"):
+                cf.vjp_into([buffer], seed, [0.5, 0.25], [1.0, 2.0])
+        cf.vjp_batch([[0.0, 0.0]], (1.0, 1.0), [[0.5, 0.25]], [([1.0, 2.0],)])
+    assert buffer == [1.0, 2.0]
