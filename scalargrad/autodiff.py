@@ -26,7 +26,7 @@ import numbers
 import operator
 from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, TypeGuard, Union, overload
 
-from .recording import nary_partial, scalar_partials
+from .recording import nary_partial, scalar_partials, shifted_partials
 from .rules import NaryRule
 from .scalar import Number, Scalar, edges
 from .tape import end_tape
@@ -281,10 +281,13 @@ def symbolic_partials(node: Scalar) -> Tuple[Any, ...]:
     """The partials of a node as Scalars (recorded), aligned with edges(node)[0].
 
     The rule's partials evaluated on the node's own arguments and on the node itself as
-    ``out``, so that they can be differentiated again.
+    ``out``, so that they can be differentiated again (for a rule with a shift, on the
+    shifted arguments: recording.shifted_partials).
     """
     rule = node._rule
     if isinstance(rule, NaryRule):
+        if rule.shift:
+            return shifted_partials(rule, node)
         partial = nary_partial(rule, "scalar")
         parents = node._a
         partners = node._b if node._b is not None else (
