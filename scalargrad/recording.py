@@ -19,7 +19,7 @@ import linecache
 import numbers
 import sys
 import textwrap
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import rules
 from .errors import DivisionByZero, DomainError, NumericOverflow, ScalargradError
@@ -315,6 +315,16 @@ def nary_partial(rule: NaryRule, namespace_name: str) -> Callable:
     return expression_function(rule.partial, ("x", "partner", "out"), namespace, rule.name)
 
 
+@functools.lru_cache(maxsize=None)
+def _float_partials(rule: NaryRule) -> Callable[..., List[float]]:
+    """The n-ary rule's partial on floats for a whole list of arguments (xs, then for a rule
+    over pairs their partners, then out): one call per node, not one per argument."""
+    source = (f"lambda xs, partners, out: [{rule.partial} for x, partner in zip(xs, partners)]"
+              if rule.pairs else f"lambda xs, out: [{rule.partial} for x in xs]")
+    return eval(compile(_float_names(source, {}), f"<rule {rule.name} partials>", "eval"),  # noqa: S307
+                globals())
+
+
 def record_nary(rule: NaryRule, args: Sequence[Any]) -> Union["Scalar", float]:
     """rule over args (Scalars and numbers) as one node; a float when no argument is a Scalar.
 
@@ -342,12 +352,17 @@ def record_shifted(rule: NaryRule, args: Sequence[Any]) -> Tuple[Union["Scalar",
     constant = _constant(rule.partial)
     if constant is not None:
         return _told(make_node(out, rule, parents, (constant,) * len(parents)), args), top, inner
-    partners, partner_values = _partners(rule, args), _partners(rule, shifted)
-    partial = nary_partial(rule, "float")
-    partials = tuple([partial(shifted[i], partner_values[i], inner) for i in positions])
     scalar_partners = numbers = None
-    if rule.pairs and any(partners[i].__class__ is Scalar for i in positions):
-        scalar_partners = tuple([partners[i] for i in positions])
+    if rule.pairs:
+        partners, partner_values = _partners(rule, args), _partners(rule, shifted)
+        partials = tuple(_float_partials(rule)([shifted[i] for i in positions],
+                                               [partner_values[i] for i in positions], inner))
+        if any(partners[i].__class__ is Scalar for i in positions):
+            scalar_partners = tuple([partners[i] for i in positions])
+    else:
+        if len(positions) < len(args):
+            shifted = [shifted[i] for i in positions]
+        partials = tuple(_float_partials(rule)(shifted, inner))
     if rule.shift and len(positions) < len(args):
         numbers = tuple([values[i] for i in range(len(args)) if args[i].__class__ is not Scalar])
     node = make_node(out, rule, parents, partials, scalar_partners, numbers)

@@ -134,8 +134,10 @@ def logsumexp(values: Sequence[float]) -> float:
     top = builtins.max(values)
     if not -math.inf < top < math.inf:  # +-inf, or NaN (max may also miss a NaN: see below)
         return math.nan if any(v != v for v in values) else top
-    terms = [math.exp(v - top) for v in values]  # a NaN among them makes the sum NaN
-    return top + math.log1p(math.fsum([*terms, -1.0]))
+    # (top is 0.0 when the arguments have been shifted already: logsumexp's shift)
+    terms = [math.exp(v - top) for v in values] if top else list(map(math.exp, values))
+    terms.append(-1.0)  # a NaN among the terms makes the sum NaN
+    return top + math.log1p(math.fsum(terms))
 
 
 def finite_max(values: Sequence[float]) -> float:
