@@ -103,7 +103,7 @@ def negative_log_softmax(xs: Iterable[ScalarLike], i: int) -> Result:
         return xs[0] - xs[0]  # 0, with derivative 0
     x = xs[i]
     rest, top, inner = record_shifted(rules.LOGSUMEXP, xs[:i] + xs[i + 1:])
-    value = x.value if x.__class__ is Scalar else recording.as_float(x)  # type: ignore[union-attr]
+    value = x.value if x.__class__ is Scalar else recording.as_float(x)
     return softplus(_exactly(rest - x, (top - value) + inner))
 
 
@@ -111,7 +111,7 @@ def _exactly(difference: Result, value: float) -> Result:
     """A difference just recorded (a sub node, or a float), with the value computed without
     rounding the logsumexp first; its partials (1 and -1) do not depend on the value."""
     if difference.__class__ is Scalar:
-        difference.value = value  # type: ignore[union-attr]
+        difference.value = value
         return difference
     return value
 
