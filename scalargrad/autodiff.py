@@ -67,14 +67,14 @@ def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
     # xs.__class__ each time, not a local alias of it: the checker narrows xs on these checks.
     if xs.__class__ is Scalar:
         return [xs], True
-    if xs.__class__ is list or xs.__class__ is tuple:
-        inputs = list(xs)
-    elif isinstance(xs, Sequence) and not isinstance(xs, (str, bytes)):
+    if xs.__class__ is list:  # read, never changed: no copy
+        inputs = xs
+    elif xs.__class__ is tuple or isinstance(xs, Sequence) and not isinstance(xs, (str, bytes)):
         inputs = list(xs)
     else:
         raise TypeError(f"{where}: differentiate with respect to a Scalar or a sequence of "
                         f"Scalars, got {type(xs).__name__}")
-    if not set(map(type, inputs)) <= _SCALAR_ONLY:
+    if not _SCALAR_ONLY.issuperset(map(type, inputs)):
         bad = next(x for x in inputs if x.__class__ is not Scalar)
         raise TypeError(f"{where}: derivatives are taken with respect to Scalars, "
                         f"got {type(bad).__name__}")
