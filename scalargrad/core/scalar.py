@@ -180,7 +180,7 @@ class Scalar:
 
     __hash__ = None  # type: ignore[assignment]  # unhashable on purpose; object types it as a method
 
-    # Pickling and copying (copying.py) ------------------------------------------------------
+    # Pickling and copying (pickling.py) ----------------------------------------------------
     def __reduce_ex__(self, protocol: Any) -> Tuple[Any, ...]:
         if self._rule is None:
             return Scalar, (self.value,)
