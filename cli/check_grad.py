@@ -32,6 +32,7 @@ from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientRepo
                                   InputCheck, SecondDerivativeCheck, check_gradients,
                                   check_hessian)
 from scalargrad.check.finite_differences import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.view.numbers import json_number
 
 from .errors import EXIT_FAILED, BadInput
 
@@ -491,16 +492,16 @@ def _point_document(check: PointCheck) -> dict:
     report = check.gradient
     return {
         "point": check.point,
-        "value": _json_number(report.value),
-        "variables": {c.name: {"reverse": _json_number(c.reverse),
-                               "forward": _json_number(c.forward),
+        "value": json_number(report.value),
+        "variables": {c.name: {"reverse": json_number(c.reverse),
+                               "forward": json_number(c.forward),
                                **_comparison_document(c)}
                       for c in report.inputs},
         "nondifferentiable": list(dict.fromkeys(report.kinks)),
         **({} if check.hessian is None else {"hessian": [
             {"row": e.row, "column": e.column,
-             "forward_over_reverse": _json_number(e.forward_over_reverse),
-             "reverse_over_reverse": _json_number(e.reverse_over_reverse),
+             "forward_over_reverse": json_number(e.forward_over_reverse),
+             "reverse_over_reverse": json_number(e.reverse_over_reverse),
              **_comparison_document(e)} for e in check.hessian.entries]}),
         "ok": check.ok,
     }
@@ -508,12 +509,9 @@ def _point_document(check: PointCheck) -> dict:
 
 def _comparison_document(check: Union[InputCheck, SecondDerivativeCheck]) -> dict:
     """The finite-difference side of an InputCheck or SecondDerivativeCheck."""
-    return {"finite_difference": _json_number(check.finite_difference),
-            "abs_error": _json_number(check.abs_error),
-            "rel_error": _json_number(check.rel_error),
+    return {"finite_difference": json_number(check.finite_difference),
+            "abs_error": json_number(check.abs_error),
+            "rel_error": json_number(check.rel_error),
             "ok": check.ok, "stencil": check.stencil, "note": check.note or None}
 
 
-def _json_number(x: Optional[float]) -> Union[float, str, None]:
-    """x, or its name when JSON has no number for it; None (null) stays."""
-    return x if x is None or math.isfinite(x) else str(x)

@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from scalargrad.view.explain import ForwardStep, ReverseStep, forward_steps, reverse_steps
-from scalargrad.view.graph import GraphNode, GraphView, json_number
+from scalargrad.view.graph import GraphNode, GraphView
+from scalargrad.view.numbers import json_number
 
 from .errors import BadInput
 from .recorded_expression import ExpressionCommand, Recorded, at_option, record

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from scalargrad.errors import GraphTooLarge
-from scalargrad.view.graph import PICTURE_LIMIT, GraphView, TreeRow, short
+from scalargrad.view.graph import PICTURE_LIMIT, GraphView, TreeRow
+from scalargrad.view.numbers import short
 from scalargrad.output_file import check_writable, write_atomically
 
 from .errors import BadInput

@@ -21,8 +21,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from scalargrad.view import chart_svg
-from scalargrad.train import metrics
+from scalargrad.view import chart_svg, training_chart
 from scalargrad.train import mnist
 from scalargrad.train import checkpoint as model_file
 from scalargrad.view.chart import Panel
@@ -214,7 +213,7 @@ class _Curves:
 
     @staticmethod
     def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:
-        return metrics.curves(summary.history, recorder.steps.items(), len(run.data.train_rows))
+        return training_chart.curves(summary.history, recorder.steps.items(), len(run.data.train_rows))
 
     def write_plot(self, run: TrainingRun, summary: Summary,
                    recorder: MetricsRecorder) -> Optional[str]:

@@ -46,9 +46,7 @@ import re
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from .core import recording
-from .core import rules
-from .core import scalar
+from .core import recording, rules, scalar
 from . import zero_skipping
 from .core.autodiff import ancestors, release
 from .core.rules import NaryRule, Rule

@@ -8,13 +8,12 @@ partner), which lets a matrix product share one tuple of data among a whole row 
 from __future__ import annotations
 
 import builtins
+import itertools
 import math
 import operator
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from . import recording
-from . import rules
-from .. import zero_skipping
+from . import recording, rules
 from .recording import make_node, record_nary
 from .scalar import Scalar, ScalarLike
 
@@ -103,7 +102,7 @@ def _float_row(row: "_Operand", columns: List["_Operand"]) -> List[Result]:
     zeros skipped, which changes no bit (zero_skipping.py)."""
     if not row.numbers:
         return [_dot(row, column) for column in columns]
-    pick, entries = zero_skipping.nonzero(row.values or ())
+    pick, entries = nonzero(row.values or ())
     mul = operator.mul
     return [builtins.sum(map(mul, pick(column.values or ()), entries), 0.0) for column in columns]
 
@@ -147,3 +146,26 @@ def _dot(left: _Operand, right: _Operand) -> Result:
         return make_node(out, rules.DOT, left.entries, right.values)
     return make_node(out, rules.DOT, left.entries + right.entries, right.values + left.values,
                      right.entries + left.entries)
+
+
+# Reading only the nonzero entries of a row of data (MNIST's pixels are mostly zero): used by
+# dot_grid's float rows here, and by compiled training (zero_skipping.py).
+Picker = Callable[[Sequence[float]], Tuple[float, ...]]
+
+
+def picker(positions: Sequence[int]) -> Picker:
+    """A function giving the items at these positions, as a tuple (itemgetter's, which
+    gives a bare item for one position)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if positions:
+        only = positions[0]
+        return lambda items: (items[only],)
+    return lambda items: ()
+
+
+def nonzero(values: Sequence[float]) -> Tuple[Picker, Tuple[float, ...]]:
+    """(a picker of the nonzero entries' positions, those entries): the dot of any list
+    with values is then sum(map(mul, pick(other), entries), 0.0)."""
+    pick = picker(list(itertools.compress(range(len(values)), values)))
+    return pick, pick(values)

@@ -13,9 +13,13 @@
 - ``copy.copy(y)`` copies y's interior nodes over the same leaves (so it depends on the same
   inputs); ``copy.deepcopy(y)`` copies the leaves too. Neither recurses, so a graph of any
   depth copies.
+
+Both go through ``copyreg`` (pickle, copy and deepcopy all consult its table), so that the
+node class itself knows nothing of this module.
 """
 from __future__ import annotations
 
+import copyreg
 from typing import Any, List, NamedTuple, Tuple
 
 from .autodiff import ancestors, release
@@ -65,3 +69,14 @@ def rebuild(leaves: List[Scalar], records: List[Record]) -> Scalar:
     for name, value, a, da, b, db in records:
         table.append(make_node(value, RULES[name], resolve(a), da, resolve(b), db))
     return table[-1]
+
+
+def reduce(y: Scalar) -> Tuple[Any, ...]:
+    """How pickle and copy take a Scalar apart: a leaf as its value, a computed Scalar as
+    its leaves and the records of its graph, rebuilt by ``rebuild``."""
+    if y._rule is None:
+        return Scalar, (y.value,)
+    return rebuild, graph_records(y)
+
+
+copyreg.pickle(Scalar, reduce)

@@ -20,8 +20,7 @@ The node's slots, the one layout every part of scalargrad reads (``edges`` and
 - ``_previous``: the node recorded just before this one; the tape (recording.py).
 
 One slotted object per node and no tuples for the common nodes: each node costs one
-allocation and one object for Python's cycle collector to scan (``scalargrad bench`` measures
-the bytes per node).
+allocation and one object for Python's cycle collector to scan, and about 120 bytes.
 """
 from __future__ import annotations
 
@@ -180,14 +179,6 @@ class Scalar:
     __ge__: ClassVar[Callable[[Scalar, object], bool]] = _comparison("ge", operator.ge)
 
     __hash__ = None  # type: ignore[assignment]  # unhashable on purpose; object types it as a method
-
-    # Pickling and copying (pickling.py) ----------------------------------------------------
-    def __reduce_ex__(self, protocol: Any) -> Tuple[Any, ...]:
-        if self._rule is None:
-            return Scalar, (self.value,)
-        from .pickling import graph_records, rebuild
-        return rebuild, graph_records(self)
-
 
 recording.bind(Scalar)
 

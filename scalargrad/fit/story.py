@@ -4,21 +4,16 @@ fit-line starts from a line far from the points (y = -2x) and walks to the least
 line. ``FitHistory`` is a fit's callback (linefit.fit_line) that keeps each step's loss and
 line (thinned, series.py); ``moments`` picks the steps worth drawing: the start, an early
 step (the first whose loss is halfway down on a log scale, the geometric mean of the first
-and the last), and the end; ``panels`` makes the two charts: the points with those lines,
-and the loss against the steps, the moments marked on it.
+and the last), and the end. scalargrad.view.fit_chart draws them.
 """
 from __future__ import annotations
 
 import math
 from typing import List, NamedTuple, Sequence
 
-from ..view.chart import Dots, Line, Panel
 from .linefit import FitStep
-from ..view.series import Thinned
+from ..series import Thinned
 
-POINT_COLOUR = "#7a8fa6"
-MOMENT_COLOURS = ("#c0392b", "#e08a00", "#1e8449")  # start, early, final
-MAX_POINTS_DRAWN = 2000  # a scatter of more points shows an evenly spaced sample
 
 
 class Moment(NamedTuple):
@@ -65,28 +60,3 @@ def equation(step: FitStep, scale: float = 0.0, digits: int = 3) -> str:
 def scale_of(xs: Sequence[float], ys: Sequence[float]) -> float:
     """The size of the data, for equation()."""
     return max(map(abs, ys)) + max(map(abs, xs))
-
-
-def panels(xs: Sequence[float], ys: Sequence[float], history: FitHistory) -> List[Panel]:
-    """The points with the line at each moment, and the loss against the steps."""
-    stride = max(1, math.ceil(len(xs) / MAX_POINTS_DRAWN))
-    low, high = min(xs), max(xs)
-    scale = scale_of(xs, ys)
-    moments = history.moments()
-    fit = Panel("The line, step by step", "x", "y",
-                [Dots(list(zip(xs[::stride], ys[::stride])), "points", POINT_COLOUR)])
-    loss = Panel("Loss", "step", "mean squared error (log scale)", log_y=True)
-    loss.series.append(Line([(s.step, s.loss) for s in history.steps.items()], "loss",
-                            "#555555"))
-    for (name, step), colour in zip(moments, _colours(moments)):
-        slope, intercept = step.line
-        label = f"step {step.step}: {equation(step, scale)}"
-        fit.series.append(Line([(low, slope * low + intercept), (high, slope * high + intercept)],
-                               label, colour, dashed=name != "final"))
-        loss.series.append(Dots([(step.step, step.loss)], f"{name}, step {step.step}", colour))
-    return [fit, loss]
-
-
-def _colours(moments: Sequence[Moment]) -> List[str]:
-    by_name = dict(zip(("start", "early", "final"), MOMENT_COLOURS))
-    return [by_name[m.name] for m in moments]

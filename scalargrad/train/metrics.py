@@ -23,15 +23,13 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+from typing import IO, Any, Dict, List, Optional, Tuple
 
-from ..view.chart import Dots, Line, Panel
 from ..errors import DataError
 from .loop import Callbacks, EpochRecord
-from ..view.series import Thinned
+from ..series import Thinned
 from .model import BatchReport
 
-LOSS_COLOUR, TRAIN_COLOUR, TEST_COLOUR = "#1f6fb4", "#e07b00", "#2a9d3a"
 
 
 class MetricsRecorder(Callbacks):
@@ -110,28 +108,6 @@ def read_metrics(path: str) -> List[Dict[str, Any]]:
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
     return records
-
-
-def curves(history: Sequence[EpochRecord], steps: Sequence[Tuple[float, float, float]] = (),
-           epoch_size: Optional[int] = None) -> List[Panel]:
-    """Two panels against epochs: loss, and accuracy (train and test).
-
-    Each epoch's end is a dot, from the run's history (a resumed run's earlier epochs
-    included; an epoch stopped early sits where it stopped, given the epoch_size); the
-    steps (epoch as a fraction, running loss, running accuracy) draw the curves within
-    epochs, as MetricsRecorder.steps keeps them.
-    """
-    ends = [(float(r.epoch) if r.complete or not epoch_size
-             else r.epoch - 1 + r.examples / epoch_size, r) for r in history]
-    loss = Panel("Loss", "epoch", "cross-entropy", [
-        Line([(x, y) for x, y, _ in steps], "running loss, this epoch", LOSS_COLOUR),
-        Dots([(x, r.loss) for x, r in ends], "epoch's loss", LOSS_COLOUR)])
-    accuracy = Panel("Accuracy", "epoch", "accuracy", [
-        Line([(x, a) for x, _, a in steps], "running train accuracy", TRAIN_COLOUR),
-        Dots([(x, r.train_accuracy) for x, r in ends], "epoch's train accuracy", TRAIN_COLOUR),
-        Dots([(x, r.test_accuracy) for x, r in ends], "test accuracy", TEST_COLOUR)],
-        percent_y=True)
-    return [loss, accuracy]
 
 
 class Broadcast(Callbacks):

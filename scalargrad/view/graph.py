@@ -27,7 +27,6 @@ Nothing here recurses, so a chain of 100k operations gets its summary and trace.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
@@ -35,6 +34,9 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 from ..core.autodiff import ancestors, release, reverse_autodiff
 from ..errors import GraphTooLarge
 from ..core.scalar import Scalar, arguments, edges, value_of
+from . import graph_svg
+from .graphviz import dot_to_svg
+from .numbers import json_number, short
 
 PICTURE_LIMIT = 150  # nodes: tree(), dot() and svg() refuse larger graphs
 
@@ -74,11 +76,6 @@ class TreeRow(NamedTuple):
     constant: Optional[float]
     tag: str                     # "@n" where a shared node is first shown
     repeated: bool               # a node shown above: only its name or tag
-
-
-def short(x: float) -> str:
-    """A number as pictures show it: four significant digits."""
-    return f"{x:.4g}"
 
 
 def graph(y: Scalar, names: Optional[Mapping[str, Scalar]] = None, title: str = "") -> GraphView:
@@ -260,10 +257,8 @@ class GraphView:
         from dot(), if it is installed (GraphvizError if not)."""
         self.check_size(limit)
         if engine == "builtin":
-            from .graph_svg import render
-            return render(self)
+            return graph_svg.render(self)
         if engine == "dot":
-            from .graphviz import dot_to_svg
             return dot_to_svg(self.dot(limit))
         raise ValueError(f"engine must be 'builtin' or 'dot', not {engine!r}")
 
@@ -309,11 +304,6 @@ def tree_text(row: TreeRow) -> str:
     if row.tag:
         head = f"{row.tag}: {head}"
     return f"{head} = {short(node.value)}   grad {short(node.grad)}"
-
-
-def json_number(x: Optional[float]) -> Any:
-    """x, or its name where JSON has no number for it."""
-    return x if x is None or math.isfinite(x) else str(x)
 
 
 def _dot_string(text: str) -> str:

@@ -8,11 +8,14 @@ the first enters at the top. The layout is layout.py.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from . import svg
 from .layout import Edge, Point, layout
-from .graph import GraphNode, GraphView, short
+from .numbers import short
+
+if TYPE_CHECKING:  # graph.py draws its views with render()
+    from .graph import GraphNode, GraphView
 
 FONT = 13.0          # node text
 TITLE_FONT = 15.0

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from scalargrad import benchmark
+from scalargrad.check import benchmark
 from scalargrad_cli import bench
 from scalargrad_cli.main import cli
 

@@ -42,9 +42,8 @@ def test_panels_side_by_side_when_there_is_room():
 
 
 def test_chart_colours_become_the_terminals_basic_colours_by_hue():
-    from scalargrad.fit import story as fit_story
-    from scalargrad.train import metrics
+    from scalargrad.view import fit_chart, training_chart
     from scalargrad_cli.text_chart import terminal_colour
-    assert [terminal_colour(c) for c in fit_story.MOMENT_COLOURS] == ["red", "yellow", "green"]
-    assert terminal_colour(metrics.TEST_COLOUR) == "green"
+    assert [terminal_colour(c) for c in fit_chart.MOMENT_COLOURS] == ["red", "yellow", "green"]
+    assert terminal_colour(training_chart.TEST_COLOUR) == "green"
     assert terminal_colour("#555555") == "bright_black" and terminal_colour("magenta") == "magenta"

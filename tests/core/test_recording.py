@@ -6,8 +6,7 @@ import pytest
 
 import scalargrad as sg
 from scalargrad import Scalar, reverse_autodiff
-from scalargrad.core import recording
-from scalargrad.core import rules
+from scalargrad.core import recording, rules
 from scalargrad.core.scalar import edges
 
 

@@ -1,10 +1,9 @@
-"""scalargrad.fit.story: the moments of a fit and its two chart panels."""
+"""scalargrad.fit.story: the moments of a fit worth drawing."""
 import math
 
 from scalargrad.fit import linefit
-from scalargrad.view.chart import Dots, Line
-from scalargrad.fit.story import FitHistory, equation, panels, scale_of
 from scalargrad.fit.linefit import FitStep
+from scalargrad.fit.story import FitHistory, equation, scale_of
 
 
 def history_of(losses):
@@ -39,19 +38,3 @@ def test_the_default_fit_tells_its_story():
     assert start.step.loss > early.step.loss > final.step.loss
     assert early.step.loss <= math.sqrt(start.step.loss * final.step.loss)
     assert equation(start.step, scale_of(xs, ys)) == "y = -2x + 0"
-    fit, loss = panels(xs, ys, history)
-    assert [s.label for s in fit.series] == [
-        "points", "step 0: y = -2x + 0", f"step {early.step.step}: {equation(early.step)}",
-        f"step {final.step.step}: {equation(final.step)}"]
-    assert isinstance(fit.series[0], Dots) and len(fit.series[0].points) == 100
-    assert [s.dashed for s in fit.series[1:]] == [True, True, False]
-    assert loss.log_y and isinstance(loss.series[0], Line)
-    assert len(loss.series[0].points) == result.steps + 1  # the start and each step
-    assert [s.points for s in loss.series[1:]] == [[(m.step.step, m.step.loss)]
-                                                   for m in (start, early, final)]
-
-
-def test_many_points_are_sampled_for_the_picture():
-    xs = [float(i) for i in range(10_000)]
-    fit, _ = panels(xs, [2 * x for x in xs], history_of([3.0, 2.0, 1.0]))
-    assert len(fit.series[0].points) == 2000

@@ -1,4 +1,4 @@
-"""scalargrad.train.metrics: JSON lines of a training run, read back, and its curves."""
+"""scalargrad.train.metrics: JSON lines of a training run, and read back."""
 import io
 import json
 import math
@@ -6,10 +6,9 @@ import random
 
 import pytest
 
-from scalargrad.view.chart import Dots, Line
 from scalargrad.errors import DataError
-from scalargrad.train.metrics import Broadcast, MetricsRecorder, curves, read_metrics
-from scalargrad.train.loop import Callbacks, Dataset, EpochRecord, Settings, TrainingRun
+from scalargrad.train.metrics import Broadcast, MetricsRecorder, read_metrics
+from scalargrad.train.loop import Callbacks, Dataset, Settings, TrainingRun
 
 
 def data(train=50, test=20):
@@ -95,18 +94,6 @@ def test_the_recorder_keeps_every_step_for_the_curves_with_a_break_at_each_epoch
     breaks = [p for p in points if math.isnan(p[1])]
     assert [p[0] for p in breaks] == [0.0, 1.0]
     assert points[7][0] == 1.0 and points[-1][0] == 2.0
-
-
-def test_curves_are_loss_and_accuracy_against_epochs():
-    history = [EpochRecord(1, 50, True, 0.9, 0.7, 0.75, 1.0),
-               EpochRecord(2, 20, False, 0.5, 0.8, 0.85, 0.4)]
-    loss, accuracy = curves(history, [(0.0, math.nan, math.nan), (0.5, 1.2, 0.5)], 50)
-    (x0, y0), second = loss.series[0].points
-    assert x0 == 0.0 and math.isnan(y0) and second == (0.5, 1.2)
-    assert isinstance(loss.series[1], Dots) and loss.series[1].points == [(1.0, 0.9), (1.4, 0.5)]
-    assert accuracy.percent_y and isinstance(accuracy.series[0], Line)
-    assert [s.points for s in accuracy.series[1:]] == [[(1.0, 0.7), (1.4, 0.8)],
-                                                      [(1.0, 0.75), (1.4, 0.85)]]
 
 
 def test_read_metrics(tmp_path):

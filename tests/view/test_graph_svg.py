@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from scalargrad import Scalar, graph, sigmoid, sin, sum as total, tanh
-from scalargrad.view.graph import short
+from scalargrad.view.numbers import short
 from tests.view.svg_geometry import NS, assert_readable, inside, intersect
 
 

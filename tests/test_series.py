@@ -1,7 +1,7 @@
-"""scalargrad.view.series: a bounded, evenly thinned record."""
+"""scalargrad.series: a bounded, evenly thinned record."""
 import pytest
 
-from scalargrad.view.series import Thinned
+from scalargrad.series import Thinned
 
 
 def test_short_series_are_kept_whole():

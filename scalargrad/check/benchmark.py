@@ -19,10 +19,10 @@ import tracemalloc
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .core import functions
-from .core.autodiff import forward_autodiff, jacobian, reverse_autodiff
-from .core.tape import cycle_collector_paused
-from .core.scalar import Scalar
+from ..core import functions
+from ..core.autodiff import forward_autodiff, jacobian, reverse_autodiff
+from ..core.tape import cycle_collector_paused
+from ..core.scalar import Scalar
 
 INPUTS, HIDDEN, CLASSES = 49, 32, 10
 
@@ -382,7 +382,7 @@ def _one_hot_cross_entropy(system: NumberSystem, logits: List[Any], target: List
 
 def compiled_workload(name: str, repeats: int = 5, quick: bool = False) -> Dict[str, float]:
     """µs per unit of work for value and gradient by scalargrad.compile (traced once first)."""
-    from .compiler import compile as compile_function
+    from ..compiler import compile as compile_function
     data = _data()
     examples = data["examples"][: 5 if quick else 20]
     targets = [[1.0 if k == label else 0.0 for k in range(CLASSES)] for _, label in examples]
