@@ -17,7 +17,7 @@ from mpmath import mpf
 
 import scalargrad as sg
 from scalargrad import Matrix, Scalar, forward_autodiff, reverse_autodiff
-from scalargrad.functional import hessian
+from scalargrad.core.transforms import hessian
 
 ULP = 2.0 ** -53
 
