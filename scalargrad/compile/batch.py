@@ -27,7 +27,7 @@ import operator
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..core.functions import nonzero, picker
-from .emit import Program, Writer, indent, run
+from .emit import Program, Writer, in_order, indent, run
 from .form import Dot, Form, GradientSlice, Seq, show
 
 
@@ -70,10 +70,11 @@ def column_sums(weights: Sequence[float], columns: DataColumns) -> Tuple[float, 
     """[sum(map(mul, weights, column)) for column in zip(*rows)], skipping the zero
     entries: a dot's weight gradients for a batch (weights: one adjoint per example, zero
     where that example passed none; columns: data_columns of the examples' data, or of the
-    values each example computed, such as a hidden layer's outputs)."""
+    values each example computed, such as a hidden layer's outputs). Added in example
+    order (emit.in_order), as vjp_into example by example adds them."""
     mul: Any = operator.mul
-    sums = [sum(map(mul, pick(weights), entries), 0.0) for pick, entries in columns.sparse]
-    sums += [sum(map(mul, weights, column), 0.0) for column in columns.dense]
+    sums = [in_order(map(mul, pick(weights), entries), 0.0) for pick, entries in columns.sparse]
+    sums += [in_order(map(mul, weights, column), 0.0) for column in columns.dense]
     sums.append(0.0)
     return columns.spread(sums)
 
@@ -170,7 +171,7 @@ def source(program: Program, shared: int) -> str:
                           f"_column_sums(D{n}, C{kind}{number})))")
         else:
             finish.append(f"if D{n}: {local} = _list(_map(_add, {local}, "
-                          f"[_sum(_map(_mul, D{n}, column)) for column in zip(*P{n})]))")
+                          f"[_in_order(_map(_mul, D{n}, column), 0.0) for column in zip(*P{n})]))")
     outputs = "".join(show(out) + ", " for out in form.outputs)
     example = "(" + "".join(name + ", " for name in names[shared:]) + ")" if len(names) > shared else "_"
     return "\n".join([

@@ -32,17 +32,20 @@ class Rebound(Retrace):
 
 
 def _added_in_order(items: Any, start: float) -> float:
-    """start + items[0] + items[1] + ..., left to right, each addition rounded: as the
-    operations a fused sum of products replaced add (sum() compensates from Python 3.12)."""
     return functools.reduce(operator.add, items, start)
+
+
+# start + items[0] + items[1] + ..., left to right, each addition rounded, as a chain of
+# recorded additions adds (and the recording engine's sweep adds adjoints): sum() itself
+# before Python 3.12; from 3.12 on, sum() compensates, so a fold of plain additions.
+in_order: Callable[[Any, float], float] = sum if sys.version_info < (3, 12) else _added_in_order
 
 
 _FUNCTIONS = {name: f"_f_{name}" for name in recording.FLOAT_NAMESPACE}
 NAMESPACE: Dict[str, Any] = {f"_f_{name}": f for name, f in recording.FLOAT_NAMESPACE.items()}
 NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                  _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
-                 _copysign=math.copysign,
-                 _in_order=sum if sys.version_info < (3, 12) else _added_in_order)
+                 _copysign=math.copysign, _in_order=in_order)
 
 
 def expression(text: str, names: Dict[str, str]) -> str:
@@ -84,6 +87,11 @@ class Writer:
     def formula(self, equation: Any) -> str:
         if isinstance(equation, Apply):
             rule = equation.rule
+            if equation.exact is not None:
+                how, top, inner = equation.exact
+                a, b = map(show, equation.args)
+                return (f"({a} - {show(top)}) - {show(inner)}" if how == "x - lse"
+                        else f"({show(top)} - {b}) + {show(inner)}")
             return expression(rule.formula, dict(zip(rule.arguments, map(show, equation.args))))
         if isinstance(equation, Reduce):
             nary: NaryRule = equation.rule
@@ -98,8 +106,26 @@ class Writer:
         return sparse or f"_sum(_map(_mul, {left}, {right}))"
 
     def forward(self) -> List[str]:
-        return [self.guard(e) if isinstance(e, Guard) else f"{e.out.name} = {self.formula(e)}"
-                for e in self.form.equations]
+        lines = []
+        for e in self.form.equations:
+            if isinstance(e, Guard):
+                lines.append(self.guard(e))
+            elif isinstance(e, Reduce) and e.top is not None and e.inner is not None:
+                lines.extend(self.shifted(e))
+            else:
+                lines.append(f"{e.out.name} = {self.formula(e)}")
+        return lines
+
+    def shifted(self, e: Reduce) -> List[str]:
+        """A rule with a shift, as the recording engine computes it (recording.record_shifted):
+        the shift, the formula on the arguments less the shift (unless it is 0), their sum."""
+        assert e.top is not None and e.inner is not None
+        top, inner, items = e.top.name, e.inner.name, self.seq(e.items)
+        shifted = f"[_s - {top} for _s in {items}]"
+        return [f"{top} = {expression(e.rule.shift, {'xs': items})}",
+                f"{inner} = {expression(e.rule.formula, {'xs': shifted})} if {top} "
+                f"else {expression(e.rule.formula, {'xs': items})}",
+                f"{e.out.name} = {top} + {inner} if {top} else {inner}"]
 
     @staticmethod
     def guard(guard: Guard) -> str:
@@ -152,7 +178,11 @@ class Writer:
 
     def partial(self, partial: Any) -> str:
         if isinstance(partial, Partial):
-            return expression(partial.expression, {k: show(v) for k, v in partial.names.items()})
+            names = {k: show(v) for k, v in partial.names.items()}
+            if partial.shift is not None:
+                x, top = names["x"], partial.shift.name
+                names["x"] = f"({x} - {top} if {top} else {x})"
+            return expression(partial.expression, names)
         if isinstance(partial, Seq):
             return self.seq(partial)
         return show(partial)

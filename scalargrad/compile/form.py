@@ -31,13 +31,15 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeGua
 from ..core.rules import NaryRule, Rule
 
 ARGUMENT, ITEM, EXTERNAL, NODE, TUPLE = "x", "item", "e", "v", "t"
+SHIFT, INNER = "top", "inner"  # a shifted rule's shift, and its value on shifted arguments
 
 
 class Var:
     """A value the compiled code reads or computes. ``kind`` is ARGUMENT (a number argument,
     at ``position``), ITEM (item ``index`` of the list argument at ``position``), EXTERNAL (the
-    ``position``-th external), NODE (the result of equation number ``position``) or TUPLE (a
-    tuple made once, number ``position``). Vars are compared by identity."""
+    ``position``-th external), NODE (the result of equation number ``position``), TUPLE (a
+    tuple made once, number ``position``), or SHIFT and INNER (what a Reduce of a rule with
+    a shift computes on the way to NODE ``position``). Vars are compared by identity."""
 
     __slots__ = ("kind", "position", "index")
 
@@ -97,31 +99,47 @@ class Seq:
 
 
 class Apply:
-    """out = rule(*args), a rule of one or two arguments."""
+    """out = rule(*args), a rule of one or two arguments. ``exact``, for a difference of x
+    and a logsumexp whose value the recording engine computed without rounding the
+    logsumexp first (functions.log_softmax), is (how, the logsumexp's shift, its value on the
+    shifted arguments): "x - lse" is (x - shift) - inner, "lse - x" is (shift - x) + inner."""
 
-    __slots__ = ("rule", "args", "out")
+    __slots__ = ("rule", "args", "out", "exact")
 
-    def __init__(self, rule: Rule, args: Sequence[Atom], out: Var) -> None:
+    def __init__(self, rule: Rule, args: Sequence[Atom], out: Var,
+                 exact: Optional[Tuple[str, Atom, Atom]] = None) -> None:
         self.rule = rule
         self.args: Tuple[Atom, ...] = tuple(args)
         self.out = out
+        self.exact = exact
 
     def reads(self) -> Iterator[Atom]:
-        return iter(self.args)
+        yield from self.args
+        if self.exact is not None:
+            yield from self.exact[1:]
 
     def __str__(self) -> str:
-        return f"{self.out.name} = {self.rule.name} {' '.join(map(show, self.args))}"
+        exact = ""
+        if self.exact is not None:
+            how, top, inner = self.exact
+            exact = f" (exactly, as {how} from {show(top)} and {show(inner)})"
+        return f"{self.out.name} = {self.rule.name} {' '.join(map(show, self.args))}{exact}"
 
 
 class Reduce:
-    """out = rule(items): an n-ary rule over one sequence (sum, logsumexp)."""
+    """out = rule(items): an n-ary rule over one sequence (sum, logsumexp). For a rule with
+    a shift (rules.NaryRule.shift), as the recording engine computes it: ``top`` = the
+    shift, ``inner`` = the formula on the items less top (when top is not zero), and
+    out = top + inner; its partials are taken on the shifted items, with inner as out."""
 
-    __slots__ = ("rule", "items", "out")
+    __slots__ = ("rule", "items", "out", "top", "inner")
 
     def __init__(self, rule: NaryRule, items: Seq, out: Var) -> None:
         self.rule = rule
         self.items = items
         self.out = out
+        self.top = Var(SHIFT, out.position) if rule.shift else None
+        self.inner = Var(INNER, out.position) if rule.shift else None
 
     def reads(self) -> Iterator[Atom]:
         return iter(self.items.atoms)
@@ -129,8 +147,14 @@ class Reduce:
     def seqs(self) -> Tuple[Seq, ...]:
         return (self.items,)
 
+    def with_items(self, items: Seq) -> "Reduce":
+        made = Reduce(self.rule, items, self.out)
+        made.top, made.inner = self.top, self.inner
+        return made
+
     def __str__(self) -> str:
-        return f"{self.out.name} = {self.rule.name} {show_seq(self.items)}"
+        shifted = "" if self.top is None else f" (shifted: {self.top.name}, {self.inner})"
+        return f"{self.out.name} = {self.rule.name} {show_seq(self.items)}{shifted}"
 
 
 class Dot:
@@ -231,16 +255,20 @@ def show_seq(seq: Seq) -> str:
 # ---------------------------------------------------------------------------------------
 # The reverse sweep (made by passes.reverse).
 class Partial:
-    """A rule's partial derivative, as an expression of rules.py over the atoms named."""
+    """A rule's partial derivative, as an expression of rules.py over the atoms named; with
+    ``shift``, its ``x`` is taken less that shift, when the shift is not zero."""
 
-    __slots__ = ("expression", "names")
+    __slots__ = ("expression", "names", "shift")
 
-    def __init__(self, expression: str, names: Dict[str, Atom]) -> None:
+    def __init__(self, expression: str, names: Dict[str, Atom], shift: Optional[Var] = None) -> None:
         self.expression = expression
         self.names = names
+        self.shift = shift
 
     def __str__(self) -> str:
-        return f"[{self.expression} with {', '.join(f'{k}={show(v)}' for k, v in self.names.items())}]"
+        names = ", ".join(f"{k}={show(v)}" for k, v in self.names.items())
+        shifted = "" if self.shift is None else f", x less {self.shift.name}"
+        return f"[{self.expression} with {names}{shifted}]"
 
 
 class GradientSlice:

@@ -165,7 +165,7 @@ def _with_seqs(equation: Equation, change: Any) -> Equation:
         return Dot(change(equation.left), change(equation.right), equation.out, equation.start,
                    equation.fused)
     if isinstance(equation, Reduce):
-        return Reduce(equation.rule, change(equation.items), equation.out)
+        return equation.with_items(change(equation.items))
     if isinstance(equation, Pack):
         return Pack(change(equation.items), equation.out)
     return equation
@@ -220,6 +220,9 @@ class _Edges:
                     for arg, expression in zip(equation.args, rule.partials) if wants(arg)]
         if isinstance(equation, Reduce):
             nary: NaryRule = equation.rule
+            if equation.top is not None and equation.inner is not None:  # on shifted arguments
+                return [Contribution(a, Partial(nary.partial, {"x": a, "out": equation.inner}, equation.top))
+                        for a in equation.items.atoms if wants(a)]
             return [Contribution(a, partial(nary.partial, {"x": a, "out": equation.out}))
                     for a in equation.items.atoms if wants(a)]
         assert isinstance(equation, Dot)

@@ -35,16 +35,20 @@ class NotTraceable(Exception):
 
 class _Recorder:
     """Told by scalar.observing of each decision on a value, with the newest node at that
-    moment (the guard goes after it), and of each n-ary node's full arguments."""
+    moment (the guard goes after it), of each n-ary node's full arguments, and of each
+    difference whose value was computed through a logsumexp's shift (functions._exactly)."""
 
     def __init__(self) -> None:
         self.decisions: List[Tuple[str, Scalar, Any, Any, Any]] = []
         self.nary: Dict[int, Tuple[Any, ...]] = {}
+        self.shifted: Dict[int, Tuple[Any, ...]] = {}
         self.writes = 0  # values the function set (value_reads_reported)
 
     def __call__(self, kind: str, node: Scalar, other: Any, outcome: Any) -> None:
         if kind == "nary":
             self.nary[id(node)] = other
+        elif kind == "shifted":
+            self.shifted[id(node)] = other
         else:
             self.decisions.append((kind, node, other, outcome, recording._last))
 
@@ -138,6 +142,7 @@ class _Builder:
         self.recorder = recorder
         self.marker = marker
         self.vars: Dict[int, Var] = {}
+        self.reduced: Dict[int, Reduce] = {}  # a shifted rule's equation, by its node's id
         self.externals: List[Any] = []
         self.named_inputs: List[Union[Var, List[Var]]] = []
         for position, arg in enumerate(inputs):
@@ -185,11 +190,13 @@ class _Builder:
     def _equation(self, node: Scalar, out: Var) -> Equation:
         rule = node._rule
         if isinstance(rule, Rule):
-            return Apply(rule, [self.atom(a) for a in arguments(node)], out)
+            return Apply(rule, [self.atom(a) for a in arguments(node)], out, self._exact(node))
         assert isinstance(rule, NaryRule)
         told = self.recorder.nary.get(id(node))
         if rule is not rules.DOT:
-            return Reduce(rule, Seq([self.atom(a) for a in (told if told is not None else node._a)]), out)
+            reduce = Reduce(rule, Seq([self.atom(a) for a in (told if told is not None else node._a)]), out)
+            self.reduced[id(node)] = reduce
+            return reduce
         if told is not None:
             pairs: Tuple[Any, ...] = told
         elif node._b is not None:  # Scalars with Scalars: its parents are both sides
@@ -199,3 +206,15 @@ class _Builder:
         half = len(pairs) // 2
         return Dot(Seq([self.atom(a) for a in pairs[:half]]),
                    Seq([self.atom(a) for a in pairs[half:]]), out)
+
+    def _exact(self, node: Scalar) -> Optional[Tuple[str, Atom, Atom]]:
+        """How a difference's value was computed through a logsumexp's shift, if it was: from
+        that logsumexp's equation (made in this call), or from numbers where it was one."""
+        how = self.recorder.shifted.get(id(node))
+        if how is None:
+            return None
+        lse, top, inner, kind = how
+        reduce = self.reduced.get(id(lse)) if lse.__class__ is Scalar else None
+        if reduce is None or reduce.top is None or reduce.inner is None:
+            return kind, float(top), float(inner)
+        return kind, reduce.top, reduce.inner

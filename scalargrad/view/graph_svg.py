@@ -4,7 +4,7 @@ Drawn as micrograd draws it, left to right: a box per node (its label, value and
 and an operation between each node and its arguments. Numbers that are arguments are
 written in the operation (``div(·, 3)``: the dot is the node coming in). Inputs are blue,
 the output yellow. Where the order of arguments matters (sub, div, pow, maximum, minimum)
-the first enters at the top. The layout is graph_layout.py.
+the first enters at the top. The layout is layout.py.
 """
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from scalargrad.train.parallel import cores
 from scalargrad_cli.processes import WorkerCount
 from tests.cli.test_train_mnist import one_error_line, press_ctrl_c, run, run_json
 
+pytestmark = pytest.mark.slow  # worker processes: not in the fast suite
+
 ARGS = ("--limit", "400", "--batch-size", "8", "--hidden", "8", "--seed", "5")  # 50 steps
 
 

@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scalargrad as sg
-from scalargrad import Scalar
+from scalargrad import Matrix, Scalar
 from scalargrad.compile.form import Apply, Dot, Guard, Pack
 from scalargrad.compile.passes import MIN_CHAIN, NEVER_RAISE, pipeline, prune
 from scalargrad.compile.trace import trace
 from scalargrad.core import rules
+from scalargrad.core.functions import log_softmax, negative_log_softmax
 from tests.compile import compile_oracle as oracle
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-308, 5e-324, 1e308, -1e308, 710.0, -710.0, math.inf,
@@ -147,3 +148,69 @@ def test_a_guard_on_a_constant_partial_times_infinity_is_still_tested_for_a_zero
     f = lambda x: x * math.inf + x * 0.0  # noqa: E731 - a partial inf: 0 * inf would be nan
     _value_and_grad_and_jacobian_agree(lambda x: sg.relu(f(x)), (-1.0,))
     _value_and_grad_and_jacobian_agree(lambda x: Scalar(0.0) * f(x), (2.0,))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-50, 50) | st.sampled_from([1e16, -1e16, 0.0, 700.0]), min_size=1, max_size=5),
+       st.integers(0, 4))
+def test_logsumexp_and_the_differences_computed_through_its_shift_are_the_recording_engines(xs, label):
+    """logsumexp shifts its arguments by their largest (rules.LOGSUMEXP.shift); log_softmax,
+    a cross-entropy and Matrix.cross_entropy compute differences from the shifted values,
+    not from the rounded logsumexp: the code computes them the same way, bit for bit."""
+    label %= len(xs)
+    for f in (lambda v: sg.logsumexp(v) * 1.5, lambda v: sg.sum(log_softmax(v)),
+              lambda v: log_softmax(v)[label] * 2.0, lambda v: negative_log_softmax(v, label),
+              lambda v: Matrix([v]).cross_entropy([label]), lambda v: sg.logsumexp([*v, 3.0])):
+        cf = sg.compile(f)
+        for args in ((xs,), ([x * 0.5 for x in xs],)):
+            want = oracle.value_and_grad(f, args)
+            assert not isinstance(want, oracle.Raised)
+            assert oracle.same(oracle.attempt(lambda: cf.value_and_grad(*args)), want)
+
+
+def test_the_printed_form_shows_every_kind_of_equation_guard_and_contribution():
+    """What cf.ir prints, line by line, for a program that has one of each (the lines
+    written from the program: its external, tuple, dot, guards, shifted logsumexp)."""
+    w = Scalar(0.5)
+
+    def f(x, ys):
+        a = sg.dot(ys, [2.0, 3.0])
+        if a > 1.0 and bool(x) and int(x) == 1 and round(x, 1) == 1.5 and float(x) == 1.5:
+            a = sg.logsumexp([a, x])
+        return [a * w, -a]
+    cf = sg.compile(f, argnums=[0, -1])
+    cf.jacobian(1.5, [1.0, 0.5])
+    assert cf.ir.splitlines() == [
+        "form (x0, X1[2]) differentiating [0, 1]:",
+        "  e0 = read Scalar",
+        "  t0 = tuple (2.0, 3.0)",
+        "  v0 = dot X1[0:2] t0",
+        "  guard v0 > 1.0 is True",
+        "  guard bool(x0) is True",
+        "  guard int(x0) is 1",
+        "  guard round(x0, 1) is 1.5",
+        "  guard float(x0) is 1.5",
+        "  v1 = logsumexp (v0, x0) (shifted: top1, inner1)",
+        "  v2 = mul v1 e0",
+        "  v3 = neg v1",
+        "  return [v2, v3]",
+        "reverse sweep:",
+        "  seed 0 -> v2",
+        "  seed 1 -> v3",
+        "  v3:",
+        "    v1 += g * (-1.0)",
+        "  v2:",
+        "    v1 += g * e0",
+        "  v1:",
+        "    v0 += g * [exp(x - out) with x=v0, out=inner1, x less top1]",
+        "    x0 += g * [exp(x - out) with x=x0, out=inner1, x less top1]",
+        "  v0:",
+        "    G1[0:2] += g * t0",
+    ]
+    fused = sg.compile(lambda w, x: sum((a * b for a, b in zip(w, x)), w[9] * 2.0), argnums=[0])
+    fused.value_and_grad([0.5] * 10, [1.0] * 9)
+    text = fused.ir
+    # v0 = w[9] * 2, then 9 products and 9 additions: v18 the last, the dot; v0, its start,
+    # passes its adjoint on with partial 1 to it alone: they share one
+    assert text.splitlines()[2:4] == ["  v18 = dot of products X0[0:9] X1[0:9] + v0", "  return v18"]
+    assert "  v0 (adjoint of v18):" in text.splitlines()

@@ -19,6 +19,8 @@ from scalargrad.train.loop import Settings
 from scalargrad_cli.main import cli
 from tests.train.test_parallel import trained
 
+pytestmark = pytest.mark.slow  # several MPI ranks: not in the fast suite
+
 ROOT = Path(__file__).resolve().parents[2]  # the project: tests is a package in it
 
 
