@@ -24,14 +24,14 @@ import warnings
 from pathlib import Path
 from typing import Any, Counter, Dict
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from hypothesis import HealthCheck, Phase, find, given, seed, settings
+from hypothesis.errors import NoSuchExample
 
-import compile_differential as differential  # noqa: E402
-from compile_programs import Scenario, scenarios  # noqa: E402
-from hypothesis import HealthCheck, Phase, find, given, seed, settings  # noqa: E402
-from hypothesis.errors import NoSuchExample  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project, for its tests package
 
 import scalargrad as sg  # noqa: E402
+from tests import compile_differential as differential  # noqa: E402
+from tests.compile_programs import Scenario, scenarios  # noqa: E402
 
 QUIET = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 

@@ -1,6 +1,6 @@
 """`scalargrad train-mnist`: softmax regression (or one hidden layer) on shrunken MNIST.
 
-The training is scalargrad.run and the model file scalargrad.model_file; this module
+The training is scalargrad.train.loop and the model file scalargrad.train.checkpoint; this module
 reads the options, loads the data and shows what happens (cli.mnist_display).
 
 Exit status: 0 when done; 2 for bad options, data or model files (before any training);
@@ -21,15 +21,17 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from scalargrad import chart_svg, metrics, mnist, model_file
-from scalargrad.chart import Panel
+from scalargrad.view import chart_svg, training_chart
+from scalargrad.train import mnist
+from scalargrad.train import checkpoint as model_file
+from scalargrad.view.chart import Panel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
-from scalargrad.metrics import Broadcast, MetricsRecorder
+from scalargrad.train.metrics import Broadcast, MetricsRecorder
 from scalargrad.optim import OPTIMIZERS
 from scalargrad.output_file import check_writable, write_atomically
-from scalargrad.run import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
+from scalargrad.train.loop import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
                             Settings, Summary, TrainingRun)
-from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
+from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION
 
 from . import mnist_display, text_chart
 from .errors import EXIT_INTERRUPTED, Failure
@@ -211,7 +213,7 @@ class _Curves:
 
     @staticmethod
     def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:
-        return metrics.curves(summary.history, recorder.steps.items(), len(run.data.train_rows))
+        return training_chart.curves(summary.history, recorder.steps.items(), len(run.data.train_rows))
 
     def write_plot(self, run: TrainingRun, summary: Summary,
                    recorder: MetricsRecorder) -> Optional[str]:

@@ -16,10 +16,10 @@ import operator
 import random
 from typing import Callable, List, Optional, Sequence, Tuple, Union, cast
 
-from .autodiff import reverse_autodiff
-from . import functions
-from .functions import dot, dot_grid, exp, logsumexp, mean
-from .scalar import Scalar, value_of
+from .core.autodiff import reverse_autodiff
+from .core import functions
+from .core.functions import dot, dot_grid, exp, logsumexp, mean
+from .core.scalar import Scalar, value_of
 
 Entry = Union[Scalar, float]
 ScalarLike = Union[Scalar, int, float]

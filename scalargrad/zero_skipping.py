@@ -12,31 +12,11 @@ when it finds one.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import operator
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
-Picker = Callable[[Sequence[float]], Tuple[float, ...]]
-
-
-def picker(positions: Sequence[int]) -> Picker:
-    """A function giving the items at these positions, as a tuple (itemgetter's, which
-    gives a bare item for one position)."""
-    if len(positions) > 1:
-        return operator.itemgetter(*positions)
-    if positions:
-        only = positions[0]
-        return lambda items: (items[only],)
-    return lambda items: ()
-
-
-def nonzero(values: Sequence[float]) -> Tuple[Picker, Tuple[float, ...]]:
-    """(a picker of the nonzero entries' positions, those entries): the dot of any list
-    with values is then sum(map(mul, pick(other), entries), 0.0)."""
-    pick = picker(list(itertools.compress(range(len(values)), values)))
-    return pick, pick(values)
-
+from .core.functions import nonzero, picker
 
 class DataColumns:
     """The columns of a batch's data (one list per example) that hold a nonzero entry, and

@@ -26,8 +26,8 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import scalargrad as sg
 from scalargrad import Scalar, reverse_autodiff
-from scalargrad.autodiff import ancestors, release
-from scalargrad.scalar import edges
+from scalargrad.core.autodiff import ancestors, release
+from scalargrad.core.scalar import edges
 
 # Before Python 3.12 sum() of floats adds left to right, as the recording engine's chains of
 # additions do; from 3.12 on it compensates, so a compiled sum of products may round

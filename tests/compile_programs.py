@@ -23,7 +23,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from hypothesis import strategies as st
 
 import scalargrad as sg
-from scalargrad import Scalar, rules
+from scalargrad import Scalar
+from scalargrad.core import rules
 
 UNARY = tuple(rule.name for rule in rules.UNARY)
 BINARY = tuple(rule.name for rule in rules.BINARY)

@@ -14,11 +14,12 @@ finds nothing wrong with an engine that is the recording engine.
 """
 import math
 
-import compile_differential as differential
-import compile_oracle as oracle
 import pytest
-from compile_programs import Program, programs, scenarios
 from hypothesis import HealthCheck, Phase, find, given, settings
+
+from tests import compile_differential as differential
+from tests import compile_oracle as oracle
+from tests.compile_programs import Program, programs, scenarios
 
 SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
@@ -37,6 +38,7 @@ def test_compiled_random_programs_answer_as_the_recording_engine(scenario):
 
 
 @pytest.mark.fuzz
+@pytest.mark.slow
 @settings(max_examples=2500, deadline=None, suppress_health_check=SLOW_IS_FINE)
 @given(scenarios())
 def test_compiled_random_programs_answer_as_the_recording_engine_long(scenario):

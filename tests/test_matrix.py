@@ -6,7 +6,7 @@ import pytest
 import scalargrad as sg
 from scalargrad import Scalar, finite_difference, reverse_autodiff
 from scalargrad.matrix import Matrix, gradients
-from scalargrad.scalar import edges
+from scalargrad.core.scalar import edges
 
 
 def params(rows):

@@ -1,0 +1,321 @@
+"""A training run of the MNIST classifier, the same for every front end.
+
+A run is its settings, its data, the model, the optimizer, the shuffling RNG and how far it
+has got: ``TrainingRun.train`` runs epochs, tells a front end about progress through
+``Callbacks``, can be asked to stop after any batch, and returns a ``Summary``. A
+``Checkpoint`` holds everything the run needs to go on later exactly as if it had never
+stopped, even in the middle of an epoch (scalargrad.train.checkpoint saves and loads them).
+
+Data arrive as rows of floats (see scalargrad.train.mnist for reading MNIST): this module knows
+nothing of numpy.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+
+from ..errors import InputError, WorkerFailed
+from ..optim import OPTIMIZERS, make_optimizer
+from .model import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, BatchStep, Classifier,
+                       EpochProgress, Predict, Rows, accuracy, train_epoch)
+
+IMAGE_SIZES = (7, 14, 28)  # the sizes scalargrad.train.mnist shrinks MNIST's images to
+CLASSES = 10
+MAX_HIDDEN = 4096
+MODES = ("reverse", "forward")
+# Learning rates measured to work here: (softmax regression, with a hidden layer).
+DEFAULT_LR: Dict[str, Tuple[float, float]] = {"adam": (0.05, 0.003), "sgd": (0.5, 0.1),
+                                              "momentum": (0.1, 0.01)}
+
+
+def default_lr(optimizer: str, hidden: int) -> float:
+    """The learning rate a run uses unless told otherwise."""
+    return DEFAULT_LR[optimizer][1 if hidden else 0]
+
+
+def _whole(value: Any, least: int, most: float = math.inf) -> bool:
+    """An int (not a bool) from least to most."""
+    return type(value) is int and least <= value <= most
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides what a run computes; a resumed run keeps all of them.
+
+    Checked when made: InputError (one line) names the first unusable value. ``lr`` None
+    means the default for the optimizer and architecture (default_lr).
+    """
+    size: int = 7
+    hidden: int = 0
+    activation: str = DEFAULT_ACTIVATION
+    optimizer: str = "adam"
+    lr: Optional[float] = None
+    batch_size: int = 32
+    seed: int = 0
+    limit: Optional[int] = None  # train on the first `limit` training examples only
+    mode: str = "reverse"
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("size", self.size in IMAGE_SIZES and type(self.size) is int,
+             f"one of {', '.join(map(str, IMAGE_SIZES))}"),
+            ("hidden", _whole(self.hidden, 0, MAX_HIDDEN),
+             f"a whole number from 0 to {MAX_HIDDEN}"),
+            ("activation", self.activation in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+            ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+            ("lr", self.lr is None or (isinstance(self.lr, (int, float))
+                                       and not isinstance(self.lr, bool)
+                                       and 0 < self.lr < math.inf), "a positive finite number"),
+            ("batch_size", _whole(self.batch_size, 1), "a whole number >= 1"),
+            ("seed", type(self.seed) is int, "a whole number"),
+            ("limit", self.limit is None or _whole(self.limit, 1), "a whole number >= 1 or none"),
+            ("mode", self.mode in MODES, f"one of {', '.join(MODES)}"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise InputError(f"{name} must be {expected}, not {getattr(self, name)!r}")
+        if self.limit is not None and self.batch_size > self.limit:
+            raise InputError(f"batch_size {self.batch_size} is larger than limit {self.limit}")
+        lr = default_lr(self.optimizer, self.hidden) if self.lr is None else float(self.lr)
+        object.__setattr__(self, "lr", lr)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Settings":
+        """Settings from to_dict()'s output; InputError if data does not hold them all."""
+        if not isinstance(data, dict):
+            raise InputError(f"the options must be an object, not {type(data).__name__}")
+        names = [name for name in cls.__dataclass_fields__]
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise InputError(f"the options lack {', '.join(missing)}")
+        return cls(**{name: data[name] for name in names})
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The examples a run trains and evaluates on: rows of floats and integer labels."""
+    train_rows: Rows
+    train_labels: Sequence[int]
+    test_rows: Rows
+    test_labels: Sequence[int]
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch in a run's history; ``complete`` is false for an epoch stopped early, and
+    ``examples`` says how far it got."""
+    epoch: int
+    examples: int
+    complete: bool
+    loss: float
+    train_accuracy: float
+    test_accuracy: float  # after the epoch (or the part of it that ran)
+    seconds: float
+
+
+@dataclass
+class Checkpoint:
+    """Everything a run needs to continue exactly as if it had never stopped.
+
+    ``random_state`` is the shuffling RNG's state when the epoch in progress began, and
+    ``unfinished`` how far that epoch got (None between epochs): resuming draws the same
+    order again and skips what was trained. ``optimizer`` is None for a model saved
+    without its training state (format version 1), which can be evaluated or trained
+    further as a new run, but not resumed.
+    """
+    settings: Settings
+    model: Classifier
+    optimizer: Optional[Dict[str, Any]] = None
+    random_state: Optional[tuple] = None
+    epochs: int = 0         # complete epochs
+    examples: int = 0       # examples trained, over all epochs
+    unfinished: Optional[EpochProgress] = None
+    history: List[EpochRecord] = field(default_factory=list)
+    test_accuracy: Optional[float] = None
+
+    @property
+    def resumable(self) -> bool:
+        return self.optimizer is not None
+
+
+@dataclass
+class Summary:
+    """What one call of TrainingRun.train did, and how the model does on the test set."""
+    settings: Settings
+    test_accuracy: float
+    predictions: List[int]    # for each test example
+    train_accuracy: Optional[float]  # of the last epoch trained in this call
+    epochs: int               # epochs that ended in this call
+    examples: int             # examples trained in this call
+    total_epochs: int         # complete epochs of the whole run
+    total_examples: int
+    interrupted: bool         # stopped by should_stop before the epochs asked for
+    seconds: float            # the whole call, evaluation included
+    training_seconds: float   # training steps only
+    history: List[EpochRecord]
+
+    @property
+    def examples_per_second(self) -> Optional[float]:
+        return self.examples / self.training_seconds if self.training_seconds else None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-serialisable report (without the predictions)."""
+        return {"test_accuracy": self.test_accuracy, "train_accuracy": self.train_accuracy,
+                "epochs": self.epochs, "examples": self.examples,
+                "total_epochs": self.total_epochs, "total_examples": self.total_examples,
+                **self.settings.to_dict(), "interrupted": self.interrupted,
+                "seconds": self.seconds, "examples_per_second": self.examples_per_second,
+                "history": [asdict(record) for record in self.history]}
+
+
+class Callbacks:
+    """What a front end hears from a running run; each method does nothing by default."""
+
+    def epoch_started(self, epoch: int, examples: int, total: int) -> None:
+        """Epoch number ``epoch`` starts, ``examples`` of its ``total`` already trained."""
+
+    def batch_done(self, report: BatchReport) -> None:
+        """A batch was trained (report.examples counts the whole epoch so far)."""
+
+    def epoch_ended(self, record: EpochRecord) -> None:
+        """An epoch ended, or stopped early (record.complete is then false)."""
+
+
+class TrainingRun:
+    """A run of the classifier on a dataset; see the module docstring."""
+
+    def __init__(self, settings: Settings, data: Dataset,
+                 model: Optional[Classifier] = None) -> None:
+        """A new run: a fresh model from settings.seed unless one is given (trained
+        further, it keeps its weights), a new optimizer, an RNG seeded with settings.seed.
+        InputError if the model or the data do not fit the settings."""
+        expected = (settings.size * settings.size, CLASSES, settings.hidden, settings.activation)
+        if model is None:
+            model = Classifier(*expected, seed=settings.seed)
+        found = (model.inputs, model.classes, model.hidden, model.activation)
+        if found != expected:
+            raise InputError(f"the model (inputs, classes, hidden, activation) is {found}, "
+                             f"but the settings ask for {expected}")
+        examples = len(data.train_rows)
+        if not 0 < settings.batch_size <= examples:
+            raise InputError(f"the batch size {settings.batch_size} is larger than the "
+                             f"{examples} training examples")
+        self.settings, self.data, self.model = settings, data, model
+        lr = cast(float, settings.lr)  # never None once made: __post_init__ puts the default in
+        self.optimizer = make_optimizer(settings.optimizer, model.parameters(), lr)
+        self.rng = random.Random(settings.seed)
+        self.epoch_start_state = self.rng.getstate()  # when the epoch in progress began
+        self.epochs = 0
+        self.examples = 0
+        self.unfinished: Optional[EpochProgress] = None
+        self.history: List[EpochRecord] = []
+        self.test_accuracy: Optional[float] = None
+
+    @classmethod
+    def resume(cls, checkpoint: Checkpoint, data: Dataset) -> "TrainingRun":
+        """The run a checkpoint was taken of, on the same data, ready to go on."""
+        if not checkpoint.resumable:
+            raise InputError("the model was saved without its training state, so its run "
+                             "cannot be resumed")
+        run = cls(checkpoint.settings, data, checkpoint.model)
+        unfinished = checkpoint.unfinished
+        if unfinished is not None and unfinished.examples >= len(data.train_rows):
+            raise InputError(f"the run stopped {unfinished.examples} examples into an epoch, "
+                             f"but there are only {len(data.train_rows)} training examples")
+        # Resumable means the optimizer's state is there, and with it (checkpoint() and version
+        # 2 files record both) the RNG's; the checker cannot see that through the property.
+        run.optimizer.load_state_dict(cast(Dict[str, Any], checkpoint.optimizer))
+        run.epoch_start_state = cast(tuple, checkpoint.random_state)
+        run.epochs, run.examples = checkpoint.epochs, checkpoint.examples
+        run.unfinished, run.history = unfinished, list(checkpoint.history)
+        run.test_accuracy = checkpoint.test_accuracy
+        return run
+
+    def checkpoint(self) -> Checkpoint:
+        """The run's state now (the model itself, not a copy: save it before training on)."""
+        return Checkpoint(self.settings, self.model, self.optimizer.state_dict(),
+                          self.epoch_start_state, self.epochs, self.examples, self.unfinished,
+                          list(self.history), self.test_accuracy)
+
+    def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
+              should_stop: Callable[[], bool] = lambda: False,
+              step: Optional[BatchStep] = None, predict: Optional[Predict] = None) -> Summary:
+        """Train until ``epochs`` more epochs have ended, or should_stop() is true after a
+        batch; then evaluate on the test set (also after each epoch, finished or not).
+
+        An unfinished epoch (from a run stopped early) is continued where it stopped and
+        counts as the first of ``epochs``. Diverged if the loss stops being finite.
+        ``step`` trains each batch and ``predict`` evaluates, by default in this process
+        (see training.BatchStep): scalargrad.train.parallel and scalargrad.train.distributed make ones
+        that share the work. If one of those processes fails (WorkerFailed), the batches
+        done are recorded as for a stop (evaluated in this process), then the error is
+        raised again: the run can be saved as it stands, once its optimizer is whole
+        (WorkerFailed.recovered).
+        """
+        callbacks = callbacks or Callbacks()
+        data, settings = self.data, self.settings
+        started = time.perf_counter()
+        ended, trained, training_seconds = 0, 0, 0.0
+        train_accuracy, evaluation = None, None
+        interrupted = False
+        failure: Optional[WorkerFailed] = None
+
+        def evaluate() -> Tuple[float, List[int]]:
+            nonlocal failure, predict
+            try:
+                return accuracy(self.model, data.test_rows, data.test_labels, predict)
+            except WorkerFailed as error:  # then evaluated in this process, for the record
+                failure, predict = failure or error, None
+                return accuracy(self.model, data.test_rows, data.test_labels)
+
+        for _ in range(epochs):
+            if should_stop():
+                interrupted = True
+                break
+            before = self.unfinished or EpochProgress()
+            callbacks.epoch_started(self.epochs + 1, before.examples, len(data.train_rows))
+            self.rng.setstate(self.epoch_start_state)
+            try:
+                progress = train_epoch(self.model, self.optimizer, data.train_rows,
+                                       data.train_labels, settings.batch_size, self.rng,
+                                       settings.mode, callbacks.batch_done, should_stop,
+                                       resume=self.unfinished, step=step)
+            except WorkerFailed as error:  # recorded as if stopped there, then raised again
+                if error.progress is None:
+                    raise
+                failure, progress, predict = error, error.progress, None
+            trained += progress.examples - before.examples
+            training_seconds += progress.seconds - before.seconds
+            self.examples += progress.examples - before.examples
+            evaluation = evaluate()
+            complete = progress.examples == len(data.train_rows)
+            record = EpochRecord(self.epochs + 1, progress.examples, complete, progress.loss,
+                                 progress.accuracy, evaluation[0], progress.seconds)
+            if self.unfinished is not None:
+                self.history[-1] = record  # the same epoch, further along
+            else:
+                self.history.append(record)
+            train_accuracy = record.train_accuracy
+            callbacks.epoch_ended(record)
+            if not complete:
+                self.unfinished = progress
+                interrupted = True
+                break
+            self.epochs, ended, self.unfinished = self.epochs + 1, ended + 1, None
+            self.epoch_start_state = self.rng.getstate()
+            if failure is not None:
+                break
+        if evaluation is None:  # nothing trained: the model as it came
+            evaluation = evaluate()
+        self.test_accuracy = evaluation[0]
+        if failure is not None:
+            raise failure
+        return Summary(settings, evaluation[0], evaluation[1], train_accuracy, ended, trained,
+                       self.epochs, self.examples, interrupted, time.perf_counter() - started,
+                       training_seconds, list(self.history))

@@ -1,0 +1,95 @@
+"""train-mnist's training curves: --metrics, --log-every, --plot and the terminal chart
+(through click's CliRunner, on the real MNIST files in ../shared/mnist)."""
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+import scalargrad_cli.train_mnist as command
+from scalargrad.train.metrics import read_metrics
+from scalargrad_cli.main import cli
+from tests.view.svg_geometry import assert_readable
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, ["train-mnist", *map(str, args)])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    """Fail the test if the command touches the MNIST files."""
+    def touched(*args, **kwargs):
+        raise AssertionError("the data were loaded")
+    monkeypatch.setattr(command.mnist, "ensure_files", touched)
+
+
+def test_metrics_lines_parse_back_and_agree_with_the_run(shared_mnist, tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    result = run("--data-dir", shared_mnist, "--limit", 640, "--epochs", 2, "--json",
+                 "--metrics", path, "--log-every", 5)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    records = read_metrics(str(path))
+    steps = [r for r in records if r["kind"] == "step"]
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["step"] for r in steps] == list(range(5, 41, 5))  # 20 batches of 32 an epoch
+    assert [r["examples"] for r in steps] == [160 * k for k in range(1, 9)]
+    assert [(r["epoch"], r["step"], r["examples"]) for r in epochs] == [(1, 20, 640),
+                                                                       (2, 40, 1280)]
+    for record, history in zip(epochs, summary["history"]):
+        assert record["test_accuracy"] == history["test_accuracy"]
+        assert record["loss"] == history["loss"]
+    assert all(r["lr"] == 0.05 and r["examples_per_second"] > 0 for r in records)
+    assert all(0 < r["accuracy"] <= 1 and math.isfinite(r["loss"]) for r in records)
+
+
+def test_resume_appends_and_goes_on_counting(shared_mnist, tmp_path, monkeypatch):
+    path, model = tmp_path / "metrics.jsonl", tmp_path / "model.json"
+    run("--data-dir", shared_mnist, "--limit", 320, "--json", "--metrics", path,
+        "--log-every", 4, "--save", model)
+    resumed = run("--data-dir", shared_mnist, "--resume", model, "--json", "--metrics", path,
+                  "--log-every", 4)
+    assert resumed.exit_code == 0, resumed.output
+    records = read_metrics(str(path))
+    assert [(r["kind"], r["step"]) for r in records] == [
+        ("step", 4), ("step", 8), ("epoch", 10), ("step", 12), ("step", 16), ("step", 20),
+        ("epoch", 20)]
+    assert records[-1]["examples"] == 640 and records[-1]["epoch"] == 2
+
+
+def test_plot_draws_loss_and_accuracy_per_epoch(shared_mnist, tmp_path):
+    path = tmp_path / "curves.svg"
+    result = run("--data-dir", shared_mnist, "--limit", 640, "--epochs", 2, "--plot", path)
+    assert result.exit_code == 0, result.output
+    root, texts, _ = assert_readable(path.read_text())
+    strings = [text for text, _ in texts]
+    assert "train-mnist: 7x7 images, softmax regression, adam lr 0.05, batches of 32" in strings
+    for text in ("Loss", "Accuracy", "epoch", "running loss, this epoch", "test accuracy"):
+        assert text in strings
+
+
+def test_the_terminal_shows_the_curves(shared_mnist):
+    result = run("--data-dir", shared_mnist, "--limit", 320)
+    assert result.exit_code == 0
+    out = result.output
+    assert "Loss" in out and "Accuracy" in out and "running train accuracy" in out
+    assert out.index("Loss") < out.index("Confusion matrix")
+    assert any(0x2800 < ord(c) <= 0x28FF for c in out)  # the curves, in braille
+
+
+@pytest.mark.parametrize("option", ["--metrics", "--plot"])
+def test_an_unusable_output_path_fails_before_any_data_are_loaded(tmp_path, no_data, option):
+    (tmp_path / "file").write_text("")
+    result = run(option, tmp_path / "file" / "out")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: ") and "is not a folder" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_log_every_must_be_positive(no_data):
+    result = run("--log-every", 0)
+    assert result.exit_code == 2 and "--log-every" in result.output

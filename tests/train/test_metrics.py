@@ -1,0 +1,112 @@
+"""scalargrad.train.metrics: JSON lines of a training run, and read back."""
+import io
+import json
+import math
+import random
+
+import pytest
+
+from scalargrad.errors import DataError
+from scalargrad.train.metrics import Broadcast, MetricsRecorder, read_metrics
+from scalargrad.train.loop import Callbacks, Dataset, Settings, TrainingRun
+
+
+def data(train=50, test=20):
+    rng = random.Random(0)
+
+    def rows(n):
+        return [[rng.random() for _ in range(49)] for _ in range(n)], [i % 10 for i in range(n)]
+    return Dataset(*rows(train), *rows(test))
+
+
+SETTINGS = Settings(batch_size=8, seed=1, lr=0.02)  # 50 examples: 7 batches an epoch
+
+
+def train(epochs, every=2, out=None, run=None, stop_after=None):
+    run = run or TrainingRun(SETTINGS, data())
+    recorder = MetricsRecorder(8, 0.02, every, out)
+    batches = []
+    listener = Callbacks()
+    listener.batch_done = lambda report: batches.append(report)
+    should_stop = (lambda: len(batches) >= stop_after) if stop_after else (lambda: False)
+    summary = run.train(epochs, Broadcast(listener, recorder), should_stop)
+    return run, recorder, summary
+
+
+def lines(out):
+    """The JSON lines written to out, parsed back."""
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_line_every_few_steps_and_at_each_epoch_end():
+    out = io.StringIO()
+    _, recorder, summary = train(2, every=3, out=out)
+    records = lines(out)
+    steps = [r for r in records if r["kind"] == "step"]
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["step"] for r in steps] == [3, 6, 9, 12]  # 7 steps an epoch, 14 in all
+    assert [r["epoch"] for r in steps] == [1, 1, 2, 2]
+    assert [r["examples"] for r in steps] == [24, 48, 50 + 16, 50 + 40]
+    assert [(r["step"], r["epoch"], r["examples"]) for r in epochs] == [(7, 1, 50), (14, 2, 100)]
+    for record, history in zip(epochs, summary.history):
+        assert record["loss"] == history.loss and record["accuracy"] == history.train_accuracy
+        assert record["test_accuracy"] == history.test_accuracy and record["complete"]
+        assert record["examples_per_second"] == pytest.approx(50 / history.seconds)
+    assert all(r["lr"] == 0.02 and r["examples_per_second"] > 0 for r in records)
+    assert set(steps[0]) == {"kind", "step", "epoch", "examples", "loss", "accuracy",
+                             "examples_per_second", "lr"}
+    assert recorder.records == epochs
+
+
+def test_step_lines_carry_the_running_loss_and_accuracy_of_the_epoch():
+    out = io.StringIO()
+    reports = []
+    run = TrainingRun(SETTINGS, data())
+    recorder = MetricsRecorder(8, 0.02, 1, out)
+    listener = Callbacks()
+    listener.batch_done = reports.append
+    run.train(1, Broadcast(listener, recorder))
+    steps = [r for r in lines(out) if r["kind"] == "step"]
+    assert [(r["loss"], r["accuracy"]) for r in steps] == [(b.loss, b.accuracy) for b in reports]
+
+
+def test_a_resumed_run_goes_on_counting_where_it_stopped():
+    whole = io.StringIO()
+    train(2, every=1, out=whole)
+    first, second = io.StringIO(), io.StringIO()
+    run, _, _ = train(2, every=1, out=first, stop_after=10)  # stops 3 batches into epoch 2
+    checkpoint = run.checkpoint()
+    resumed = TrainingRun.resume(checkpoint, data())
+    train(1, every=1, out=second, run=resumed)
+    joined = lines(first) + lines(second)
+    keys = ("kind", "step", "epoch", "examples")
+    # the interrupted epoch's line says so; otherwise the same lines as one run
+    assert [r for r in joined if r["kind"] == "epoch"][1]["complete"] is False
+    without = [r for r in joined if r.get("complete") is not False]
+    assert [tuple(r[k] for k in keys) for r in without] == \
+        [tuple(r[k] for k in keys) for r in lines(whole)]
+
+
+def test_the_recorder_keeps_every_step_for_the_curves_with_a_break_at_each_epoch():
+    _, recorder, summary = train(2, every=100)
+    points = recorder.steps.items()
+    assert len(points) == 2 + 14
+    breaks = [p for p in points if math.isnan(p[1])]
+    assert [p[0] for p in breaks] == [0.0, 1.0]
+    assert points[7][0] == 1.0 and points[-1][0] == 2.0
+
+
+def test_read_metrics(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"kind": "step", "step": 1}\n\n{"kind": "epoch"}\n')
+    assert read_metrics(str(path)) == [{"kind": "step", "step": 1}, {"kind": "epoch"}]
+    path.write_text('{"kind": "step"}\n[1, 2]\n')
+    with pytest.raises(DataError, match="line 2: not a JSON object"):
+        read_metrics(str(path))
+    with pytest.raises(DataError, match="cannot read"):
+        read_metrics(str(tmp_path / "missing.jsonl"))
+
+
+def test_every_must_be_positive():
+    with pytest.raises(ValueError):
+        MetricsRecorder(8, 0.1, 0)
