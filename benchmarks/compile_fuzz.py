@@ -8,6 +8,7 @@ that class and shrinks it (or, where the search finds none, the shortest one the
 
     python benchmarks/compile_fuzz.py                      # seeds 1 2 3, 2000 programs each
     python benchmarks/compile_fuzz.py --seeds 7 --programs 500 --reproducers 0
+    python benchmarks/compile_fuzz.py --seeds 1 --only "wrong" --reproducers 4
     python benchmarks/compile_fuzz.py --engine recording   # the harness on the recording engine: 0
 
 Exit status 1 if any mismatch was found.
@@ -23,14 +24,14 @@ import warnings
 from pathlib import Path
 from typing import Any, Counter, Dict
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from hypothesis import HealthCheck, Phase, find, given, seed, settings
+from hypothesis.errors import NoSuchExample
 
-from tests.compile import compile_differential as differential  # noqa: E402
-from tests.compile.compile_programs import Scenario, scenarios  # noqa: E402
-from hypothesis import HealthCheck, Phase, find, given, seed, settings  # noqa: E402
-from hypothesis.errors import NoSuchExample  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project, for its tests package
 
 import scalargrad as sg  # noqa: E402
+from tests.compile import compile_differential as differential  # noqa: E402
+from tests.compile.compile_programs import Scenario, scenarios  # noqa: E402
 
 QUIET = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -97,6 +98,7 @@ def main() -> int:
     parser.add_argument("--reproducers", type=int, default=10,
                         help="shrink a reproducer for this many of the most frequent classes")
     parser.add_argument("--tries", type=int, default=2000, help="programs searched per reproducer")
+    parser.add_argument("--only", default="", help="shrink reproducers only of classes containing this text")
     options = parser.parse_args()
     compile = engine(options.engine)
     totals: Dict[str, Any] = {"programs": 0, "calls": 0, "failing": 0, "mismatches": 0,
@@ -117,7 +119,8 @@ def main() -> int:
         print("\nmismatches by class:")
         for kind, count in classes.most_common():
             print(f"{count:8d}  {kind}")
-    for kind, _ in classes.most_common(options.reproducers):
+    chosen = [kind for kind, _ in classes.most_common() if options.only in kind][:options.reproducers]
+    for kind in chosen:
         found = reproducer(kind, compile, options.tries, options.seeds[0])
         if found is not None:
             outcome = differential.run(found, compile=compile)

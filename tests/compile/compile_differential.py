@@ -14,11 +14,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from tests.compile import compile_oracle as oracle
-from tests.compile.compile_programs import Scenario, Step
-
 import scalargrad as sg
 from scalargrad import Scalar
+from tests.compile import compile_oracle as oracle
+from tests.compile.compile_programs import Scenario, Step
 
 BUFFER_START = 0.25  # what the buffers hold before vjp_into and vjp_batch add to them
 

@@ -14,11 +14,12 @@ finds nothing wrong with an engine that is the recording engine.
 """
 import math
 
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
+
 from tests.compile import compile_differential as differential
 from tests.compile import compile_oracle as oracle
-import pytest
 from tests.compile.compile_programs import Program, programs, scenarios
-from hypothesis import HealthCheck, Phase, find, given, settings
 
 SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
@@ -37,6 +38,7 @@ def test_compiled_random_programs_answer_as_the_recording_engine(scenario):
 
 
 @pytest.mark.fuzz
+@pytest.mark.slow
 @settings(max_examples=2500, deadline=None, suppress_health_check=SLOW_IS_FINE)
 @given(scenarios())
 def test_compiled_random_programs_answer_as_the_recording_engine_long(scenario):

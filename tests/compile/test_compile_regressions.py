@@ -11,10 +11,10 @@ import pickle
 
 import pytest
 
-from tests.compile import compile_oracle as oracle
 import scalargrad as sg
 from scalargrad import Scalar, reverse_autodiff
 from scalargrad.optim import SGD
+from tests.compile import compile_oracle as oracle
 
 
 def agrees(f, calls, argnums=None):
