@@ -122,7 +122,7 @@ class Compiled:
         """(f's value, [df/dx for each differentiated argument: a float, or a list of floats
         for a list]) for a function returning one number."""
         program = self._latest.get(_shape(args))
-        if program is not None and len(program.form.outputs) == 1:
+        if program is not None and program.outputs == 1:
             try:
                 return _gradient(program, args)
             except Retrace:
@@ -175,7 +175,7 @@ class Compiled:
         shape = _shape((*shared, *examples[0]))
         program = self._latest.get(shape)
         each = shape[len(shared):] if shape is not None else None
-        if (program is not None and len(seed) == len(program.form.outputs)
+        if (program is not None and len(seed) == program.outputs
                 and all(_shape(example) == each for example in examples)):
             run = batch.compiled(program, len(shared))
             try:
@@ -368,15 +368,15 @@ def _values(program: Program, args: Args) -> Any:
 
 
 def _gradient(program: Program, args: Args) -> Any:
-    if len(program.form.outputs) != 1:
+    if program.outputs != 1:
         raise TypeError("value_and_grad: the function returns several values; use jacobian")
     lists = [[0.0] * len(args[i]) for i in program.lists]  # grad writes into zeros (fresh)
     value, scalars = program.grad(*args, *lists)
-    return value, _gradients(program, lists, scalars)
+    return value, (lists if program.only_lists else _gradients(program, lists, scalars))
 
 
 def _vjp(program: Program, args: Args, seed: Sequence[float], buffers: Sequence[List[float]]) -> List[float]:
-    _check_seed(seed, len(program.form.outputs))
+    _check_seed(seed, program.outputs)
     outputs, _ = program.vjp(*args, (seed,), (tuple(buffers),))
     return list(outputs)
 

@@ -145,7 +145,9 @@ class Writer:
         return f"if {_differs(value, float(outcome))}: raise _Retrace"
 
     def unpack(self, positions: Sequence[int], used: Set[Var]) -> List[str]:
-        """Local names for the list items the code reads one by one."""
+        """Local names for the list items the code reads one by one: the whole list unpacked
+        where it reads most of them, else each run of neighbours from a slice of it, and
+        each item alone by its index."""
         lines = []
         for position in positions:
             items = self.form.inputs[position]
@@ -154,8 +156,19 @@ class Writer:
             wanted = [item for item in items if item in used]
             if len(wanted) > len(items) // 2:
                 lines.append(", ".join(item.name for item in items) + f", = X{position}")
-            else:
-                lines.extend(f"{item.name} = X{position}[{item.index}]" for item in wanted)
+                continue
+            runs: List[List[Var]] = []
+            for item in wanted:
+                if runs and runs[-1][-1].index + 1 == item.index:
+                    runs[-1].append(item)
+                else:
+                    runs.append([item])
+            for run in runs:
+                if len(run) == 1:
+                    lines.append(f"{run[0].name} = X{position}[{run[0].index}]")
+                else:
+                    names = ", ".join(item.name for item in run)
+                    lines.append(f"{names}, = X{position}[{run[0].index}:{run[-1].index + 1}]")
         return lines
 
     def externals(self, watched: bool) -> List[str]:
@@ -338,5 +351,7 @@ class Program:
         self.grad: Callable[..., Any] = namespace["grad"]
         self.vjp: Callable[..., Any] = namespace["vjp"]
         self.lists = [i for i in form.differentiate if form.arguments[i] is not None]
+        self.outputs = len(form.outputs)
+        self.only_lists = len(self.lists) == len(form.differentiate)  # gradients: the lists
         self.batches: Dict[int, Callable[..., Any]] = {}
         self.batch_sources: List[str] = []
