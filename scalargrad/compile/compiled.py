@@ -9,6 +9,7 @@ raises it (or, if the recording engine does not meet it, gives its answer).
 """
 from __future__ import annotations
 
+import itertools
 import operator
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -43,6 +44,26 @@ def _shape(args: Sequence[Any]) -> Optional[Shape]:
         else:
             return None
     return tuple(shape)
+
+
+def _fit(examples: Sequence[Sequence[Any]], each: Shape) -> bool:
+    """Whether every example has this structure, all floats (as _shape would say of each,
+    each list looked at once however many examples bring it: vjp_batch's one check)."""
+    lists: Dict[int, Any] = {}
+    for example in examples:
+        if len(example) != len(each):
+            return False
+        for a, size in zip(example, each):
+            cls = a.__class__
+            if size is None:
+                if cls is not float:
+                    return False
+            elif (cls is list or cls is tuple) and len(a) == size:
+                lists[id(a)] = a
+            else:
+                return False
+    items = itertools.chain.from_iterable(lists.values())
+    return _countOf(map(type, items), float) == sum(map(len, lists.values()))
 
 
 def _normalised(args: Args, derivative: Optional[str]) -> Tuple[Args, Shape]:
@@ -174,9 +195,8 @@ class Compiled:
         _check_buffers(buffers, [shared[i] for i in positions], "vjp_batch")
         shape = _shape((*shared, *examples[0]))
         program = self._latest.get(shape)
-        each = shape[len(shared):] if shape is not None else None
-        if (program is not None and len(seed) == program.outputs
-                and all(_shape(example) == each for example in examples)):
+        if (program is not None and shape is not None and len(seed) == program.outputs
+                and _fit(examples, shape[len(shared):])):
             run = batch.compiled(program, len(shared))
             try:
                 outputs, gradients = run(*shared, examples, seed)
