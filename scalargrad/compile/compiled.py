@@ -22,7 +22,7 @@ from ..core.tape import cycle_collector_paused, end_tape
 from . import batch
 from .emit import Program, Rebound, Retrace
 from .passes import pipeline
-from .trace import NotTraceable, Shape, _recorded_since, is_number, trace
+from .trace import NotTraceable, Shape, _recorded_since, check_outputs, is_number, trace
 from .watch import find
 
 MAX_VARIANTS = 8
@@ -316,10 +316,7 @@ class Compiled:
                     result, (list, tuple)) else result) if out.__class__ is Scalar])
         single = not isinstance(result, (list, tuple))
         outputs = [result] if single else list(result)
-        for out in outputs:
-            if out.__class__ is not Scalar and not is_number(out):
-                raise TypeError(f"compiled function: the function returned a {type(out).__name__}; "
-                                "Scalars or numbers only")
+        check_outputs(outputs)
         values = [out._value if out.__class__ is Scalar else float(out) for out in outputs]
         if derivative is None:
             return values[0] if single else values
@@ -334,14 +331,11 @@ class Compiled:
             for buffer in buffers:
                 buffer[:] = [next(new) for _ in buffer]
             return values
-        rows = [[0.0] * len(flat) if out.__class__ is not Scalar else reverse_autodiff(out, flat)
-                for out in outputs]
-        shaped_rows = [_reshape(row, [inputs[i] for i in wanted]) for row in rows]
-        if derivative == "jacobian":
-            return shaped_rows
-        if len(outputs) != 1:
+        if derivative == "value_and_grad" and len(outputs) != 1:
             raise TypeError("value_and_grad: the function returns several values; use jacobian")
-        return values[0], shaped_rows[0]
+        rows = [reverse_autodiff(out, flat) for out in outputs]  # a number: zeros; a bool: refused
+        shaped_rows = [_reshape(row, [inputs[i] for i in wanted]) for row in rows]
+        return shaped_rows if derivative == "jacobian" else (values[0], shaped_rows[0])
 
 
 def _seeded_sweep(nodes: List[Scalar], outputs: List[Any], seed: Sequence[float],
@@ -388,7 +382,7 @@ def _values(program: Program, args: Args) -> Any:
 
 
 def _gradient(program: Program, args: Args) -> Any:
-    if program.outputs != 1:
+    if program.outputs != 1 or not program.form.derivable:  # the recording engine raises
         raise TypeError("value_and_grad: the function returns several values; use jacobian")
     lists = [[0.0] * len(args[i]) for i in program.lists]  # grad writes into zeros (fresh)
     value, scalars = program.grad(*args, *lists)
@@ -402,6 +396,8 @@ def _vjp(program: Program, args: Args, seed: Sequence[float], buffers: Sequence[
 
 
 def _jacobian(program: Program, args: Args) -> List[List[Any]]:
+    if not program.form.derivable:  # an output is a bool: the recording engine raises
+        raise TypeError("jacobian: an output is a bool")
     count = len(program.form.outputs)
     seeds = [tuple(1.0 if j == k else 0.0 for j in range(count)) for k in range(count)]
     lists = [tuple([0.0] * len(args[i]) for i in program.lists) for _ in seeds]

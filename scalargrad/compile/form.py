@@ -354,14 +354,17 @@ class Form:
         self.differentiate: Tuple[int, ...] = tuple(differentiate)
         self.inputs: Tuple[Union[Var, List[Var]], ...] = tuple(inputs)
         self.sweep = sweep
+        self.derivable = True  # False where an output is a bool: reverse_autodiff refuses it
 
     def replace(self, equations: Optional[Sequence[Equation]] = None,
                 sweep: Optional[Sweep] = None) -> "Form":
         """A copy with other equations or another sweep."""
-        return Form(self.arguments, self.externals,
+        made = Form(self.arguments, self.externals,
                     self.equations if equations is None else equations, self.outputs,
                     self.single, self.differentiate, self.inputs,
                     self.sweep if sweep is None else sweep)
+        made.derivable = self.derivable
+        return made
 
     def differentiated(self, var: Var) -> bool:
         """Whether var is a differentiated argument or an item of one."""

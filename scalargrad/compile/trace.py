@@ -15,6 +15,7 @@ not traceable (NotTraceable), and runs on the recording engine.
 """
 from __future__ import annotations
 
+import numbers
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -70,11 +71,17 @@ def trace(function: Callable, args: Sequence[Any], shape: Shape,
                            "code cannot do again")
     single = not isinstance(result, (list, tuple))
     outputs = [result] if single else list(result)
+    check_outputs(outputs)
+    return _Builder(inputs, nodes, recorder, id(marker)).form(outputs, single, shape, differentiate)
+
+
+def check_outputs(outputs: Sequence[Any]) -> None:
+    """TypeError unless every output is a Scalar or a real number (its value is float() of
+    it, as the recording engine's; a bool has a value, but reverse_autodiff refuses it)."""
     for out in outputs:
-        if out.__class__ is not Scalar and not is_number(out):
+        if out.__class__ is not Scalar and not isinstance(out, numbers.Real):
             raise TypeError(f"compiled function: the function returned a {type(out).__name__}; "
                             "Scalars or numbers only")
-    return _Builder(inputs, nodes, recorder, id(marker)).form(outputs, single, shape, differentiate)
 
 
 @contextmanager
@@ -177,8 +184,10 @@ class _Builder:
             out = self.vars[id(node)] = Var(NODE, number)
             equations.append(self._equation(node, out))
             equations.extend(self._guard(*d) for d in decisions.get(id(node), []))
-        return Form(shape, self.externals, equations, [self.atom(out) for out in outputs], single,
+        form = Form(shape, self.externals, equations, [self.atom(out) for out in outputs], single,
                     differentiate, self.named_inputs)
+        form.derivable = not any(isinstance(out, bool) for out in outputs)
+        return form
 
     def _guard(self, kind: str, node: Scalar, other: Any, outcome: Any) -> Guard:
         if kind == "round":

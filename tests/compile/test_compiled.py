@@ -618,3 +618,20 @@ def test_a_seed_of_another_length_than_the_outputs_is_refused_before_any_buffer_
                 cf.vjp_into([buffer], seed, [0.5, 0.25], [1.0, 2.0])
         cf.vjp_batch([[0.0, 0.0]], (1.0, 1.0), [[0.5, 0.25]], [([1.0, 2.0],)])
     assert buffer == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("out", [True, 3, 0.5])
+def test_an_output_that_is_a_plain_number_has_its_value_and_no_derivative_a_bool_none(out):
+    """As the recording engine: a number returned is a constant (derivatives 0); a bool has a
+    value (1.0 for True), but reverse_autodiff refuses to differentiate it."""
+    from tests.compile import compile_oracle as oracle
+    f = lambda x: [x * 2.0, out]  # noqa: E731
+    g = lambda x: out if x > 0 else x  # noqa: E731
+    for function, args in ((f, (1.5,)), (g, (1.5,)), (g, (-1.5,))):
+        cf = sg.compile(function)
+        for _ in range(2):
+            for call, want in ((lambda: cf(*args), oracle.value(function, args)),
+                               (lambda: cf.jacobian(*args), oracle.jacobian(function, args)),
+                               (lambda: cf.value_and_grad(*args), oracle.value_and_grad(function, args))):
+                assert oracle.same(oracle.attempt(call), want), (function, args)
+    assert sg.compile(f)(1.5) == [3.0, float(out)]  # by hand
