@@ -15,14 +15,11 @@ import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..core.autodiff import reverse_autodiff, topological_order
-from ..core.recording import make_node
-from ..core.rules import SUM
 from ..core.scalar import Scalar, edges
-from ..core.tape import cycle_collector_paused, end_tape
 from . import batch
 from .emit import Program, Rebound, Retrace
 from .passes import pipeline
-from .trace import NotTraceable, Shape, _recorded_since, check_outputs, is_number, trace
+from .trace import NotTraceable, Shape, check_outputs, is_number, on_a_tape, trace
 from .watch import find
 
 MAX_VARIANTS = 8
@@ -305,17 +302,11 @@ class Compiled:
         seeded sweep added into the buffers."""
         args, _ = _normalised(args, derivative)
         inputs: List[Any] = [Scalar(a) if a.__class__ is float else [Scalar(v) for v in a] for a in args]
-        with cycle_collector_paused():
-            end_tape()
-            marker = make_node(0.0, SUM, (), ())
-            result = self.function(*inputs)
-            try:
-                nodes = _recorded_since(marker) if derivative == "vjp" else []
-            except NotTraceable:  # the function ended the tape itself: the graph's own order
-                nodes = topological_order([out for out in ([result] if not isinstance(
-                    result, (list, tuple)) else result) if out.__class__ is Scalar])
+        result, nodes, _ = on_a_tape(lambda: self.function(*inputs))
         single = not isinstance(result, (list, tuple))
         outputs = [result] if single else list(result)
+        if nodes is None:  # the function ended the tape itself: the graph's own order
+            nodes = topological_order([out for out in outputs if out.__class__ is Scalar])
         check_outputs(outputs)
         values = [out._value if out.__class__ is Scalar else float(out) for out in outputs]
         if derivative is None:

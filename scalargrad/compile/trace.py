@@ -60,12 +60,14 @@ def trace(function: Callable, args: Sequence[Any], shape: Shape,
     inputs: List[Any] = [Scalar(a) if size is None else [Scalar(v) for v in a]
                          for a, size in zip(args, shape)]
     recorder = _Recorder()
-    with cycle_collector_paused():
-        end_tape()
-        marker = make_node(0.0, rules.SUM, (), ())  # where this call's tape begins
+
+    def observed() -> Any:
         with observing(recorder), value_reads_reported(recorder):
-            result = function(*inputs)
-        nodes = _recorded_since(marker)
+            return function(*inputs)
+    result, nodes, marker = on_a_tape(observed)
+    if nodes is None:
+        raise NotTraceable("the function ended the tape while it was traced (it differentiated "
+                           "something, or paused the cycle collector)")
     if recorder.writes:
         raise NotTraceable("the function sets a Scalar's value while it runs, which compiled "
                            "code cannot do again")
@@ -124,19 +126,23 @@ def is_number(x: Any) -> bool:
             or (isinstance(x, (int, float)) and not isinstance(x, bool)))
 
 
-def _recorded_since(marker: Scalar) -> List[Scalar]:
-    """The nodes on the tape after marker, oldest first; NotTraceable if the tape no longer
-    leads back to it."""
-    newest_first = []
-    node = recording._last
-    while node is not None and node is not marker:
-        newest_first.append(node)
-        node = node._previous
+def on_a_tape(call: Callable[[], Any]) -> Tuple[Any, Optional[List[Scalar]], Scalar]:
+    """(call(), the nodes it recorded, oldest first, and the marker node its tape began
+    with): on a tape of its own, the collector paused (so that nothing takes nodes off it).
+    The nodes are None if the call ended the tape itself."""
+    with cycle_collector_paused():
+        end_tape()
+        marker = make_node(0.0, rules.SUM, (), ())  # where this call's tape begins
+        result = call()
+        newest_first = []
+        node = recording._last
+        while node is not None and node is not marker:
+            newest_first.append(node)
+            node = node._previous
     if node is None:
-        raise NotTraceable("the function ended the tape while it was traced (it differentiated "
-                           "something, or paused the cycle collector)")
+        return result, None, marker
     newest_first.reverse()
-    return newest_first
+    return result, newest_first, marker
 
 
 class _Builder:
