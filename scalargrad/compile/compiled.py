@@ -202,6 +202,12 @@ class Compiled:
             else:
                 _add(buffers, gradients)
                 return [list(output) for output in outputs]
+        return self._one_by_one(buffers, seed, shared, examples)
+
+    def _one_by_one(self, buffers: Sequence[List[float]], seed: Sequence[float],
+                    shared: Sequence[Any], examples: Sequence[Sequence[Any]]) -> List[List[float]]:
+        """vjp_batch as vjp_into example by example, on copies of the buffers, copied back
+        once every example has succeeded."""
         totals = [list(buffer) for buffer in buffers]
         results = [self._vjp(seed, (*shared, *example), totals) for example in examples]
         for buffer, total in zip(buffers, totals):

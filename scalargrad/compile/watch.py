@@ -219,17 +219,33 @@ def find(function: Callable, externals: Sequence[Any]) -> Optional[Watch]:
                 continue  # a function's cells and globals, a method's object: never replaced
             parents[id(parent)] = parent
             places.setdefault((id(parent), kind), []).append((key, search.objects[child]))
-    return Watch([_group(parents[parent], kind, found) for (parent, kind), found in places.items()])
+    # A module's or function's globals are read by name: other globals coming and going
+    # change nothing f reads. A list or dict f may go through whole, and an object's new
+    # attribute may hide its class's, so their lengths are watched too.
+    namespaces = {child for child, edges in search.edges.items()
+                  if any(key in ("__dict__", "__globals__") for _, key, _ in edges)}
+    groups = [_group(parents[parent], kind, found, parent in namespaces)
+              for (parent, kind), found in places.items()]
+    for (parent, kind), found in places.items():  # an instance's own attribute would hide it
+        if kind == "class":
+            instances = [p for k, key, p in search.edges[parent] if k == "fixed" and key == "type"]
+            groups += [(instance, -1, _own(found), (False,) * len(found)) for instance in instances]
+    return Watch(groups)
 
 
-def _group(container: Any, kind: str, found: List[Tuple[Any, Any]]) -> Tuple[Any, int, Pick, Tuple[Any, ...]]:
+def _own(found: List[Tuple[Any, Any]]) -> Pick:
+    """Whether an object has attributes of its own by these names (hiding its class's)."""
+    names = [name for name, _ in found]
+    return lambda instance: tuple([name in getattr(instance, "__dict__", ()) for name in names])
+
+
+def _group(container: Any, kind: str, found: List[Tuple[Any, Any]],
+           namespace: bool) -> Tuple[Any, int, Pick, Tuple[Any, ...]]:
     keys = [key for key, _ in found]
     held = tuple(child for _, child in found)
-    length = len(container) if isinstance(container, (list, dict)) and kind in ("item", "key") else -1
     if kind in ("item", "key"):
-        if isinstance(container, dict) and "__builtins__" in container:
-            length = -1  # a module's globals: other names come and go
-        return container, length, _items(keys), held
+        whole = isinstance(container, (list, dict)) and not namespace
+        return container, len(container) if whole else -1, _items(keys), held
     if kind == "cell":
         return container, -1, _cell_contents, held
     if kind == "defaults":

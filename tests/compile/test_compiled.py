@@ -341,7 +341,7 @@ def test_vjp_batch_skips_the_datas_zeros_and_gives_the_same_bits():
     examples = [([0.0, 0.0],), ([0.0, 2.5],), ([-1.5, 0.0],), ([0.75, -3.0],), ([0.0, 1e-300],)]
     expected_outputs, expected = _one_by_one(cf, w, examples)
     batched = [0.0] * 12
-    cf.vjp_into = None  # the batch must not fall back to running example by example
+    cf._one_by_one = None  # the batch must not fall back to running example by example
     assert cf.vjp_batch([batched], (1.0,), [w], examples) == expected_outputs
     assert batched == expected and "_nonzero(X1)" in cf.source and "_column_sums(" in cf.source
     ws = [Scalar(v) for v in w]

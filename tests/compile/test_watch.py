@@ -10,16 +10,33 @@ from scalargrad.compile.watch import find
 from tests.compile import compile_oracle as oracle
 
 
-def _follows(f, change, points=(0.5, -2.0)):
+@pytest.fixture
+def traces(monkeypatch):
+    """How many times compiled functions trace (a list: one entry a trace)."""
+    from scalargrad.compile import compiled
+    made = []
+
+    def counting(*args):
+        made.append(args)
+        return real(*args)
+    real = compiled.trace
+    monkeypatch.setattr(compiled, "trace", counting)
+    return made
+
+
+def _follows(f, change, points=(0.5, -2.0), traced=None):
     """cf answers as the recording engine before and after change(); the variant that read the
-    old Scalar is dropped, not kept beside the new one."""
+    old Scalar is dropped, not kept beside the new one; f is traced once more, not at each call."""
     cf = sg.compile(f)
     for x in points:
         assert oracle.same(oracle.attempt(lambda: cf.value_and_grad(x)), oracle.value_and_grad(f, (x,)))
+    before = None if traced is None else len(traced)
     change()
     for x in points:
         assert oracle.same(oracle.attempt(lambda: cf.value_and_grad(x)), oracle.value_and_grad(f, (x,)))
     assert sum(len(programs) for programs in cf._variants.values()) == 1
+    if traced is not None:
+        assert len(traced) == before + 1
     return cf
 
 
@@ -40,9 +57,22 @@ class _Slotted:
         self.w = Scalar(4.0)
 
 
-def test_an_attribute_of_an_object_rebound():
+def test_an_attribute_of_an_object_rebound(traces):
     model = _Model()
-    _follows(lambda x: x * model.w, lambda: setattr(model, "w", Scalar(-5.0)))
+    _follows(lambda x: x * model.w, lambda: setattr(model, "w", Scalar(-5.0)), traced=traces)
+
+
+def test_a_change_off_the_way_to_what_was_read_traces_nothing_again(traces):
+    model, unrelated = _Model(), [Scalar(1.0)]
+    namespace = {"model": model, "unrelated": unrelated, "K": 1.0}
+    exec("def f(x):\n    return x * model.w + len(unrelated) * K\n", namespace)  # noqa: S102
+    cf = sg.compile(namespace["f"])
+    cf(1.0)
+    for change in (lambda: unrelated.__setitem__(0, Scalar(2.0)), lambda: setattr(model, "w", model.w),
+                   lambda: model.layers.append([Scalar(3.0)]), lambda: namespace.__setitem__("Z", 2.0)):
+        change()
+        assert cf(2.0) == 2.0 * 2.0 + 1.0
+    assert len(traces) == 1
 
 
 def test_an_item_of_a_list_in_an_object_replaced():
@@ -73,6 +103,11 @@ def test_a_default_argument_replaced():
 def test_a_class_attribute_rebound():
     thing = _Shared()
     _follows(lambda x: x * thing.w, lambda: setattr(_Shared, "w", Scalar(9.0)))
+
+
+def test_an_attribute_that_comes_to_hide_the_class_attribute_read():
+    thing = _Shared()
+    _follows(lambda x: x * thing.w, lambda: setattr(thing, "w", Scalar(-2.0)))
 
 
 def test_a_slot_rebound():
