@@ -100,13 +100,25 @@ function scalargradLive(root, wholePage) {
     while (labels.firstChild) labels.removeChild(labels.firstChild);
     obstacles = [];
     root.querySelectorAll("g.node > rect, g.operation > rect").forEach(function (r) {
-      obstacles.push(r.getBBox());
+      var box = r.getBBox(), corner = toRoot(r, box.x, box.y);
+      obstacles.push({x: corner.x, y: corner.y, width: box.width, height: box.height});
     });
   }
 
   // A label on an edge, where it covers no box, operation or other label if it can.
   var obstacles = [];
+  var svgRoot = root.querySelector("svg"), frame = svgRoot.viewBox.baseVal;
+  function toRoot(element, x, y) {  // a point of element's, in the picture's coordinates
+    var point = svgRoot.createSVGPoint();
+    point.x = x;
+    point.y = y;
+    return point.matrixTransform(svgRoot.getScreenCTM().inverse()
+      .multiply(element.getScreenCTM()));
+  }
   function overlaps(a) {
+    if (a.y < 0 || a.x < 0 || a.y + a.height > frame.height || a.x + a.width > frame.width) {
+      return true;
+    }
     return obstacles.some(function (b) {
       return a.x < b.x + b.width && b.x < a.x + a.width &&
         a.y < b.y + b.height && b.y < a.y + a.height;
@@ -122,6 +134,7 @@ function scalargradLive(root, wholePage) {
     var best = null;
     [0.5, 0.35, 0.65, 0.2, 0.8].some(function (along) {
       var at = path.getPointAtLength(length * along);
+      at = toRoot(path, at.x, at.y);
       return [0, -16, 16, -32, 32, -48, 48].some(function (dy) {
         t.setAttribute("x", at.x);
         t.setAttribute("y", at.y + 4 + dy);
@@ -134,6 +147,7 @@ function scalargradLive(root, wholePage) {
       });
     }) || (function () {  // nowhere free: the middle of the edge
       var at = path.getPointAtLength(length * 0.5);
+      at = toRoot(path, at.x, at.y);
       t.setAttribute("x", at.x);
       t.setAttribute("y", at.y + 4);
       best = t.getBBox();
@@ -175,6 +189,7 @@ function scalargradLive(root, wholePage) {
     g.setAttribute("data-grad", step.a);
     g.removeAttribute("data-adjoint");
     g.classList.add("sg-done");
+    var uses = {};
     text(g, "grad", "grad " + step.as, false);
     step.c.forEach(function (c) {
       var parent = boxes[c[0]];
@@ -183,9 +198,10 @@ function scalargradLive(root, wholePage) {
       if (!current) return;
       parent.classList.add("sg-receiving");
       activate("%" + c[0], "%" + n);
-      (edges["%" + c[0] + ">%" + n] || []).forEach(function (p) {
-        edgeLabel(p, c[1] + " × " + step.as + " = " + c[2]);
-      });
+      // an argument used twice (x * x) has an edge for each use, in the order of use
+      var key = "%" + c[0] + ">%" + n, use = uses[key] = (uses[key] || 0) + 1;
+      var path = (edges[key] || [])[use - 1];
+      if (path) edgeLabel(path, c[1] + " × " + step.as + " = " + c[2]);
     });
     if (current) {
       g.classList.add("sg-current");
