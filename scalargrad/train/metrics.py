@@ -13,10 +13,13 @@ crashed keeps what it logged):
 ``step`` counts batches since the run began and ``examples`` the examples trained, over
 all epochs (so a resumed run goes on counting where it stopped); ``loss`` and ``accuracy``
 are the epoch's running means, as the progress bar shows them; ``examples_per_second``
-is measured since the previous line of the epoch. It also keeps every step's running
-loss and accuracy (thinned, series.py) for ``curves``: the panels of a chart of loss and
-accuracy against epochs, which chart_svg.py draws and the command line shows in the
-terminal.
+is measured since the previous line of the epoch.
+
+For charts (scalargrad.view.training_chart) it also keeps each step's own loss and accuracy,
+those of its batch alone (thinned, series.py), against the epoch as a fraction: one series
+over the whole run, continuous across epochs, as TensorBoard plots a loss per step. A
+batch's values come from the running means before and after it; the first batch after
+a run resumes in the middle of an epoch has no "before", and is left out.
 """
 from __future__ import annotations
 
@@ -41,9 +44,11 @@ class MetricsRecorder(Callbacks):
             raise ValueError("every must be at least 1")
         self.batch_size, self.lr, self.every, self.out = batch_size, lr, every, out
         self.records: List[Dict[str, Any]] = []  # epoch records (step records are only written)
-        self.steps: Thinned[Tuple[float, float, float]] = Thinned(2000)  # (epoch, loss, acc)
+        # (epoch as a fraction, the batch's loss, the batch's accuracy), each step
+        self.steps: Thinned[Tuple[float, float, float]] = Thinned(2000)
         self._epoch, self._total = 1, 1
         self._since: Tuple[float, int] = (0.0, 0)  # clock and examples at the last line
+        self._before: Optional[BatchReport] = None  # the running means before this batch
 
     def _step(self, epoch: int, examples: int) -> int:
         per_epoch = math.ceil(self._total / self.batch_size)
@@ -63,11 +68,16 @@ class MetricsRecorder(Callbacks):
     def epoch_started(self, epoch: int, examples: int, total: int) -> None:
         self._epoch, self._total = epoch, total
         self._since = (time.perf_counter(), examples)
-        self.steps.add((epoch - 1 + examples / total, math.nan, math.nan))  # a break
+        self._before = BatchReport(0, 0.0, 0.0) if examples == 0 else None
 
     def batch_done(self, report: BatchReport) -> None:
         epoch, total = self._epoch, self._total
-        self.steps.add((epoch - 1 + report.examples / total, report.loss, report.accuracy))
+        before, self._before = self._before, report
+        if before is not None and report.examples > before.examples:
+            size = report.examples - before.examples
+            loss = (report.loss * report.examples - before.loss * before.examples) / size
+            right = round(report.accuracy * report.examples - before.accuracy * before.examples)
+            self.steps.add((epoch - 1 + report.examples / total, loss, right / size))
         step = self._step(epoch, report.examples)
         if step % self.every == 0:
             self._write({"kind": "step", "step": step, "epoch": epoch,

@@ -61,14 +61,14 @@ def test_resume_appends_and_goes_on_counting(shared_mnist, tmp_path, monkeypatch
     assert records[-1]["examples"] == 640 and records[-1]["epoch"] == 2
 
 
-def test_plot_draws_loss_and_accuracy_per_epoch(shared_mnist, tmp_path):
+def test_plot_draws_loss_and_accuracy_per_step(shared_mnist, tmp_path):
     path = tmp_path / "curves.svg"
     result = run("--data-dir", shared_mnist, "--limit", 640, "--epochs", 2, "--plot", path)
     assert result.exit_code == 0, result.output
     root, texts, _ = assert_readable(path.read_text())
     strings = [text for text, _ in texts]
     assert "train-mnist: 7x7 images, softmax regression, adam lr 0.05, batches of 32" in strings
-    for text in ("Loss", "Accuracy", "epoch", "running loss, this epoch", "test accuracy"):
+    for text in ("Loss", "Accuracy", "epoch", "each step, smoothed", "test (after each epoch)"):
         assert text in strings
 
 
@@ -76,7 +76,9 @@ def test_the_terminal_shows_the_curves(shared_mnist):
     result = run("--data-dir", shared_mnist, "--limit", 320)
     assert result.exit_code == 0
     out = result.output
-    assert "Loss" in out and "Accuracy" in out and "running train accuracy" in out
+    assert "Loss" in out and "Accuracy" in out and "train, each step, smoothed" in out
+    # told apart without colour: test accuracy as joined squares, the train line plain
+    assert "─■ test (after each epoch)" in out and "━━ train, each step, smoothed" in out
     assert out.index("Loss") < out.index("Confusion matrix")
     assert any(0x2800 < ord(c) <= 0x28FF for c in out)  # the curves, in braille
 

@@ -87,13 +87,31 @@ def test_a_resumed_run_goes_on_counting_where_it_stopped():
         [tuple(r[k] for k in keys) for r in lines(whole)]
 
 
-def test_the_recorder_keeps_every_step_for_the_curves_with_a_break_at_each_epoch():
+def test_the_recorder_keeps_each_steps_own_values_continuous_across_epochs():
     _, recorder, summary = train(2, every=100)
     points = recorder.steps.items()
-    assert len(points) == 2 + 14
-    breaks = [p for p in points if math.isnan(p[1])]
-    assert [p[0] for p in breaks] == [0.0, 1.0]
-    assert points[7][0] == 1.0 and points[-1][0] == 2.0
+    assert len(points) == 14 and all(map(math.isfinite, (v for p in points for v in p)))
+    xs = [x for x, _, _ in points]
+    assert xs == sorted(xs) and points[6][0] == 1.0 and points[-1][0] == 2.0
+    # each step is its batch alone: weighted by the batch sizes (8, ..., 8, 2), the steps
+    # of an epoch make its mean loss and its accuracy
+    sizes = [8] * 6 + [2]
+    for epoch, record in enumerate(summary.history):
+        steps = points[7 * epoch:7 * (epoch + 1)]
+        assert sum(n * loss for n, (_, loss, _) in zip(sizes, steps)) / 50 == \
+            pytest.approx(record.loss, rel=1e-12)
+        right = [n * accuracy for n, (_, _, accuracy) in zip(sizes, steps)]
+        assert all(r == round(r) for r in right)
+        assert sum(right) == round(record.train_accuracy * 50)
+
+
+def test_a_run_resumed_within_an_epoch_leaves_out_its_first_batch():
+    run, _, _ = train(1, stop_after=3)
+    resumed = TrainingRun.resume(run.checkpoint(), run.data)
+    _, recorder, summary = train(1, run=resumed)
+    points = recorder.steps.items()
+    assert [round(x * 50) for x, _, _ in points] == [40, 48, 50]  # not 32, its first
+    assert all(math.isfinite(loss) for _, loss, _ in points)
 
 
 def test_read_metrics(tmp_path):
