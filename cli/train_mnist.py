@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from scalargrad.view import chart_svg, training_chart
 from scalargrad.train import mnist
@@ -154,7 +154,8 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
     try:
         try:
             with processes.training(run, lambda: stop.requested) as sharing:
-                with mnist_display.TrainingDisplay(console) as display, \
+                last_epoch = run.epochs + epochs
+                with mnist_display.TrainingDisplay(console, last_epoch) as display, \
                         curves.recorder(run) as recorder:
                     summary = run.train(epochs, Broadcast(display, recorder), **sharing)
         except Diverged as error:
@@ -307,7 +308,7 @@ def _load_data(data_dir: Optional[str], settings: Settings,
     """The examples the run uses, and the test images at 28x28 (to draw misclassified
     ones): every file is read once, here, with a progress bar for each one downloaded."""
     bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    console=console, transient=True)
+                    TimeRemainingColumn(), console=console, transient=True)
     tasks: Dict[str, Any] = {}
 
     def progress(name: str, done: int, total: Optional[int]) -> None:
@@ -322,13 +323,15 @@ def _load_data(data_dir: Optional[str], settings: Settings,
     finally:
         if tasks:
             bars.stop()
-    # locate_files hashes the files again (~20 ms): no public call both fetches and names them
-    files = mnist.locate_files(directory)
-    train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
-                                         settings.size, settings.limit)
-    test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
-                                                files[mnist.TEST_LABELS])
-    test_rows = mnist.downsample(test_images, settings.size).tolist()
+    with mnist_display.phase(console, f"loading MNIST from {directory}, shrunk to "
+                                      f"{settings.size}x{settings.size}"):
+        # locate_files hashes the files again (~20 ms): no public call both fetches and names them
+        files = mnist.locate_files(directory)
+        train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
+                                             settings.size, settings.limit)
+        test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
+                                                    files[mnist.TEST_LABELS])
+        test_rows = mnist.downsample(test_images, settings.size).tolist()
     return Dataset(train_rows, train_labels, test_rows, test_labels.tolist()), test_images
 
 
