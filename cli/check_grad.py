@@ -32,9 +32,13 @@ from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientRepo
                                   InputCheck, SecondDerivativeCheck, check_gradients,
                                   check_hessian)
 from scalargrad.check.finite_differences import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.core.scalar import Scalar
+from scalargrad.view.graph import graph
 from scalargrad.view.numbers import json_number
 
+from . import check_summary, shown_code
 from .errors import EXIT_FAILED, BadInput
+from .plain_lines import print_trimmed
 
 MAX_RANDOM_POINTS = 100
 SLOW_POINT_SECONDS = 0.5  # a point running longer gets a bar for its Hessian's columns
@@ -206,18 +210,23 @@ def check_grad(expression: str, assignments: Sequence[str], random_count: Option
 
 
 def _generated_code(expression: Expression, point: Dict[str, float]) -> str:
-    """The compiled value-and-gradient function of the expression, traced at point."""
+    """The compiled value-and-gradient function of the expression, traced at point, with
+    its names after the %n numbering of trace and graph where they can be (shown_code)."""
     names = list(point)
     compiled = compile_function(expression.as_function(names))
     compiled.value_and_grad(*point.values())
-    return compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+    code = compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+    inputs = {name: Scalar(value) for name, value in point.items()}
+    view = graph(expression.evaluate(inputs), names=inputs)
+    renamed = shown_code.numbered_like_the_trace(code, view, names)
+    return (shown_code.heading(view, names, renamed is not None) + "\n"
+            + (renamed if renamed is not None else shown_code.tidy(code)))
 
 
 def _print_code(expression: Expression, code: str) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print("generated code (scalargrad.compile): the value, then the reverse sweep")
-    console.print(Syntax("# " + ", ".join(f"x{i} = {name}" for i, name in enumerate(expression.variables))
-                         + "\n" + code, "python", theme="ansi_dark", word_wrap=True))
+    console.print(Syntax(code, "python", theme="ansi_dark", word_wrap=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -360,9 +369,22 @@ def _print_checks(expression: Expression, checks: List[PointCheck], rtol: float,
                   atol: float) -> None:
     console = Console(highlight=False, markup=False, soft_wrap=True)
     console.print(f"expression  {expression}")
-    for number, check in enumerate(checks, 1):
-        label = f"point {number}/{len(checks)}" if len(checks) > 1 else "point"
-        _print_point(console, check, label)
+    if len(checks) > check_summary.POINTS_IN_FULL:  # a summary, then what disagrees
+        print_trimmed(console, check_summary.summary_table(
+            [[(f"d/d{c.name}", c.ok, c.abs_error, c.rel_error) for c in check.gradient.inputs]
+             + [(f"d2/d{e.row} d{e.column}", e.ok, e.abs_error, e.rel_error)
+                for e in (check.hessian.entries if check.hessian is not None else [])]
+             for check in checks], [_point_text(check.point) for check in checks]))
+        failing = [(number, check) for number, check in enumerate(checks, 1) if not check.ok]
+        for number, check in failing[:check_summary.FAILURES_IN_FULL]:
+            _print_point(console, check, f"point {number}/{len(checks)}")
+        if len(failing) > check_summary.FAILURES_IN_FULL:
+            console.print(f"... and {len(failing) - check_summary.FAILURES_IN_FULL:,} more "
+                          "points that disagree (--json lists every point)")
+    else:
+        for number, check in enumerate(checks, 1):
+            label = f"point {number}/{len(checks)}" if len(checks) > 1 else "point"
+            _print_point(console, check, label)
     console.print()
     console.print(_verdict(checks, rtol, atol))
 
@@ -371,9 +393,9 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
     console.print(f"{label:<11} {_point_text(check.point) or '(no variables)'}")
     console.print(f"value       {check.gradient.value!r}")
     if check.gradient.inputs:
-        console.print(_gradient_table(check.gradient))
+        print_trimmed(console, _gradient_table(check.gradient))
     if check.hessian is not None and check.hessian.entries:
-        console.print(_hessian_table(check.hessian))
+        print_trimmed(console, _hessian_table(check.hessian))
     for note in _stencil_notes(check):
         console.print(note)
     for kink in dict.fromkeys(check.gradient.kinks):  # each once, in order

@@ -629,8 +629,8 @@ def test_show_code_prints_the_compiled_chain_rule():
     from scalargrad_cli.main import cli
     result = CliRunner().invoke(cli, ["check-grad", "sin(x)*y", "--at", "x=0.5,y=2", "--show-code"])
     assert result.exit_code == 0, result.output
-    assert "# x0 = x, x1 = y" in result.output and "def grad(x0, x1" in result.output
-    assert "_f_cos(x0)" in result.output  # d sin(x)/dx, written out
+    assert "# n0 = x, n1 = y; nK is %K of" in result.output and "def grad(n0, n1):" in result.output
+    assert "_f_cos(n0)" in result.output  # d sin(x)/dx, written out
     as_json = CliRunner().invoke(cli, ["check-grad", "sin(x)*y", "--at", "x=0.5,y=2", "--show-code",
                                        "--json"])
     import json
@@ -642,3 +642,58 @@ def test_show_code_prints_the_compiled_chain_rule():
     exec(code, namespace)
     value, (dx, dy) = namespace["grad"](0.5, 2.0)
     assert value == math.sin(0.5) * 2.0 and dx == math.cos(0.5) * 2.0 and dy == math.sin(0.5)
+
+
+@pytest.mark.parametrize("expression, at", [
+    ("sin(x)*y + exp(x*y)", "x=0.5,y=2"), ("exp(x)", "x=0.3"),
+    ("(x - y) / (x*y + 1) - pow(x, y) + tanh(z*x)*z", "x=1.5,y=2,z=-0.25"),
+    ("log(x*x + 1) * x / 3", "x=0.7")])
+def test_show_code_names_each_node_as_trace_numbers_it(expression, at):
+    """Run the code shown: each nK it computes is %K's value in the trace, and each g_nK
+    that node's gradient in the graph."""
+    from click.testing import CliRunner
+    from scalargrad.core import recording
+    from scalargrad_cli.main import cli
+    shown = CliRunner().invoke(cli, ["check-grad", expression, "--at", at, "--show-code",
+                                     "--json"])
+    code = json.loads(shown.stdout)["code"]
+    document = json.loads(CliRunner().invoke(cli, ["graph", expression, "--at", at,
+                                                   "--json"]).stdout)
+    assert code.startswith("# n0 = ") and ", )" not in code and ",)" not in code.split("\n")[1]
+    namespace = {f"_f_{n}": f for n, f in recording.FLOAT_NAMESPACE.items()}
+    seen = {}
+    namespace["_seen"] = seen
+    exec(code.replace("    return ", "    _seen.update(locals())\n    return ", 1), namespace)
+    point = [float(item.split("=")[1]) for item in at.split(",")]
+    names = [item.split("=")[0] for item in at.split(",")]
+    arguments = [point[names.index(node["name"])] for node in document["nodes"]
+                 if node["operation"] is None]
+    namespace["grad"](*arguments)
+    for node in document["nodes"]:
+        assert seen[f"n{node['id']}"] == node["value"]
+        if f"g_n{node['id']}" in seen:
+            assert seen[f"g_n{node['id']}"] == pytest.approx(node["grad"], rel=1e-12)
+
+
+def test_many_random_points_are_summarised():
+    from click.testing import CliRunner
+    from scalargrad_cli.main import cli
+    many = CliRunner().invoke(cli, ["check-grad", "sin(x)*y", "--random", "100"])
+    assert many.exit_code == 0
+    lines = many.output.splitlines()
+    assert len(lines) < 15 and all(line == line.rstrip() for line in lines)
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith("d/d")}
+    assert set(rows) == {"d/dx", "d/dy"} and rows["d/dx"][1] == "100/100"
+    assert "over all 100 points" in many.output and lines[-1].startswith("ok: ")
+    # what disagrees is shown in full: with no tolerance, finite differences never agree
+    strict = CliRunner().invoke(cli, ["check-grad", "sin(x)*y", "--random", "100", "--rtol", "0",
+                                      "--atol", "0"])
+    assert strict.exit_code == 1
+    assert strict.output.count("first derivatives") == 3
+    assert "... and 97 more points that disagree" in strict.output
+    doc = json.loads(CliRunner().invoke(cli, ["check-grad", "sin(x)*y", "--random", "100",
+                                              "--json"]).stdout)
+    worst = max(doc["points"], key=lambda p: p["variables"]["x"]["rel_error"])
+    assert f"{worst['variables']['x']['rel_error']:.1e}" == rows["d/dx"][3]
+    assert f"x = {worst['point']['x']!r}" in lines[[r[0] for r in
+                                                  (line.split() or [""] for line in lines)].index("d/dx")]
