@@ -34,6 +34,7 @@ from scalargrad.train.loop import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, C
 from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION
 
 from . import mnist_display, text_chart
+from .mnist_report import ReportWriter
 from .errors import EXIT_INTERRUPTED, Failure
 from .processes import Processes, WorkerCount
 
@@ -109,7 +110,11 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
               metavar="STEPS", help="Steps (batches) between --metrics lines.")
 @click.option("--plot", "plot_path", metavar="FILE.svg", default=None,
-              help="Draw loss and accuracy per epoch as SVG (checked before training).")
+              help="Draw loss and accuracy per step as SVG (checked before training).")
+@click.option("--report", "report_path", metavar="FILE.html", default=None,
+              help="Write a page of the run: loss and accuracy per step, the confusion "
+                   "matrix, misclassified digits, settings and timings; rewritten after "
+                   "each epoch, so it shows a run in progress (checked before training).")
 @click.option("--workers", type=WorkerCount(), default="1", show_default=True,
               help="Processes sharing each batch on this machine ('auto': one per core).")
 @click.option("--distributed", is_flag=True,
@@ -123,15 +128,16 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
                 as_json: bool, metrics_path: Optional[str], log_every: int,
-                plot_path: Optional[str], workers: int, distributed: bool, recording: bool,
-                **options: Any) -> None:
+                plot_path: Optional[str], report_path: Optional[str], workers: int,
+                distributed: bool, recording: bool, **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
     processes = Processes(workers, distributed, compiled=not recording)
     # with --json, stdout holds only the JSON document; under MPI, rank 0 alone prints
     console = Console(stderr=as_json, quiet=not processes.root)
     if not processes.root:  # nor are its files checked: rank 0 writes them
-        save_path = metrics_path = plot_path = None
-    curves = _Curves(metrics_path, log_every, plot_path, appending=resume_path is not None)
+        save_path = metrics_path = plot_path = report_path = None
+    curves = _Curves(metrics_path, log_every, plot_path, appending=resume_path is not None,
+                     report_path=report_path)
     with processes.leaving_together():
         try:
             _train(ctx, console, processes, epochs, data_dir, save_path, load_path, resume_path,
@@ -157,7 +163,12 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
                 last_epoch = run.epochs + epochs
                 with mnist_display.TrainingDisplay(console, last_epoch) as display, \
                         curves.recorder(run) as recorder:
-                    summary = run.train(epochs, Broadcast(display, recorder), **sharing)
+                    engine = processes.engine(run) + (
+                        f", {processes.comm.Get_size()} MPI ranks" if processes.comm is not None
+                        else f", {processes.workers} processes" if processes.workers > 1 else "")
+                    report = curves.report(run, recorder, engine, last_epoch)
+                    listeners = (display, recorder) + ((report,) if report else ())
+                    summary = run.train(epochs, Broadcast(*listeners), **sharing)
         except Diverged as error:
             raise Failure(f"training diverged: {error}; try a smaller --lr "
                           f"(it was {run.settings.lr})") from None
@@ -165,6 +176,8 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
             raise Failure(_saved_after(error, run, save_path)) from None
         save_error = _save(run, save_path) if save_path is not None else None
         plot_error = curves.write_plot(run, summary, recorder)
+        if report is not None:
+            plot_error = report.finish(summary, test_images) or plot_error
         if as_json and processes.root:
             click.echo(json.dumps({**summary.to_dict(), "engine": processes.engine(run)},
                                   indent=2))
@@ -185,15 +198,16 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
 
 
 class _Curves:
-    """--metrics, --log-every and --plot: the files a run's curves go to."""
+    """--metrics, --log-every, --plot and --report: the files a run's curves go to."""
 
     def __init__(self, metrics_path: Optional[str], every: int, plot_path: Optional[str],
-                 appending: bool) -> None:
+                 appending: bool, report_path: Optional[str] = None) -> None:
         self.metrics_path, self.every, self.plot_path = metrics_path, every, plot_path
         self.appending = appending  # a resumed run goes on with its metrics file
+        self.report_path = report_path
 
     def check_paths(self) -> None:
-        for path in (self.metrics_path, self.plot_path):
+        for path in (self.metrics_path, self.plot_path, self.report_path):
             if path is not None:
                 check_writable(path)
 
@@ -211,6 +225,13 @@ class _Curves:
                              f"{error.strerror or error}") from None
         with out:
             yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every, out)
+
+    def report(self, run: TrainingRun, recorder: MetricsRecorder, engine: str,
+               last_epoch: int) -> Optional[ReportWriter]:
+        """The writer of --report's page, if asked for."""
+        if self.report_path is None:
+            return None
+        return ReportWriter(self.report_path, run, recorder, engine, last_epoch)
 
     @staticmethod
     def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:

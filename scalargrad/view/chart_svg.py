@@ -2,7 +2,10 @@
 
 Each panel: a title, a plot area with light grid lines at the ticks, tick labels spaced so
 that they never overlap (fewer ticks on a narrow axis), axis labels, and a legend under
-the plot, wrapped to its width, so that it never covers the data.
+the plot, wrapped to its width, so that it never covers the data. The series of a panel are
+in a group whose ``data-plot`` says where the plot is (left, top, width, height in pixels,
+then x low, x high, y low, y high in data units, y in log10 units if the last is 1), each
+series in panel order, so that a page (training_report.py) can redraw one.
 """
 from __future__ import annotations
 
@@ -87,7 +90,12 @@ def _panel(panel: Panel, left: float, top: float) -> Tuple[float, float, List[st
     parts.append(svg.text(0, 0, panel.y_label, FONT, anchor="middle",
                           transform=f"translate({svg.num(left + FONT)},{svg.num(middle)}) "
                                     "rotate(-90)"))
+    # where the plot is, in data and in pixels: a page's script can draw on it again
+    parts.append(f'<g class="series" data-plot="{svg.num(plot_left)},{svg.num(plot_top)},'
+                 f'{svg.num(PLOT_WIDTH)},{svg.num(PLOT_HEIGHT)},{scale.x_low!r},'
+                 f'{scale.x_high!r},{scale.y_low!r},{scale.y_high!r},{int(panel.log_y)}">')
     parts.extend(_series(panel, scale, series) for series in panel.series)
+    parts.append("</g>")
     legend_top = axis_y + FONT * 1.2
     legend, legend_height = _legend(panel, plot_left, legend_top)
     parts.extend(legend)
