@@ -83,7 +83,7 @@ def test_the_terminal_shows_the_curves(shared_mnist):
     assert any(0x2800 < ord(c) <= 0x28FF for c in out)  # the curves, in braille
 
 
-@pytest.mark.parametrize("option", ["--metrics", "--plot"])
+@pytest.mark.parametrize("option", ["--metrics", "--plot", "--report"])
 def test_an_unusable_output_path_fails_before_any_data_are_loaded(tmp_path, no_data, option):
     (tmp_path / "file").write_text("")
     result = run(option, tmp_path / "file" / "out")
