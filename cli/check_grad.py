@@ -217,7 +217,10 @@ def _generated_code(expression: Expression, point: Dict[str, float]) -> str:
     compiled.value_and_grad(*point.values())
     code = compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
     inputs = {name: Scalar(value) for name, value in point.items()}
-    view = graph(expression.evaluate(inputs), names=inputs)
+    output = expression.evaluate(inputs)
+    if not isinstance(output, Scalar):  # no variables: nothing to number
+        return shown_code.tidy(code)
+    view = graph(output, names=inputs)
     renamed = shown_code.numbered_like_the_trace(code, view, names)
     return (shown_code.heading(view, names, renamed is not None) + "\n"
             + (renamed if renamed is not None else shown_code.tidy(code)))

@@ -97,8 +97,8 @@ class _Picture:
                                   max(OPERATION_HEIGHT, PORT_ROOM * len(sources)))
             self.edges.append(Edge(operation, box[node.index]))
             self.edge_data.append(f'data-to="%{node.index}"')
-            arguments = [(k, a.node) for k, a in enumerate(node.arguments) if a.node is not None]
-            for port, (k, argument) in enumerate(arguments):
+            arguments = [a.node for a in node.arguments if a.node is not None]
+            for port, argument in enumerate(arguments):
                 self.edges.append(Edge(box[argument], operation, port, len(sources),
                                        node.operation in ORDERED))
                 self.edge_data.append(f'data-from="%{argument}" data-to="%{node.index}"')

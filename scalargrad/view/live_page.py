@@ -33,7 +33,7 @@ from .explain import ForwardStep, ReverseStep, forward_steps, reverse_steps
 from .numbers import short
 
 if TYPE_CHECKING:
-    from .graph import GraphNode, GraphView
+    from .graph import GraphView
 
 _PLAYERS = count(1)  # tells apart the players of one notebook
 
