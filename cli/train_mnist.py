@@ -346,7 +346,8 @@ def _load_data(data_dir: Optional[str], settings: Settings,
             bars.stop()
     with mnist_display.phase(console, f"loading MNIST from {directory}, shrunk to "
                                       f"{settings.size}x{settings.size}"):
-        # locate_files hashes the files again (~20 ms): no public call both fetches and names them
+        # locate_files hashes the files again (cheap beside reading them): no public call
+        # both fetches and names them
         files = mnist.locate_files(directory)
         train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
                                              settings.size, settings.limit)

@@ -1,5 +1,6 @@
 """scalargrad: scalar-level automatic differentiation in pure Python.
 
+Examples:
     >>> from scalargrad import Scalar, reverse_autodiff, forward_autodiff
     >>> x = Scalar(12); y = 2*x**2 + 4*x + 3
     >>> reverse_autodiff(y, x), forward_autodiff(y, x)

@@ -1,5 +1,6 @@
 """Arithmetic expressions typed by a user, parsed safely and evaluated with scalargrad.
 
+Examples:
     >>> from scalargrad.check.expression import parse
     >>> f = parse("2*x**2 + 4*x + 3")
     >>> str(f), f.variables, f.evaluate({"x": 12.0})

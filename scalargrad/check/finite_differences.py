@@ -196,7 +196,7 @@ def jacobian_partials(func: Callable, args: Sequence[Number], richardson: bool =
                       step: Optional[float] = None,
                       progress: Optional[ProgressCallback] = None) -> List[List[Partial]]:
     """Estimates of the Jacobian of func (which returns a sequence of numbers or Scalars)
-    at args: rows[k][i] = d func_k / d args_i. Each argument's stencil points are evaluated
+    at args: ``rows[k][i]`` = d func_k / d args_i. Each argument's stencil points are evaluated
     once for all outputs, so this costs about two calls of func per argument. func must be
     defined at args (its errors there propagate). progress, if given, is called after each
     argument with (arguments done, arguments in all)."""

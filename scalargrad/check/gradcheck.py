@@ -3,7 +3,7 @@
 Default tolerances: an input passes when |reverse - forward| and the larger of
 |reverse - fd| and |forward - fd| are each within atol + rtol * |fd| (a nan anywhere fails),
 with rtol = 1e-5 and atol = 1e-6. Central differences are accurate to about 1e-9 relative
-on smooth functions of moderate scale (see numerical.py), so these leave room for curvature
+on smooth functions of moderate scale (see finite_differences.py), so these leave room for curvature
 and rounding, while a wrong derivative rule is off by far more.
 
 Where every finite-difference step leaves the function's domain or overflows (d(x**y)/dy

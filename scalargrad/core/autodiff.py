@@ -13,7 +13,14 @@ at Python's default recursion limit.
 
 Adjoints and tangents live on the nodes (``_acc``) while a sweep runs and are cleared when
 it ends, even on error or Ctrl-C, so asking twice gives the same answer and there is no
-zero_grad. Consequently graphs must be recorded and differentiated from one thread at a time.
+zero_grad.
+
+Threads: a sweep reads the marks on every node of the tape it walks, and the tape holds the
+nodes of every thread, so two sweeps at once would take each other's marks for their own.
+Sweeps therefore take turns (``_SWEEPS``, a lock taken once per sweep, at its entry and
+exit, never per node): a thread that differentiates while another does waits for it.
+Recording needs no turn: a new node carries no mark, and a link the tape loses to two
+threads recording at once only sends a sweep to the graph itself for the nodes behind it.
 
 Zero times anything is zero: a node whose adjoint (or a parent whose tangent) is exactly zero
 passes nothing on, even through an infinite partial (sqrt at 0). Both modes follow this, so
@@ -24,9 +31,10 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
+import threading
 from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, TypeGuard, Union, overload
 
-from .recording import nary_partial, scalar_partials
+from .recording import nary_partial, scalar_partials, shifted_partials
 from .rules import NaryRule
 from .scalar import Number, Scalar, edges
 from .tape import end_tape
@@ -34,6 +42,8 @@ from .tape import end_tape
 Inputs = Union[Scalar, Sequence[Scalar]]
 Output = Union[Scalar, Number]
 
+_SWEEPS = threading.RLock()  # held by the thread whose sweep is running (see the docstring)
+_take_turn, _give_turn = _SWEEPS.acquire, _SWEEPS.release
 _RULE = operator.attrgetter("_rule")
 _ADJOINT = operator.attrgetter("_acc")
 _SCALAR_ONLY = {Scalar}
@@ -57,14 +67,14 @@ def _check_inputs(xs: object, where: str) -> Tuple[List[Scalar], bool]:
     # xs.__class__ each time, not a local alias of it: the checker narrows xs on these checks.
     if xs.__class__ is Scalar:
         return [xs], True
-    if xs.__class__ is list or xs.__class__ is tuple:
-        inputs = list(xs)
-    elif isinstance(xs, Sequence) and not isinstance(xs, (str, bytes)):
+    if xs.__class__ is list:  # read, never changed: no copy
+        inputs = xs
+    elif xs.__class__ is tuple or isinstance(xs, Sequence) and not isinstance(xs, (str, bytes)):
         inputs = list(xs)
     else:
         raise TypeError(f"{where}: differentiate with respect to a Scalar or a sequence of "
                         f"Scalars, got {type(xs).__name__}")
-    if not set(map(type, inputs)) <= _SCALAR_ONLY:
+    if not _SCALAR_ONLY.issuperset(map(type, inputs)):
         bad = next(x for x in inputs if x.__class__ is not Scalar)
         raise TypeError(f"{where}: derivatives are taken with respect to Scalars, "
                         f"got {type(bad).__name__}")
@@ -164,6 +174,7 @@ def _clear(y: Scalar) -> None:
 def _adjoints(y: Scalar, inputs: List[Scalar]) -> List[float]:
     """dy/dx for each input by one reverse sweep over floats."""
     leaves: List[Scalar] = []
+    _take_turn()
     y._acc = 1.0
     try:
         waiting, oldest = _reverse_sweep(y, leaves, 1)
@@ -179,8 +190,9 @@ def _adjoints(y: Scalar, inputs: List[Scalar]) -> List[float]:
         raise
     finally:
         end_tape()
-    for leaf in leaves:
-        leaf._acc = None
+        for leaf in leaves:
+            leaf._acc = None
+        _give_turn()
     return result
 
 
@@ -212,12 +224,14 @@ def ancestors(roots: Sequence[Scalar]) -> Tuple[List[Scalar], List[Scalar]]:
     """(interior nodes oldest first, leaves): everything the roots depend on.
 
     Each is left with ``_acc = 0.0``, ready for a sweep; the caller must call release() on
-    both lists when done. Found by walking the tape back from each root while some node it
-    met is still waiting to be listed, then from the graph for anything recorded before a cut.
+    both lists when done (this thread holds the sweeps' turn until then). Found by walking
+    the tape back from each root while some node it met is still waiting to be listed, then
+    from the graph for anything recorded before a cut.
     """
     interior: List[Scalar] = []
     leaves: List[Scalar] = []
     met: List[Scalar] = []
+    _take_turn()
     try:
         for root in roots:
             _collect(root, interior, leaves, met)
@@ -271,20 +285,27 @@ def _collect(root: Scalar, interior: List[Scalar], leaves: List[Scalar],
 
 
 def release(*groups: Sequence[Scalar]) -> None:
-    """Clear the sweep state of the nodes in groups."""
-    for group in groups:
-        for node in group:
-            node._acc = None
+    """Clear the sweep state of the nodes in groups (those ancestors() listed), and give
+    the sweeps' turn back."""
+    try:
+        for group in groups:
+            for node in group:
+                node._acc = None
+    finally:
+        _give_turn()
 
 
 def symbolic_partials(node: Scalar) -> Tuple[Any, ...]:
     """The partials of a node as Scalars (recorded), aligned with edges(node)[0].
 
     The rule's partials evaluated on the node's own arguments and on the node itself as
-    ``out``, so that they can be differentiated again.
+    ``out``, so that they can be differentiated again (for a rule with a shift, on the
+    shifted arguments: recording.shifted_partials).
     """
     rule = node._rule
     if isinstance(rule, NaryRule):
+        if rule.shift:
+            return shifted_partials(rule, node)
         partial = nary_partial(rule, "scalar")
         parents = node._a
         partners = node._b if node._b is not None else (
@@ -399,8 +420,11 @@ def reverse_autodiff(y: Output, xs: Inputs, create_graph: bool = False) -> Any:
     constant). With create_graph=True the results are Scalars that can be differentiated
     again.
     """
-    inputs, single = _check_inputs(xs, "reverse_autodiff")
-    if not _check_output(y, "reverse_autodiff"):
+    if xs.__class__ is Scalar:  # the usual case inline: a call costs as much as a small sweep
+        inputs, single = [xs], True
+    else:
+        inputs, single = _check_inputs(xs, "reverse_autodiff")
+    if y.__class__ is not Scalar and not _check_output(y, "reverse_autodiff"):
         return _finish([0.0] * len(inputs), single, create_graph)
     if y._rule is None:
         return _finish([1.0 if x is y else 0.0 for x in inputs], single, create_graph)

@@ -1,7 +1,8 @@
 """scalargrad's functions: a float for floats, a recorded Scalar as soon as an argument is one.
 
 Each is generated from its rule in rules.py (see recording.py). The n-ary ones (``sum``,
-``dot``, ``logsumexp``) record one node however many arguments they take; ``dot`` and
+``dot``, ``logsumexp``) record one node however many arguments they take (``log_softmax``
+and ``negative_log_softmax``, a logsumexp node and the differences with it); ``dot`` and
 ``dot_grid`` read their partials off the DOT rule directly (each argument's partial is its
 partner), which lets a matrix product share one tuple of data among a whole row of nodes.
 """
@@ -14,7 +15,7 @@ import operator
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import recording, rules
-from .recording import make_node, record_nary
+from .recording import make_node, record_nary, record_shifted
 from .scalar import Scalar, ScalarLike
 
 Result = Union[Scalar, float]
@@ -67,6 +68,53 @@ def logsumexp(xs: Iterable[ScalarLike]) -> Result:
     if not xs:
         raise ValueError("logsumexp() of an empty sequence")
     return record_nary(rules.LOGSUMEXP, xs)
+
+
+def log_softmax(xs: Iterable[ScalarLike]) -> List[Result]:
+    """[x - logsumexp(xs) for x in xs], right for any arguments and at every order.
+
+    One logsumexp node and a subtraction per x, each difference computed from the arguments
+    shifted by their largest: subtracting the rounded logsumexp would cancel (1e16 -
+    (1e16 + log 2) is 0 in floats, not -log 2). The largest x, whose derivative
+    1 - softmax(x) would cancel once softmax(x) is near 1, is -negative_log_softmax(xs, i).
+    """
+    xs = tuple(xs)
+    if not xs:
+        raise ValueError("log_softmax() of an empty sequence")
+    lse, top, inner = record_shifted(rules.LOGSUMEXP, xs)
+    values = [x.value if x.__class__ is Scalar else recording.as_float(x) for x in xs]
+    largest = values.index(builtins.max(values)) if len(xs) > 1 else -1
+    return [-negative_log_softmax(xs, i) if i == largest else _exactly(x - lse, (v - top) - inner)
+            for i, (x, v) in enumerate(zip(xs, values))]
+
+
+def negative_log_softmax(xs: Iterable[ScalarLike], i: int) -> Result:
+    """-log softmax(xs)[i] = logsumexp(xs) - xs[i]: a cross-entropy's loss for label i.
+
+    Recorded as softplus(logsumexp(others) - xs[i]), the difference computed from the
+    others shifted by their largest (not from a rounded logsumexp): three nodes, right for
+    any arguments, and depending on xs[i] through softplus alone, so that its derivative
+    with respect to xs[i], softmax_i - 1, does not cancel when softmax_i is near 1 (logits
+    40 and 0: -4.2e-18, not 0).
+    """
+    xs = tuple(xs)
+    if len(xs) < 2:
+        if not xs:
+            raise ValueError("logsumexp() of an empty sequence")
+        return xs[0] - xs[0]  # 0, with derivative 0
+    x = xs[i]
+    rest, top, inner = record_shifted(rules.LOGSUMEXP, xs[:i] + xs[i + 1:])
+    value = x.value if x.__class__ is Scalar else recording.as_float(x)
+    return softplus(_exactly(rest - x, (top - value) + inner))
+
+
+def _exactly(difference: Result, value: float) -> Result:
+    """A difference just recorded (a sub node, or a float), with the value computed without
+    rounding the logsumexp first; its partials (1 and -1) do not depend on the value."""
+    if difference.__class__ is Scalar:
+        difference.value = value
+        return difference
+    return value
 
 
 def dot(ws: Iterable[ScalarLike], xs: Iterable[ScalarLike]) -> Result:

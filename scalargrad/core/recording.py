@@ -19,7 +19,7 @@ import linecache
 import numbers
 import sys
 import textwrap
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import rules
 from ..errors import DivisionByZero, DomainError, NumericOverflow, ScalargradError
@@ -315,29 +315,88 @@ def nary_partial(rule: NaryRule, namespace_name: str) -> Callable:
     return expression_function(rule.partial, ("x", "partner", "out"), namespace, rule.name)
 
 
+@functools.lru_cache(maxsize=None)
+def _float_partials(rule: NaryRule) -> Callable[..., List[float]]:
+    """The n-ary rule's partial on floats for a whole list of arguments (xs, then for a rule
+    over pairs their partners, then out): one call per node, not one per argument."""
+    source = (f"lambda xs, partners, out: [{rule.partial} for x, partner in zip(xs, partners)]"
+              if rule.pairs else f"lambda xs, out: [{rule.partial} for x in xs]")
+    return eval(compile(_float_names(source, {}), f"<rule {rule.name} partials>", "eval"),  # noqa: S307
+                globals())
+
+
 def record_nary(rule: NaryRule, args: Sequence[Any]) -> Union["Scalar", float]:
     """rule over args (Scalars and numbers) as one node; a float when no argument is a Scalar.
 
     The node's parents are the Scalar arguments and its partials their rule partials; for a
     rule over pairs, ``_b`` keeps each parent's partner when some partner is a Scalar (then
-    the partial changes with it, and differentiating again needs it).
+    the partial changes with it, and differentiating again needs it); for a rule with a
+    shift, ``_db`` keeps the numbers among the arguments, if any (differentiating again
+    shifts them too: see shifted_partials).
     """
+    return record_shifted(rule, args)[0]
+
+
+def record_shifted(rule: NaryRule, args: Sequence[Any]) -> Tuple[Union["Scalar", float], float, float]:
+    """(record_nary(rule, args), the shift taken off the arguments, the value of the formula
+    on the shifted arguments): for a rule without a shift, the shift is 0.0."""
     values = [a.value if a.__class__ is Scalar else as_float(a) for a in args]
-    out = float_function_nary(rule)(values)  # sums and logsumexp give inf or nan, never raise
+    top = float_function_shift(rule)(values) if rule.shift else 0.0
+    shifted = [v - top for v in values] if top else values
+    inner = float_function_nary(rule)(shifted)  # sums and logsumexp give inf or nan, never raise
+    out = top + inner if top else inner
     positions = [i for i, a in enumerate(args) if a.__class__ is Scalar]
     if not positions:
-        return out
+        return out, top, inner
     parents = tuple(args) if len(positions) == len(args) else tuple([args[i] for i in positions])
     constant = _constant(rule.partial)
     if constant is not None:
-        return _told(make_node(out, rule, parents, (constant,) * len(parents)), args)
-    partners, partner_values = _partners(rule, args), _partners(rule, values)
-    partial = nary_partial(rule, "float")
-    partials = tuple([partial(values[i], partner_values[i], out) for i in positions])
-    scalar_partners = None
-    if rule.pairs and any(partners[i].__class__ is Scalar for i in positions):
-        scalar_partners = tuple([partners[i] for i in positions])
-    return _told(make_node(out, rule, parents, partials, scalar_partners), args)
+        return _told(make_node(out, rule, parents, (constant,) * len(parents)), args), top, inner
+    scalar_partners = numbers = None
+    if rule.pairs:
+        partners, partner_values = _partners(rule, args), _partners(rule, shifted)
+        partials = tuple(_float_partials(rule)([shifted[i] for i in positions],
+                                               [partner_values[i] for i in positions], inner))
+        if any(partners[i].__class__ is Scalar for i in positions):
+            scalar_partners = tuple([partners[i] for i in positions])
+    else:
+        if len(positions) < len(args):
+            shifted = [shifted[i] for i in positions]
+        partials = tuple(_float_partials(rule)(shifted, inner))
+    if rule.shift and len(positions) < len(args):
+        numbers = tuple([values[i] for i in range(len(args)) if args[i].__class__ is not Scalar])
+    node = make_node(out, rule, parents, partials, scalar_partners, numbers)
+    return _told(node, args), top, inner
+
+
+def shifted_partials(rule: NaryRule, node: "Scalar") -> Tuple["Scalar", ...]:
+    """The partials of an n-ary node of a rule with a shift, as recorded Scalars: the rule's
+    partial on its Scalar arguments shifted (recorded), with as ``out`` the rule recorded
+    again over the shifted arguments (numbers included), whose value does not have the
+    rounding of node's own (unless nothing is shifted: then node is that).
+
+    The largest argument, when a Scalar, is shifted by itself instead (a rule with a shift
+    has partials that depend on x - out only, so any shift gives the same partial): its
+    partial is taken at x = 0.0 and out = the rule over 0.0 and the others' differences with
+    it, so that it depends on that argument only through the others. Differentiated, it
+    then gives logsumexp's p (1 - p) as p times the other weights, where the first way gives
+    p - p*p, which cancels to nothing when p is near 1.
+    """
+    parents, numbers = node._a, node._db or ()
+    values = [p.value for p in parents]
+    top = float_function_shift(rule)([*values, *numbers])
+    shifted = [p - top for p in parents] if top else list(parents)
+    inner = record_nary(rule, [*shifted, *(c - top for c in numbers)]) if top else node
+    partial = nary_partial(rule, "scalar")
+    largest = max(range(len(parents)), key=values.__getitem__)
+    x = parents[largest]
+    if numbers and not values[largest] >= max(numbers):  # a number is the largest
+        largest = -1
+    partials = [partial(s, None, inner) for i, s in enumerate(shifted) if i != largest]
+    if largest >= 0:
+        others = [p - x for i, p in enumerate(parents) if i != largest] + [c - x for c in numbers]
+        partials.insert(largest, partial(0.0, None, record_nary(rule, [0.0, *others])))
+    return tuple(partials)
 
 
 def _told(node: "Scalar", args: Sequence[Any]) -> "Scalar":
@@ -364,6 +423,12 @@ def _partners(rule: NaryRule, items: Sequence[Any]) -> Sequence[Any]:
         return [None] * len(items)
     half = len(items) // 2
     return [*items[half:], *items[:half]]
+
+
+@functools.lru_cache(maxsize=None)
+def float_function_shift(rule: NaryRule) -> Callable[[Sequence[float]], float]:
+    """The n-ary rule's shift as a function of the list of argument values."""
+    return expression_function(rule.shift, ("xs",), FLOAT_NAMESPACE, f"{rule.name} shift")
 
 
 @functools.lru_cache(maxsize=None)

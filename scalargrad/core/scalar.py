@@ -15,7 +15,8 @@ The node's slots, the one layout every part of scalargrad reads (``edges`` and
   respect to them, or None where the argument is a number (numbers are constants).
 - An n-ary rule (sum, dot, logsumexp): ``_a`` is the tuple of its Scalar arguments, ``_da``
   the tuple of their partials, ``_b`` each one's partner in a pair when the partials are
-  themselves Scalars (a dot product of Scalars with Scalars), else None.
+  themselves Scalars (a dot product of Scalars with Scalars), else None; ``_db`` for a
+  rule with a shift (logsumexp) the numbers among its arguments, if any, else None.
 - ``_acc``: scratch space for a sweep in progress (an adjoint or a tangent); None at rest.
 - ``_previous``: the node recorded just before this one; the tape (recording.py).
 

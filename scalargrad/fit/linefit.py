@@ -7,7 +7,7 @@ x around 1, and the gradient says how far the optimum is: a gradient of norm g m
 parameters are g/2 from the least-squares line (in standardised units).
 
 Up to FULL_BATCH_LIMIT points every step's gradient is over all of them, and the fit stops
-once the gradient norm is at most ``tolerance``. A step costs a few microseconds a point,
+once the gradient norm is at most ``tolerance``. A step's cost grows with its points,
 so beyond that each step uses a minibatch, and an epoch (every point once, in a shuffled
 order) takes at most EPOCH_STEPS steps. Minibatch gradients are noisy: the parameters
 jitter around the optimum instead of settling, but over an epoch the noise cancels, so the

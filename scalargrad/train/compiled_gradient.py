@@ -1,6 +1,6 @@
 """Training steps by compiled code: a Classifier's per-example loss, compiled once.
 
-``CompiledGradient`` gives what a ``RecordedGradient`` gives (shards.py): for some examples,
+``CompiledGradient`` gives what a ``RecordedGradient`` gives (gradient.py): for some examples,
 at given parameter values, their summed loss, how many the model classifies right, and the
 gradient of the summed loss, as floats in the order of ``model.parameters()`` — but from
 code that ``scalargrad.compile`` generated from one example's recorded loss

@@ -85,7 +85,7 @@ class AllreduceTraining:
 
     def predict(self, rows: Rows) -> List[int]:
         """The model's prediction for each row, each rank predicting a part (a
-        training.Predict: every rank must call it with the same rows)."""
+        model.Predict: every rank must call it with the same rows)."""
         first, last = bounds(len(rows), self.size)[self.rank]
         parts = self.comm.allgather(self.model.predict(rows[first:last]))
         return [label for part in parts for label in part]

@@ -93,7 +93,7 @@ class RecordedGradient:
 
 def step_with(gradient: ShardGradient, optimizer: Optimizer, rows: Rows,
               labels: Sequence[int]) -> BatchStep:
-    """The batch step (training.BatchStep) that computes each whole batch's gradient with
+    """The batch step (model.BatchStep) that computes each whole batch's gradient with
     one ShardGradient in this process, such as a compiled one: one shard, all the batch.
     (A ShardGradient takes the gradient at the model's values: the optimizer sets them.)"""
     def step(batch: Sequence[int]) -> Tuple[float, int]:

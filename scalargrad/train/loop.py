@@ -252,7 +252,7 @@ class TrainingRun:
         An unfinished epoch (from a run stopped early) is continued where it stopped and
         counts as the first of ``epochs``. Diverged if the loss stops being finite.
         ``step`` trains each batch and ``predict`` evaluates, by default in this process
-        (see training.BatchStep): scalargrad.train.parallel and scalargrad.train.distributed make ones
+        (see model.BatchStep): scalargrad.train.parallel and scalargrad.train.distributed make ones
         that share the work. If one of those processes fails (WorkerFailed), the batches
         done are recorded as for a stop (evaluated in this process), then the error is
         raised again: the run can be saved as it stands, once its optimizer is whole

@@ -296,7 +296,7 @@ def accuracy(model: Classifier, rows: Rows, labels: Sequence[int],
 
 
 def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], classes: int = 10) -> List[List[int]]:
-    """counts[true][predicted]."""
+    """``counts[true][predicted]``: how many examples of each class were predicted as each."""
     counts = [[0] * classes for _ in range(classes)]
     for label, predicted in zip(labels, predictions):
         counts[label][predicted] += 1

@@ -54,8 +54,8 @@ from .model import Classifier, Rows
 if TYPE_CHECKING:
     from .loop import TrainingRun
 
-# Waiting for a message spins this long before it sleeps: waking a sleeping process on
-# another core costs tens of microseconds, several times per step.
+# Waiting for a message spins this long before it sleeps: a sleeping process on another
+# core takes a while to wake, several times per step (measured in docs/benchmarks.md).
 COORDINATOR_SPIN = 0.0002
 WORKER_SPIN = 0.001
 
@@ -257,7 +257,7 @@ class SharedMemoryTraining:
 
     # The batch step ----------------------------------------------------------------------
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
-        """Train on the examples with these indices (a training.BatchStep)."""
+        """Train on the examples with these indices (a model.BatchStep)."""
         if self.broken is not None:
             raise self.broken
         shards = split(batch, self.workers)
@@ -317,7 +317,7 @@ class SharedMemoryTraining:
 
     def predict(self, rows: Rows) -> List[int]:
         """The model's prediction for each row, each worker predicting a part of them (a
-        training.Predict, for TrainingRun.train's evaluations)."""
+        model.Predict, for TrainingRun.train's evaluations)."""
         if self.broken is not None:
             raise self.broken
         width = self.inputs

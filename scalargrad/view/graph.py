@@ -1,5 +1,6 @@
 """A view of a recorded graph: every node's operation, value and gradient, in several formats.
 
+Examples:
     >>> from scalargrad import Scalar, graph
     >>> x, y = Scalar(2.0), Scalar(3.0)
     >>> print(graph(x * y + x, names={"x": x, "y": y}).trace())

@@ -203,7 +203,8 @@ def test_relu_at_its_kink_disagrees_with_a_note():
     result = run("relu(x)", "--at", "x=0")
     assert result.exit_code == 1
     assert ("note: relu(0.0) is not differentiable there; scalargrad's convention: "
-            "relu'(0) = 0. Finite differences may disagree there.") in result.stdout
+            "relu'(0) = 0; relu'' = 0, at 0 too. Finite differences may disagree there."
+            ) in result.stdout
     assert "FAIL: the derivatives disagree for x" in result.stdout
 
 

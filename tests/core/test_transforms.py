@@ -235,3 +235,51 @@ def test_grad_and_hessian_of_work_inside_strict_conversions():
         value, rows = hessian_of(rosenbrock, [0.5, 0.5])
         assert value == pytest.approx(6.5) and rows[1][1] == pytest.approx(200.0)
         assert value_and_grad(f)(0.4)[0] == pytest.approx(0.4 ** 3 * math.sin(0.4))
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 17, item 5: repeated argnums, and floats from nested calls.
+def test_a_repeated_argnum_is_refused():
+    """grad(f, argnums=(0, 0)) gave (0.0, 9.0): the first of the two derivatives silently
+    lost. A position named twice, directly or from the end, is a ValueError (as torch.func;
+    JAX gives the derivative to the last repetition and 0 to the others)."""
+    def f(x, y):
+        return x * y * y
+
+    for argnums in [(0, 0), (1, -1), (0, 1, 0)]:
+        with pytest.raises(ValueError, match=r"names argument \d more than once"):
+            grad(f, argnums=argnums)(2.0, 3.0)
+        with pytest.raises(ValueError, match="more than once"):
+            value_and_grad(f, argnums=argnums)(2.0, 3.0)
+    assert grad(f, argnums=(1, 0))(2.0, 3.0) == (12.0, 9.0)  # any order, each once
+
+
+def test_a_derivative_through_a_returned_inner_call_is_a_float():
+    """d/dx of d/dz (x z^2) at z = 2 is 2z = 4: the inner call's z is a constant once it
+    has returned, so the outer result depends only on the outer call's own variable."""
+    found = grad(lambda x: grad(lambda z: x * z * z)(2.0))(3.0)
+    assert type(found) is float and found == 4.0
+    # the issue's d/db of d/da a**b at a = 3, b = 0: 1/3
+    found = grad(lambda b: grad(lambda a: a ** b)(3.0))(0.0)
+    assert type(found) is float and found == pytest.approx(1 / 3, rel=1e-15)
+    # three levels: d/dx d/dy d/dz (x y z^2) at z = 2, y = 3 is 2z = 4
+    found = grad(lambda x: grad(lambda y: grad(lambda z: x * y * z * z)(2.0))(3.0))(5.0)
+    assert type(found) is float and found == 4.0
+    value, derivative = value_and_grad(lambda x: grad(lambda z: x * z * z)(2.0))(3.0)
+    assert (type(value), value, type(derivative), derivative) == (float, 12.0, float, 4.0)
+
+
+def test_a_nested_result_depending_on_another_scalar_stays_recorded():
+    w = Scalar(2.0)
+    found = grad(lambda x: grad(lambda z: w * x * z * z)(2.0))(3.0)  # 4 w
+    assert isinstance(found, Scalar) and found.value == 8.0
+    assert reverse_autodiff(found, w) == 4.0
+
+
+def test_the_record_of_calls_in_progress_is_emptied_when_the_outermost_returns_or_raises():
+    from scalargrad.core import transforms
+    grad(lambda x: grad(lambda z: x * z * z)(2.0))(3.0)
+    assert transforms._calls.depth == 0 and transforms._calls.finished == []
+    with pytest.raises(ZeroDivisionError):
+        grad(lambda x: grad(lambda z: x * z / 0.0)(2.0))(3.0)
+    assert transforms._calls.depth == 0 and transforms._calls.finished == []
