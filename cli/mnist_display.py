@@ -41,14 +41,17 @@ def duration(seconds: float) -> str:
 
 
 @contextlib.contextmanager
-def phase(console: Console, label: str) -> Iterator[None]:
-    """A labelled phase (loading data): a spinner on a terminal, else a line on stderr."""
+def phase(console: Console, doing: str, done: str) -> Iterator[None]:
+    """A labelled phase (loading data): a spinner saying ``doing`` on a terminal; else, once
+    it has ended well, a line on stderr saying ``done`` and how long it took (so that an
+    error in it is still the only line)."""
     if console.is_terminal:
-        with console.status(label):
+        with console.status(doing):
             yield
-    else:
-        print(label, file=sys.stderr, flush=True)
-        yield
+        return
+    start = time.perf_counter()
+    yield
+    print(f"{done} ({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
 
 
 class TrainingDisplay(Callbacks):

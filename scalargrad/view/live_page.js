@@ -73,6 +73,7 @@ function scalargradLive(root, wholePage) {
   var playButton = root.querySelector('[data-action="play"]');
   var speed = root.querySelector('[data-action="speed"]');
   var rulePanel = root.querySelector(".sg-rule");
+  var picture = root.querySelector(".sg-picture");
   var shown = 0, timer = null;
 
   function text(g, role, content, dim) {
@@ -236,6 +237,16 @@ function scalargradLive(root, wholePage) {
         row.removeAttribute("aria-current");
       }
     });
+    var current = root.querySelector("g.node.sg-current");
+    if (current) {  // keep the node processed in sight, scrolling the picture only
+      var frameBox = picture.getBoundingClientRect(), box = current.getBoundingClientRect();
+      if (box.left < frameBox.left || box.right > frameBox.right) {
+        picture.scrollLeft += box.left - frameBox.left - (frameBox.width - box.width) / 2;
+      }
+      if (box.top < frameBox.top || box.bottom > frameBox.bottom) {
+        picture.scrollTop += box.top - frameBox.top - (frameBox.height - box.height) / 2;
+      }
+    }
     if (wholePage && window.history && history.replaceState) {
       history.replaceState(null, "", "#step=" + (shown === total ? "end" : shown));
     }
