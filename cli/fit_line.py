@@ -155,13 +155,21 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
     moments = [m for m in history.moments() if m.name != "final"]
     drawn = [(m.step.line, MOMENT_MARKS[m.name], MOMENT_STYLES[m.name]) for m in moments]
     console.print(_plot(xs, ys, drawn + [(fitted, "─", MOMENT_STYLES["final"])]))
-    legend = Text("● points", style="cyan")
     scale = fit_story.scale_of(xs, ys)
-    for moment in moments:
-        legend.append(f"   {MOMENT_MARKS[moment.name]} step {moment.step.step} "
-                      f"({moment.name}): {fit_story.equation(moment.step, scale)}",
-                      style=MOMENT_STYLES[moment.name])
-    legend.append(f"   ─ fit {_equation(fitted)}", style=MOMENT_STYLES["final"])
+    entries = [("● points", "cyan")] + [
+        (f"{MOMENT_MARKS[m.name]} step {m.step.step} ({m.name}): "
+         f"{fit_story.equation(m.step, scale)}", MOMENT_STYLES[m.name]) for m in moments]
+    entries.append((f"─ fit {_equation(fitted)}", MOMENT_STYLES["final"]))
+    legend, used = Text(), 0
+    for entry, style in entries:  # lines of whole entries: an equation is never split
+        if used and used + 3 + len(entry) > console.width:
+            legend.append("\n")
+            used = 0
+        elif used:
+            legend.append("   ")
+            used += 3
+        legend.append(entry, style=style)
+        used += len(entry)
     console.print(legend)
     console.print()
     text_chart.print_panels(console, fit_chart.panels(xs, ys, history)[1:])

@@ -324,3 +324,25 @@ def test_an_unwritable_plot_is_refused_before_the_fit(tmp_path, monkeypatch):
     result = run("--plot", tmp_path / "file" / "fit.svg")
     assert result.exit_code == 2 and result.output.startswith("Error: ")
     assert "is not a folder" in result.output and result.output.count("\n") == 1
+
+
+def test_far_from_the_origin_the_legend_says_the_lines_drawn(tmp_path):
+    """x near 1e15: the start line (through the mean of y) is y = 0x + mean, not + 0, and
+    at 80 columns no equation of the legend is split over two lines."""
+    import random
+    import re
+    rng = random.Random(3)
+    ks = [rng.uniform(0, 10) for _ in range(100)]
+    ys = [0.7 * k + 4 + rng.gauss(0, 0.5) for k in ks]
+    path = tmp_path / "far.csv"
+    path.write_text("".join(f"{1e15 + k!r},{y!r}\n" for k, y in zip(ks, ys)))
+    result = CliRunner().invoke(cli, ["fit-line", "--csv", str(path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = next(line for line in lines if "(start)" in line)
+    intercept = float(re.search(r"\(start\): y = 0x \+ ([\d.]+)", start).group(1))
+    assert intercept == float(f"{sum(ys) / len(ys):.3g}")
+    equation = re.compile(r"y = -?[\d.e+-]+x [+-] [\d.e+]+")
+    legend = [line for line in lines if "(start)" in line or "(early)" in line or "─ fit" in line]
+    assert sum(len(equation.findall(line)) for line in legend) == 3  # each one whole
+    assert all(len(line) <= 80 for line in legend)
