@@ -4,7 +4,7 @@ misclassified digits as text, and the closing summary.
 Progress goes where people look: on a terminal, a live bar per epoch (with the time left)
 under the table of epochs; when the output is not a terminal (``| tee log``), plain lines
 on stderr every PLAIN_EVERY seconds (epoch, examples, loss, speed, time left), so that a
-long run shows it is alive. Loading data and evaluating are labelled phases.
+long run shows it is alive. Loading data (on a terminal) and evaluating are labelled.
 """
 from __future__ import annotations
 
@@ -41,17 +41,14 @@ def duration(seconds: float) -> str:
 
 
 @contextlib.contextmanager
-def phase(console: Console, doing: str, done: str) -> Iterator[None]:
-    """A labelled phase (loading data): a spinner saying ``doing`` on a terminal; else, once
-    it has ended well, a line on stderr saying ``done`` and how long it took (so that an
-    error in it is still the only line)."""
-    if console.is_terminal:
-        with console.status(doing):
-            yield
+def phase(console: Console, label: str) -> Iterator[None]:
+    """A labelled phase (loading data): a spinner on a terminal. Off one, nothing: bad
+    data found in it must stay the only line (and a log needs no spinner)."""
+    if not console.is_terminal:
+        yield
         return
-    start = time.perf_counter()
-    yield
-    print(f"{done} ({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
+    with console.status(label):
+        yield
 
 
 class TrainingDisplay(Callbacks):

@@ -344,8 +344,8 @@ def _load_data(data_dir: Optional[str], settings: Settings,
     finally:
         if tasks:
             bars.stop()
-    shrunk = f"MNIST from {directory}, shrunk to {settings.size}x{settings.size}"
-    with mnist_display.phase(console, f"loading {shrunk}", f"loaded {shrunk}"):
+    with mnist_display.phase(console, f"loading MNIST from {directory}, shrunk to "
+                                      f"{settings.size}x{settings.size}"):
         # locate_files hashes the files again (cheap beside reading them): no public call
         # both fetches and names them
         files = mnist.locate_files(directory)
