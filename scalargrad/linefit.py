@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -81,15 +82,36 @@ def synthetic_points(count: int, slope: float = 0.7, intercept: float = 4.0, noi
     return xs, ys
 
 
-def _parse_row(line: str) -> Optional[Tuple[float, float]]:
-    """(x, y) from a line "x,y" (cells may be quoted), or None if it is not two numbers."""
+# A number in a CSV cell: a decimal float as written by people and programs (1, -2.5, .5,
+# 3e-7, inf, nan), not Python's wider float() syntax (1_000, non-ASCII digits).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf(inity)?|nan)",
+                     re.IGNORECASE | re.ASCII)
+
+
+def _cells(line: str) -> List[str]:
+    """The comma-separated cells of a line (cells may be quoted), stripped of spaces."""
     try:
         cells = next(csv.reader([line])) if '"' in line else line.split(",")
-        if len(cells) == 2:
-            return float(cells[0]), float(cells[1])
-    except (ValueError, csv.Error):
-        pass
-    return None
+    except csv.Error:
+        cells = line.split(",")
+    return [cell.strip() for cell in cells]
+
+
+def _number(cell: str) -> Optional[float]:
+    return float(cell) if _NUMBER.fullmatch(cell) else None
+
+
+def _parse_row(cells: Sequence[str]) -> Optional[Tuple[float, float]]:
+    """(x, y) from a line's cells, or None if they are not two numbers."""
+    if len(cells) != 2:
+        return None
+    x, y = _number(cells[0]), _number(cells[1])
+    return None if x is None or y is None else (x, y)
+
+
+def _is_header(cells: Sequence[str]) -> bool:
+    """A header names columns: none of its cells is a number (so '1,abc' is not one)."""
+    return all(_number(cell) is None for cell in cells)
 
 
 def _shown(line: str) -> str:
@@ -98,17 +120,22 @@ def _shown(line: str) -> str:
 
 def read_points_csv(path: Union[str, Path], *, max_points: int = MAX_POINTS,
                     max_line_bytes: int = MAX_LINE_BYTES) -> Points:
-    """x,y pairs from a UTF-8 CSV file; a first line that is not two numbers is a header.
+    """x,y pairs from a UTF-8 CSV file, with an optional header.
 
-    Blank lines are skipped. At most max_points + 1 lines (a header and max_points points;
+    Every line must be two numbers (decimal floats, cells may be quoted) except blank lines,
+    which are skipped, and a header: the first line that is not blank, if none of its
+    cells is a number ("x,y"; "1,abc" is a malformed row, not a header). At most max_points + 1 lines (a header and max_points points;
     blank lines count) and max_line_bytes bytes per line are read, so any file, /dev/zero
     included, is read quickly in bounded memory. Raises DataError, naming the line, for
     anything that is not two finite numbers, a file over either limit, or one that cannot
     be read.
     """
+    if not str(path).strip():
+        raise DataError("the CSV path is empty")
     xs: List[float] = []
     ys: List[float] = []
     number = read = 0
+    header_seen = False
     try:
         with open(path, "rb") as file:
             while True:
@@ -131,9 +158,11 @@ def read_points_csv(path: Union[str, Path], *, max_points: int = MAX_POINTS,
                     raise DataError(f"{path}, line {number:,}: not UTF-8 text") from None
                 if not line:
                     continue
-                point = _parse_row(line)
+                cells = _cells(line)
+                point = _parse_row(cells)
                 if point is None:
-                    if number == 1:
+                    if not (xs or header_seen) and _is_header(cells):
+                        header_seen = True
                         continue
                     raise DataError(f"{path}, line {number:,}: expected two numbers 'x,y', "
                                     f"got {_shown(line)}")

@@ -324,3 +324,16 @@ def test_an_unwritable_plot_is_refused_before_the_fit(tmp_path, monkeypatch):
     result = run("--plot", tmp_path / "file" / "fit.svg")
     assert result.exit_code == 2 and result.output.startswith("Error: ")
     assert "is not a folder" in result.output and result.output.count("\n") == 1
+
+
+# ---------------------------------------------------------------- issue 17
+@pytest.mark.parametrize("first", ["1,abc", "0x10,2", "1.5.2,3"])
+def test_a_first_line_with_a_number_is_refused_not_taken_as_a_header(tmp_path, first):
+    path = tmp_path / "data.csv"
+    path.write_text(f"{first}\n2,3\n3,5\n4,7\n")
+    line = one_line_error(run("--csv", path))
+    assert line == f"Error: {path}, line 1: expected two numbers 'x,y', got '{first}'"
+
+
+def test_an_empty_csv_path_is_named_as_empty():
+    assert one_line_error(run("--csv", "")) == "Error: the CSV path is empty"
