@@ -88,7 +88,8 @@ and it is shown as not checkable rather than as a failure.
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
-and {MAX_DEPTH} levels of nesting (terms in a row, a + b + c, count a level each). An expression may start with '-' ("-x*y");
+and {MAX_DEPTH} levels of nesting (terms in a row, a + b + c, count a level
+each). An expression may start with '-' ("-x*y");
 only one that reads as an option ("-h", "--x") goes after '--':
   scalargrad check-grad --at h=1 -- -h
 
