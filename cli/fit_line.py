@@ -25,7 +25,7 @@ from scalargrad import chart_svg, errors, fit_story, linefit
 from scalargrad.fit_story import FitHistory
 from scalargrad.linefit import Line
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.output_file import check_writable, write_atomically
+from scalargrad.output_file import check_distinct, check_writable, write_atomically
 
 from . import text_chart
 from .errors import Failure
@@ -235,6 +235,7 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[str], step
     Generated points start the fit from y = -2x; CSV data from the horizontal line through
     the mean of y. Exit status 2 for bad options or data, 1 if the fit diverges.
     """
+    check_distinct({"--csv": csv_path, "--plot": plot_path})
     if plot_path is not None:
         check_writable(plot_path)
     if csv_path is None:

@@ -26,7 +26,7 @@ from scalargrad.chart import Panel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
 from scalargrad.metrics import Broadcast, MetricsRecorder
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.output_file import check_writable, write_atomically
+from scalargrad.output_file import check_distinct, check_writable, write_atomically
 from scalargrad.run import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
                             Settings, Summary, TrainingRun)
 from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
@@ -143,9 +143,8 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
            resume_path: Optional[str], as_json: bool, options: Dict[str, Any],
            curves: "_Curves") -> None:
     def prepare() -> Tuple[TrainingRun, Any]:
-        curves.check_paths()
         return _prepare(ctx, console, epochs, data_dir, save_path, load_path, resume_path,
-                        options)
+                        options, curves)
     run, test_images = processes.agree(prepare)
     stop = _StopRequest(console)
     previous_handler = signal.signal(signal.SIGINT, stop)
@@ -194,12 +193,19 @@ class _Curves:
             if path is not None:
                 check_writable(path)
 
+    def check_continues(self, resumed: Checkpoint) -> None:
+        """A resumed run appends to its metrics log only if the log is its own."""
+        if self.metrics_path is not None and self.appending and resumed.optimizer is not None:
+            metrics.check_continues(self.metrics_path, resumed.run_id,
+                                    resumed.optimizer["steps"], resumed.examples)
+
     @contextmanager
     def recorder(self, run: TrainingRun) -> Iterator[MetricsRecorder]:
         """A recorder for the run, writing to the metrics file if there is one."""
         settings = run.settings
         if self.metrics_path is None:
-            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every)
+            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every,
+                                  run=run.run_id)
             return
         try:
             out = open(self.metrics_path, "a" if self.appending else "w", encoding="utf-8")
@@ -207,7 +213,8 @@ class _Curves:
             raise InputError(f"cannot write {self.metrics_path}: "
                              f"{error.strerror or error}") from None
         with out:
-            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every, out)
+            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every, out,
+                                  run.run_id)
 
     @staticmethod
     def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:
@@ -232,7 +239,7 @@ class _Curves:
 
 def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Optional[str],
              save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
-             options: Dict[str, Any]) -> Tuple[TrainingRun, Any]:
+             options: Dict[str, Any], curves: "_Curves") -> Tuple[TrainingRun, Any]:
     """The run to train and the test images: every option, path and file is checked
     first, so that nothing is loaded or trained for a command that cannot finish."""
     if load_path and resume_path:
@@ -241,14 +248,25 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
     if epochs == 0 and not (load_path or resume_path):
         raise click.UsageError("--epochs 0 trains nothing: it evaluates a model given with "
                                "--load or --resume")
+    # A model read at the start may be saved over at the end (atomically); any other two
+    # files the same would destroy one of them, as would writing over the data.
+    data_files = {f"the MNIST file {path.name}": str(path)
+                  for path in mnist.data_paths(data_dir)}
+    check_distinct({"--save": save_path, "--load": load_path, "--resume": resume_path,
+                    "--metrics": curves.metrics_path, "--plot": curves.plot_path,
+                    **data_files},
+                   may_share=[("--save", "--load"), ("--save", "--resume")])
     if save_path is not None:
         check_writable(save_path)
+    curves.check_paths()
     saved_path = load_path or resume_path
     checkpoint = model_file.load(saved_path) if saved_path else None
     resumed = checkpoint if resume_path else None  # the run --resume names, loaded just above
     if resumed is not None and not resumed.resumable:
         raise InputError(f"{resume_path} holds a model without its training state (format "
                          "version 1): --load it to train it further as a new run")
+    if resumed is not None:
+        curves.check_continues(resumed)
     settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
     data, test_images = _load_data(data_dir, settings, console)
     if resumed is not None:

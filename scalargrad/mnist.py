@@ -23,16 +23,17 @@ import math
 import os
 import stat
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import (BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple,
+                    Union)
 
 import numpy as np
 
 from .errors import MnistError
+from .output_file import open_temporary
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -94,6 +95,13 @@ def resolve_data_dir(data_dir: Optional[PathLike] = None) -> Path:
     if chosen:
         return Path(chosen).expanduser()
     return Path.cwd() / "data" / "mnist"
+
+
+def data_paths(data_dir: Optional[PathLike] = None) -> List[Path]:
+    """Every path the data may be read from in the data directory (resolve_data_dir):
+    each file's gzip and uncompressed names."""
+    directory = resolve_data_dir(data_dir)
+    return [directory / name for gzipped in CHECKSUMS for name in (gzipped, _raw_name(gzipped))]
 
 
 def file_md5(path: PathLike) -> str:
@@ -252,10 +260,9 @@ def _download(directory: Path, name: str, md5: str, mirrors: Iterable[str],
 
 def _fetch_into_place(url: str, target: Path, md5: str, progress: Optional[Progress],
                       timeout: float) -> None:
-    """Stream ``url`` into a temporary file next to ``target``; move it there if the MD5 matches."""
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                         dir=target.parent)
-    temp = Path(temp_name)
+    """Stream ``url`` into a temporary file next to ``target`` (output_file's, which the
+    next download removes if this one is killed); move it there if the MD5 matches."""
+    handle, temp = open_temporary(target)  # (removing what a killed download left)
     try:
         with os.fdopen(handle, "wb") as out:
             got = _stream(url, out, target.name, progress, timeout)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
@@ -125,7 +126,8 @@ class Checkpoint:
 
     ``random_state`` is the shuffling RNG's state when the epoch in progress began, and
     ``unfinished`` how far that epoch got (None between epochs): resuming draws the same
-    order again and skips what was trained. ``optimizer`` is None for a model saved
+    order again and skips what was trained. ``run_id`` names the run (TrainingRun.run_id):
+    what it writes elsewhere, its metrics log, can be told from another run's. ``optimizer`` is None for a model saved
     without its training state (format version 1), which can be evaluated or trained
     further as a new run, but not resumed.
     """
@@ -138,6 +140,7 @@ class Checkpoint:
     unfinished: Optional[EpochProgress] = None
     history: List[EpochRecord] = field(default_factory=list)
     test_accuracy: Optional[float] = None
+    run_id: Optional[str] = None  # None in files saved before runs had ids
 
     @property
     def resumable(self) -> bool:
@@ -216,6 +219,7 @@ class TrainingRun:
         self.unfinished: Optional[EpochProgress] = None
         self.history: List[EpochRecord] = []
         self.test_accuracy: Optional[float] = None
+        self.run_id = secrets.token_hex(8)  # a new run: kept by checkpoints and resume
 
     @classmethod
     def resume(cls, checkpoint: Checkpoint, data: Dataset) -> "TrainingRun":
@@ -235,13 +239,14 @@ class TrainingRun:
         run.epochs, run.examples = checkpoint.epochs, checkpoint.examples
         run.unfinished, run.history = unfinished, list(checkpoint.history)
         run.test_accuracy = checkpoint.test_accuracy
+        run.run_id = checkpoint.run_id or run.run_id  # a file from before ids: a new one
         return run
 
     def checkpoint(self) -> Checkpoint:
         """The run's state now (the model itself, not a copy: save it before training on)."""
         return Checkpoint(self.settings, self.model, self.optimizer.state_dict(),
                           self.epoch_start_state, self.epochs, self.examples, self.unfinished,
-                          list(self.history), self.test_accuracy)
+                          list(self.history), self.test_accuracy, self.run_id)
 
     def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
               should_stop: Callable[[], bool] = lambda: False,

@@ -337,3 +337,21 @@ def test_a_first_line_with_a_number_is_refused_not_taken_as_a_header(tmp_path, f
 
 def test_an_empty_csv_path_is_named_as_empty():
     assert one_line_error(run("--csv", "")) == "Error: the CSV path is empty"
+
+
+@pytest.mark.parametrize("mode", ["same", "relative", "symlink", "hardlink"])
+def test_csv_and_plot_naming_one_file_are_refused_before_the_fit(tmp_path, monkeypatch, mode):
+    import os
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n1,2\n2,3\n3,5\n")
+    other = {"same": str(data), "relative": "./data.csv", "symlink": "link.csv",
+             "hardlink": "hard.csv"}[mode]
+    if mode == "symlink":
+        os.symlink(data, "link.csv")
+    if mode == "hardlink":
+        os.link(data, "hard.csv")
+    for first, second in ((str(data), other), (other, str(data))):
+        line = one_line_error(run("--csv", first, "--plot", second))
+        assert line.startswith("Error: --csv and --plot name the same file")
+    assert data.read_text() == "x,y\n1,2\n2,3\n3,5\n"

@@ -489,3 +489,76 @@ def test_epochs_0_with_load_evaluates_without_training(tmp_path):
     evaluated = run_json(tmp_path, "--load", str(model), "--epochs", "0", "--save", str(model))
     assert evaluated["test_accuracy"] == trained["test_accuracy"] and evaluated["examples"] == 0
     assert json.loads(model.read_text())["model"] == json.loads(before)["model"]
+
+
+# ---------------------------------------------------------------- issue 17: item 8
+
+PATH_OPTIONS = ["--save", "--resume", "--load", "--metrics", "--plot"]
+SHARED_FILE = {frozenset(("--save", "--load")), frozenset(("--save", "--resume"))}
+PAIRS = [(a, b) for i, a in enumerate(PATH_OPTIONS) for b in PATH_OPTIONS[i + 1:]]
+
+
+def aliased(tmp_path, mode):
+    """A file (which exists) and another name for it: the same, relative, a symlink, a hard
+    link (the same inode), a path through a symlinked folder."""
+    (tmp_path / "a").mkdir()
+    original = tmp_path / "a" / "file.json"
+    original.write_text("precious")
+    if mode == "symlink":
+        (tmp_path / "link.json").symlink_to(original)
+        return str(original), "link.json"
+    if mode == "hardlink":
+        os.link(original, tmp_path / "hard.json")
+        return str(original), "hard.json"
+    if mode == "symlinked folder":
+        (tmp_path / "b").symlink_to(tmp_path / "a")
+        return "a/../a/file.json", "b/file.json"
+    return str(original), str(original) if mode == "same" else "a/file.json"
+
+
+@pytest.mark.parametrize("first, second", PAIRS, ids=[f"{a}{b}" for a, b in PAIRS])
+@pytest.mark.parametrize("mode", ["same", "relative", "symlink", "hardlink", "symlinked folder"])
+def test_every_pair_of_path_options_naming_one_file_is_refused_before_any_work(
+        tmp_path, monkeypatch, no_data, first, second, mode):
+    monkeypatch.chdir(tmp_path)
+    one, other = aliased(tmp_path, mode)
+    result = run(first, one, second, other)
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    if frozenset((first, second)) == frozenset(("--load", "--resume")):
+        assert "exclude each other" in result.output
+    elif frozenset((first, second)) in SHARED_FILE:  # a model saved over itself: allowed
+        assert "name the same file" not in result.output
+        assert "not a JSON model file" in result.output  # it went on to read it
+    else:
+        assert f"Error: {first} and {second} name the same file" in result.output
+    assert (tmp_path / "a" / "file.json").read_text() == "precious"
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["file.json"]
+
+
+def test_the_issue_s_resume_into_its_own_metrics_is_refused(tmp_path):
+    model = tmp_path / "r.json"
+    run_json(tiny_mnist(tmp_path), "--batch-size", "8", "--save", str(model))
+    before = model.read_bytes()
+    result = run("--data-dir", str(tmp_path), "--resume", str(model), "--epochs", "1",
+                 "--metrics", str(model))
+    assert result.exit_code == 2 and one_error_line(result)
+    assert "--resume and --metrics name the same file" in result.output
+    assert model.read_bytes() == before
+
+
+def test_save_and_plot_naming_one_file_are_refused(tmp_path, no_data):
+    model = tmp_path / "m.json"
+    result = run("--save", str(model), "--plot", str(model))
+    assert result.exit_code == 2 and "--save and --plot name the same file" in result.output
+    assert not model.exists()
+
+
+@pytest.mark.parametrize("option", ["--save", "--metrics", "--plot"])
+def test_an_output_naming_a_data_file_is_refused(tmp_path, option):
+    tiny_mnist(tmp_path)
+    data = tmp_path / "t10k-labels-idx1-ubyte"
+    before = data.read_bytes()
+    result = run("--data-dir", str(tmp_path), option, str(data))
+    assert result.exit_code == 2 and one_error_line(result)
+    assert f"{option} and the MNIST file t10k-labels-idx1-ubyte name the same file" in result.output
+    assert data.read_bytes() == before
