@@ -149,11 +149,13 @@ def _distrusted(failed: List[int], estimates: Sequence[Partial],
         if factor not in later:
             later[factor] = again(factor)
         return later[factor]
+    def quarter(k: int) -> Callable[[], Partial]:
+        return lambda: at(0.25)[k]
     notes = {}
     for k in failed:
         first = estimates[k]
         try:
-            if _trusted(first, at(0.5)[k], lambda: at(0.25)[k], magnitudes[k], rtol, atol):
+            if _trusted(first, at(0.5)[k], quarter(k), magnitudes[k], rtol, atol):
                 continue
         except InputError:  # a smaller step rounds to nothing: the estimate stands
             continue

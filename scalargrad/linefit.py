@@ -124,9 +124,10 @@ def read_points_csv(path: Union[str, Path], *, max_points: int = MAX_POINTS,
 
     Every line must be two numbers (decimal floats, cells may be quoted) except blank lines,
     which are skipped, and a header: the first line that is not blank, if none of its
-    cells is a number ("x,y"; "1,abc" is a malformed row, not a header). At most max_points + 1 lines (a header and max_points points;
-    blank lines count) and max_line_bytes bytes per line are read, so any file, /dev/zero
-    included, is read quickly in bounded memory. Raises DataError, naming the line, for
+    cells is a number ("x,y"; "1,abc" is a malformed row, not a header). At most
+    max_points + 1 lines (a header and max_points points; blank lines count) and
+    max_line_bytes bytes per line are read, so any file, /dev/zero included, is read
+    quickly in bounded memory. Raises DataError, naming the line, for
     anything that is not two finite numbers, a file over either limit, or one that cannot
     be read.
     """

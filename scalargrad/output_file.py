@@ -67,7 +67,7 @@ def remove_leftovers(target: Path) -> List[Path]:
     """Remove the temporaries that saves to target killed before they finished left
     beside it (their process is gone); the paths removed."""
     pattern = _temporaries(target)
-    removed = []
+    removed: List[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:

@@ -127,9 +127,9 @@ class Checkpoint:
     ``random_state`` is the shuffling RNG's state when the epoch in progress began, and
     ``unfinished`` how far that epoch got (None between epochs): resuming draws the same
     order again and skips what was trained. ``run_id`` names the run (TrainingRun.run_id):
-    what it writes elsewhere, its metrics log, can be told from another run's. ``optimizer`` is None for a model saved
-    without its training state (format version 1), which can be evaluated or trained
-    further as a new run, but not resumed.
+    what it writes elsewhere, its metrics log, can be told from another run's.
+    ``optimizer`` is None for a model saved without its training state (format version 1),
+    which can be evaluated or trained further as a new run, but not resumed.
     """
     settings: Settings
     model: Classifier
