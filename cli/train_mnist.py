@@ -15,6 +15,7 @@ import json
 import math
 import signal
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import click
@@ -31,7 +32,7 @@ from scalargrad.run import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoi
                             Settings, Summary, TrainingRun)
 from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
 
-from . import mnist_display, text_chart
+from . import interrupt, mnist_display, text_chart
 from .errors import EXIT_INTERRUPTED, Failure
 from .processes import Processes, WorkerCount
 
@@ -56,9 +57,10 @@ class _StopRequest:
         self.requested = False
         self.console = console
 
-    def __call__(self, signum: int, frame: object) -> None:
+    def __call__(self, signum: int, frame: Optional[FrameType]) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            interrupt.raise_keyboard_interrupt(signum, frame)
+            return
         self.requested = True
         self.console.print("[yellow]stopping after this batch; the summary and the saved model "
                            "come next (Ctrl-C again to stop at once)[/]")

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
+import stat
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional, cast
@@ -56,9 +58,9 @@ def save(path: str, checkpoint: Checkpoint) -> None:
 
 def load(path: str) -> Checkpoint:
     """The checkpoint in the file at path; InputError "<path>: <problem>" if unusable."""
-    if Path(path).exists() and not Path(path).is_file():
-        raise InputError(f"cannot read model {path}: not a regular file")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputError(f"cannot read model {path}: not a regular file")
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read model {path}: {error.strerror or error}") from None

@@ -128,8 +128,11 @@ def may_write(path: Path, status: os.stat_result) -> bool:
 
 
 def _read_only(path: str, status: os.stat_result) -> str:
-    return (f"{path} is read-only (mode {stat.S_IMODE(status.st_mode):o}): it is not replaced "
-            "(as cp and > would not write it); make it writable or choose another file")
+    mode = stat.S_IMODE(status.st_mode)
+    what = (f"is read-only (mode {mode:o})" if not mode & 0o222 else
+            f"may not be written by this user (mode {mode:o}, owner uid {status.st_uid})")
+    return (f"{path} {what}: it is not replaced, as cp and > would not write it; make it "
+            "writable or choose another file")
 
 
 def check_writable(path: str) -> None:
