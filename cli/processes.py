@@ -106,7 +106,7 @@ class Processes:
         elif self.workers > 1:
             with SharedMemoryTraining.for_run(run, self.workers, make_gradient) as shared:
                 yield {"should_stop": should_stop, "step": shared.step,
-                       "predict": shared.predict}
+                       "predict": shared.predict, "sync": shared}
         elif self.engine(run) == "compiled":
             gradient = fastest_gradient(run.model, run.settings.mode)
             yield {"should_stop": should_stop,

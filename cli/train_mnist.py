@@ -157,8 +157,7 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
                         curves.recorder(run) as recorder:
                     summary = run.train(epochs, Broadcast(display, recorder), **sharing)
         except Diverged as error:
-            raise Failure(f"training diverged: {error}; try a smaller --lr "
-                          f"(it was {run.settings.lr})") from None
+            raise Failure(_diverged(error, run, save_path)) from None
         except WorkerFailed as error:
             raise Failure(_saved_after(error, run, save_path)) from None
         save_error = _save(run, save_path) if save_path is not None else None
@@ -274,6 +273,21 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
     if resumed is not None:
         return TrainingRun.resume(resumed, data), test_images
     return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
+
+
+def _diverged(error: Diverged, run: TrainingRun, save_path: Optional[str]) -> str:
+    """The error line for a run that diverged, once the run is saved as it stood at its
+    last good step (TrainingRun.train rolled it back), if --save was given and there is one."""
+    line = f"training diverged: {error}; try a smaller --lr (it was {run.settings.lr:g})"
+    if save_path is None:
+        return line
+    if not error.rolled_back:
+        return f"{line}; no step of this run was good, so nothing was saved"
+    save_error = _save(run, save_path)
+    if save_error is not None:
+        return f"{line}; {save_error}"
+    return (f"{line}; the run as it stood after its last good step ({run.examples:,} "
+            f"examples trained) is saved to {save_path}")
 
 
 def _saved_after(error: WorkerFailed, run: TrainingRun, save_path: Optional[str]) -> str:

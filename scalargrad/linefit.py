@@ -33,7 +33,7 @@ from .autodiff import forward_autodiff, reverse_autodiff
 from .collector import cycle_collector_paused
 from .errors import DataError, Diverged, InputError
 from .matrix import Matrix
-from .optim import make_optimizer
+from .optim import DIVERGENCE_FACTOR, make_optimizer
 from .scalar import Scalar
 
 Points = Tuple[List[float], List[float]]
@@ -319,6 +319,7 @@ class _Descent:
         self.updater = make_optimizer(optimizer, [self.a, self.c], lr)
         self.differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
         self.done = 0  # optimizer updates made
+        self.first_loss: Optional[float] = None
 
     def rows(self, indices: Iterable[int]) -> Matrix:
         """The points at indices as rows (x', 1, -y')."""
@@ -356,8 +357,15 @@ class _Descent:
         return math.fsum(losses), [math.fsum(slopes), math.fsum(intercepts)]
 
     def step(self, rows: Matrix, report: Callable[[FitStep], None]) -> Tuple[float, List[float]]:
-        """Evaluate the current line on rows, report it, and return the loss and gradient."""
+        """Evaluate the current line on rows, report it, and return the loss and gradient;
+        Diverged if the loss has grown to more than DIVERGENCE_FACTOR times the first (or
+        times 1, the standardised loss of the horizontal line through the mean)."""
         loss, grads = self.evaluate(rows, self.a, self.c)
+        if self.first_loss is None:
+            self.first_loss = loss
+        elif loss > DIVERGENCE_FACTOR * max(self.first_loss, 1.0):
+            raise Diverged(f"the loss diverged after {_steps(self.done)}: it grew more than "
+                           f"{DIVERGENCE_FACTOR:g}-fold from its first value")
         report(FitStep(self.done, self.frame.line(self.a.value, self.c.value),
                        self.frame.mean_squared_error(loss)))
         return loss, grads
@@ -395,7 +403,8 @@ def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd"
     seed orders the minibatches. callback gets a FitStep for each line evaluated (the start,
     then after every update with all points, before every update with minibatches), and
     one for the result last. Raises DataError for unusable points (or a least-squares line
-    that is not a float) and Diverged if the loss stops being finite.
+    that is not a float) and Diverged if the loss stops being finite or grows more than
+    DIVERGENCE_FACTOR-fold.
     """
     check_points(xs, ys)
     if mode not in MODES:

@@ -70,7 +70,7 @@ def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
 
 
 # A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("failed", why),
-# ("updated",), ("state", its slice's optimizer state) or ("predicted", labels).
+# ("updated",), ("state", its slice's optimizer state), ("reloaded",) or ("predicted", labels).
 Answer = Tuple[Any, ...]
 
 
@@ -129,6 +129,19 @@ class OptimizerSlice:
         for key, shared in buffers.items():
             shared[lo:hi] = new_state[key]
         marks[k] = self.optimizer.steps
+
+
+    def reload(self, values: memoryview, buffers: Dict[str, memoryview], steps: int) -> None:
+        """Take the slice's parameter values and optimizer state from shared memory again
+        (after the run went back to an earlier step: scalargrad.run's rollback)."""
+        lo, hi = self.lo, self.hi
+        state = self.optimizer.state_dict()
+        state["steps"] = steps
+        for key, shared in buffers.items():
+            state[key] = shared[lo:hi].tolist()
+        self.optimizer.load_state_dict(state)
+        for parameter, value in zip(self.parameters, values[lo:hi].tolist()):
+            parameter.value = value
 
 
 def split_state(state: Dict[str, Any], kind: Type[Optimizer],
@@ -415,6 +428,27 @@ class SharedMemoryTraining:
     def __enter__(self) -> "SharedMemoryTraining":
         return self
 
+    # TrainingRun.train's sync: the state, between this process's run and shared memory --
+    def pull(self) -> bool:
+        """Put the optimizer's state after the last whole step into the run's optimizer
+        (recover()); the run's model holds the parameter values already."""
+        return self.recover()
+
+    def push(self) -> None:
+        """Put the run's parameter values and optimizer state (set in this process: a
+        rollback) into shared memory, and have every worker take its slice of them again."""
+        if self.broken is not None:
+            raise self.broken
+        state = self.optimizer.state_dict()
+        self.values[:] = array("d", [p.value for p in self.model.parameters()])
+        for key, shared in self.buffers.items():
+            shared[:] = array("d", state[key])
+        self.steps_done = state["steps"]
+        self.marks[:] = array("q", [self.steps_done] * self.workers)
+        self.own_slice.reload(self.values, self.buffers, self.steps_done)
+        self._tell([("reload",)] * (self.workers - 1))
+        self._answers()
+
     def recover(self) -> bool:
         """After a worker died: put the optimizer's state after the last step every worker
         finished (kept in shared memory) into this process's optimizer, as finish() would
@@ -490,6 +524,9 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))
+            elif command[0] == "reload":
+                own.reload(setup.values, setup.buffers, setup.marks[k])
+                connection.send(("reloaded",))
             elif command[0] == "predict":
                 connection.send(("predicted", _predict(setup, command[1], command[2])))
             else:

@@ -21,7 +21,7 @@ from .collector import cycle_collector_paused
 from .errors import Diverged, InputError, WorkerFailed
 from .functions import dot, logsumexp, relu, tanh
 from .matrix import Matrix
-from .optim import Optimizer
+from .optim import DIVERGENCE_FACTOR, Optimizer
 from .scalar import Scalar
 
 ACTIVATIONS: Dict[str, Callable] = {"tanh": tanh, "relu": relu}
@@ -209,6 +209,28 @@ def argmax(values: Sequence[float]) -> int:
     return values.index(max(values))
 
 
+class LossGuard:
+    """A batch step whose loss is watched: Diverged once it exceeds DIVERGENCE_FACTOR times
+    the larger of the first loss seen and ``floor`` (the loss of a uniform guess, log 10 for
+    ten classes, so that a run starting from a very good model is not held to a tiny one).
+    A loss that is not finite has diverged too (the steps check that before they update)."""
+
+    def __init__(self, step: "BatchStep", floor: float) -> None:
+        self.step, self.floor = step, floor
+        self.first: Optional[float] = None
+
+    def __call__(self, batch: Sequence[int]) -> Tuple[float, int]:
+        loss, correct = self.step(batch)
+        if not math.isfinite(loss):
+            raise Diverged(f"the loss became {loss}")
+        if self.first is None:
+            self.first = loss
+        elif loss > DIVERGENCE_FACTOR * max(self.first, self.floor):
+            raise Diverged(f"the loss grew to {loss:.3g}, more than {DIVERGENCE_FACTOR:g} times "
+                           f"its first value ({self.first:.3g})")
+        return loss, correct
+
+
 BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
 """Trains the model on the training examples with these indices: one optimizer step on the
 gradient of their mean loss. Returns that mean loss and how many of the examples the model
@@ -267,8 +289,11 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
         batch = order[first:first + batch_size]
         try:
             loss, batch_correct = step(batch)
-        except Diverged as error:
-            raise Diverged(f"{error} after {seen} examples") from None
+        except Diverged as error:  # how far the epoch got, for the run to roll back
+            diverged = Diverged(f"{error} after {seen} examples")
+            diverged.progress = EpochProgress(seen, loss_sum, correct,
+                                              done.seconds + time.perf_counter() - start)
+            raise diverged from None
         except WorkerFailed as error:  # how far the epoch got, for the run to be saved
             error.progress = EpochProgress(seen, loss_sum, correct,
                                            done.seconds + time.perf_counter() - start)

@@ -127,6 +127,27 @@ def test_divergence_ends_every_rank_with_one_error_line(mpiexec, shared_mnist):
     assert len(errors) == 1 and "training diverged" in errors[0]
 
 
+def test_divergence_rolls_every_rank_back_to_the_last_good_step_as_one_process_does(
+        mpiexec, shared_mnist, tmp_path):
+    """sgd at lr 1000 diverges at the third batch: the run goes back to after the first
+    (trained again on every rank), and rank 0 saves it as one process would."""
+    args = ("--data-dir", str(shared_mnist), *ARGS, "--optimizer", "sgd", "--lr", "1000")
+    single_file, mpi_file = tmp_path / "single.json", tmp_path / "mpi.json"
+    single = CliRunner().invoke(cli, ["train-mnist", *args, "--save", str(single_file)])
+    assert single.exit_code == 1 and "is saved to" in single.output, single.output
+    result = ranks(mpiexec, *command(*args, "--distributed", "--save", str(mpi_file)))
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "(8 examples trained) is saved to" in errors[0]
+    saved, reference = json.loads(mpi_file.read_text()), json.loads(single_file.read_text())
+    for progress in (saved["progress"], reference["progress"]):
+        del progress["unfinished"]["seconds"]
+    assert saved["progress"] == reference["progress"] and saved["progress"]["examples"] == 8
+    for ours, theirs in zip(saved["model"]["layers"][1]["weights"],
+                            reference["model"]["layers"][1]["weights"]):
+        assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
 def test_a_rank_that_cannot_start_stops_the_others_with_its_error(mpiexec, shared_mnist):
     """Rank 1 looks for the data where there cannot be any; rank 0 must not wait for it."""
     script = ('if [ "${PMI_RANK:-$OMPI_COMM_WORLD_RANK}" = 1 ]; then '

@@ -412,3 +412,14 @@ def test_any_first_line_is_a_header_a_row_or_refused_by_line_number(cells):
         assert (xs, ys) == ([2.0, 3.0], [3.0, 5.0])  # a blank line
     else:
         assert len(cells) == 2 and all(numbers) and xs[0] == float(cells[0])
+
+
+def test_a_loss_that_grows_a_millionfold_is_divergence_before_anything_overflows():
+    """lr 1.5 doubles the distance to the optimum each step (the Hessian is 2I): after 9
+    steps the loss has grown 4**9 < 1e6-fold, after 12 well past it, all of it finite."""
+    xs, ys = linefit.synthetic_points(50, noise=0.0)
+    for optimizer_steps in (1, 5, 9):
+        assert fit_line(xs, ys, lr=1.5, steps=optimizer_steps, start=Line(0.0, 0.0)).steps \
+            == optimizer_steps
+    with pytest.raises(Diverged, match="diverged after 1[01] steps: it grew more than 1e\\+06"):
+        fit_line(xs, ys, lr=1.5, steps=12, start=Line(0.0, 0.0))

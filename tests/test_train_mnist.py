@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import scalargrad_cli.train_mnist as command
-from scalargrad.optim import Adam
+from scalargrad.optim import SGD, Adam
 from scalargrad_cli.main import cli
 
 
@@ -21,10 +21,9 @@ def run(*args):
 
 
 def one_error_line(result):
-    """The error is a single line: alone, or after click's usage lines for bad options."""
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    """The error is a single line, and nothing else is printed (bad options too)."""
     lines = result.output.strip().splitlines()
-    return len(errors) == 1 and (len(lines) == 1 or lines[0].startswith("Usage:"))
+    return len(lines) == 1 and lines[0].startswith("Error:")
 
 
 @pytest.fixture
@@ -562,3 +561,53 @@ def test_an_output_naming_a_data_file_is_refused(tmp_path, option):
     assert result.exit_code == 2 and one_error_line(result)
     assert f"{option} and the MNIST file t10k-labels-idx1-ubyte name the same file" in result.output
     assert data.read_bytes() == before
+
+
+# ---------------------------------------------------------------- issue 17: item 11
+
+def test_the_issue_s_divergence_without_nan_exits_1_and_saves_the_last_good_step(
+        shared_mnist, tmp_path):
+    """sgd at lr 1e300: the first step makes weights of 3e299 and a loss of 1e299, all
+    finite. The second batch shows it; the last good step is the untrained model."""
+    model = tmp_path / "model.json"
+    result = run("--data-dir", str(shared_mnist), "--limit", "320", "--optimizer", "sgd",
+                 "--lr", "1e300", "--json", "--save", str(model))
+    assert result.exit_code == 1 and result.stdout == ""
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: training diverged: the loss grew to ")
+    assert "more than 1e+06 times its first value (2.3) after 32 examples of epoch 1" in line
+    assert line.endswith(f"(0 examples trained) is saved to {model}")
+    saved = json.loads(model.read_text())
+    assert saved["progress"]["examples"] == 0 and saved["optimizer"]["steps"] == 0
+    assert all(w == 0.0 for row in saved["model"]["layers"][0]["weights"] for w in row)
+    evaluated = run_json(shared_mnist, "--load", str(model), "--epochs", "0")
+    assert evaluated["test_accuracy"] == pytest.approx(0.098, abs=0.01)  # all zeros: one class
+
+
+def test_a_run_that_diverges_later_is_saved_where_it_was_last_good(shared_mnist, tmp_path,
+                                                                   monkeypatch):
+    """sgd at lr 1000 with a hidden layer diverges at the third batch: the save holds the
+    run after one batch, the same as a run stopped there by Ctrl-C (the truth)."""
+    args = ("--data-dir", str(shared_mnist), "--limit", "400", "--batch-size", "8",
+            "--hidden", "8", "--seed", "2", "--optimizer", "sgd", "--lr", "1000")
+    diverged, stopped = tmp_path / "diverged.json", tmp_path / "stopped.json"
+    result = run(*args, "--save", str(diverged))
+    assert result.exit_code == 1 and "(8 examples trained) is saved to" in result.output
+    real_step = SGD.step
+
+    def step(self, grads):  # Ctrl-C during the first step: the run stops after it
+        if self.steps == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(self, grads)
+    monkeypatch.setattr(SGD, "step", step)
+    assert run(*args, "--save", str(stopped)).exit_code == 130
+    ours, truth = training_state(diverged), training_state(stopped)
+    assert ours[:3] == truth[:3] and ours[4] == truth[4]
+    assert {**ours[3], "seconds": 0} == {**truth[3], "seconds": 0}
+
+
+def test_without_save_a_diverged_run_exits_1_and_writes_nothing(shared_mnist, tmp_path):
+    result = run("--data-dir", str(shared_mnist), "--limit", "320", "--optimizer", "sgd",
+                 "--lr", "1e300", "--plot", str(tmp_path / "curves.svg"))
+    assert result.exit_code == 1 and "training diverged" in result.output
+    assert list(tmp_path.iterdir()) == []
