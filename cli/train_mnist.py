@@ -28,9 +28,10 @@ from scalargrad.errors import Diverged, InputError, WorkerFailed
 from scalargrad.metrics import Broadcast, MetricsRecorder
 from scalargrad.optim import OPTIMIZERS
 from scalargrad.output_file import check_distinct, check_writable, write_atomically
-from scalargrad.run import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
-                            Settings, Summary, TrainingRun)
-from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION
+from scalargrad.run import (DEFAULT_LR, FORWARD_LIMIT, FORWARD_VISIT_SECONDS, IMAGE_SIZES,
+                            MAX_HIDDEN, MODES, Checkpoint, Dataset, Settings, Summary,
+                            TrainingRun, forward_cost, parameter_count)
+from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE
 
 from . import interrupt, mnist_display, text_chart
 from .errors import EXIT_INTERRUPTED, Failure
@@ -51,7 +52,8 @@ class Interrupted(Failure):
 
 
 class _StopRequest:
-    """Ctrl-C once: finish the current batch, show the summary, save, then stop. Twice: stop now."""
+    """Ctrl-C once: stop after the current batch (dropping it if its gradient is still being
+    computed: training.GradientPhase), show the summary, save, then stop. Twice: stop now."""
 
     def __init__(self, console: Console) -> None:
         self.requested = False
@@ -62,8 +64,10 @@ class _StopRequest:
             interrupt.raise_keyboard_interrupt(signum, frame)
             return
         self.requested = True
-        self.console.print("[yellow]stopping after this batch; the summary and the saved model "
-                           "come next (Ctrl-C again to stop at once)[/]")
+        self.console.print("[yellow]stopping: the batch in progress is finished if it is "
+                           "being applied, else dropped; the summary and the saved model come "
+                           "next (Ctrl-C again to stop at once)[/]")
+        GRADIENT_PHASE.interrupt()  # a gradient being computed is dropped, at once
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
@@ -89,7 +93,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
 @click.option("--mode", type=click.Choice(MODES), default="reverse", show_default=True,
               help="Gradients by reverse mode, or by forward mode (one sweep per parameter: "
-                   "tiny runs only).")
+                   "tiny runs only; a run estimated to be long is refused unless --force).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=click.IntRange(1, MAX_EXAMPLES), default=None,
               help="Train on the first N training examples only.")
@@ -115,6 +119,9 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--distributed", is_flag=True,
               help="Share each batch between MPI ranks (under mpiexec or srun); rank 0 "
                    "alone prints and saves.")
+@click.option("--force", is_flag=True,
+              help=f"Start a --mode forward run even if its cost, estimated before it starts "
+                   f"(parameters² × examples × epochs node visits), is over {FORWARD_LIMIT:.0e}.")
 @click.option("--no-compile", "recording", is_flag=True,
               help="Record every example's graph (the recording engine) instead of running "
                    "the code scalargrad.compile generates from one example's; the same "
@@ -123,8 +130,8 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
                 as_json: bool, metrics_path: Optional[str], log_every: int,
-                plot_path: Optional[str], workers: int, distributed: bool, recording: bool,
-                **options: Any) -> None:
+                plot_path: Optional[str], workers: int, distributed: bool, force: bool,
+                recording: bool, **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
     processes = Processes(workers, distributed, compiled=not recording)
     # with --json, stdout holds only the JSON document; under MPI, rank 0 alone prints
@@ -135,7 +142,7 @@ def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
     with processes.leaving_together():
         try:
             _train(ctx, console, processes, epochs, data_dir, save_path, load_path, resume_path,
-                   as_json, options, curves)
+                   as_json, {**options, "force": force}, curves)
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
 
@@ -268,8 +275,11 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
                          "version 1): --load it to train it further as a new run")
     if resumed is not None:
         curves.check_continues(resumed)
+    force = options.pop("force")
     settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
     data, test_images = _load_data(data_dir, settings, console)
+    if settings.mode == "forward" and not force:
+        _check_forward_cost(settings, len(data.train_rows), epochs)
     if resumed is not None:
         return TrainingRun.resume(resumed, data), test_images
     return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
@@ -288,6 +298,27 @@ def _diverged(error: Diverged, run: TrainingRun, save_path: Optional[str]) -> st
         return f"{line}; {save_error}"
     return (f"{line}; the run as it stood after its last good step ({run.examples:,} "
             f"examples trained) is saved to {save_path}")
+
+
+def _check_forward_cost(settings: Settings, examples: int, epochs: int) -> None:
+    """Refuse a forward-mode run estimated to take longer than FORWARD_LIMIT allows."""
+    visits, seconds = forward_cost(settings, examples, epochs)
+    if visits > FORWARD_LIMIT:
+        limit = FORWARD_LIMIT * FORWARD_VISIT_SECONDS
+        raise InputError(
+            f"forward mode would take about {_duration(seconds)} here: one sweep per "
+            f"parameter ({parameter_count(settings):,}) over each batch's graph, about "
+            f"{visits:.1e} node visits for {examples:,} examples x {epochs} epoch"
+            f"{'s' if epochs != 1 else ''}, more than the {FORWARD_LIMIT:.0e} (about "
+            f"{_duration(limit)}) a run may take without --force; use reverse mode (the same "
+            "gradients, one sweep a batch), fewer examples (--limit), or --force")
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} seconds"
 
 
 def _saved_after(error: WorkerFailed, run: TrainingRun, save_path: Optional[str]) -> str:

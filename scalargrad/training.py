@@ -209,6 +209,51 @@ def argmax(values: Sequence[float]) -> int:
     return values.index(max(values))
 
 
+class BatchAbandoned(BaseException):
+    """A batch dropped before its update: a stop was asked for (Ctrl-C) while its gradient
+    was being computed, which changes nothing. A BaseException, like KeyboardInterrupt, so
+    that no handler of errors takes it for one."""
+
+
+class GradientPhase:
+    """Whether this process is computing a batch's gradient (``with GRADIENT_PHASE:``), the
+    part of a step that changes nothing, so that a stop may abandon it at once
+    (``interrupt``, called by a signal handler) rather than wait for the batch to end: a
+    batch of forward mode on a large model takes minutes. The update is never abandoned.
+    A stop asked for between gradients drops the next one as it begins (a worker's signal
+    can overtake the command to compute its shard): TrainingRun.train forgets it first."""
+
+    def __init__(self) -> None:
+        self.active = self.pending = False
+        # while other processes compute shards of this process's batch: how to tell them
+        self.others: Optional[Callable[[], None]] = None
+
+    def __enter__(self) -> "GradientPhase":
+        if self.pending:
+            self.pending = False
+            raise BatchAbandoned
+        self.active = True
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.active = False
+
+    def interrupt(self) -> None:
+        """Have the other processes abandon their shards, and raise BatchAbandoned (into
+        the code a signal interrupted) if a gradient is being computed here; else the next
+        one will be abandoned as it begins."""
+        if self.others is not None:
+            self.others()
+        if not self.active:
+            self.pending = True
+            return
+        self.active = False
+        raise BatchAbandoned
+
+
+GRADIENT_PHASE = GradientPhase()  # this process's (signals are delivered to a process)
+
+
 class LossGuard:
     """A batch step whose loss is watched: Diverged once it exceeds DIVERGENCE_FACTOR times
     the larger of the first loss seen and ``floor`` (the loss of a uniform guess, log 10 for
@@ -249,7 +294,7 @@ def step_in_this_process(model: Classifier, optimizer: Optimizer, rows: Rows,
 
     def step(batch: Sequence[int]) -> Tuple[float, int]:
         batch_labels = [labels[i] for i in batch]
-        with cycle_collector_paused():
+        with cycle_collector_paused(), GRADIENT_PHASE:
             try:
                 logits = model.logits(Matrix([rows[i] for i in batch]))
                 # Recorded, never a float: the logits depend on the parameters (Scalars).
@@ -272,7 +317,8 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
                 resume: Optional[EpochProgress] = None,
                 step: Optional[BatchStep] = None) -> EpochProgress:
     """One pass over the data in batches, in an order drawn from rng; stops after a batch
-    when should_stop() says so (fewer examples than rows in the result).
+    when should_stop() says so, or before one abandoned (BatchAbandoned) while its gradient
+    was computed (fewer examples than rows in the result).
 
     ``resume`` continues an epoch that stopped early: give rng the state it had when that
     epoch began, so that the same order is drawn, and the examples trained are skipped.
@@ -289,6 +335,8 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
         batch = order[first:first + batch_size]
         try:
             loss, batch_correct = step(batch)
+        except BatchAbandoned:  # stopped while its gradient was computed: as before it
+            break
         except Diverged as error:  # how far the epoch got, for the run to roll back
             diverged = Diverged(f"{error} after {seen} examples")
             diverged.progress = EpochProgress(seen, loss_sum, correct,

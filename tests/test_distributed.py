@@ -206,3 +206,41 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_batch(mpiexec, share
     assert finished["history"][-1]["loss"] == pytest.approx(expected["history"][-1]["loss"],
                                                             rel=1e-9)
     assert finished["test_accuracy"] == expected["test_accuracy"]
+
+
+CTRL_C_IN_A_GRADIENT_ON_RANK_1 = textwrap.dedent("""
+    import os, signal, sys
+    from mpi4py import MPI
+    from scalargrad.compiled_gradient import CompiledGradient
+    from scalargrad_cli.main import cli
+
+    real_call, calls = CompiledGradient.__call__, []
+
+    def call(self, rows, labels):  # Ctrl-C reaches rank 1 alone, in its 10th shard
+        calls.append(1)
+        if len(calls) == 10 and MPI.COMM_WORLD.Get_rank() == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_call(self, rows, labels)
+
+    CompiledGradient.__call__ = call
+    cli(["train-mnist", *sys.argv[1:]])
+""")
+
+
+def test_a_ctrl_c_in_one_rank_s_gradient_drops_that_batch_on_every_rank(mpiexec, shared_mnist,
+                                                                          tmp_path):
+    """The rank abandons its shard and says so in the Allreduce: every rank drops the
+    batch, so the run stops after 9 batches (72 examples) everywhere, and goes on exactly."""
+    script, model = tmp_path / "ctrl_c.py", tmp_path / "model.json"
+    script.write_text(CTRL_C_IN_A_GRADIENT_ON_RANK_1)
+    data = ("--data-dir", str(shared_mnist))
+    result = ranks(mpiexec, sys.executable, str(script), *data, *ARGS, "--distributed",
+                   "--json", "--save", str(model))
+    assert result.returncode == 130, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["interrupted"] is True and summary["examples"] == 72
+    resumed = CliRunner().invoke(cli, ["train-mnist", *data, "--resume", str(model), "--json"])
+    straight = CliRunner().invoke(cli, ["train-mnist", *data, *ARGS, "--json"])
+    assert resumed.exit_code == straight.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["history"][-1]["loss"] == pytest.approx(
+        json.loads(straight.stdout)["history"][-1]["loss"], rel=1e-9)

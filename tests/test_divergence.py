@@ -143,3 +143,26 @@ def test_the_loss_guard_measures_growth_from_the_first_loss_or_the_floor():
     assert tiny([0]) == (2.0, 0)  # 2e9 times the first loss, but under 1e6 times the floor
     with pytest.raises(Diverged, match="the loss became inf"):
         LossGuard(lambda batch: (math.inf, 0), floor=1.0)([0])
+
+
+# A stop while a batch's gradient is computed (issue 17, item 12) --------------------------
+def test_a_batch_abandoned_while_its_gradient_is_computed_is_as_if_never_begun():
+    """A Ctrl-C during the k-th batch's gradient drops that batch: the run is the one a
+    stop after k - 1 batches leaves (the update is never abandoned: see GradientPhase)."""
+    from scalargrad.training import GRADIENT_PHASE
+    for k in (1, 3, EPOCH + 2):
+        run = TrainingRun(SETTINGS, DATA)
+        step = step_in_this_process(run.model, run.optimizer, DATA.train_rows,
+                                    DATA.train_labels)
+        calls = []
+
+        def interrupted(batch):
+            calls.append(batch)
+            if len(calls) == k:
+                with GRADIENT_PHASE:
+                    GRADIENT_PHASE.interrupt()  # as the Ctrl-C handler does
+            return step(batch)
+        summary = run.train(3, step=interrupted)
+        assert summary.interrupted and run.examples == (k - 1) * 8 - (k > EPOCH) * 4
+        assert state(run) == state(stopped_after(k - 1))
+        assert not GRADIENT_PHASE.active

@@ -611,3 +611,88 @@ def test_without_save_a_diverged_run_exits_1_and_writes_nothing(shared_mnist, tm
                  "--lr", "1e300", "--plot", str(tmp_path / "curves.svg"))
     assert result.exit_code == 1 and "training diverged" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- issue 17: item 12
+
+def test_the_issue_s_forward_run_on_a_large_model_is_refused_before_training(shared_mnist):
+    result = run("--data-dir", str(shared_mnist), "--mode", "forward", "--size", "28",
+                 "--hidden", "128")
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    # 101,770 parameters, squared, times 60,000 examples: 6.2e14 visits at 1e-7 s
+    assert "one sweep per parameter (101,770)" in result.output
+    assert "about 6.2e+14 node visits for 60,000 examples x 1 epoch" in result.output
+    assert "719 days" in result.output and "--force" in result.output
+
+
+def test_force_starts_a_forward_run_over_the_limit(shared_mnist, monkeypatch):
+    monkeypatch.setattr(command, "FORWARD_LIMIT", 1e6)  # 500² x 40 = 1e7 visits: over it
+    args = ("--limit", "40", "--batch-size", "20", "--mode", "forward")
+    refused = run("--data-dir", str(shared_mnist), *args)
+    assert refused.exit_code == 2 and "without --force" in refused.output
+    assert run_json(shared_mnist, *args, "--force")["examples"] == 40
+
+
+def ctrl_c_inside(monkeypatch, owner, name, at_call=2):
+    """Send SIGINT to this process as the at_call-th call of owner.name begins (the call
+    then runs into it); returns the calls, each marked True once it returned."""
+    real, calls = getattr(owner, name), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(False)
+        if len(calls) == at_call:
+            os.kill(os.getpid(), signal.SIGINT)
+        result = real(*args, **kwargs)
+        calls[-1] = True
+        return result
+    monkeypatch.setattr(owner, name, interrupted)
+    return calls
+
+
+ENGINES = {"forward": ["--mode", "forward"], "reverse compiled": [],
+           "reverse recording": ["--no-compile"]}
+
+
+@pytest.mark.parametrize("mode", list(ENGINES))
+def test_a_first_ctrl_c_drops_the_batch_whose_gradient_is_being_computed(shared_mnist, tmp_path,
+                                                                         monkeypatch, mode):
+    """The stop takes effect at once, whatever the mode: the second batch's gradient is
+    abandoned where the Ctrl-C found it, and the run is saved as it stood after the first."""
+    import scalargrad.compiled_gradient as compiled
+    import scalargrad.training as training
+    if mode == "forward":
+        calls = ctrl_c_inside(monkeypatch, training, "forward_autodiff")
+    elif mode == "reverse compiled":
+        calls = ctrl_c_inside(monkeypatch, compiled.CompiledGradient, "__call__")
+    else:
+        calls = ctrl_c_inside(monkeypatch, training, "reverse_autodiff")
+    model = tmp_path / "model.json"
+    result = run("--data-dir", str(shared_mnist), "--json", "--limit", "100", "--batch-size",
+                 "20", *ENGINES[mode], "--save", str(model))
+    assert result.exit_code == 130, result.output
+    assert calls == [True, False]  # the second gradient never returned
+    summary = json.loads(result.stdout)
+    assert summary["interrupted"] and summary["examples"] == 20
+    assert json.loads(model.read_text())["progress"]["unfinished"]["examples"] == 20
+
+
+def test_with_workers_a_first_ctrl_c_drops_every_shard_being_computed(shared_mnist, tmp_path,
+                                                                      monkeypatch):
+    """Forward mode, two processes: the Ctrl-C reaches this process as it begins its shard of
+    the second batch; the other worker is told (a signal) and drops its own shard."""
+    from scalargrad.parallel import SharedMemoryTraining
+    ctrl_c_inside(monkeypatch, SharedMemoryTraining, "_own_gradient")
+    answers = []
+    real_answers = SharedMemoryTraining._answers
+
+    def recording(self):
+        got = real_answers(self)
+        answers.append([answer[0] for answer in got])
+        return got
+    monkeypatch.setattr(SharedMemoryTraining, "_answers", recording)
+    model = tmp_path / "model.json"
+    result = run("--data-dir", str(shared_mnist), "--json", "--limit", "80", "--batch-size",
+                 "40", "--mode", "forward", "--workers", "2", "--save", str(model))
+    assert result.exit_code == 130, result.output
+    assert answers[:2] == [["done"], ["abandoned"]]
+    assert json.loads(result.stdout)["examples"] == 40
