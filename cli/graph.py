@@ -91,6 +91,8 @@ def _format(format_name: Optional[str], output_path: Optional[str], as_json: boo
         format_name = "json"
     if output_path is None:
         return format_name or "tree"
+    if not output_path.strip():
+        raise BadInput("the --output path is empty")
     suffix = PurePath(output_path).suffix.lower()
     implied = EXTENSIONS.get(suffix)
     if format_name is None:

@@ -142,7 +142,7 @@ def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
     with processes.leaving_together():
         try:
             _train(ctx, console, processes, epochs, data_dir, save_path, load_path, resume_path,
-                   as_json, {**options, "force": force}, curves)
+                   as_json, {**options, "force": force, "workers": workers}, curves)
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
 
@@ -250,6 +250,9 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
              options: Dict[str, Any], curves: "_Curves") -> Tuple[TrainingRun, Any]:
     """The run to train and the test images: every option, path and file is checked
     first, so that nothing is loaded or trained for a command that cannot finish."""
+    for option, path in (("--load", load_path), ("--resume", resume_path)):
+        if path is not None and not path.strip():
+            raise InputError(f"the {option} path is empty")
     if load_path and resume_path:
         raise click.UsageError("--load (the weights, for a new run) and --resume (the whole "
                                "run) exclude each other")
@@ -275,8 +278,11 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
                          "version 1): --load it to train it further as a new run")
     if resumed is not None:
         curves.check_continues(resumed)
-    force = options.pop("force")
+    force, workers = options.pop("force"), options.pop("workers")
     settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
+    if workers > settings.batch_size:
+        raise click.UsageError(f"--workers {workers} is more than the {settings.batch_size} "
+                               "examples of a batch, which the processes share")
     data, test_images = _load_data(data_dir, settings, console)
     if settings.mode == "forward" and not force:
         _check_forward_cost(settings, len(data.train_rows), epochs)

@@ -11,9 +11,10 @@ at x < 0), a derivative cannot be checked: its finite difference, errors and ``o
 None and its note says why, and a report is ok when every derivative that could be
 checked passed. A derivative that disagrees is estimated again at half (and a quarter of)
 the step: unless those estimates agree with the first within the tolerance or rounding, or
-converge as a smooth function's do, the finite difference cannot be trusted there (the
-function is not smooth at the scale of the step, or overflows near it, as x**(10**10) at
-x = 1), and the derivative is reported as not checkable rather than as failed.
+converge as a smooth function's do, or if they grow without bound, the finite difference
+cannot be trusted there (the function is not smooth at the scale of the step, or overflows
+near it, as x**(10**10) at x = 1, or has a pole within it, as x/y at y = 1e-300), and the
+derivative is reported as not checkable rather than as failed.
 """
 from __future__ import annotations
 
@@ -120,11 +121,17 @@ def _scaled_step(richardson: bool, step: Optional[float], factor: float) -> floa
 def _trusted(first: Partial, half: Partial, quarter: Callable[[], Partial], magnitude: float,
              rtol: float, atol: float) -> bool:
     """Whether a finite difference that disagrees can be believed, from estimates at half
-    and a quarter of its step: they agree with it within the check's tolerance or within
-    rounding (64 eps |f| / h), or they converge as a smooth function's do (the error
-    shrinking fourfold with each halving, which predicts the quarter step's estimate)."""
+    and a quarter of its step: not if they grow without bound as the step shrinks (more
+    than threefold each halving: a pole within the step, as 1/y at y = 1e-300 with a step
+    of 6e-6); yes if they agree with it within the check's tolerance or within rounding
+    (64 eps |f| / h), or converge as a smooth function's do (the error shrinking fourfold
+    with each halving, which predicts the quarter step's estimate)."""
     if half.stencil is None:
         return False
+    if abs(half.value) > 3 * abs(first.value):
+        last = quarter()
+        if last.stencil is None or abs(last.value) > 3 * abs(half.value):
+            return False
     tolerance = atol + rtol * abs(first.value)
     rounding = 64 * sys.float_info.epsilon * magnitude / first.step
     change = _distance(first.value, half.value)

@@ -212,3 +212,13 @@ def test_hessian_entries_whose_finite_differences_do_not_settle_are_not_checkabl
     assert entry.ok is None and "do not settle" in entry.note and report.ok
     wrong = check_hessian(cube_recorded_off_by(1e-3), [1.3])  # recorded slope 3x²(1 + 1e-3)
     assert wrong.entries[0].ok is False  # its second derivative is off too: still a FAIL
+
+
+@pytest.mark.parametrize("y", [1e-300, 1e-10, -1e-8])
+def test_a_pole_within_the_step_is_not_checkable(y):
+    """x/y with |y| far below the step (6e-6): the central difference straddles the pole at
+    0, and its estimates grow fourfold as the step halves (x/h², not the derivative)."""
+    report = check_gradients(lambda a, b: a / b, [1.0, y], names=["x", "y"])
+    x, slope = report.inputs
+    assert slope.reverse == pytest.approx(-1 / y ** 2) if y ** 2 > 0 else True
+    assert slope.ok is None and "do not settle" in slope.note and report.ok
