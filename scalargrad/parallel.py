@@ -528,6 +528,7 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
            bounds: Tuple[int, int], state: Dict[str, Any]) -> None:
     """A worker's life: answer commands until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    GRADIENT_PHASE.pending = False  # a stop asked of the process it was forked from is not its
     signal.signal(ABANDON_SIGNAL, lambda signum, frame: GRADIENT_PHASE.interrupt())
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, ABANDON_SIGNAL})
     for other in inherited:  # so that EOF reaches the others' pipes when this process ends
