@@ -16,7 +16,7 @@ import math
 import signal
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import click
 from rich.console import Console
@@ -283,9 +283,10 @@ def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Option
     if workers > settings.batch_size:
         raise click.UsageError(f"--workers {workers} is more than the {settings.batch_size} "
                                "examples of a batch, which the processes share")
-    data, test_images = _load_data(data_dir, settings, console)
-    if settings.mode == "forward" and not force:
-        _check_forward_cost(settings, len(data.train_rows), epochs)
+    def check_cost(examples: int) -> None:
+        if settings.mode == "forward" and not force:
+            _check_forward_cost(settings, examples, epochs)
+    data, test_images = _load_data(data_dir, settings, console, check_cost)
     if resumed is not None:
         return TrainingRun.resume(resumed, data), test_images
     return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
@@ -371,10 +372,12 @@ def _settings(ctx: click.Context, options: Dict[str, Any], checkpoint: Optional[
     return Settings(**{**given, **{name: saved[name] for name in kept}})
 
 
-def _load_data(data_dir: Optional[str], settings: Settings,
-               console: Console) -> Tuple[Dataset, Any]:
+def _load_data(data_dir: Optional[str], settings: Settings, console: Console,
+               check_examples: Callable[[int], None]) -> Tuple[Dataset, Any]:
     """The examples the run uses, and the test images at 28x28 (to draw misclassified
-    ones): every file is read once, here, with a progress bar for each one downloaded."""
+    ones): every file is read once, here, with a progress bar for each one downloaded.
+    check_examples(how many the run trains on) may refuse the run before the images are
+    read (the labels tell how many there are)."""
     bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                     console=console, transient=True)
     tasks: Dict[str, Any] = {}
@@ -394,7 +397,7 @@ def _load_data(data_dir: Optional[str], settings: Settings,
     # locate_files hashes the files again (~20 ms): no public call both fetches and names them
     files = mnist.locate_files(directory)
     train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
-                                         settings.size, settings.limit)
+                                         settings.size, settings.limit, check_examples)
     test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
                                                 files[mnist.TEST_LABELS])
     test_rows = mnist.downsample(test_images, settings.size).tolist()
@@ -402,9 +405,11 @@ def _load_data(data_dir: Optional[str], settings: Settings,
 
 
 def _examples(files: Dict[str, Any], images: str, labels: str, size: int,
-              limit: Optional[int]) -> Tuple[List[List[float]], List[int]]:
+              limit: Optional[int], check_examples: Callable[[int], None]
+              ) -> Tuple[List[List[float]], List[int]]:
     """The first ``limit`` examples of a split as rows of floats, and their labels (the
     28x28 images are let go before the rows are made)."""
+    check_examples(len(mnist.read_labels(files[labels])[:limit]))
     pixels, classes = mnist.read_split(files[images], files[labels])
     small = mnist.downsample(pixels[:limit], size)
     del pixels
