@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from scalargrad import benchmark
+from scalargrad.check import benchmark
 
 # The engine issue's targets, for the shared 2-core machine (ratios within one run).
 TARGETS: Dict[str, Dict[str, float]] = {"poly": {"vs_micrograd": 6}, "chain": {"vs_micrograd": 15},

@@ -1,7 +1,7 @@
 """`scalargrad check-grad EXPR`: compare reverse mode, forward mode and finite differences.
 
-The parsing and evaluation live in scalargrad.expression and the comparison in
-scalargrad.gradcheck; this module reads the options, shows progress on stderr and renders
+The parsing and evaluation live in scalargrad.check.expression and the comparison in
+scalargrad.check.gradcheck; this module reads the options, shows progress on stderr and renders
 the results. Errors go through cli.errors: scalargrad's own errors (a refused expression,
 no random point found) reach the command group as they are; input problems found here are
 BadInput. Anything else is a bug and is not dressed up as bad input.
@@ -23,15 +23,16 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, Text
 from rich.syntax import Syntax
 from rich.table import Table
 
-from scalargrad import rules
+from scalargrad.core import rules
 from scalargrad.compiler import compile as compile_function
 from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
-from scalargrad.expression import (CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
+from scalargrad.check.expression import (CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
-from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
+from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   InputCheck, SecondDerivativeCheck, check_gradients,
                                   check_hessian)
-from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.check.finite_differences import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.view.numbers import json_number
 
 from .errors import EXIT_FAILED, BadInput
 
@@ -498,16 +499,16 @@ def _point_document(check: PointCheck) -> dict:
     report = check.gradient
     return {
         "point": check.point,
-        "value": _json_number(report.value),
-        "variables": {c.name: {"reverse": _json_number(c.reverse),
-                               "forward": _json_number(c.forward),
+        "value": json_number(report.value),
+        "variables": {c.name: {"reverse": json_number(c.reverse),
+                               "forward": json_number(c.forward),
                                **_comparison_document(c)}
                       for c in report.inputs},
         "nondifferentiable": list(dict.fromkeys(report.kinks)),
         **({} if check.hessian is None else {"hessian": [
             {"row": e.row, "column": e.column,
-             "forward_over_reverse": _json_number(e.forward_over_reverse),
-             "reverse_over_reverse": _json_number(e.reverse_over_reverse),
+             "forward_over_reverse": json_number(e.forward_over_reverse),
+             "reverse_over_reverse": json_number(e.reverse_over_reverse),
              **_comparison_document(e)} for e in check.hessian.entries]}),
         "ok": check.ok,
     }
@@ -515,12 +516,9 @@ def _point_document(check: PointCheck) -> dict:
 
 def _comparison_document(check: Union[InputCheck, SecondDerivativeCheck]) -> dict:
     """The finite-difference side of an InputCheck or SecondDerivativeCheck."""
-    return {"finite_difference": _json_number(check.finite_difference),
-            "abs_error": _json_number(check.abs_error),
-            "rel_error": _json_number(check.rel_error),
+    return {"finite_difference": json_number(check.finite_difference),
+            "abs_error": json_number(check.abs_error),
+            "rel_error": json_number(check.rel_error),
             "ok": check.ok, "stencil": check.stencil, "note": check.note or None}
 
 
-def _json_number(x: Optional[float]) -> Union[float, str, None]:
-    """x, or its name when JSON has no number for it; None (null) stays."""
-    return x if x is None or math.isfinite(x) else str(x)

@@ -1,6 +1,6 @@
 """`scalargrad explain EXPR --at x=1`: the chain rule made visible, one row per node of a sweep.
 
-The sweeps are replayed by scalargrad.explain; this module lays them out as tables (or JSON).
+The sweeps are replayed by scalargrad.view.explain; this module lays them out as tables (or JSON).
 """
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scalargrad.explain import ForwardStep, ReverseStep, forward_steps, reverse_steps
-from scalargrad.graph_view import GraphNode, GraphView, json_number
+from scalargrad.view.explain import ForwardStep, ReverseStep, forward_steps, reverse_steps
+from scalargrad.view.graph import GraphNode, GraphView
+from scalargrad.view.numbers import json_number
 
 from .errors import BadInput
 from .recorded_expression import ExpressionCommand, Recorded, at_option, record

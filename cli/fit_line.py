@@ -1,6 +1,6 @@
 """`scalargrad fit-line`: fit y = slope*x + intercept by gradient descent, live, in the terminal.
 
-The fitting is scalargrad.linefit; this module reads options, shows progress (on stderr),
+The fitting is scalargrad.fit.linefit; this module reads options, shows progress (on stderr),
 and prints the results: a table and a text plot, or a JSON document with --json.
 
 Exit status: 0 on success; 2 for bad options or unusable data (one "Error:" line); 1 if the
@@ -21,9 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from scalargrad import chart_svg, errors, fit_story, linefit
-from scalargrad.fit_story import FitHistory
-from scalargrad.linefit import Line
+from scalargrad import errors
+from scalargrad.view import chart_svg, fit_chart
+from scalargrad.fit import story as fit_story
+from scalargrad.fit import linefit
+from scalargrad.fit.story import FitHistory
+from scalargrad.fit.linefit import Line
 from scalargrad.optim import OPTIMIZERS
 from scalargrad.output_file import check_distinct, check_writable, write_atomically
 
@@ -160,7 +163,7 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
     legend.append(f"   ─ fit {_equation(fitted)}", style=MOMENT_STYLES["final"])
     console.print(legend)
     console.print()
-    text_chart.print_panels(console, fit_story.panels(xs, ys, history)[1:])
+    text_chart.print_panels(console, fit_chart.panels(xs, ys, history)[1:])
 
 
 class _Progress:
@@ -288,7 +291,7 @@ def _write_plot(path: str, xs: Sequence[float], ys: Sequence[float], history: Fi
     data = f"{csv_path}" if csv_path is not None else (
         f"{len(xs)} points on {_equation(TRUE_LINE)} with noise")
     try:
-        write_atomically(path, chart_svg.render(fit_story.panels(xs, ys, history),
+        write_atomically(path, chart_svg.render(fit_chart.panels(xs, ys, history),
                                                 title=f"fit-line: {data}"))
     except OSError as error:
         raise Failure(f"cannot write {path}: {error.strerror or error}") from None

@@ -1,6 +1,6 @@
 """`scalargrad graph EXPR --at x=1`: the computation graph with every node's value and gradient.
 
-The view and its formats are scalargrad.graph_view (the SVG drawing scalargrad.graph_svg);
+The view and its formats are scalargrad.view.graph (the SVG drawing scalargrad.view.graph_svg);
 this module picks the format, colours the tree for the terminal and writes the output.
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from scalargrad.errors import GraphTooLarge
-from scalargrad.graph_view import PICTURE_LIMIT, GraphView, TreeRow, short
+from scalargrad.view.graph import PICTURE_LIMIT, GraphView, TreeRow
+from scalargrad.view.numbers import short
 from scalargrad.output_file import check_writable, write_atomically
 
 from .errors import BadInput

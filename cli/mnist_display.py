@@ -14,8 +14,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 from rich.text import Text
 
-from scalargrad.run import Callbacks, EpochRecord, Summary
-from scalargrad.training import BatchReport, confusion_matrix
+from scalargrad.train.loop import Callbacks, EpochRecord, Summary
+from scalargrad.train.model import BatchReport, confusion_matrix
 
 SHADES = " ░▒▓█"
 MISCLASSIFIED_SHOWN = 6

@@ -18,12 +18,12 @@ from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import click
 
-from scalargrad.compiled_gradient import fastest_gradient
-from scalargrad.distributed import AllreduceTraining, world
+from scalargrad.train.compiled_gradient import fastest_gradient
+from scalargrad.train.distributed import AllreduceTraining, world
 from scalargrad.errors import Diverged, ScalargradError
-from scalargrad.parallel import SharedMemoryTraining, cores
-from scalargrad.run import TrainingRun
-from scalargrad.shards import RecordedGradient, step_with
+from scalargrad.train.parallel import SharedMemoryTraining, cores
+from scalargrad.train.loop import TrainingRun
+from scalargrad.train.gradient import RecordedGradient, step_with
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
 

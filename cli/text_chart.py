@@ -1,7 +1,7 @@
-"""Chart panels (scalargrad.chart) in the terminal: lines in braille dots, dots as ●.
+"""Chart panels (scalargrad.view.chart) in the terminal: lines in braille dots, dots as ●.
 
 A braille character is a cell of 2 x 4 dots, so a chart of 48 x 9 characters plots lines
-at 96 x 36 points. The same panels are drawn as SVG by scalargrad.chart_svg.
+at 96 x 36 points. The same panels are drawn as SVG by scalargrad.view.chart_svg.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scalargrad.chart import Dots, Line, Panel, tick_label, ticks
+from scalargrad.view.chart import Dots, Line, Panel, tick_label, ticks
 
 WIDTH, HEIGHT = 48, 9  # characters
 MAX_MARKS = 30  # Dots of more points are drawn as braille dots, not ●

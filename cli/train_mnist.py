@@ -1,6 +1,6 @@
 """`scalargrad train-mnist`: softmax regression (or one hidden layer) on shrunken MNIST.
 
-The training is scalargrad.run and the model file scalargrad.model_file; this module
+The training is scalargrad.train.loop and the model file scalargrad.train.checkpoint; this module
 reads the options, loads the data and shows what happens (cli.mnist_display).
 
 Exit status: 0 when done; 2 for bad options, data or model files (before any training);
@@ -22,16 +22,18 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from scalargrad import chart_svg, metrics, mnist, model_file
-from scalargrad.chart import Panel
+from scalargrad.view import chart_svg, training_chart
+from scalargrad.train import mnist
+from scalargrad.train import checkpoint as model_file
+from scalargrad.view.chart import Panel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
-from scalargrad.metrics import Broadcast, MetricsRecorder
+from scalargrad.train.metrics import Broadcast, MetricsRecorder, check_continues
 from scalargrad.optim import OPTIMIZERS
 from scalargrad.output_file import check_distinct, check_writable, write_atomically
-from scalargrad.run import (DEFAULT_LR, FORWARD_LIMIT, FORWARD_VISIT_SECONDS, IMAGE_SIZES,
-                            MAX_HIDDEN, MODES, Checkpoint, Dataset, Settings, Summary,
-                            TrainingRun, forward_cost, parameter_count)
-from scalargrad.training import ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE
+from scalargrad.train.loop import (DEFAULT_LR, FORWARD_LIMIT, FORWARD_VISIT_SECONDS, IMAGE_SIZES,
+                                   MAX_HIDDEN, MODES, Checkpoint, Dataset, Settings, Summary,
+                                   TrainingRun, forward_cost, parameter_count)
+from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE
 
 from . import interrupt, mnist_display, text_chart
 from .errors import EXIT_INTERRUPTED, Failure
@@ -204,8 +206,8 @@ class _Curves:
     def check_continues(self, resumed: Checkpoint) -> None:
         """A resumed run appends to its metrics log only if the log is its own."""
         if self.metrics_path is not None and self.appending and resumed.optimizer is not None:
-            metrics.check_continues(self.metrics_path, resumed.run_id,
-                                    resumed.optimizer["steps"], resumed.examples)
+            check_continues(self.metrics_path, resumed.run_id,
+                            resumed.optimizer["steps"], resumed.examples)
 
     @contextmanager
     def recorder(self, run: TrainingRun) -> Iterator[MetricsRecorder]:
@@ -226,7 +228,7 @@ class _Curves:
 
     @staticmethod
     def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:
-        return metrics.curves(summary.history, recorder.steps.items(), len(run.data.train_rows))
+        return training_chart.curves(summary.history, recorder.steps.items(), len(run.data.train_rows))
 
     def write_plot(self, run: TrainingRun, summary: Summary,
                    recorder: MetricsRecorder) -> Optional[str]:
@@ -394,7 +396,8 @@ def _load_data(data_dir: Optional[str], settings: Settings, console: Console,
     finally:
         if tasks:
             bars.stop()
-    # locate_files hashes the files again (~20 ms): no public call both fetches and names them
+    # locate_files hashes the files again (cheap beside reading them): no public call both
+    # fetches and names them
     files = mnist.locate_files(directory)
     train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
                                          settings.size, settings.limit, check_examples)

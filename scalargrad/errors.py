@@ -100,7 +100,7 @@ class ExpressionError(InputError):
 
 
 class GraphTooLarge(InputError):
-    """A graph with more nodes than a picture of it can show (graph_view.PICTURE_LIMIT)."""
+    """A graph with more nodes than a picture of it can show (view.graph.PICTURE_LIMIT)."""
 
 
 class GraphvizError(InputError):
@@ -111,9 +111,9 @@ class WorkerFailed(ScalargradError, RuntimeError):
     """A process sharing the work of a training run died or failed; the run cannot go on.
 
     ``recovered`` is True when the run's model and optimizer were left holding their state
-    after the last step every process finished (scalargrad.parallel keeps the optimizer's
+    after the last step every process finished (scalargrad.train.parallel keeps the optimizer's
     state in shared memory for this), so that the run can be saved and resumed exactly;
-    ``progress`` is how far the epoch got (training.EpochProgress), once known."""
+    ``progress`` is how far the epoch got (train.model.EpochProgress), once known."""
 
     recovered = False
     progress: Any = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Sequence, Tuple
 
-from .scalar import Scalar
+from .core.scalar import Scalar
 
 
 def _real(x: Any) -> bool:
