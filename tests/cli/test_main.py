@@ -121,6 +121,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+@pytest.mark.slow  # a process each
 @pytest.mark.parametrize("module", ["scalargrad_cli", "click", "rich.console", "numpy",
                                     "scalargrad.core.recording", "scalargrad.compiler",
                                     "scalargrad_cli.train_mnist", "scalargrad_cli.bench"])
@@ -132,6 +133,7 @@ def test_ctrl_c_while_the_command_line_is_imported_exits_130_quietly(module):
     assert completed.stdout == ""
 
 
+@pytest.mark.slow  # a process each
 @pytest.mark.parametrize("delay", [0.15, 0.3, 0.5, 0.8, 1.5])
 def test_ctrl_c_at_any_moment_is_status_130_and_quiet(delay):
     """A real SIGINT, from when Python has started the command (site's own imports, before

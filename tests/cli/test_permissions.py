@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import SHARED_MNIST
 
+pytestmark = pytest.mark.slow  # a process per case, as another user: not in the fast suite
+
 AS_ANOTHER_USER = """
 import os, sys
 from scalargrad_cli.main import cli

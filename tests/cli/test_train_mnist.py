@@ -687,6 +687,7 @@ def test_a_first_ctrl_c_drops_the_batch_whose_gradient_is_being_computed(shared_
     assert json.loads(model.read_text())["progress"]["unfinished"]["examples"] == 20
 
 
+@pytest.mark.slow  # worker processes
 def test_with_workers_a_first_ctrl_c_drops_every_shard_being_computed(shared_mnist, tmp_path,
                                                                       monkeypatch):
     """Forward mode, two processes: the Ctrl-C reaches this process as it begins its shard of

@@ -105,6 +105,7 @@ def test_the_first_batch_diverging_leaves_nothing_good():
     assert not error.rolled_back
 
 
+@pytest.mark.slow  # worker processes
 @pytest.mark.parametrize("k", [4, EPOCH + 1])
 def test_with_workers_the_run_is_rolled_back_the_same_way(k):
     run, error, _ = diverged_at(k, workers=2)
