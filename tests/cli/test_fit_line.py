@@ -358,3 +358,8 @@ def test_csv_and_plot_naming_one_file_are_refused_before_the_fit(tmp_path, monke
         line = one_line_error(run("--csv", first, "--plot", second))
         assert line.startswith("Error: --csv and --plot name the same file")
     assert data.read_text() == "x,y\n1,2\n2,3\n3,5\n"
+
+
+def test_a_plot_name_of_300_characters_is_one_line(tmp_path):
+    line = one_line_error(run("--plot", tmp_path / ("p" * 296 + ".svg")))
+    assert "the file name is too long" in line

@@ -708,3 +708,22 @@ def test_with_workers_a_first_ctrl_c_drops_every_shard_being_computed(shared_mni
     assert result.exit_code == 130, result.output
     assert answers[:2] == [["done"], ["abandoned"]]
     assert json.loads(result.stdout)["examples"] == 40
+
+
+# ---------------------------------------------------------------- issue 17: items 13, 14
+
+@pytest.mark.parametrize("option", ["--save", "--metrics", "--plot"])
+def test_a_file_name_of_300_characters_is_one_line(tmp_path, no_data, option):
+    result = run(option, str(tmp_path / ("p" * 296 + ".svg")))
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    assert "the file name is too long" in result.output and list(tmp_path.iterdir()) == []
+
+
+def test_an_mnist_file_that_is_a_folder_is_named_as_one(tmp_path):
+    tiny_mnist(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").mkdir()
+    result = run("--data-dir", str(tmp_path))
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    assert f"{tmp_path / 't10k-labels-idx1-ubyte.gz'} is a folder" in result.output
+    assert "download" not in result.output
