@@ -170,7 +170,7 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
         except WorkerFailed as error:
             raise Failure(_saved_after(error, run, save_path)) from None
         save_error = _save(run, save_path) if save_path is not None else None
-        plot_error = curves.write_plot(run, summary, recorder)
+        plot_error = curves.write_plot(run, summary, recorder) or curves.metrics_error(recorder)
         if as_json and processes.root:
             click.echo(json.dumps({**summary.to_dict(), "engine": processes.engine(run)},
                                   indent=2))
@@ -225,6 +225,13 @@ class _Curves:
         with out:
             yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every, out,
                                   run.run_id)
+
+    def metrics_error(self, recorder: MetricsRecorder) -> Optional[str]:
+        """The error to report (after the summary) if metrics lines could not be written."""
+        if recorder.failed is None:
+            return None
+        return (f"cannot write the metrics to {self.metrics_path}: "
+                f"{recorder.failed.strerror or recorder.failed} (the lines stopped there)")
 
     @staticmethod
     def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:

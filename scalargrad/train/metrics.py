@@ -49,6 +49,7 @@ class MetricsRecorder(Callbacks):
             raise ValueError("every must be at least 1")
         self.batch_size, self.lr, self.every, self.out = batch_size, lr, every, out
         self.run = run
+        self.failed: Optional[OSError] = None  # why the lines stopped being written
         self.records: List[Dict[str, Any]] = []  # epoch records (step records are only written)
         self.steps: Thinned[Tuple[float, float, float]] = Thinned(2000)  # (epoch, loss, acc)
         self._epoch, self._total = 1, 1
@@ -65,9 +66,14 @@ class MetricsRecorder(Callbacks):
         return (examples - before) / seconds if seconds > 0 else None
 
     def _write(self, record: Dict[str, Any]) -> None:
+        """Write a line; if the file cannot be written (a full disk), stop writing and keep
+        the error (``failed``) for the end of the run, which goes on."""
         if self.out is not None:
-            self.out.write(json.dumps(record) + "\n")
-            self.out.flush()
+            try:
+                self.out.write(json.dumps(record) + "\n")
+                self.out.flush()
+            except OSError as error:
+                self.failed, self.out = error, None
 
     def epoch_started(self, epoch: int, examples: int, total: int) -> None:
         self._epoch, self._total = epoch, total

@@ -151,3 +151,31 @@ def test_a_model_saved_before_run_ids_resumes_its_old_log_and_gets_an_id(shared_
     new_id = json.loads(model.read_text())["run"]
     records = read_metrics(str(log))
     assert new_id and records[-1]["run"] == new_id and "run" not in records[0]
+
+
+def test_a_metrics_file_that_fills_up_is_reported_after_the_run_is_saved(shared_mnist, tmp_path,
+                                                                         monkeypatch):
+    class FullDisk:
+        def __init__(self, path, mode, encoding):
+            self.file = open(path, mode, encoding=encoding)
+
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+    monkeypatch.setattr(command, "open", FullDisk, raising=False)
+    model, log = tmp_path / "model.json", tmp_path / "m.jsonl"
+    result = run("--data-dir", shared_mnist, "--limit", 64, "--json", "--save", model,
+                 "--metrics", log)
+    assert result.exit_code == 1 and json.loads(result.stdout)["examples"] == 64
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: cannot write the metrics to {log}: No space left on device (the lines "
+        "stopped there)")
+    assert json.loads(model.read_text())["progress"]["examples"] == 64

@@ -188,3 +188,19 @@ def test_a_log_written_before_runs_had_ids_continues_a_checkpoint_without_one(tm
     checkpoint.run_id = "r1"
     with pytest.raises(DataError, match="another run"):
         continues(path, checkpoint)
+
+
+class FullDisk(io.StringIO):
+    """A file that takes two lines, then is full."""
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= 2:
+            raise OSError(28, "No space left on device")
+        return super().write(text)
+
+
+def test_a_metrics_file_that_fills_up_stops_the_lines_not_the_run():
+    out = FullDisk()
+    run, recorder, summary = train(2, every=1, out=out)
+    assert len(lines(out)) == 2 and recorder.failed.strerror == "No space left on device"
+    assert summary.epochs == 2 and not summary.interrupted
