@@ -18,7 +18,7 @@ from scalargrad.view.graph import PICTURE_LIMIT, GraphView, TreeRow
 from scalargrad.view.numbers import short
 from scalargrad.output_file import check_writable, write_atomically
 
-from .errors import BadInput
+from .errors import BadInput, Failure
 from .recorded_expression import ExpressionCommand, Recorded, at_option, record
 
 FORMATS = ("tree", "dot", "svg", "json")
@@ -44,7 +44,7 @@ summarises it instead (--json and `scalargrad trace` show any size).
 _EPILOG = """\b
 Exit status: 0 when shown, 2 for bad input (a refused expression, missing
 values, a point outside the domain, an unwritable --output, a graph too large,
---engine dot without Graphviz)."""
+--engine dot without Graphviz), 1 if the output could not be written after all."""
 
 
 @click.command("graph", cls=ExpressionCommand, help=_HELP, epilog=_EPILOG)
@@ -78,9 +78,9 @@ def graph_command(expression: str, assignments: Sequence[str], format_name: Opti
         return
     try:
         write_atomically(output_path, text if text is not None else view.tree() + "\n")
-    except OSError as error:
-        raise BadInput(f"cannot write {output_path}: "
-                       f"{getattr(error, 'strerror', None) or error}") from None
+    except OSError as error:  # checked writable above: the disk filled up, say
+        raise Failure(f"cannot write {output_path}: "
+                      f"{getattr(error, 'strerror', None) or error}") from None
     click.echo(f"wrote {output_path} ({chosen}, {len(view.nodes)} nodes)", err=True)
 
 
