@@ -331,8 +331,8 @@ class TrainingRun:
             except Diverged as error:
                 raise self._rolled_back(error, marks, guarded, callbacks, evaluate,
                                         sync) from None
-            if progress.examples == before.examples and failure is None:
-                interrupted = True  # stopped before its first batch (abandoned): no record
+            if progress.examples == before.examples:  # stopped (abandoned) or failed before
+                interrupted = True                     # its first batch: nothing to record
                 break
             trained += progress.examples - before.examples
             training_seconds += progress.seconds - before.seconds

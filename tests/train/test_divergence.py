@@ -167,3 +167,23 @@ def test_a_batch_abandoned_while_its_gradient_is_computed_is_as_if_never_begun()
         assert summary.interrupted and run.examples == (k - 1) * 8 - (k > EPOCH) * 4
         assert state(run) == state(stopped_after(k - 1))
         assert not GRADIENT_PHASE.active
+
+
+def test_a_worker_failing_before_the_first_batch_records_no_empty_epoch(tmp_path):
+    """Nothing was trained: the run stays as it came (a checkpoint with an epoch of 0
+    examples could not be loaded), and the failure is raised after it was evaluated."""
+    from scalargrad.errors import WorkerFailed
+    from scalargrad.train import checkpoint as model_file
+    from scalargrad.train.model import EpochProgress
+
+    def failing(batch):
+        error = WorkerFailed("worker 1 of 2 was killed by SIGKILL")
+        error.progress = EpochProgress()
+        raise error
+    run = TrainingRun(SETTINGS, DATA)
+    with pytest.raises(WorkerFailed):
+        run.train(2, step=failing)
+    assert run.history == [] and run.unfinished is None and run.examples == 0
+    path = tmp_path / "model.json"
+    model_file.save(str(path), run.checkpoint())
+    assert model_file.load(str(path)).examples == 0
