@@ -26,7 +26,7 @@ from rich.table import Table
 from scalargrad.core import rules
 from scalargrad.compiler import compile as compile_function
 from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
-from scalargrad.check.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
+from scalargrad.check.expression import (CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
 from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   InputCheck, SecondDerivativeCheck, check_gradients,
@@ -85,11 +85,16 @@ point outside the function's domain, an overflow).
 Finite differences step to both sides of the point. Where a step leaves the
 function's domain or overflows (log next to 0, exp next to 709.78), a
 smaller or one-sided step is used; where steps to both sides do (d(x**y)/dy
-at x < 0), that derivative is not checkable, and a note says why.
+at x < 0), that derivative is not checkable, and a note says why. A
+derivative that disagrees is estimated again at half and a quarter of the
+step: where those estimates do not settle as a smooth function's do (a kink
+inside the step, x**(10**10) at x = 1), finite differences cannot be trusted,
+and it is shown as not checkable rather than as a failure.
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
-and {MAX_DEPTH} levels of nesting. An expression may start with '-' ("-x*y");
+and {MAX_DEPTH} levels of nesting (terms in a row, a + b + c, count a level
+each). An expression may start with '-' ("-x*y");
 only one that reads as an option ("-h", "--x") goes after '--':
   scalargrad check-grad --at h=1 -- -h
 
@@ -244,8 +249,10 @@ def _parse_assignments(assignments: Sequence[str], expression: Expression) -> Di
         values[name] = value
     unknown = [name for name in values if name not in expression.variables]
     if unknown:
+        constants = "".join(f"; {name} is a constant ({name} = {CONSTANTS[name]!r}), not a "
+                            "variable" for name in unknown if name in CONSTANTS)
         raise BadInput(f"--at names {_names(unknown)}, which the expression does not use "
-                       f"(its variables: {_names(expression.variables) or 'none'})")
+                       f"(its variables: {_names(expression.variables) or 'none'}){constants}")
     return values
 
 

@@ -18,7 +18,7 @@ from scalargrad.view.graph import PICTURE_LIMIT, GraphView, TreeRow
 from scalargrad.view.numbers import short
 from scalargrad.output_file import check_writable, write_atomically
 
-from .errors import BadInput
+from .errors import BadInput, Failure
 from .recorded_expression import ExpressionCommand, Recorded, at_option, record
 
 FORMATS = ("tree", "dot", "svg", "html", "json")
@@ -48,7 +48,8 @@ other formats, and --engine dot, show any size.
 _EPILOG = """\b
 Exit status: 0 when shown, 2 for bad input (a refused expression, missing
 values, a point outside the domain, an unwritable --output, a graph too large
-to lay out, --engine dot without Graphviz)."""
+to lay out, --engine dot without Graphviz), 1 if the output could not be
+written after all."""
 
 
 @click.command("graph", cls=ExpressionCommand, help=_HELP, epilog=_EPILOG)
@@ -92,9 +93,9 @@ def graph_command(expression: str, assignments: Sequence[str], format_name: Opti
         return
     try:
         write_atomically(output_path, text if text is not None else view.tree() + "\n")
-    except OSError as error:
-        raise BadInput(f"cannot write {output_path}: "
-                       f"{getattr(error, 'strerror', None) or error}") from None
+    except OSError as error:  # checked writable above: the disk filled up, say
+        raise Failure(f"cannot write {output_path}: "
+                      f"{getattr(error, 'strerror', None) or error}") from None
     count = len(view.nodes)
     click.echo(f"wrote {output_path} ({chosen}, {count:,} node{'s' if count != 1 else ''})",
                err=True)
@@ -108,6 +109,8 @@ def _format(format_name: Optional[str], output_path: Optional[str], as_json: boo
         format_name = "json"
     if output_path is None:
         return format_name or "tree"
+    if not output_path.strip():
+        raise BadInput("the --output path is empty")
     suffix = PurePath(output_path).suffix.lower()
     implied = EXTENSIONS.get(suffix)
     if format_name is None:

@@ -168,6 +168,10 @@ class Adam(Optimizer):
             p.value -= lr * (m[i] / m_correction) / (sqrt(v[i] / v_correction) + eps)
 
 
+# An optimisation whose loss grows to more than this many times its first value (or a floor)
+# has diverged, even if every number is still finite (scalargrad.training, scalargrad.linefit).
+DIVERGENCE_FACTOR = 1e6
+
 OPTIMIZERS = ("sgd", "momentum", "adam")
 MOMENTUM = 0.9  # for "momentum": the usual choice, and what the CLIs offer by name
 

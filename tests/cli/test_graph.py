@@ -137,3 +137,14 @@ def test_the_tree_in_colour_dims_only_the_branches():
     assert text.plain == "├── x = 2   grad 3"
     dimmed = "".join(text.plain[s.start:s.end] for s in text.spans if "dim" in str(s.style))
     assert dimmed == "├── " and text.style == ""
+
+
+def test_an_output_that_cannot_be_written_after_all_is_a_failure(tmp_path, monkeypatch):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "graph.svg"
+    result = CliRunner().invoke(cli, ["graph", "x*y", "--at", "x=1,y=2", "--output", str(target)])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: cannot write {target}: No space left on device\n")
+    assert list(tmp_path.iterdir()) == []

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from scalargrad.errors import DataError
-from scalargrad.train.metrics import Broadcast, MetricsRecorder, read_metrics
+from scalargrad.train.metrics import Broadcast, MetricsRecorder, check_continues, read_metrics
 from scalargrad.train.loop import Callbacks, Dataset, Settings, TrainingRun
 
 
@@ -53,7 +53,7 @@ def test_a_line_every_few_steps_and_at_each_epoch_end():
         assert record["test_accuracy"] == history.test_accuracy and record["complete"]
         assert record["examples_per_second"] == pytest.approx(50 / history.seconds)
     assert all(r["lr"] == 0.02 and r["examples_per_second"] > 0 for r in records)
-    assert set(steps[0]) == {"kind", "step", "epoch", "examples", "loss", "accuracy",
+    assert set(steps[0]) == {"kind", "run", "step", "epoch", "examples", "loss", "accuracy",
                              "examples_per_second", "lr"}
     assert recorder.records == epochs
 
@@ -128,3 +128,97 @@ def test_read_metrics(tmp_path):
 def test_every_must_be_positive():
     with pytest.raises(ValueError):
         MetricsRecorder(8, 0.1, 0)
+
+
+# Appending only to the resumed run's own log (issue 17, item 9) --------------------------
+def log_of(tmp_path, run_id="r1", stop_after=None):
+    """A metrics log of a run (stopped after stop_after batches) and the run."""
+    path = tmp_path / "m.jsonl"
+    run = TrainingRun(SETTINGS, data())
+    run.run_id = run_id
+    with open(path, "w") as out:
+        recorder = MetricsRecorder(8, 0.02, 3, out, run.run_id)
+        batches = []
+        listener = Callbacks()
+        listener.batch_done = batches.append
+        run.train(2, Broadcast(listener, recorder),
+                  (lambda: len(batches) >= stop_after) if stop_after else (lambda: False))
+    return path, run.checkpoint()
+
+
+def continues(path, checkpoint):
+    check_continues(str(path), checkpoint.run_id, checkpoint.optimizer["steps"],
+                    checkpoint.examples)
+
+
+@pytest.mark.parametrize("stop_after", [None, 10])
+def test_a_run_s_own_log_is_continued(tmp_path, stop_after):
+    path, checkpoint = log_of(tmp_path, stop_after=stop_after)
+    last = read_metrics(str(path))[-1]
+    assert last["run"] == checkpoint.run_id and last["kind"] == "epoch"
+    assert last["step"] == checkpoint.optimizer["steps"] == (14 if stop_after is None else 10)
+    continues(path, checkpoint)
+    continues(tmp_path / "missing.jsonl", checkpoint)  # a new log
+    (tmp_path / "empty.jsonl").write_text("\n")
+    continues(tmp_path / "empty.jsonl", checkpoint)
+
+
+def test_another_run_s_log_is_refused(tmp_path):
+    path, checkpoint = log_of(tmp_path, run_id="theirs")
+    checkpoint.run_id = "mine"
+    with pytest.raises(DataError, match="last record is of another run \\(run theirs, step 14\\)"
+                                        ", not the run being resumed \\(run mine, step 14\\)"):
+        continues(path, checkpoint)
+
+
+def test_a_log_that_went_on_after_the_save_is_refused(tmp_path):
+    path, checkpoint = log_of(tmp_path, stop_after=10)
+    with open(path, "a") as out:
+        out.write(json.dumps({**read_metrics(str(path))[-1], "kind": "step", "step": 12,
+                              "examples": 96}) + "\n")
+    with pytest.raises(DataError, match="at step 12 .* of this run, which was saved at step 10"):
+        continues(path, checkpoint)
+
+
+@pytest.mark.parametrize("content, problem", [
+    (bytes(range(255, 0, -1)) * 4, "line 1: not UTF-8 text"),
+    (b'{"format": "scalargrad-mnist-model", "version": 2}', "line 1: not a record of kind step"),
+    (b'{"kind": "step", "step": 3, "examples": 24}\nnot json\n', "line 2: not a JSON object"),
+    (b"x" * 100_000, "line 1: longer than 65,536 bytes"),
+    (b"[1, 2]\n", "line 1: not a JSON object"),
+])
+def test_what_is_not_a_metrics_log_is_never_appended_to(tmp_path, content, problem):
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as error:
+        check_continues(str(path), "r1", 3, 24)
+    assert problem in str(error.value) and "not a metrics log" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_log_written_before_runs_had_ids_continues_a_checkpoint_without_one(tmp_path):
+    path, checkpoint = log_of(tmp_path)
+    records = read_metrics(str(path))
+    path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "run"}) + "\n"
+                            for r in records))
+    checkpoint.run_id = None
+    continues(path, checkpoint)
+    checkpoint.run_id = "r1"
+    with pytest.raises(DataError, match="another run"):
+        continues(path, checkpoint)
+
+
+class FullDisk(io.StringIO):
+    """A file that takes two lines, then is full."""
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= 2:
+            raise OSError(28, "No space left on device")
+        return super().write(text)
+
+
+def test_a_metrics_file_that_fills_up_stops_the_lines_not_the_run():
+    out = FullDisk()
+    run, recorder, summary = train(2, every=1, out=out)
+    assert len(lines(out)) == 2 and recorder.failed.strerror == "No space left on device"
+    assert summary.epochs == 2 and not summary.interrupted
