@@ -1,7 +1,7 @@
 """fit-line's speed, measured: the fit of 100, 10,000 and 1,000,000 points, and the command.
 
 For each size, fits the default generated points (y = 0.7x + 4, noise 0.5, from y = -2x,
-sgd with lr 0.1) with scalargrad.linefit and prints the seconds, the steps, the batch
+sgd with lr 0.1) with scalargrad.fit.linefit and prints the seconds, the steps, the batch
 size, the cost per step (including the minibatch fits' checks on all the points) and how
 far the line is from least squares, in its standard errors. Then runs the real command
 (`scalargrad fit-line --csv ... --json`) on a CSV file of a million rows and on /dev/zero,
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scalargrad import linefit
+from scalargrad.fit import linefit
 
 ROOT = Path(__file__).resolve().parents[1]
 

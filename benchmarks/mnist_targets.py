@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scalargrad.mnist import load_mnist
+from scalargrad.train.mnist import load_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = [  # name, extra arguments, accuracy target, seconds target
@@ -100,9 +100,9 @@ def engine_speedups(data_dir, repeats=3):
     (--no-compile), on the same real examples in batches of 32 (the default), interleaved: the medians, and
     how long the compiled code took to make (trace, generate, compile both functions)."""
     import statistics
-    from scalargrad.compiled_gradient import CompiledGradient
-    from scalargrad.shards import RecordedGradient
-    from scalargrad.training import Classifier
+    from scalargrad.train.compiled_gradient import CompiledGradient
+    from scalargrad.train.gradient import RecordedGradient
+    from scalargrad.train.model import Classifier
     for name, size, hidden, count in ENGINE_MODELS:
         (x_train, y_train), _ = load_mnist(data_dir, size=size, download=False)
         rows, labels = x_train[:count].tolist(), y_train[:count].tolist()

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from scalargrad.optim import make_optimizer
-from scalargrad.parallel import OptimizerSlice, SharedMemoryTraining, cores
-from scalargrad.compiled_gradient import fastest_gradient
-from scalargrad.mnist import load_mnist
-from scalargrad.shards import RecordedGradient, step_with
-from scalargrad.training import Classifier, train_epoch
+from scalargrad.train.parallel import OptimizerSlice, SharedMemoryTraining, cores
+from scalargrad.train.compiled_gradient import fastest_gradient
+from scalargrad.train.mnist import load_mnist
+from scalargrad.train.gradient import RecordedGradient, step_with
+from scalargrad.train.model import Classifier, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 PREDICTED = (1, 2, 4, 8, 16, 32)  # the worker counts the model predicts (and measures shards for)

@@ -1,7 +1,7 @@
 """`scalargrad check-grad EXPR`: compare reverse mode, forward mode and finite differences.
 
-The parsing and evaluation live in scalargrad.expression and the comparison in
-scalargrad.gradcheck; this module reads the options, shows progress on stderr and renders
+The parsing and evaluation live in scalargrad.check.expression and the comparison in
+scalargrad.check.gradcheck; this module reads the options, shows progress on stderr and renders
 the results. Errors go through cli.errors: scalargrad's own errors (a refused expression,
 no random point found) reach the command group as they are; input problems found here are
 BadInput. Anything else is a bug and is not dressed up as bad input.
@@ -23,17 +23,22 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, Text
 from rich.syntax import Syntax
 from rich.table import Table
 
-from scalargrad import rules
+from scalargrad.core import rules
 from scalargrad.compiler import compile as compile_function
 from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
-from scalargrad.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
+from scalargrad.check.expression import (CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
-from scalargrad.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
+from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   InputCheck, SecondDerivativeCheck, check_gradients,
                                   check_hessian)
-from scalargrad.numerical import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.check.finite_differences import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.core.scalar import Scalar
+from scalargrad.view.graph import graph
+from scalargrad.view.numbers import json_number
 
+from . import check_summary, shown_code
 from .errors import EXIT_FAILED, BadInput
+from .plain_lines import print_trimmed
 
 MAX_RANDOM_POINTS = 100
 SLOW_POINT_SECONDS = 0.5  # a point running longer gets a bar for its Hessian's columns
@@ -80,11 +85,16 @@ point outside the function's domain, an overflow).
 Finite differences step to both sides of the point. Where a step leaves the
 function's domain or overflows (log next to 0, exp next to 709.78), a
 smaller or one-sided step is used; where steps to both sides do (d(x**y)/dy
-at x < 0), that derivative is not checkable, and a note says why.
+at x < 0), that derivative is not checkable, and a note says why. A
+derivative that disagrees is estimated again at half and a quarter of the
+step: where those estimates do not settle as a smooth function's do (a kink
+inside the step, x**(10**10) at x = 1), finite differences cannot be trusted,
+and it is shown as not checkable rather than as a failure.
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
-and {MAX_DEPTH} levels of nesting. An expression may start with '-' ("-x*y");
+and {MAX_DEPTH} levels of nesting (terms in a row, a + b + c, count a level
+each). An expression may start with '-' ("-x*y");
 only one that reads as an option ("-h", "--x") goes after '--':
   scalargrad check-grad --at h=1 -- -h
 
@@ -205,18 +215,26 @@ def check_grad(expression: str, assignments: Sequence[str], random_count: Option
 
 
 def _generated_code(expression: Expression, point: Dict[str, float]) -> str:
-    """The compiled value-and-gradient function of the expression, traced at point."""
+    """The compiled value-and-gradient function of the expression, traced at point, with
+    its names after the %n numbering of trace and graph where they can be (shown_code)."""
     names = list(point)
     compiled = compile_function(expression.as_function(names))
     compiled.value_and_grad(*point.values())
-    return compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+    code = compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+    inputs = {name: Scalar(value) for name, value in point.items()}
+    output = expression.evaluate(inputs)
+    if not isinstance(output, Scalar):  # no variables: nothing to number
+        return shown_code.tidy(code)
+    view = graph(output, names=inputs)
+    renamed = shown_code.numbered_like_the_trace(code, view, names)
+    return (shown_code.heading(view, names, renamed is not None) + "\n"
+            + (renamed if renamed is not None else shown_code.tidy(code)))
 
 
 def _print_code(expression: Expression, code: str) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print("generated code (scalargrad.compile): the value, then the reverse sweep")
-    console.print(Syntax("# " + ", ".join(f"x{i} = {name}" for i, name in enumerate(expression.variables))
-                         + "\n" + code, "python", theme="ansi_dark", word_wrap=True))
+    console.print(Syntax(code, "python", theme="ansi_dark", word_wrap=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -231,8 +249,10 @@ def _parse_assignments(assignments: Sequence[str], expression: Expression) -> Di
         values[name] = value
     unknown = [name for name in values if name not in expression.variables]
     if unknown:
+        constants = "".join(f"; {name} is a constant ({name} = {CONSTANTS[name]!r}), not a "
+                            "variable" for name in unknown if name in CONSTANTS)
         raise BadInput(f"--at names {_names(unknown)}, which the expression does not use "
-                       f"(its variables: {_names(expression.variables) or 'none'})")
+                       f"(its variables: {_names(expression.variables) or 'none'}){constants}")
     return values
 
 
@@ -359,9 +379,22 @@ def _print_checks(expression: Expression, checks: List[PointCheck], rtol: float,
                   atol: float) -> None:
     console = Console(highlight=False, markup=False, soft_wrap=True)
     console.print(f"expression  {expression}")
-    for number, check in enumerate(checks, 1):
-        label = f"point {number}/{len(checks)}" if len(checks) > 1 else "point"
-        _print_point(console, check, label)
+    if len(checks) > check_summary.POINTS_IN_FULL:  # a summary, then what disagrees
+        print_trimmed(console, check_summary.summary_table(
+            [[(f"d/d{c.name}", c.ok, c.abs_error, c.rel_error) for c in check.gradient.inputs]
+             + [(f"d2/d{e.row} d{e.column}", e.ok, e.abs_error, e.rel_error)
+                for e in (check.hessian.entries if check.hessian is not None else [])]
+             for check in checks], [_point_text(check.point) for check in checks]))
+        failing = [(number, check) for number, check in enumerate(checks, 1) if not check.ok]
+        for number, check in failing[:check_summary.FAILURES_IN_FULL]:
+            _print_point(console, check, f"point {number}/{len(checks)}")
+        if len(failing) > check_summary.FAILURES_IN_FULL:
+            console.print(f"... and {len(failing) - check_summary.FAILURES_IN_FULL:,} more "
+                          "points that disagree (--json lists every point)")
+    else:
+        for number, check in enumerate(checks, 1):
+            label = f"point {number}/{len(checks)}" if len(checks) > 1 else "point"
+            _print_point(console, check, label)
     console.print()
     console.print(_verdict(checks, rtol, atol))
 
@@ -370,9 +403,9 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
     console.print(f"{label:<11} {_point_text(check.point) or '(no variables)'}")
     console.print(f"value       {check.gradient.value!r}")
     if check.gradient.inputs:
-        console.print(_gradient_table(check.gradient))
+        print_trimmed(console, _gradient_table(check.gradient))
     if check.hessian is not None and check.hessian.entries:
-        console.print(_hessian_table(check.hessian))
+        print_trimmed(console, _hessian_table(check.hessian))
     for note in _stencil_notes(check):
         console.print(note)
     for kink in dict.fromkeys(check.gradient.kinks):  # each once, in order
@@ -491,16 +524,16 @@ def _point_document(check: PointCheck) -> dict:
     report = check.gradient
     return {
         "point": check.point,
-        "value": _json_number(report.value),
-        "variables": {c.name: {"reverse": _json_number(c.reverse),
-                               "forward": _json_number(c.forward),
+        "value": json_number(report.value),
+        "variables": {c.name: {"reverse": json_number(c.reverse),
+                               "forward": json_number(c.forward),
                                **_comparison_document(c)}
                       for c in report.inputs},
         "nondifferentiable": list(dict.fromkeys(report.kinks)),
         **({} if check.hessian is None else {"hessian": [
             {"row": e.row, "column": e.column,
-             "forward_over_reverse": _json_number(e.forward_over_reverse),
-             "reverse_over_reverse": _json_number(e.reverse_over_reverse),
+             "forward_over_reverse": json_number(e.forward_over_reverse),
+             "reverse_over_reverse": json_number(e.reverse_over_reverse),
              **_comparison_document(e)} for e in check.hessian.entries]}),
         "ok": check.ok,
     }
@@ -508,12 +541,9 @@ def _point_document(check: PointCheck) -> dict:
 
 def _comparison_document(check: Union[InputCheck, SecondDerivativeCheck]) -> dict:
     """The finite-difference side of an InputCheck or SecondDerivativeCheck."""
-    return {"finite_difference": _json_number(check.finite_difference),
-            "abs_error": _json_number(check.abs_error),
-            "rel_error": _json_number(check.rel_error),
+    return {"finite_difference": json_number(check.finite_difference),
+            "abs_error": json_number(check.abs_error),
+            "rel_error": json_number(check.rel_error),
             "ok": check.ok, "stencil": check.stencil, "note": check.note or None}
 
 
-def _json_number(x: Optional[float]) -> Union[float, str, None]:
-    """x, or its name when JSON has no number for it; None (null) stays."""
-    return x if x is None or math.isfinite(x) else str(x)

@@ -12,9 +12,9 @@ from typing import Any, Callable, Dict, List, Sequence
 import click
 
 from scalargrad.errors import DomainError, NumericOverflow
-from scalargrad.expression import Expression, parse, random_points
-from scalargrad.graph_view import GraphView, graph
-from scalargrad.scalar import Scalar
+from scalargrad.check.expression import Expression, parse, random_points
+from scalargrad.view.graph import GraphView, graph
+from scalargrad.core.scalar import Scalar
 
 from .check_grad import _CheckGradCommand, _names, _parse_assignments
 from .errors import BadInput

@@ -1,5 +1,5 @@
 """`scalargrad trace EXPR`: the recorded graph as a flat listing, one line a node, like JAX's
-make_jaxpr. The listing is scalargrad.graph_view's trace()."""
+make_jaxpr. The listing is scalargrad.view.graph's trace()."""
 from __future__ import annotations
 
 from typing import Sequence

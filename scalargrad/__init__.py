@@ -1,24 +1,25 @@
 """scalargrad: scalar-level automatic differentiation in pure Python.
 
+Examples:
     >>> from scalargrad import Scalar, reverse_autodiff, forward_autodiff
     >>> x = Scalar(12); y = 2*x**2 + 4*x + 3
     >>> reverse_autodiff(y, x), forward_autodiff(y, x)
     (52.0, 52.0)
 """
-from .autodiff import forward_autodiff, jacobian, reverse_autodiff
-from .collector import cycle_collector_paused
+from .core.autodiff import forward_autodiff, jacobian, reverse_autodiff
+from .core.tape import cycle_collector_paused
 from .compiler import Compiled, compile
 from .errors import (DivisionByZero, DomainError, GraphLostError, NumericOverflow,
                      ScalargradError)
-from .functional import grad, hessian, hessian_of, value_and_grad
-from .functions import (absolute, atan, cos, divide, dot, exp, expm1, log, log1p, logsumexp,
+from .core.transforms import grad, hessian, hessian_of, value_and_grad
+from .core.functions import (absolute, atan, cos, divide, dot, exp, expm1, log, log1p, logsumexp,
                         maximum, mean, minimum, power, relu, sigmoid, sin, softplus, sqrt, sum,
                         tan, tanh)
-from .graph_view import graph
-from .gradcheck import GradientReport, InputCheck, check_gradients
+from .view.graph import graph
+from .check.gradcheck import GradientReport, InputCheck, check_gradients
 from .matrix import Matrix
-from .numerical import finite_difference
-from .scalar import Scalar, strict_conversions, value_of
+from .check.finite_differences import finite_difference
+from .core.scalar import Scalar, strict_conversions, value_of
 
 __version__ = "0.2.0"
 

@@ -46,11 +46,12 @@ import re
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from . import recording, rules, scalar, zero_skipping
-from .autodiff import ancestors, release
-from .rules import NaryRule, Rule
-from .scalar import Scalar, arguments
-from .tape import end_tape
+from .core import recording, rules, scalar
+from . import zero_skipping
+from .core.autodiff import ancestors, release
+from .core.rules import NaryRule, Rule
+from .core.scalar import Scalar, arguments
+from .core.tape import end_tape
 
 MAX_VARIANTS = 8
 Args = Tuple[Any, ...]
@@ -907,7 +908,7 @@ class Compiled:
     def _record(self, args: Args, derivative: Optional[str],
                 buffers: Optional[Sequence[List[float]]] = None, seed: Sequence[float] = ()) -> Any:
         """The recording engine's answer (and errors) for this call."""
-        from .autodiff import jacobian as record_jacobian
+        from .core.autodiff import jacobian as record_jacobian
         inputs: List[Any] = [Scalar(a) if _is_number(a) else [Scalar(v) for v in a] for a in args]
         result = self.function(*inputs)
         outputs = list(result) if isinstance(result, (list, tuple)) else [result]

@@ -47,7 +47,15 @@ class MnistError(DataError):
 
 
 class Diverged(ScalargradError, ArithmeticError):
-    """An optimisation whose loss or parameters stopped being finite (the step was too big)."""
+    """An optimisation whose loss or parameters stopped being finite, or whose loss grew by
+    more than a large factor (the step was too big).
+
+    In a training run (scalargrad.run), ``progress`` is how far the epoch had got before
+    the batch that showed it (training.EpochProgress), and ``rolled_back`` is True once the
+    run has been put back as it stood after its last good step, ready to be saved."""
+
+    progress: Any = None
+    rolled_back = False
 
 
 class ExpressionError(InputError):
@@ -92,7 +100,7 @@ class ExpressionError(InputError):
 
 
 class GraphTooLarge(InputError):
-    """A graph with more nodes than a picture of it can show (graph_view.PICTURE_LIMIT)."""
+    """A graph with more nodes than a picture of it can show (view.graph.PICTURE_LIMIT)."""
 
 
 class GraphvizError(InputError):
@@ -103,9 +111,9 @@ class WorkerFailed(ScalargradError, RuntimeError):
     """A process sharing the work of a training run died or failed; the run cannot go on.
 
     ``recovered`` is True when the run's model and optimizer were left holding their state
-    after the last step every process finished (scalargrad.parallel keeps the optimizer's
+    after the last step every process finished (scalargrad.train.parallel keeps the optimizer's
     state in shared memory for this), so that the run can be saved and resumed exactly;
-    ``progress`` is how far the epoch got (training.EpochProgress), once known."""
+    ``progress`` is how far the epoch got (train.model.EpochProgress), once known."""
 
     recovered = False
     progress: Any = None

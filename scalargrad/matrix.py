@@ -16,10 +16,10 @@ import operator
 import random
 from typing import Callable, List, Optional, Sequence, Tuple, Union, cast
 
-from .autodiff import reverse_autodiff
-from . import functions
-from .functions import dot, dot_grid, exp, logsumexp, mean
-from .scalar import Scalar, value_of
+from .core.autodiff import reverse_autodiff
+from .core import functions
+from .core.functions import dot, dot_grid, exp, mean
+from .core.scalar import Scalar, value_of
 
 Entry = Union[Scalar, float]
 ScalarLike = Union[Scalar, int, float]
@@ -205,25 +205,20 @@ class Matrix:
         return mean(self._entries())
 
     def log_softmax(self) -> "Matrix":
-        """Row-wise log-softmax, x - logsumexp(row): stable for large inputs."""
-        result = []
-        for row in self._rows:
-            lse = logsumexp(row)
-            result.append([x - lse for x in row])
-        return Matrix._wrap(result)
+        """Row-wise log-softmax, x - logsumexp(row), computed from the row shifted by its
+        largest entry: accurate for any logits (functions.log_softmax)."""
+        return Matrix._wrap([functions.log_softmax(row) for row in self._rows])
 
     def softmax(self) -> "Matrix":
-        """Row-wise softmax, exp(x - logsumexp(row)): each row sums to 1, never overflows."""
-        result = []
-        for row in self._rows:
-            lse = logsumexp(row)
-            result.append([exp(x - lse) for x in row])
-        return Matrix._wrap(result)
+        """Row-wise softmax, exp(x - logsumexp(row)) from log_softmax: each row sums to 1,
+        never overflows, and is right for any logits (1e17 and 1e17 give 1/2 and 1/2)."""
+        return Matrix._wrap([[exp(d) for d in functions.log_softmax(row)] for row in self._rows])
 
     def cross_entropy(self, labels: Sequence[int]) -> Union[Scalar, float]:
         """Mean over rows of -log softmax(row)[label], for rows of logits and integer labels.
 
-        Computed as logsumexp(row) - row[label]: two nodes per row, no softmax needed.
+        Computed as logsumexp(row) - row[label]: two nodes per row, no softmax needed, the
+        difference from the row shifted by its largest entry (functions.negative_log_softmax).
         """
         rows, classes = self.shape
         if len(labels) != rows:
@@ -234,7 +229,7 @@ class Matrix:
             if not isinstance(label, numbers.Integral) or not 0 <= label < classes:
                 raise ValueError(f"cross_entropy: label {label!r} of row {i} is not a class "
                                  f"index in [0, {classes}) for shape {self.shape}")
-            losses.append(logsumexp(row) - row[label])
+            losses.append(functions.negative_log_softmax(row, label))
         return mean(losses)
 
     def mse(self, target: Union["Matrix", Sequence[Sequence[ScalarLike]]]) -> Union[Scalar, float]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .scalar import Scalar
+from .core.scalar import Scalar
 
 
 def _real(x: Any) -> bool:
@@ -178,6 +178,10 @@ class Adam(Optimizer):
             v[i] = b2 * v[i] + (1.0 - b2) * g * g
             p.value -= lr * (m[i] / m_correction) / (sqrt(v[i] / v_correction) + eps)
 
+
+# An optimisation whose loss grows to more than this many times its first value (or a floor)
+# has diverged, even if every number is still finite (scalargrad.training, scalargrad.linefit).
+DIVERGENCE_FACTOR = 1e6
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 MOMENTUM = 0.9  # for "momentum": the usual choice, and what the CLIs offer by name

@@ -1,9 +1,10 @@
 """Dots over data that skip the data's zero entries, for compiled training (vjp_batch).
 
-MNIST's pixels are 63% zero at 7x7 and 81% at 28x28, and a first layer's dots are most
-of a training step: with the zeros skipped, a 28x28 example's dots take about a third of
-the time. A hidden layer's outputs are the data of the next layer's weights: relu's zeros
-are skipped the same way when a batch's gradients of those weights are added up.
+MNIST's pixels are mostly zero (the share at each size is on the docs' benchmarks page),
+and a first layer's dots are most of a training step, so skipping the zeros saves most of
+their time, more the larger the images. A hidden layer's outputs are the data of the next
+layer's weights: relu's zeros are skipped the same way when a batch's gradients of those
+weights are added up.
 
 The sums are bitwise those of the full dots, because a finite weight times zero adds
 nothing to a float sum; only a non-finite weight (or adjoint) times zero would have made a
@@ -12,31 +13,11 @@ when it finds one.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import operator
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
-Picker = Callable[[Sequence[float]], Tuple[float, ...]]
-
-
-def picker(positions: Sequence[int]) -> Picker:
-    """A function giving the items at these positions, as a tuple (itemgetter's, which
-    gives a bare item for one position)."""
-    if len(positions) > 1:
-        return operator.itemgetter(*positions)
-    if positions:
-        only = positions[0]
-        return lambda items: (items[only],)
-    return lambda items: ()
-
-
-def nonzero(values: Sequence[float]) -> Tuple[Picker, Tuple[float, ...]]:
-    """(a picker of the nonzero entries' positions, those entries): the dot of any list
-    with values is then sum(map(mul, pick(other), entries), 0.0)."""
-    pick = picker(list(itertools.compress(range(len(values)), values)))
-    return pick, pick(values)
-
+from .core.functions import nonzero, picker
 
 class DataColumns:
     """The columns of a batch's data (one list per example) that hold a nonzero entry, and

@@ -6,7 +6,7 @@ import pytest
 import scalargrad as sg
 from scalargrad import Scalar, finite_difference, reverse_autodiff
 from scalargrad.matrix import Matrix, gradients
-from scalargrad.scalar import edges
+from scalargrad.core.scalar import edges
 
 
 def params(rows):
@@ -189,11 +189,17 @@ def test_log_softmax_is_stable_for_large_inputs():
 
 
 def test_log_softmax_uses_one_logsumexp_node_per_row():
-    out = params([[1.0, 2.0], [3.0, 4.0]]).log_softmax()
-    row_0 = [edges(out[0, j])[0][1] for j in range(2)]
+    """x - logsumexp(row), one logsumexp node per row; the row's largest entry (whose
+    derivative 1 - softmax would cancel) as -softplus(logsumexp(the others) - x)."""
+    out = params([[1.0, 2.0, 0.5], [3.0, 4.0, 1.0]]).log_softmax()
+    row_0 = [edges(out[0, j])[0][1] for j in (0, 2)]
     row_1 = edges(out[1, 0])[0][1]
     assert out[0, 0].operation == "sub" and row_0[0].operation == "logsumexp"
     assert row_0[0] is row_0[1] and row_0[0] is not row_1
+    largest = out[0, 1]
+    assert largest.operation == "neg" and edges(largest)[0][0].operation == "softplus"
+    assert [v.value for v in out.row(0)] == pytest.approx(
+        [x - math.log(sum(map(math.exp, (1.0, 2.0, 0.5)))) for x in (1.0, 2.0, 0.5)], rel=1e-15)
 
 
 def test_log_softmax_gradients_match_finite_differences():

@@ -1,0 +1,219 @@
+"""scalargrad's functions: a float for floats, a recorded Scalar as soon as an argument is one.
+
+Each is generated from its rule in rules.py (see recording.py). The n-ary ones (``sum``,
+``dot``, ``logsumexp``) record one node however many arguments they take (``log_softmax``
+and ``negative_log_softmax``, a logsumexp node and the differences with it); ``dot`` and
+``dot_grid`` read their partials off the DOT rule directly (each argument's partial is its
+partner), which lets a matrix product share one tuple of data among a whole row of nodes.
+"""
+from __future__ import annotations
+
+import builtins
+import itertools
+import math
+import operator
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from . import recording, rules
+from .recording import make_node, record_nary, record_shifted
+from .scalar import Scalar, ScalarLike
+
+Result = Union[Scalar, float]
+
+exp = recording.unary_function(rules.EXP)
+expm1 = recording.unary_function(rules.EXPM1)
+log = recording.unary_function(rules.LOG)
+log1p = recording.unary_function(rules.LOG1P)
+sqrt = recording.unary_function(rules.SQRT)
+sin = recording.unary_function(rules.SIN)
+cos = recording.unary_function(rules.COS)
+tan = recording.unary_function(rules.TAN)
+atan = recording.unary_function(rules.ATAN)
+tanh = recording.unary_function(rules.TANH)
+sigmoid = recording.unary_function(rules.SIGMOID)
+softplus = recording.unary_function(rules.SOFTPLUS)
+relu = recording.unary_function(rules.RELU)
+absolute = recording.unary_function(rules.ABS)
+maximum = recording.binary_function(rules.MAXIMUM)
+minimum = recording.binary_function(rules.MINIMUM)
+power = recording.binary_function(rules.POW)
+divide = recording.binary_function(rules.DIV)
+
+# The function of every rule that is called as one, by rule name: what a rule's name means
+# in rule expressions on Scalars, and what expressions typed by users may call.
+BY_RULE: Dict[str, Callable] = {
+    "abs": absolute, "exp": exp, "expm1": expm1, "log": log, "log1p": log1p, "sqrt": sqrt,
+    "sin": sin, "cos": cos, "tan": tan, "atan": atan, "tanh": tanh, "sigmoid": sigmoid,
+    "softplus": softplus, "relu": relu, "maximum": maximum, "minimum": minimum, "pow": power,
+}
+recording.bind_functions(BY_RULE)
+
+
+def sum(xs: Iterable[ScalarLike]) -> Result:  # noqa: A001 (scalargrad.sum, like numpy's)
+    """The sum of many Scalars and numbers as one node (not a chain of additions)."""
+    return record_nary(rules.SUM, tuple(xs))
+
+
+def mean(xs: Iterable[ScalarLike]) -> Result:
+    """The mean of many Scalars and numbers."""
+    xs = tuple(xs)
+    if not xs:
+        raise ValueError("mean() of an empty sequence")
+    return record_nary(rules.SUM, xs) * (1.0 / len(xs))
+
+
+def logsumexp(xs: Iterable[ScalarLike]) -> Result:
+    """log(sum(exp(x))), computed stably (shifted by the maximum), as one node."""
+    xs = tuple(xs)
+    if not xs:
+        raise ValueError("logsumexp() of an empty sequence")
+    return record_nary(rules.LOGSUMEXP, xs)
+
+
+def log_softmax(xs: Iterable[ScalarLike]) -> List[Result]:
+    """[x - logsumexp(xs) for x in xs], right for any arguments and at every order.
+
+    One logsumexp node and a subtraction per x, each difference computed from the arguments
+    shifted by their largest: subtracting the rounded logsumexp would cancel (1e16 -
+    (1e16 + log 2) is 0 in floats, not -log 2). The largest x, whose derivative
+    1 - softmax(x) would cancel once softmax(x) is near 1, is -negative_log_softmax(xs, i).
+    """
+    xs = tuple(xs)
+    if not xs:
+        raise ValueError("log_softmax() of an empty sequence")
+    lse, top, inner = record_shifted(rules.LOGSUMEXP, xs)
+    values = [x.value if x.__class__ is Scalar else recording.as_float(x) for x in xs]
+    largest = values.index(builtins.max(values)) if len(xs) > 1 else -1
+    return [-negative_log_softmax(xs, i) if i == largest else _exactly(x - lse, (v - top) - inner)
+            for i, (x, v) in enumerate(zip(xs, values))]
+
+
+def negative_log_softmax(xs: Iterable[ScalarLike], i: int) -> Result:
+    """-log softmax(xs)[i] = logsumexp(xs) - xs[i]: a cross-entropy's loss for label i.
+
+    Recorded as softplus(logsumexp(others) - xs[i]), the difference computed from the
+    others shifted by their largest (not from a rounded logsumexp): three nodes, right for
+    any arguments, and depending on xs[i] through softplus alone, so that its derivative
+    with respect to xs[i], softmax_i - 1, does not cancel when softmax_i is near 1 (logits
+    40 and 0: -4.2e-18, not 0).
+    """
+    xs = tuple(xs)
+    if len(xs) < 2:
+        if not xs:
+            raise ValueError("logsumexp() of an empty sequence")
+        return xs[0] - xs[0]  # 0, with derivative 0
+    x = xs[i]
+    rest, top, inner = record_shifted(rules.LOGSUMEXP, xs[:i] + xs[i + 1:])
+    value = x.value if x.__class__ is Scalar else recording.as_float(x)
+    return softplus(_exactly(rest - x, (top - value) + inner))
+
+
+def _exactly(difference: Result, value: float) -> Result:
+    """A difference just recorded (a sub node, or a float), with the value computed without
+    rounding the logsumexp first; its partials (1 and -1) do not depend on the value."""
+    if difference.__class__ is Scalar:
+        difference.value = value
+        return difference
+    return value
+
+
+def dot(ws: Iterable[ScalarLike], xs: Iterable[ScalarLike]) -> Result:
+    """sum(w * x) over pairs, as one node.
+
+    Plain-number coefficients (data) cost no nodes: weights times data records one node
+    whose partials are the data themselves.
+    """
+    ws, xs = tuple(ws), tuple(xs)
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: lengths differ ({len(ws)} and {len(xs)})")
+    return _dot(_Operand(ws), _Operand(xs))
+
+
+def dot_grid(rows: Sequence[Sequence[ScalarLike]],
+             columns: Sequence[Sequence[ScalarLike]]) -> List[List[Result]]:
+    """[[dot(row, column) for column in columns] for row in rows]: a matrix product's entries.
+
+    Each row and column is classified (Scalars, numbers, or mixed) and its values read once,
+    not once per product, which is most of the cost of a product otherwise. Lengths must
+    match (the caller checks shapes).
+    """
+    prepared = [_Operand(tuple(column)) for column in columns]
+    if prepared and all(column.numbers for column in prepared) and math.isfinite(
+            builtins.sum(map(builtins.sum, (column.values or () for column in prepared)))):
+        return [_float_row(_Operand(tuple(row)), prepared) for row in rows]
+    return [[_dot(row, column) for column in prepared]
+            for row in (_Operand(tuple(row)) for row in rows)]
+
+
+def _float_row(row: "_Operand", columns: List["_Operand"]) -> List[Result]:
+    """A row of a product of numbers by finite numbers (a model's prediction): the row's
+    zeros skipped, which changes no bit (zero_skipping.py)."""
+    if not row.numbers:
+        return [_dot(row, column) for column in columns]
+    pick, entries = nonzero(row.values or ())
+    mul = operator.mul
+    return [builtins.sum(map(mul, pick(column.values or ()), entries), 0.0) for column in columns]
+
+
+assert rules.DOT.partial == "partner" and rules.DOT.pairs  # what _dot relies on
+
+
+_SCALARS, _FLOATS = {Scalar}, {float}
+
+
+class _Operand:
+    """One side of a dot product: its entries, their values, and whether they are all
+    Scalars, all numbers, or mixed."""
+
+    __slots__ = ("entries", "values", "scalars", "numbers")
+
+    def __init__(self, entries: tuple) -> None:
+        types = set(map(type, entries))
+        self.entries = entries
+        self.scalars = types == _SCALARS
+        self.numbers = Scalar not in types
+        self.values: Optional[Tuple[float, ...]] = None
+        if self.scalars:
+            self.values = tuple([e.value for e in entries])
+        elif types == _FLOATS:  # data, as Matrix keeps it: the entries are the values
+            self.values = entries
+        elif self.numbers:
+            self.values = tuple(map(recording.as_float, entries))
+
+
+def _dot(left: _Operand, right: _Operand) -> Result:
+    """The DOT node of two operands of equal length: a side's partials are the other side."""
+    if left.values is None or right.values is None:  # mixed entries: the general path
+        return record_nary(rules.DOT, left.entries + right.entries)
+    out = builtins.sum(map(operator.mul, left.values, right.values))
+    if left.numbers and right.numbers:
+        return float(out)
+    if left.numbers:
+        return make_node(out, rules.DOT, right.entries, left.values)
+    if right.numbers:
+        return make_node(out, rules.DOT, left.entries, right.values)
+    return make_node(out, rules.DOT, left.entries + right.entries, right.values + left.values,
+                     right.entries + left.entries)
+
+
+# Reading only the nonzero entries of a row of data (MNIST's pixels are mostly zero): used by
+# dot_grid's float rows here, and by compiled training (zero_skipping.py).
+Picker = Callable[[Sequence[float]], Tuple[float, ...]]
+
+
+def picker(positions: Sequence[int]) -> Picker:
+    """A function giving the items at these positions, as a tuple (itemgetter's, which
+    gives a bare item for one position)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if positions:
+        only = positions[0]
+        return lambda items: (items[only],)
+    return lambda items: ()
+
+
+def nonzero(values: Sequence[float]) -> Tuple[Picker, Tuple[float, ...]]:
+    """(a picker of the nonzero entries' positions, those entries): the dot of any list
+    with values is then sum(map(mul, pick(other), entries), 0.0)."""
+    pick = picker(list(itertools.compress(range(len(values)), values)))
+    return pick, pick(values)

@@ -1,0 +1,82 @@
+"""What pickling and copying a Scalar mean, done without recursion.
+
+- A leaf (an input or a parameter) pickles as its value, and loads as a new leaf.
+- A computed Scalar pickles with the graph it depends on: its interior nodes as flat
+  records (rule name, value, arguments, partials), oldest first, with every Scalar they
+  refer to written as an index, and the leaves as Scalars. Loading records those nodes
+  again, in that order, so the copy is a graph like any other (on the tape of the process
+  that loads it) with the same values and derivatives.
+- Leaves are pickled as objects, so Scalars pickled together (``pickle.dumps([x, y])``)
+  share them as pickle always shares objects: y's copy depends on x's copy. Interior nodes
+  shared by two computed Scalars are copied once for each: derivatives with respect to
+  the leaves are unchanged.
+- ``copy.copy(y)`` copies y's interior nodes over the same leaves (so it depends on the same
+  inputs); ``copy.deepcopy(y)`` copies the leaves too. Neither recurses, so a graph of any
+  depth copies.
+
+Both go through ``copyreg`` (pickle, copy and deepcopy all consult its table), so that the
+node class itself knows nothing of this module.
+"""
+from __future__ import annotations
+
+import copyreg
+from typing import Any, List, NamedTuple, Tuple
+
+from .autodiff import ancestors, release
+from .recording import make_node
+from .rules import RULES
+from .scalar import Scalar
+
+Record = Tuple[str, float, Any, Any, Any, Any]
+
+
+class _At(NamedTuple):
+    """A reference to the Scalar at this position: the leaves first, then the records.
+
+    (Not ``index``, which would hide tuple.index; pickles hold the number, not the name.)"""
+    position: int
+
+
+def graph_records(y: Scalar) -> Tuple[List[Scalar], List[Record]]:
+    """(leaves, records of y's interior nodes oldest first, y last)."""
+    nodes, leaves = ancestors([y])
+    release(nodes, leaves)
+    index = {id(node): i for i, node in enumerate([*leaves, *nodes])}
+
+    def ref(item: Any) -> Any:
+        if item.__class__ is Scalar:
+            return _At(index[id(item)])
+        if item.__class__ is tuple:
+            return tuple([ref(x) for x in item])
+        return item
+
+    records = [(node.operation, node.value, ref(node._a), node._da, ref(node._b), node._db)
+               for node in nodes]
+    return leaves, records
+
+
+def rebuild(leaves: List[Scalar], records: List[Record]) -> Scalar:
+    """The last node of records, recorded again over leaves."""
+    table: List[Scalar] = list(leaves)
+
+    def resolve(item: Any) -> Any:
+        if item.__class__ is _At:
+            return table[item.position]
+        if item.__class__ is tuple:
+            return tuple([resolve(x) for x in item])
+        return item
+
+    for name, value, a, da, b, db in records:
+        table.append(make_node(value, RULES[name], resolve(a), da, resolve(b), db))
+    return table[-1]
+
+
+def reduce(y: Scalar) -> Tuple[Any, ...]:
+    """How pickle and copy take a Scalar apart: a leaf as its value, a computed Scalar as
+    its leaves and the records of its graph, rebuilt by ``rebuild``."""
+    if y._rule is None:
+        return Scalar, (y.value,)
+    return rebuild, graph_records(y)
+
+
+copyreg.pickle(Scalar, reduce)

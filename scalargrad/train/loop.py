@@ -1,0 +1,471 @@
+"""A training run of the MNIST classifier, the same for every front end.
+
+A run is its settings, its data, the model, the optimizer, the shuffling RNG and how far it
+has got: ``TrainingRun.train`` runs epochs, tells a front end about progress through
+``Callbacks``, can be asked to stop after any batch, and returns a ``Summary``. A
+``Checkpoint`` holds everything the run needs to go on later exactly as if it had never
+stopped, even in the middle of an epoch (scalargrad.train.checkpoint saves and loads them).
+
+Data arrive as rows of floats (see scalargrad.train.mnist for reading MNIST): this module knows
+nothing of numpy.
+"""
+from __future__ import annotations
+
+import math
+import random
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, cast
+
+from ..errors import Diverged, InputError, WorkerFailed
+from ..optim import OPTIMIZERS, make_optimizer
+from .model import (ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE, BatchReport, BatchStep,
+                    Classifier, EpochProgress, LossGuard, Predict, Rows, accuracy,
+                    step_in_this_process, train_epoch)
+
+IMAGE_SIZES = (7, 14, 28)  # the sizes scalargrad.train.mnist shrinks MNIST's images to
+CLASSES = 10
+MAX_HIDDEN = 4096
+MODES = ("reverse", "forward")
+# Learning rates measured to work here: (softmax regression, with a hidden layer).
+DEFAULT_LR: Dict[str, Tuple[float, float]] = {"adam": (0.05, 0.003), "sgd": (0.5, 0.1),
+                                              "momentum": (0.1, 0.01)}
+
+
+# Forward mode makes one sweep per parameter over each batch's graph, which holds about one
+# node per parameter and example: a run visits about parameters² × examples × epochs nodes,
+# each visit about 75-165 ns here (7x7 and 14x14 models, measured).
+FORWARD_VISIT_SECONDS = 1e-7
+FORWARD_LIMIT = 1e10  # node visits a forward-mode run may make unless told to go on (~17 min)
+
+
+def parameter_count(settings: "Settings") -> int:
+    """The model's parameters: weights and biases of each layer."""
+    widths = [settings.size * settings.size, settings.hidden, CLASSES]
+    widths = [width for width in widths if width]
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+
+
+def forward_cost(settings: "Settings", examples: int, epochs: int) -> Tuple[float, float]:
+    """(node visits, seconds) a forward-mode run of so many epochs of so many examples
+    would take, estimated (see FORWARD_VISIT_SECONDS)."""
+    visits = float(parameter_count(settings)) ** 2 * examples * epochs
+    return visits, visits * FORWARD_VISIT_SECONDS
+
+
+def default_lr(optimizer: str, hidden: int) -> float:
+    """The learning rate a run uses unless told otherwise."""
+    return DEFAULT_LR[optimizer][1 if hidden else 0]
+
+
+def _whole(value: Any, least: int, most: float = math.inf) -> bool:
+    """An int (not a bool) from least to most."""
+    return type(value) is int and least <= value <= most
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides what a run computes; a resumed run keeps all of them.
+
+    Checked when made: InputError (one line) names the first unusable value. ``lr`` None
+    means the default for the optimizer and architecture (default_lr).
+    """
+    size: int = 7
+    hidden: int = 0
+    activation: str = DEFAULT_ACTIVATION
+    optimizer: str = "adam"
+    lr: Optional[float] = None
+    batch_size: int = 32
+    seed: int = 0
+    limit: Optional[int] = None  # train on the first `limit` training examples only
+    mode: str = "reverse"
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("size", self.size in IMAGE_SIZES and type(self.size) is int,
+             f"one of {', '.join(map(str, IMAGE_SIZES))}"),
+            ("hidden", _whole(self.hidden, 0, MAX_HIDDEN),
+             f"a whole number from 0 to {MAX_HIDDEN}"),
+            ("activation", self.activation in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+            ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+            ("lr", self.lr is None or (isinstance(self.lr, (int, float))
+                                       and not isinstance(self.lr, bool)
+                                       and 0 < self.lr < math.inf), "a positive finite number"),
+            ("batch_size", _whole(self.batch_size, 1), "a whole number >= 1"),
+            ("seed", type(self.seed) is int, "a whole number"),
+            ("limit", self.limit is None or _whole(self.limit, 1), "a whole number >= 1 or none"),
+            ("mode", self.mode in MODES, f"one of {', '.join(MODES)}"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise InputError(f"{name} must be {expected}, not {getattr(self, name)!r}")
+        if self.limit is not None and self.batch_size > self.limit:
+            raise InputError(f"batch_size {self.batch_size} is larger than limit {self.limit}")
+        lr = default_lr(self.optimizer, self.hidden) if self.lr is None else float(self.lr)
+        object.__setattr__(self, "lr", lr)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Settings":
+        """Settings from to_dict()'s output; InputError if data does not hold them all."""
+        if not isinstance(data, dict):
+            raise InputError(f"the options must be an object, not {type(data).__name__}")
+        names = [name for name in cls.__dataclass_fields__]
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise InputError(f"the options lack {', '.join(missing)}")
+        return cls(**{name: data[name] for name in names})
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The examples a run trains and evaluates on: rows of floats and integer labels."""
+    train_rows: Rows
+    train_labels: Sequence[int]
+    test_rows: Rows
+    test_labels: Sequence[int]
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch in a run's history; ``complete`` is false for an epoch stopped early, and
+    ``examples`` says how far it got."""
+    epoch: int
+    examples: int
+    complete: bool
+    loss: float
+    train_accuracy: float
+    test_accuracy: float  # after the epoch (or the part of it that ran)
+    seconds: float
+
+
+@dataclass
+class Checkpoint:
+    """Everything a run needs to continue exactly as if it had never stopped.
+
+    ``random_state`` is the shuffling RNG's state when the epoch in progress began, and
+    ``unfinished`` how far that epoch got (None between epochs): resuming draws the same
+    order again and skips what was trained. ``run_id`` names the run (TrainingRun.run_id):
+    what it writes elsewhere, its metrics log, can be told from another run's.
+    ``optimizer`` is None for a model saved without its training state (format version 1),
+    which can be evaluated or trained further as a new run, but not resumed.
+    """
+    settings: Settings
+    model: Classifier
+    optimizer: Optional[Dict[str, Any]] = None
+    random_state: Optional[tuple] = None
+    epochs: int = 0         # complete epochs
+    examples: int = 0       # examples trained, over all epochs
+    unfinished: Optional[EpochProgress] = None
+    history: List[EpochRecord] = field(default_factory=list)
+    test_accuracy: Optional[float] = None
+    run_id: Optional[str] = None  # None in files saved before runs had ids
+
+    @property
+    def resumable(self) -> bool:
+        return self.optimizer is not None
+
+
+@dataclass
+class Summary:
+    """What one call of TrainingRun.train did, and how the model does on the test set."""
+    settings: Settings
+    test_accuracy: float
+    predictions: List[int]    # for each test example
+    train_accuracy: Optional[float]  # of the last epoch trained in this call
+    epochs: int               # epochs that ended in this call
+    examples: int             # examples trained in this call
+    total_epochs: int         # complete epochs of the whole run
+    total_examples: int
+    interrupted: bool         # stopped by should_stop before the epochs asked for
+    seconds: float            # the whole call, evaluation included
+    training_seconds: float   # training steps only
+    history: List[EpochRecord]
+
+    @property
+    def examples_per_second(self) -> Optional[float]:
+        return self.examples / self.training_seconds if self.training_seconds else None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-serialisable report (without the predictions)."""
+        return {"test_accuracy": self.test_accuracy, "train_accuracy": self.train_accuracy,
+                "epochs": self.epochs, "examples": self.examples,
+                "total_epochs": self.total_epochs, "total_examples": self.total_examples,
+                **self.settings.to_dict(), "interrupted": self.interrupted,
+                "seconds": self.seconds, "examples_per_second": self.examples_per_second,
+                "history": [asdict(record) for record in self.history]}
+
+
+class Callbacks:
+    """What a front end hears from a running run; each method does nothing by default."""
+
+    def epoch_started(self, epoch: int, examples: int, total: int) -> None:
+        """Epoch number ``epoch`` starts, ``examples`` of its ``total`` already trained."""
+
+    def batch_done(self, report: BatchReport) -> None:
+        """A batch was trained (report.examples counts the whole epoch so far)."""
+
+    def epoch_ended(self, record: EpochRecord) -> None:
+        """An epoch ended, or stopped early (record.complete is then false)."""
+
+
+class TrainingRun:
+    """A run of the classifier on a dataset; see the module docstring."""
+
+    def __init__(self, settings: Settings, data: Dataset,
+                 model: Optional[Classifier] = None) -> None:
+        """A new run: a fresh model from settings.seed unless one is given (trained
+        further, it keeps its weights), a new optimizer, an RNG seeded with settings.seed.
+        InputError if the model or the data do not fit the settings."""
+        expected = (settings.size * settings.size, CLASSES, settings.hidden, settings.activation)
+        if model is None:
+            model = Classifier(*expected, seed=settings.seed)
+        found = (model.inputs, model.classes, model.hidden, model.activation)
+        if found != expected:
+            raise InputError(f"the model (inputs, classes, hidden, activation) is {found}, "
+                             f"but the settings ask for {expected}")
+        examples = len(data.train_rows)
+        if not 0 < settings.batch_size <= examples:
+            raise InputError(f"the batch size {settings.batch_size} is larger than the "
+                             f"{examples} training examples")
+        self.settings, self.data, self.model = settings, data, model
+        lr = cast(float, settings.lr)  # never None once made: __post_init__ puts the default in
+        self.optimizer = make_optimizer(settings.optimizer, model.parameters(), lr)
+        self.rng = random.Random(settings.seed)
+        self.epoch_start_state = self.rng.getstate()  # when the epoch in progress began
+        self.epochs = 0
+        self.examples = 0
+        self.unfinished: Optional[EpochProgress] = None
+        self.history: List[EpochRecord] = []
+        self.test_accuracy: Optional[float] = None
+        self.run_id = secrets.token_hex(8)  # a new run: kept by checkpoints and resume
+
+    @classmethod
+    def resume(cls, checkpoint: Checkpoint, data: Dataset) -> "TrainingRun":
+        """The run a checkpoint was taken of, on the same data, ready to go on."""
+        if not checkpoint.resumable:
+            raise InputError("the model was saved without its training state, so its run "
+                             "cannot be resumed")
+        run = cls(checkpoint.settings, data, checkpoint.model)
+        unfinished = checkpoint.unfinished
+        if unfinished is not None and unfinished.examples >= len(data.train_rows):
+            raise InputError(f"the run stopped {unfinished.examples} examples into an epoch, "
+                             f"but there are only {len(data.train_rows)} training examples")
+        # Resumable means the optimizer's state is there, and with it (checkpoint() and version
+        # 2 files record both) the RNG's; the checker cannot see that through the property.
+        run.optimizer.load_state_dict(cast(Dict[str, Any], checkpoint.optimizer))
+        run.epoch_start_state = cast(tuple, checkpoint.random_state)
+        run.epochs, run.examples = checkpoint.epochs, checkpoint.examples
+        run.unfinished, run.history = unfinished, list(checkpoint.history)
+        run.test_accuracy = checkpoint.test_accuracy
+        run.run_id = checkpoint.run_id or run.run_id  # a file from before ids: a new one
+        return run
+
+    def checkpoint(self) -> Checkpoint:
+        """The run's state now (the model itself, not a copy: save it before training on)."""
+        return Checkpoint(self.settings, self.model, self.optimizer.state_dict(),
+                          self.epoch_start_state, self.epochs, self.examples, self.unfinished,
+                          list(self.history), self.test_accuracy, self.run_id)
+
+    def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
+              should_stop: Callable[[], bool] = lambda: False,
+              step: Optional[BatchStep] = None, predict: Optional[Predict] = None,
+              sync: Optional[Sync] = None) -> Summary:
+        """Train until ``epochs`` more epochs have ended, or should_stop() is true after a
+        batch; then evaluate on the test set (also after each epoch, finished or not).
+
+        An unfinished epoch (from a run stopped early) is continued where it stopped and
+        counts as the first of ``epochs``. ``step`` trains each batch and ``predict``
+        evaluates, by default in this process (see model.BatchStep):
+        scalargrad.train.parallel and scalargrad.train.distributed make ones that share the
+        work (and ``sync``, where the optimizer's state lives elsewhere while training). If
+        one of those processes fails (WorkerFailed), the batches done are recorded as for a
+        stop (evaluated in this process), then the error is raised again: the run can be
+        saved as it stands, once its optimizer is whole (WorkerFailed.recovered).
+
+        Diverged if a loss is not finite or grows by more than DIVERGENCE_FACTOR over the
+        first (model.LossGuard), or a weight is not finite at an epoch's end: the run is
+        first put back as it stood after its last good step (the step before the one whose
+        result diverged), by going back to the start of that epoch and training again up to
+        it (the same batches, the same arithmetic), recorded as an epoch stopped there, and
+        Diverged.rolled_back says so; False if no step of this call was good.
+        """
+        callbacks = callbacks or Callbacks()
+        data, settings = self.data, self.settings
+        started = time.perf_counter()
+        ended, trained, training_seconds = 0, 0, 0.0
+        train_accuracy, evaluation = None, None
+        interrupted = False
+        failure: Optional[WorkerFailed] = None
+
+        def evaluate() -> Tuple[float, List[int]]:
+            nonlocal failure, predict
+            try:
+                return accuracy(self.model, data.test_rows, data.test_labels, predict)
+            except WorkerFailed as error:  # then evaluated in this process, for the record
+                failure, predict = failure or error, None
+                return accuracy(self.model, data.test_rows, data.test_labels)
+
+        GRADIENT_PHASE.pending = False  # a stop asked for before this call is not this call's
+        guarded = LossGuard(step or step_in_this_process(
+            self.model, self.optimizer, data.train_rows, data.train_labels, settings.mode),
+            math.log(CLASSES))
+        # the run at the start of this call and of its last epochs
+        marks: List[Optional[_Mark]] = []
+        for _ in range(epochs):
+            if should_stop():
+                interrupted = True
+                break
+            marks = [*marks[-1:], _Mark.of(self, sync)]
+            before = self.unfinished or EpochProgress()
+            callbacks.epoch_started(self.epochs + 1, before.examples, len(data.train_rows))
+            try:
+                progress = self._epoch(guarded, callbacks.batch_done, should_stop)
+            except WorkerFailed as error:  # recorded as if stopped there, then raised again
+                if error.progress is None:
+                    raise
+                failure, progress, predict = error, error.progress, None
+            except Diverged as error:
+                raise self._rolled_back(error, marks, guarded, callbacks, evaluate,
+                                        sync) from None
+            if progress.examples == before.examples:  # stopped (abandoned) or failed before
+                interrupted = True                     # its first batch: nothing to record
+                break
+            trained += progress.examples - before.examples
+            training_seconds += progress.seconds - before.seconds
+            evaluation = evaluate()
+            record = self._record(progress, evaluation[0], callbacks)
+            train_accuracy = record.train_accuracy
+            if not record.complete:
+                interrupted = True
+                break
+            ended += 1
+            if failure is not None:
+                break
+        if evaluation is None:  # nothing trained: the model as it came
+            evaluation = evaluate()
+        self.test_accuracy = evaluation[0]
+        if failure is not None:
+            raise failure
+        return Summary(settings, evaluation[0], evaluation[1], train_accuracy, ended, trained,
+                       self.epochs, self.examples, interrupted, time.perf_counter() - started,
+                       training_seconds, list(self.history))
+
+    def _epoch(self, step: BatchStep, on_batch: Callable[[BatchReport], None],
+               should_stop: Callable[[], bool]) -> EpochProgress:
+        """The epoch in progress, trained (on from where it stopped) until its end or a stop;
+        Diverged (with the progress) if a weight is not finite once it ends."""
+        data = self.data
+        self.rng.setstate(self.epoch_start_state)
+        progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
+                               self.settings.batch_size, self.rng, self.settings.mode, on_batch,
+                               should_stop, resume=self.unfinished, step=step)
+        bad = next((p.value for p in self.model.parameters() if not math.isfinite(p.value)),
+                   None)
+        if bad is not None:
+            error = Diverged(f"a weight became {bad} after {progress.examples} examples")
+            error.progress = progress
+            raise error
+        return progress
+
+    def _record(self, progress: EpochProgress, test_accuracy: float,
+                callbacks: Callbacks) -> EpochRecord:
+        """Record how far the epoch in progress got (evaluated: test_accuracy), as the
+        end of the epoch, or as an epoch stopped there."""
+        before = self.unfinished or EpochProgress()
+        self.examples += progress.examples - before.examples
+        complete = progress.examples == len(self.data.train_rows)
+        record = EpochRecord(self.epochs + 1, progress.examples, complete, progress.loss,
+                             progress.accuracy, test_accuracy, progress.seconds)
+        if self.unfinished is not None:
+            self.history[-1] = record  # the same epoch, further along
+        else:
+            self.history.append(record)
+        callbacks.epoch_ended(record)
+        if complete:
+            self.epochs, self.unfinished = self.epochs + 1, None
+            self.epoch_start_state = self.rng.getstate()
+        else:
+            self.unfinished = progress
+        return record
+
+    def _rolled_back(self, error: Diverged, marks: List[Optional["_Mark"]], step: BatchStep,
+                     callbacks: Callbacks, evaluate: Callable[[], Tuple[float, List[int]]],
+                     sync: Optional[Sync]) -> Diverged:
+        """The error, once the run is back at its last good step (if this call made one).
+
+        The batch that diverged began error.progress.examples into the epoch; the update
+        before it (the last batch's) made the weights that diverged, so the last good state
+        is the one before that update: found by restoring the mark of the epoch it was in
+        and training again up to its start."""
+        diverged = Diverged(f"{error} of epoch {self.epochs + 1}")
+        size, total = self.settings.batch_size, len(self.data.train_rows)
+        position = error.progress.examples if error.progress is not None else None
+        mark = marks[-1]
+        if mark is not None and position == mark.position and len(marks) > 1:
+            mark, position = marks[0], total  # that update ended the epoch before
+        if mark is None or position is None or position <= mark.position:
+            return diverged  # no step of this call was good, or none can be gone back to
+        target = (position - 1) // size * size  # where the update before it began
+        mark.restore(self, sync)
+        if target > mark.position:
+            seen = [mark.position]
+            callbacks.epoch_started(self.epochs + 1, mark.position, total)
+            progress = self._epoch(step, lambda report: seen.__setitem__(0, report.examples),
+                                   lambda: seen[0] >= target)
+            self._record(progress, evaluate()[0], callbacks)
+            if sync is not None and not sync.pull():  # the optimizer's state, trained again
+                return diverged
+        if self.history:  # as train() leaves it: the last evaluation's
+            self.test_accuracy = self.history[-1].test_accuracy
+        diverged.rolled_back = True
+        return diverged
+
+
+class Sync(Protocol):
+    """Where the optimizer's state lives elsewhere while training (scalargrad.parallel keeps
+    it in shared memory): ``pull`` puts it into the run's optimizer (False if it cannot be
+    had whole), ``push`` puts the run's parameters and optimizer state back there."""
+
+    def pull(self) -> bool: ...
+
+    def push(self) -> None: ...
+
+
+@dataclass
+class _Mark:
+    """A training run's state at a point between batches, to go back to."""
+    position: int  # examples into the epoch in progress
+    values: List[float]
+    optimizer: Dict[str, Any]
+    epoch_start_state: tuple
+    epochs: int
+    examples: int
+    unfinished: Optional[EpochProgress]
+    history: List[EpochRecord]
+    test_accuracy: Optional[float]
+
+    @classmethod
+    def of(cls, run: TrainingRun, sync: Optional[Sync]) -> Optional["_Mark"]:
+        """The run's state now; None if the optimizer's cannot be had whole (sync)."""
+        if sync is not None and not sync.pull():
+            return None
+        unfinished = run.unfinished
+        return cls(unfinished.examples if unfinished else 0,
+                   [p.value for p in run.model.parameters()], run.optimizer.state_dict(),
+                   run.epoch_start_state, run.epochs, run.examples, unfinished,
+                   list(run.history), run.test_accuracy)
+
+    def restore(self, run: TrainingRun, sync: Optional[Sync]) -> None:
+        for parameter, value in zip(run.model.parameters(), self.values):
+            parameter.value = value
+        run.optimizer.load_state_dict(self.optimizer)
+        run.epoch_start_state, run.epochs, run.examples = (self.epoch_start_state, self.epochs,
+                                                           self.examples)
+        run.unfinished, run.history = self.unfinished, list(self.history)
+        run.test_accuracy = self.test_accuracy
+        if sync is not None:
+            sync.push()

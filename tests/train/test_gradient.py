@@ -1,0 +1,86 @@
+"""The unit of work: split batches, and the gradient over a shard against the whole batch's."""
+import math
+
+import pytest
+
+from scalargrad import reverse_autodiff
+from scalargrad.errors import Diverged
+from scalargrad.train.gradient import RecordedGradient, split
+from scalargrad.train.model import Classifier
+from tests.train.test_loop import digits
+
+
+@pytest.mark.parametrize("size, parts", [(10, 3), (8, 2), (3, 5), (1, 1), (0, 2), (32, 32)])
+def test_split_makes_contiguous_shards_of_nearly_equal_size(size, parts):
+    batch = list(range(100, 100 + size))
+    shards = split(batch, parts)
+    assert len(shards) == parts
+    assert [i for shard in shards for i in shard] == batch
+    sizes = [len(shard) for shard in shards]
+    assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
+
+
+def model_and_examples():
+    rows, labels = digits(12, seed=3)
+    return Classifier(49, 10, hidden=6, seed=2), rows, labels
+
+
+def test_the_gradient_of_a_shard_is_its_examples_share_of_the_batch_gradient():
+    model, rows, labels = model_and_examples()
+    mean_loss = model.loss(rows, labels)
+    whole = reverse_autodiff(mean_loss, model.parameters())  # independent: the batch's mean
+    gradient = RecordedGradient(model)
+    first, second = gradient(rows[:5], labels[:5]), gradient(rows[5:], labels[5:])
+    summed = [(a + b) / len(rows) for a, b in zip(first.gradient, second.gradient)]
+    assert summed == pytest.approx(whole, rel=1e-12, abs=1e-15)
+    assert (first.loss_sum + second.loss_sum) / len(rows) == pytest.approx(mean_loss.value,
+                                                                           rel=1e-14)
+    predictions = model.predict(rows)
+    assert first.correct + second.correct == sum(p == t for p, t in zip(predictions, labels))
+
+
+def test_forward_mode_gives_the_same_gradient():
+    model, rows, labels = model_and_examples()
+    reverse = RecordedGradient(model, "reverse")(rows[:3], labels[:3])
+    forward = RecordedGradient(model, "forward")(rows[:3], labels[:3])
+    assert forward.gradient == pytest.approx(reverse.gradient, rel=1e-12, abs=1e-15)
+
+
+def test_load_sets_the_values_the_gradient_is_taken_at():
+    model, rows, labels = model_and_examples()
+    other = Classifier(49, 10, hidden=6, seed=9)
+    expected = RecordedGradient(other)(rows, labels)
+    gradient = RecordedGradient(model)
+    gradient.load([p.value for p in other.parameters()])
+    assert [p.value for p in model.parameters()] == [p.value for p in other.parameters()]
+    assert gradient(rows, labels).gradient == expected.gradient
+
+
+def test_an_empty_shard_contributes_nothing():
+    model, _, _ = model_and_examples()
+    result = RecordedGradient(model)([], [])
+    assert (result.loss_sum, result.correct) == (0.0, 0)
+    assert result.gradient == [0.0] * len(model.parameters())
+
+
+def test_huge_parameters_give_a_loss_that_is_not_finite_for_the_step_to_refuse():
+    model, rows, labels = model_and_examples()
+    for parameter in model.parameters():
+        parameter.value = 1e300
+    assert not math.isfinite(RecordedGradient(model)(rows, labels).loss_sum)
+
+
+def test_an_overflow_while_recording_is_divergence(monkeypatch):
+    model, rows, labels = model_and_examples()
+
+    def overflowing(*args):
+        raise OverflowError("exp(1000.0): result too large")
+    monkeypatch.setattr(Classifier, "logits", overflowing)
+    with pytest.raises(Diverged, match="too large"):
+        RecordedGradient(model)(rows, labels)
+
+
+def test_an_unknown_mode_is_refused():
+    model, _, _ = model_and_examples()
+    with pytest.raises(ValueError, match="mode"):
+        RecordedGradient(model, "sideways")
