@@ -1,8 +1,8 @@
 """Learning-rate schedules for train-mnist, searched with a numpy twin of its training.
 
 The twin trains what `scalargrad train-mnist` trains, batched in numpy: the Classifier's own
-initial weights (taken from scalargrad.training.Classifier), the same shuffled order
-(random.Random(seed), one shuffle per epoch, as train_epoch draws it), relu, mean
+initial weights (taken from scalargrad.train.model.Classifier), the same shuffled order
+(random.Random(seed), one shuffle per epoch, as train.model.train_epoch draws it), relu, mean
 cross-entropy, Adam as scalargrad.optim has it, and the rate of each step from
 scalargrad.optim.Schedule. It follows scalargrad's trajectory up to the order of float sums
 (`--check` measures how closely), about a thousand times faster, so a grid of schedules,
@@ -30,9 +30,9 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from scalargrad.mnist import load_mnist
+from scalargrad.train.mnist import load_mnist
 from scalargrad.optim import SCHEDULES, Adam, Schedule
-from scalargrad.training import Classifier
+from scalargrad.train.model import Classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 BETAS, EPS = (0.9, 0.999), 1e-8  # Adam's defaults in scalargrad.optim
@@ -173,7 +173,7 @@ def check(options) -> None:
     """The twin against scalargrad's own compiled training step (the engine train-mnist runs),
     from the same initial weights over the same batches with the same scheduled rates: the
     largest difference in the losses and in the parameters after every `--every` steps."""
-    from scalargrad.compiled_gradient import CompiledGradient
+    from scalargrad.train.compiled_gradient import CompiledGradient
 
     x_train, y_train, _, _ = load(options.data_dir, options.size)
     seed, batch, steps = options.seeds[0], options.batches[0], options.steps
