@@ -1,4 +1,4 @@
 """python -m scalargrad_cli: the same as the scalargrad command."""
-from .main import cli
+from . import main
 
-cli(prog_name="scalargrad")
+main()

@@ -26,15 +26,19 @@ from rich.table import Table
 from scalargrad.core import rules
 from scalargrad.compile import compile as compile_function
 from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
-from scalargrad.check.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
+from scalargrad.check.expression import (CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
 from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   InputCheck, SecondDerivativeCheck, check_gradients,
                                   check_hessian)
 from scalargrad.check.finite_differences import CENTRAL_STEP, RICHARDSON_STEP, ProgressCallback, check_step
+from scalargrad.core.scalar import Scalar
+from scalargrad.view.graph import graph
 from scalargrad.view.numbers import json_number
 
+from . import check_summary, shown_code
 from .errors import EXIT_FAILED, BadInput
+from .plain_lines import print_trimmed
 
 MAX_RANDOM_POINTS = 100
 SLOW_POINT_SECONDS = 0.5  # a point running longer gets a bar for its Hessian's columns
@@ -81,11 +85,16 @@ point outside the function's domain, an overflow).
 Finite differences step to both sides of the point. Where a step leaves the
 function's domain or overflows (log next to 0, exp next to 709.78), a
 smaller or one-sided step is used; where steps to both sides do (d(x**y)/dy
-at x < 0), that derivative is not checkable, and a note says why.
+at x < 0), that derivative is not checkable, and a note says why. A
+derivative that disagrees is estimated again at half and a quarter of the
+step: where those estimates do not settle as a smooth function's do (a kink
+inside the step, x**(10**10) at x = 1), finite differences cannot be trusted,
+and it is shown as not checkable rather than as a failure.
 
 \b
 Limits: at most {MAX_LENGTH} characters, {MAX_NODES} numbers, names, operators and calls,
-and {MAX_DEPTH} levels of nesting. An expression may start with '-' ("-x*y");
+and {MAX_DEPTH} levels of nesting (terms in a row, a + b + c, count a level
+each). An expression may start with '-' ("-x*y");
 only one that reads as an option ("-h", "--x") goes after '--':
   scalargrad check-grad --at h=1 -- -h
 
@@ -206,18 +215,26 @@ def check_grad(expression: str, assignments: Sequence[str], random_count: Option
 
 
 def _generated_code(expression: Expression, point: Dict[str, float]) -> str:
-    """The compiled value-and-gradient function of the expression, traced at point."""
+    """The compiled value-and-gradient function of the expression, traced at point, with
+    its names after the %n numbering of trace and graph where they can be (shown_code)."""
     names = list(point)
     compiled = compile_function(expression.as_function(names))
     compiled.value_and_grad(*point.values())
-    return compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+    code = compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+    inputs = {name: Scalar(value) for name, value in point.items()}
+    output = expression.evaluate(inputs)
+    if not isinstance(output, Scalar):  # no variables: nothing to number
+        return shown_code.tidy(code)
+    view = graph(output, names=inputs)
+    renamed = shown_code.numbered_like_the_trace(code, view, names)
+    return (shown_code.heading(view, names, renamed is not None) + "\n"
+            + (renamed if renamed is not None else shown_code.tidy(code)))
 
 
 def _print_code(expression: Expression, code: str) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print("generated code (scalargrad.compile): the value, then the reverse sweep")
-    console.print(Syntax("# " + ", ".join(f"x{i} = {name}" for i, name in enumerate(expression.variables))
-                         + "\n" + code, "python", theme="ansi_dark", word_wrap=True))
+    console.print(Syntax(code, "python", theme="ansi_dark", word_wrap=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -232,8 +249,10 @@ def _parse_assignments(assignments: Sequence[str], expression: Expression) -> Di
         values[name] = value
     unknown = [name for name in values if name not in expression.variables]
     if unknown:
+        constants = "".join(f"; {name} is a constant ({name} = {CONSTANTS[name]!r}), not a "
+                            "variable" for name in unknown if name in CONSTANTS)
         raise BadInput(f"--at names {_names(unknown)}, which the expression does not use "
-                       f"(its variables: {_names(expression.variables) or 'none'})")
+                       f"(its variables: {_names(expression.variables) or 'none'}){constants}")
     return values
 
 
@@ -360,9 +379,22 @@ def _print_checks(expression: Expression, checks: List[PointCheck], rtol: float,
                   atol: float) -> None:
     console = Console(highlight=False, markup=False, soft_wrap=True)
     console.print(f"expression  {expression}")
-    for number, check in enumerate(checks, 1):
-        label = f"point {number}/{len(checks)}" if len(checks) > 1 else "point"
-        _print_point(console, check, label)
+    if len(checks) > check_summary.POINTS_IN_FULL:  # a summary, then what disagrees
+        print_trimmed(console, check_summary.summary_table(
+            [[(f"d/d{c.name}", c.ok, c.abs_error, c.rel_error) for c in check.gradient.inputs]
+             + [(f"d2/d{e.row} d{e.column}", e.ok, e.abs_error, e.rel_error)
+                for e in (check.hessian.entries if check.hessian is not None else [])]
+             for check in checks], [_point_text(check.point) for check in checks]))
+        failing = [(number, check) for number, check in enumerate(checks, 1) if not check.ok]
+        for number, check in failing[:check_summary.FAILURES_IN_FULL]:
+            _print_point(console, check, f"point {number}/{len(checks)}")
+        if len(failing) > check_summary.FAILURES_IN_FULL:
+            console.print(f"... and {len(failing) - check_summary.FAILURES_IN_FULL:,} more "
+                          "points that disagree (--json lists every point)")
+    else:
+        for number, check in enumerate(checks, 1):
+            label = f"point {number}/{len(checks)}" if len(checks) > 1 else "point"
+            _print_point(console, check, label)
     console.print()
     console.print(_verdict(checks, rtol, atol))
 
@@ -371,9 +403,9 @@ def _print_point(console: Console, check: PointCheck, label: str) -> None:
     console.print(f"{label:<11} {_point_text(check.point) or '(no variables)'}")
     console.print(f"value       {check.gradient.value!r}")
     if check.gradient.inputs:
-        console.print(_gradient_table(check.gradient))
+        print_trimmed(console, _gradient_table(check.gradient))
     if check.hessian is not None and check.hessian.entries:
-        console.print(_hessian_table(check.hessian))
+        print_trimmed(console, _hessian_table(check.hessian))
     for note in _stencil_notes(check):
         console.print(note)
     for kink in dict.fromkeys(check.gradient.kinks):  # each once, in order

@@ -15,9 +15,10 @@ from rich.text import Text
 
 from scalargrad.view.explain import ForwardStep, ReverseStep, forward_steps, reverse_steps
 from scalargrad.view.graph import GraphNode, GraphView
-from scalargrad.view.numbers import json_number
+from scalargrad.view.numbers import json_number, short
 
 from .errors import BadInput
+from .plain_lines import print_trimmed
 from .recorded_expression import ExpressionCommand, Recorded, at_option, record
 
 _HELP = """Show the chain rule at work: the sweep that differentiates EXPRESSION,
@@ -43,19 +44,13 @@ Nodes are numbered %n as in `scalargrad trace` and `scalargrad graph`.
 """
 
 
-WIDTH_OFF_TERMINAL = 120  # the table's width when output is not a terminal (a pipe, a file)
-
-
 def _n(x: float) -> str:
-    return f"{x:.6g}"
+    return short(x)
 
 
 def _console() -> Console:
-    """A console as wide as the terminal, or WIDTH_OFF_TERMINAL columns off one."""
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = WIDTH_OFF_TERMINAL
-    return console
+    """A console as wide as the terminal; off one, $COLUMNS or 80 (rich's default)."""
+    return Console(highlight=False)
 
 
 @click.command("explain", cls=ExpressionCommand, help=_HELP)
@@ -104,15 +99,18 @@ def _described(view: GraphView, node: GraphNode) -> str:
     """A node as an assignment of its operation to its arguments: ``%4 = mul x %3``."""
     if node.is_leaf:
         return f"{node.label} (input)"
-    operands = " ".join(view.nodes[a.node].label if a.node is not None else repr(a.constant)
-                        for a in node.arguments)
+    operands = " ".join(view.nodes[a.node].label if a.node is not None
+                        else short(a.constant or 0.0) for a in node.arguments)
     return f"{node.label} = {node.operation} {operands}"
 
 
 def _table(columns: List[str]) -> Table:
+    """The steps' table: the formulas (node, arg, the adjoint growing or the term) never
+    wrap; the other numbers wrap (whole) only when the terminal is too narrow for them."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     for k, name in enumerate(columns):
-        table.add_column(name, justify="right" if k == 0 else "left")
+        table.add_column(name, justify="right" if k == 0 else "left", overflow="fold",
+                         no_wrap=k in (1, 4, len(columns) - 1))
     return table
 
 
@@ -129,34 +127,34 @@ def _rows(table: Table, first: List[Any], more: List[List[Any]], blank: int) -> 
 def _print_reverse(recorded: Recorded, view: GraphView, steps: List[ReverseStep]) -> None:
     console = _console()
     out = view.output.label
-    console.print(Text(f"reverse sweep of {recorded.title}", style="bold"))
-    console.print(f"The output {out} starts with adjoint 1 (d{out}/d{out}), every other node "
-                  "with 0. Each operation, newest first, adds its adjoint × its local partial "
-                  "to each argument's adjoint.")
-    table = _table(["step", "node", "value", "adjoint", "local partial",
-                    "adds adjoint × partial", "argument's adjoint"])
+    print_trimmed(console, Text(f"reverse sweep of {recorded.title}", style="bold"),
+                  f"The output {out} starts with adjoint 1 (d{out}/d{out}), every other node "
+                  "with 0. Each operation, newest first, passes to each argument (arg) its "
+                  "adjoint × its local partial (adds), which the argument's adjoint adds up; "
+                  "an input's adjoint, when the sweep reaches it (done), is d"
+                  f"{out}/d input.")
+    table = _table(["step", "node", "value", "adjoint", "arg", "partial", "adds",
+                    "arg's adjoint"])
     for number, step in enumerate(steps, 1):
         node = step.node
         head = [str(number), _described(view, node), _n(node.value),
                 Text(_n(step.adjoint), style="magenta")]
         if node.is_leaf:
-            _rows(table, head + [f"done: d{out}/d{node.label} = {_n(step.adjoint)}", "", ""],
-                  [], 4)
+            _rows(table, head + ["done", "", "", ""], [], 4)
             continue
         if step.skipped:
-            _rows(table, head + ["adjoint 0: passes nothing on", "", ""], [], 4)
+            _rows(table, head + ["none", "", "", "adjoint 0"], [], 4)
             continue
         cells = []
         for c in step.contributions:
             argument = view.nodes[c.parent].label
-            cells.append([f"d{node.label}/d{argument} = {_n(c.partial)}",
-                          f"{_n(step.adjoint)} × {_n(c.partial)} = {_n(c.added)}",
-                          f"{argument}: {_n(c.before)} → {_n(c.after)}"])
+            cells.append([argument, _n(c.partial), _n(c.added),
+                          f"{_n(c.before)} → {_n(c.after)}"])
         _rows(table, head + cells[0], cells[1:], 4)
-    console.print(table)
+    print_trimmed(console, table)
     gradient = ", ".join(f"d{out}/d{name} = {_n(view.nodes[k].grad)}"
                          for k, name in enumerate(recorded.inputs))
-    console.print(f"gradient: {gradient}")
+    print_trimmed(console, f"gradient: {gradient}")
 
 
 def _reverse_document(recorded: Recorded, view: GraphView,
@@ -185,30 +183,30 @@ def _reverse_document(recorded: Recorded, view: GraphView,
 def _print_forward(recorded: Recorded, view: GraphView, seed: GraphNode,
                    steps: List[ForwardStep]) -> None:
     console = _console()
-    console.print(Text(f"forward sweep of {recorded.title}, seeded at {seed.label}",
-                       style="bold"))
-    console.print(f"{seed.label} starts with tangent 1 (d{seed.label}/d{seed.label}), the "
+    print_trimmed(console, Text(f"forward sweep of {recorded.title}, seeded at {seed.label}",
+                                style="bold"),
+                  f"{seed.label} starts with tangent 1 (d{seed.label}/d{seed.label}), the "
                   "other inputs with 0. Each operation, oldest first, sums its local partials "
-                  "× its arguments' tangents.")
-    table = _table(["step", "node", "value", "tangent", "local partial",
-                    "× argument's tangent", "= term"])
+                  "× its arguments' tangents (terms).")
+    table = _table(["step", "node", "value", "tangent", "arg", "partial", "× tangent",
+                    "= term"])
     for number, step in enumerate(steps, 1):
         node = step.node
         head = [str(number), _described(view, node), _n(node.value),
                 Text(_n(step.tangent), style="magenta")]
         if node.index == seed.index:
-            _rows(table, head + ["the seed", "", ""], [], 4)
+            _rows(table, head + ["", "", "", "the seed"], [], 4)
         elif node.is_leaf:
-            _rows(table, head + ["another input", "", ""], [], 4)
+            _rows(table, head + ["", "", "", "an input"], [], 4)
         elif not step.terms:
-            _rows(table, head + [f"no argument depends on {seed.label}", "", ""], [], 4)
+            _rows(table, head + ["none", "", "", f"no arg depends on {seed.label}"], [], 4)
         else:
-            cells = [[f"d{node.label}/d{view.nodes[t.parent].label} = {_n(t.partial)}",
-                      f"× {_n(t.tangent)}", f"= {_n(t.product)}"] for t in step.terms]
+            cells = [[view.nodes[t.parent].label, _n(t.partial), f"× {_n(t.tangent)}",
+                      f"= {_n(t.product)}"] for t in step.terms]
             _rows(table, head + cells[0], cells[1:], 4)
-    console.print(table)
+    print_trimmed(console, table)
     out = view.output.label
-    console.print(f"derivative: d{out}/d{seed.label} = {_n(steps[-1].tangent)}")
+    print_trimmed(console, f"derivative: d{out}/d{seed.label} = {_n(steps[-1].tangent)}")
 
 
 def _forward_document(recorded: Recorded, view: GraphView, seed: GraphNode,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 import click
@@ -29,7 +28,7 @@ from scalargrad.fit import linefit
 from scalargrad.fit.story import FitHistory
 from scalargrad.fit.linefit import Line
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.output_file import check_writable, write_atomically
+from scalargrad.output_file import check_distinct, check_writable, write_atomically
 
 from . import text_chart
 from .errors import Failure
@@ -155,13 +154,21 @@ def _report(console: Console, summary: dict, xs: Sequence[float], ys: Sequence[f
     moments = [m for m in history.moments() if m.name != "final"]
     drawn = [(m.step.line, MOMENT_MARKS[m.name], MOMENT_STYLES[m.name]) for m in moments]
     console.print(_plot(xs, ys, drawn + [(fitted, "─", MOMENT_STYLES["final"])]))
-    legend = Text("● points", style="cyan")
     scale = fit_story.scale_of(xs, ys)
-    for moment in moments:
-        legend.append(f"   {MOMENT_MARKS[moment.name]} step {moment.step.step} "
-                      f"({moment.name}): {fit_story.equation(moment.step, scale)}",
-                      style=MOMENT_STYLES[moment.name])
-    legend.append(f"   ─ fit {_equation(fitted)}", style=MOMENT_STYLES["final"])
+    entries = [("● points", "cyan")] + [
+        (f"{MOMENT_MARKS[m.name]} step {m.step.step} ({m.name}): "
+         f"{fit_story.equation(m.step, scale)}", MOMENT_STYLES[m.name]) for m in moments]
+    entries.append((f"─ fit {_equation(fitted)}", MOMENT_STYLES["final"]))
+    legend, used = Text(), 0
+    for entry, style in entries:  # lines of whole entries: an equation is never split
+        if used and used + 3 + len(entry) > console.width:
+            legend.append("\n")
+            used = 0
+        elif used:
+            legend.append("   ")
+            used += 3
+        legend.append(entry, style=style)
+        used += len(entry)
     console.print(legend)
     console.print()
     text_chart.print_panels(console, fit_chart.panels(xs, ys, history)[1:])
@@ -206,7 +213,7 @@ class _Progress:
               callback=_finite, help="Standard deviation of the gaussian noise added to y.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the generated points and of the order of minibatches.")
-@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
+@click.option("--csv", "csv_path", metavar="FILE.csv", default=None,
               help=f"Fit x,y rows from this UTF-8 CSV file instead (a header line is optional; "
                    f"at most {linefit.MAX_POINTS:,} points and {linefit.MAX_LINE_BYTES:,} bytes "
                    f"a line).")
@@ -231,7 +238,7 @@ class _Progress:
 @click.option("--plot", "plot_path", metavar="FILE.svg", default=None,
               help="Also draw the fit's story as SVG: the line at its start, early and at the "
                    "end over the points, and the loss step by step (checked before the fit).")
-def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], steps: int, lr: float,
+def fit_line(points: int, noise: float, seed: int, csv_path: Optional[str], steps: int, lr: float,
              optimizer: str, mode: str, tolerance: float, as_json: bool,
              plot_path: Optional[str]) -> None:
     """Fit a line to noisy points on y = 0.7x + 4 (or to --csv data) by gradient descent.
@@ -239,6 +246,7 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
     Generated points start the fit from y = -2x; CSV data from the horizontal line through
     the mean of y. Exit status 2 for bad options or data, 1 if the fit diverges.
     """
+    check_distinct({"--csv": csv_path, "--plot": plot_path})
     if plot_path is not None:
         check_writable(plot_path)
     if csv_path is None:
@@ -287,7 +295,7 @@ def fit_line(points: int, noise: float, seed: int, csv_path: Optional[Path], ste
 
 
 def _write_plot(path: str, xs: Sequence[float], ys: Sequence[float], history: FitHistory,
-                csv_path: Optional[Path]) -> None:
+                csv_path: Optional[str]) -> None:
     data = f"{csv_path}" if csv_path is not None else (
         f"{len(xs)} points on {_equation(TRUE_LINE)} with noise")
     try:

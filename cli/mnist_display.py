@@ -1,16 +1,24 @@
-"""Rich renderings for train-mnist: live progress, the epoch table, the confusion matrix,
-misclassified digits as text, and the closing summary."""
+"""Rich renderings for train-mnist: progress, the epoch table, the confusion matrix,
+misclassified digits as text, and the closing summary.
+
+Progress goes where people look: on a terminal, a live bar per epoch (with the time left)
+under the table of epochs; when the output is not a terminal (``| tee log``), plain lines
+on stderr every PLAIN_EVERY seconds (epoch, examples, loss, speed, time left), so that a
+long run shows it is alive. Loading data (on a terminal) and evaluating are labelled.
+"""
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from types import TracebackType
-from typing import List, Optional, Sequence, Type, cast
+from typing import Iterator, List, Optional, Sequence, Type, cast
 
 from rich.columns import Columns
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -19,47 +27,106 @@ from scalargrad.train.model import BatchReport, confusion_matrix
 
 SHADES = " ░▒▓█"
 MISCLASSIFIED_SHOWN = 6
+PLAIN_EVERY = 5.0  # seconds between progress lines off a terminal
+
+
+def duration(seconds: float) -> str:
+    """``4 s``, ``2 min 5 s``, ``1 h 3 min``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+@contextlib.contextmanager
+def phase(console: Console, label: str) -> Iterator[None]:
+    """A labelled phase (loading data): a spinner on a terminal. Off one, nothing: bad
+    data found in it must stay the only line (and a log needs no spinner)."""
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(label):
+        yield
 
 
 class TrainingDisplay(Callbacks):
-    """A progress bar for the epoch running and a table row for each epoch that ends,
-    live on the console while the run trains (use it as a context manager)."""
+    """Progress and a table row for each epoch that ends, while the run trains (use it as
+    a context manager); see the module docstring. ``last_epoch`` is the number of the
+    last epoch the run will train."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, last_epoch: int) -> None:
+        self.console, self.last_epoch = console, last_epoch
         self.table = epoch_table()
-        self.bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
-                            TextColumn("{task.completed}/{task.total}"),
-                            TextColumn("{task.fields[speed]:.0f} ex/s  loss {task.fields[loss]:.4f}"
-                                       "  acc {task.fields[acc]:.2%}"), TimeElapsedColumn())
-        self.live = Live(Group(self.table, self.bar), console=console, refresh_per_second=8)
+        self.live: Optional[Live] = None
+        # 68 columns and the bar: fits 80 columns, a wider bar on wider terminals
+        self.bar = Progress(TextColumn("{task.description}"),
+                            BarColumn(bar_width=max(8, min(40, console.width - 70))),
+                            TextColumn("{task.completed:,}/{task.total:,}"),
+                            TextColumn("{task.fields[speed]:,.0f}/s  loss {task.fields[loss]:.3f}"
+                                       "  acc {task.fields[acc]:.1%}"),
+                            TimeRemainingColumn(), TextColumn("left"), console=console)
+        if console.is_terminal:
+            self.live = Live(Group(self.table, self.bar), console=console, refresh_per_second=8)
         self.task: Optional[TaskID] = None
         self.started = (0.0, 0)  # clock and examples when this epoch's bar appeared
+        self.epoch, self.total, self.said = 1, 1, 0.0  # said: the clock at the last line
 
     def __enter__(self) -> "TrainingDisplay":
-        self.live.__enter__()
+        if self.live is not None:
+            self.live.__enter__()
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
                  traceback: Optional[TracebackType]) -> None:
-        self.live.__exit__(exc_type, exc, traceback)
-        if not self.live.console.is_terminal:  # rich ends the last line only on terminals
-            self.live.console.line()
+        if self.live is not None:
+            self.live.__exit__(exc_type, exc, traceback)
+        elif self.table.rows:
+            self.console.print(self.table)
+
+    def _line(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+        self.said = time.perf_counter()
 
     def epoch_started(self, epoch: int, examples: int, total: int) -> None:
-        self.task = self.bar.add_task("", total=total, completed=examples, epoch=epoch,
-                                      speed=0.0, loss=0.0, acc=0.0)
+        self.epoch, self.total = epoch, total
+        self.task = self.bar.add_task(f"epoch {epoch}/{self.last_epoch}", total=total,
+                                      completed=examples, speed=0.0, loss=0.0, acc=0.0)
         self.started = (time.perf_counter(), examples)
+        if self.live is None:
+            self._line(f"epoch {epoch}/{self.last_epoch}: started"
+                       + (f" at {examples:,}/{total:,} examples" if examples else ""))
 
     def batch_done(self, report: BatchReport) -> None:
         clock, examples = self.started
-        speed = (report.examples - examples) / max(time.perf_counter() - clock, 1e-9)
+        now = time.perf_counter()
+        speed = (report.examples - examples) / max(now - clock, 1e-9)
         # epoch_started added the task: a run starts an epoch before its batches and its end.
-        self.bar.update(cast(TaskID, self.task), completed=report.examples, speed=speed,
-                        loss=report.loss, acc=report.accuracy)
+        task = cast(TaskID, self.task)
+        self.bar.update(task, completed=report.examples, speed=speed, loss=report.loss,
+                        acc=report.accuracy)
+        finished = report.examples >= self.total
+        if finished:  # the test set is evaluated next
+            self.bar.update(task, description=f"epoch {self.epoch}/{self.last_epoch}: "
+                                              "evaluating on the test set")
+        if self.live is None and (finished or now - self.said >= PLAIN_EVERY):
+            left = ((self.total - report.examples)
+                    + (self.last_epoch - self.epoch) * self.total) / max(speed, 1e-9)
+            self._line(f"epoch {self.epoch}/{self.last_epoch}: {report.examples:,}/"
+                       f"{self.total:,} examples, loss {report.loss:.4f}, "
+                       f"{speed:,.0f} examples/s, {duration(left)} left")
+            if finished:
+                self._line(f"epoch {self.epoch}/{self.last_epoch}: evaluating on the test set")
 
     def epoch_ended(self, record: EpochRecord) -> None:
         self.bar.remove_task(cast(TaskID, self.task))  # added by epoch_started, as above
         add_epoch_row(self.table, record)
+        if self.live is None:
+            self._line(f"epoch {record.epoch}/{self.last_epoch} "
+                       f"{'done' if record.complete else 'stopped'}: loss {record.loss:.4f}, "
+                       f"train {record.train_accuracy:.2%}, test {record.test_accuracy:.2%}, "
+                       f"{duration(record.seconds)}")
 
 
 def epoch_table() -> Table:
@@ -71,7 +138,7 @@ def epoch_table() -> Table:
 
 def add_epoch_row(table: Table, record: EpochRecord) -> None:
     epoch = str(record.epoch) if record.complete else f"{record.epoch} (stopped)"
-    table.add_row(epoch, str(record.examples), f"{record.loss:.4f}",
+    table.add_row(epoch, f"{record.examples:,}", f"{record.loss:.4f}",
                   f"{record.train_accuracy:.2%}", f"{record.test_accuracy:.2%}",
                   f"{record.seconds:.1f} s")
 
@@ -123,10 +190,11 @@ def show_summary(console: Console, summary: Summary, labels: Sequence[int], wron
         console.print(misclassified_panels(digits, side, [labels[i] for i in wrong],
                                            [predictions[i] for i in wrong]))
     speed = summary.examples_per_second
+    epochs = summary.epochs
     console.print(f"[bold]test accuracy {summary.test_accuracy:.2%}[/] after "
-                  f"{summary.epochs} epoch(s), {summary.examples} examples, "
+                  f"{epochs} epoch{'s' if epochs != 1 else ''}, {summary.examples:,} examples, "
                   f"{summary.seconds:.1f} s"
-                  + (f" ({speed:.0f} examples/s)" if speed else "")
+                  + (f" ({speed:,.0f} examples/s)" if speed else "")
                   + (" [yellow]interrupted[/]" if summary.interrupted else ""))
     if saved_to:
         console.print(f"model saved to {saved_to}"

@@ -28,8 +28,12 @@ from scalargrad.train.gradient import RecordedGradient, step_with
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
 
 
+MAX_WORKERS = 256  # more processes than this on one machine is a mistake, and forking
+                  # thousands would exhaust its memory
+
+
 class WorkerCount(click.ParamType):
-    """A whole number >= 1, or 'auto' for one per core."""
+    """A whole number from 1 to MAX_WORKERS, or 'auto' for one per core."""
 
     name = "N|auto"
 
@@ -46,6 +50,9 @@ class WorkerCount(click.ParamType):
                 self.fail(f"{value!r} is neither a whole number nor 'auto'", param, ctx)
         if number < 1:
             self.fail(f"{number} is not a whole number >= 1", param, ctx)
+        if number > MAX_WORKERS:
+            self.fail(f"{number} is more than {MAX_WORKERS} processes (this machine has "
+                      f"{cores()} cores: 'auto' starts one per core)", param, ctx)
         return number
 
 
@@ -106,7 +113,7 @@ class Processes:
         elif self.workers > 1:
             with SharedMemoryTraining.for_run(run, self.workers, make_gradient) as shared:
                 yield {"should_stop": should_stop, "step": shared.step,
-                       "predict": shared.predict}
+                       "predict": shared.predict, "sync": shared}
         elif self.engine(run) == "compiled":
             gradient = fastest_gradient(run.model, run.settings.mode)
             yield {"should_stop": should_stop,

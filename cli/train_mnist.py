@@ -15,25 +15,28 @@ import json
 import math
 import signal
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from types import FrameType
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from scalargrad.view import chart_svg, training_chart
 from scalargrad.train import mnist
 from scalargrad.train import checkpoint as model_file
 from scalargrad.view.chart import Panel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
-from scalargrad.train.metrics import Broadcast, MetricsRecorder
+from scalargrad.train.metrics import Broadcast, MetricsRecorder, check_continues
 from scalargrad.optim import OPTIMIZERS
-from scalargrad.output_file import check_writable, write_atomically
-from scalargrad.train.loop import (DEFAULT_LR, IMAGE_SIZES, MAX_HIDDEN, MODES, Checkpoint, Dataset,
-                            Settings, Summary, TrainingRun)
-from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION
+from scalargrad.output_file import check_distinct, check_writable, write_atomically
+from scalargrad.train.loop import (DEFAULT_LR, FORWARD_LIMIT, FORWARD_VISIT_SECONDS, IMAGE_SIZES,
+                                   MAX_HIDDEN, MODES, Checkpoint, Dataset, Settings, Summary,
+                                   TrainingRun, forward_cost, parameter_count)
+from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE
 
-from . import mnist_display, text_chart
+from . import interrupt, mnist_display, text_chart
+from .mnist_report import ReportWriter
 from .errors import EXIT_INTERRUPTED, Failure
 from .processes import Processes, WorkerCount
 
@@ -52,18 +55,22 @@ class Interrupted(Failure):
 
 
 class _StopRequest:
-    """Ctrl-C once: finish the current batch, show the summary, save, then stop. Twice: stop now."""
+    """Ctrl-C once: stop after the current batch (dropping it if its gradient is still being
+    computed: training.GradientPhase), show the summary, save, then stop. Twice: stop now."""
 
     def __init__(self, console: Console) -> None:
         self.requested = False
         self.console = console
 
-    def __call__(self, signum: int, frame: object) -> None:
+    def __call__(self, signum: int, frame: Optional[FrameType]) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            interrupt.raise_keyboard_interrupt(signum, frame)
+            return
         self.requested = True
-        self.console.print("[yellow]stopping after this batch; the summary and the saved model "
-                           "come next (Ctrl-C again to stop at once)[/]")
+        self.console.print("[yellow]stopping: the batch in progress is finished if it is "
+                           "being applied, else dropped; the summary and the saved model come "
+                           "next (Ctrl-C again to stop at once)[/]")
+        GRADIENT_PHASE.interrupt()  # a gradient being computed is dropped, at once
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
@@ -89,7 +96,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
 @click.option("--mode", type=click.Choice(MODES), default="reverse", show_default=True,
               help="Gradients by reverse mode, or by forward mode (one sweep per parameter: "
-                   "tiny runs only).")
+                   "tiny runs only; a run estimated to be long is refused unless --force).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=click.IntRange(1, MAX_EXAMPLES), default=None,
               help="Train on the first N training examples only.")
@@ -109,12 +116,19 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
               metavar="STEPS", help="Steps (batches) between --metrics lines.")
 @click.option("--plot", "plot_path", metavar="FILE.svg", default=None,
-              help="Draw loss and accuracy per epoch as SVG (checked before training).")
+              help="Draw loss and accuracy per step as SVG (checked before training).")
+@click.option("--report", "report_path", metavar="FILE.html", default=None,
+              help="Write a page of the run: loss and accuracy per step, the confusion "
+                   "matrix, misclassified digits, settings and timings; rewritten after "
+                   "each epoch, so it shows a run in progress (checked before training).")
 @click.option("--workers", type=WorkerCount(), default="1", show_default=True,
               help="Processes sharing each batch on this machine ('auto': one per core).")
 @click.option("--distributed", is_flag=True,
               help="Share each batch between MPI ranks (under mpiexec or srun); rank 0 "
                    "alone prints and saves.")
+@click.option("--force", is_flag=True,
+              help=f"Start a --mode forward run even if its cost, estimated before it starts "
+                   f"(parameters² × examples × epochs node visits), is over {FORWARD_LIMIT:.0e}.")
 @click.option("--no-compile", "recording", is_flag=True,
               help="Record every example's graph (the recording engine) instead of running "
                    "the code scalargrad.compile generates from one example's; the same "
@@ -123,19 +137,20 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
 def train_mnist(ctx: click.Context, epochs: int, data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
                 as_json: bool, metrics_path: Optional[str], log_every: int,
-                plot_path: Optional[str], workers: int, distributed: bool, recording: bool,
-                **options: Any) -> None:
+                plot_path: Optional[str], report_path: Optional[str], workers: int,
+                distributed: bool, force: bool, recording: bool, **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
     processes = Processes(workers, distributed, compiled=not recording)
     # with --json, stdout holds only the JSON document; under MPI, rank 0 alone prints
     console = Console(stderr=as_json, quiet=not processes.root)
     if not processes.root:  # nor are its files checked: rank 0 writes them
-        save_path = metrics_path = plot_path = None
-    curves = _Curves(metrics_path, log_every, plot_path, appending=resume_path is not None)
+        save_path = metrics_path = plot_path = report_path = None
+    curves = _Curves(metrics_path, log_every, plot_path, appending=resume_path is not None,
+                     report_path=report_path)
     with processes.leaving_together():
         try:
             _train(ctx, console, processes, epochs, data_dir, save_path, load_path, resume_path,
-                   as_json, options, curves)
+                   as_json, {**options, "force": force, "workers": workers}, curves)
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
 
@@ -145,25 +160,31 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
            resume_path: Optional[str], as_json: bool, options: Dict[str, Any],
            curves: "_Curves") -> None:
     def prepare() -> Tuple[TrainingRun, Any]:
-        curves.check_paths()
         return _prepare(ctx, console, epochs, data_dir, save_path, load_path, resume_path,
-                        options)
+                        options, curves)
     run, test_images = processes.agree(prepare)
     stop = _StopRequest(console)
     previous_handler = signal.signal(signal.SIGINT, stop)
     try:
         try:
             with processes.training(run, lambda: stop.requested) as sharing:
-                with mnist_display.TrainingDisplay(console) as display, \
+                last_epoch = run.epochs + epochs
+                with mnist_display.TrainingDisplay(console, last_epoch) as display, \
                         curves.recorder(run) as recorder:
-                    summary = run.train(epochs, Broadcast(display, recorder), **sharing)
+                    engine = processes.engine(run) + (
+                        f", {processes.comm.Get_size()} MPI ranks" if processes.comm is not None
+                        else f", {processes.workers} processes" if processes.workers > 1 else "")
+                    report = curves.report(run, recorder, engine, last_epoch)
+                    listeners = (display, recorder) + ((report,) if report else ())
+                    summary = run.train(epochs, Broadcast(*listeners), **sharing)
         except Diverged as error:
-            raise Failure(f"training diverged: {error}; try a smaller --lr "
-                          f"(it was {run.settings.lr})") from None
+            raise Failure(_diverged(error, run, save_path)) from None
         except WorkerFailed as error:
             raise Failure(_saved_after(error, run, save_path)) from None
         save_error = _save(run, save_path) if save_path is not None else None
-        plot_error = curves.write_plot(run, summary, recorder)
+        plot_error = curves.write_plot(run, summary, recorder) or curves.metrics_error(recorder)
+        if report is not None:
+            plot_error = report.finish(summary, test_images) or plot_error
         if as_json and processes.root:
             click.echo(json.dumps({**summary.to_dict(), "engine": processes.engine(run)},
                                   indent=2))
@@ -184,24 +205,32 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: i
 
 
 class _Curves:
-    """--metrics, --log-every and --plot: the files a run's curves go to."""
+    """--metrics, --log-every, --plot and --report: the files a run's curves go to."""
 
     def __init__(self, metrics_path: Optional[str], every: int, plot_path: Optional[str],
-                 appending: bool) -> None:
+                 appending: bool, report_path: Optional[str] = None) -> None:
         self.metrics_path, self.every, self.plot_path = metrics_path, every, plot_path
         self.appending = appending  # a resumed run goes on with its metrics file
+        self.report_path = report_path
 
     def check_paths(self) -> None:
-        for path in (self.metrics_path, self.plot_path):
+        for path in (self.metrics_path, self.plot_path, self.report_path):
             if path is not None:
                 check_writable(path)
+
+    def check_continues(self, resumed: Checkpoint) -> None:
+        """A resumed run appends to its metrics log only if the log is its own."""
+        if self.metrics_path is not None and self.appending and resumed.optimizer is not None:
+            check_continues(self.metrics_path, resumed.run_id,
+                            resumed.optimizer["steps"], resumed.examples)
 
     @contextmanager
     def recorder(self, run: TrainingRun) -> Iterator[MetricsRecorder]:
         """A recorder for the run, writing to the metrics file if there is one."""
         settings = run.settings
         if self.metrics_path is None:
-            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every)
+            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every,
+                                  run=run.run_id)
             return
         try:
             out = open(self.metrics_path, "a" if self.appending else "w", encoding="utf-8")
@@ -209,7 +238,22 @@ class _Curves:
             raise InputError(f"cannot write {self.metrics_path}: "
                              f"{error.strerror or error}") from None
         with out:
-            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every, out)
+            yield MetricsRecorder(settings.batch_size, settings.lr or 0.0, self.every, out,
+                                  run.run_id)
+
+    def metrics_error(self, recorder: MetricsRecorder) -> Optional[str]:
+        """The error to report (after the summary) if metrics lines could not be written."""
+        if recorder.failed is None:
+            return None
+        return (f"cannot write the metrics to {self.metrics_path}: "
+                f"{recorder.failed.strerror or recorder.failed} (the lines stopped there)")
+
+    def report(self, run: TrainingRun, recorder: MetricsRecorder, engine: str,
+               last_epoch: int) -> Optional[ReportWriter]:
+        """The writer of --report's page, if asked for."""
+        if self.report_path is None:
+            return None
+        return ReportWriter(self.report_path, run, recorder, engine, last_epoch)
 
     @staticmethod
     def panels(run: TrainingRun, summary: Summary, recorder: MetricsRecorder) -> List[Panel]:
@@ -234,28 +278,85 @@ class _Curves:
 
 def _prepare(ctx: click.Context, console: Console, epochs: int, data_dir: Optional[str],
              save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
-             options: Dict[str, Any]) -> Tuple[TrainingRun, Any]:
+             options: Dict[str, Any], curves: "_Curves") -> Tuple[TrainingRun, Any]:
     """The run to train and the test images: every option, path and file is checked
     first, so that nothing is loaded or trained for a command that cannot finish."""
+    for option, path in (("--load", load_path), ("--resume", resume_path)):
+        if path is not None and not path.strip():
+            raise InputError(f"the {option} path is empty")
     if load_path and resume_path:
         raise click.UsageError("--load (the weights, for a new run) and --resume (the whole "
                                "run) exclude each other")
     if epochs == 0 and not (load_path or resume_path):
         raise click.UsageError("--epochs 0 trains nothing: it evaluates a model given with "
                                "--load or --resume")
+    # A model read at the start may be saved over at the end (atomically); any other two
+    # files the same would destroy one of them, as would writing over the data.
+    data_files = {f"the MNIST file {path.name}": str(path)
+                  for path in mnist.data_paths(data_dir)}
+    check_distinct({"--save": save_path, "--load": load_path, "--resume": resume_path,
+                    "--metrics": curves.metrics_path, "--plot": curves.plot_path,
+                    "--report": curves.report_path, **data_files},
+                   may_share=[("--save", "--load"), ("--save", "--resume")])
     if save_path is not None:
         check_writable(save_path)
+    curves.check_paths()
     saved_path = load_path or resume_path
     checkpoint = model_file.load(saved_path) if saved_path else None
     resumed = checkpoint if resume_path else None  # the run --resume names, loaded just above
     if resumed is not None and not resumed.resumable:
         raise InputError(f"{resume_path} holds a model without its training state (format "
                          "version 1): --load it to train it further as a new run")
+    if resumed is not None:
+        curves.check_continues(resumed)
+    force, workers = options.pop("force"), options.pop("workers")
     settings = _settings(ctx, options, checkpoint, resuming=bool(resume_path))
-    data, test_images = _load_data(data_dir, settings, console)
+    if workers > settings.batch_size:
+        raise click.UsageError(f"--workers {workers} is more than the {settings.batch_size} "
+                               "examples of a batch, which the processes share")
+    def check_cost(examples: int) -> None:
+        if settings.mode == "forward" and not force:
+            _check_forward_cost(settings, examples, epochs)
+    data, test_images = _load_data(data_dir, settings, console, check_cost)
     if resumed is not None:
         return TrainingRun.resume(resumed, data), test_images
     return TrainingRun(settings, data, checkpoint.model if checkpoint else None), test_images
+
+
+def _diverged(error: Diverged, run: TrainingRun, save_path: Optional[str]) -> str:
+    """The error line for a run that diverged, once the run is saved as it stood at its
+    last good step (TrainingRun.train rolled it back), if --save was given and there is one."""
+    line = f"training diverged: {error}; try a smaller --lr (it was {run.settings.lr:g})"
+    if save_path is None:
+        return line
+    if not error.rolled_back:
+        return f"{line}; no step of this run was good, so nothing was saved"
+    save_error = _save(run, save_path)
+    if save_error is not None:
+        return f"{line}; {save_error}"
+    return (f"{line}; the run as it stood after its last good step ({run.examples:,} "
+            f"examples trained) is saved to {save_path}")
+
+
+def _check_forward_cost(settings: Settings, examples: int, epochs: int) -> None:
+    """Refuse a forward-mode run estimated to take longer than FORWARD_LIMIT allows."""
+    visits, seconds = forward_cost(settings, examples, epochs)
+    if visits > FORWARD_LIMIT:
+        limit = FORWARD_LIMIT * FORWARD_VISIT_SECONDS
+        raise InputError(
+            f"forward mode would take about {_duration(seconds)} here: one sweep per "
+            f"parameter ({parameter_count(settings):,}) over each batch's graph, about "
+            f"{visits:.1e} node visits for {examples:,} examples x {epochs} epoch"
+            f"{'s' if epochs != 1 else ''}, more than the {FORWARD_LIMIT:.0e} (about "
+            f"{_duration(limit)}) a run may take without --force; use reverse mode (the same "
+            "gradients, one sweep a batch), fewer examples (--limit), or --force")
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} seconds"
 
 
 def _saved_after(error: WorkerFailed, run: TrainingRun, save_path: Optional[str]) -> str:
@@ -302,12 +403,14 @@ def _settings(ctx: click.Context, options: Dict[str, Any], checkpoint: Optional[
     return Settings(**{**given, **{name: saved[name] for name in kept}})
 
 
-def _load_data(data_dir: Optional[str], settings: Settings,
-               console: Console) -> Tuple[Dataset, Any]:
+def _load_data(data_dir: Optional[str], settings: Settings, console: Console,
+               check_examples: Callable[[int], None]) -> Tuple[Dataset, Any]:
     """The examples the run uses, and the test images at 28x28 (to draw misclassified
-    ones): every file is read once, here, with a progress bar for each one downloaded."""
+    ones): every file is read once, here, with a progress bar for each one downloaded.
+    check_examples(how many the run trains on) may refuse the run before the images are
+    read (the labels tell how many there are)."""
     bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    console=console, transient=True)
+                    TimeRemainingColumn(), console=console, transient=True)
     tasks: Dict[str, Any] = {}
 
     def progress(name: str, done: int, total: Optional[int]) -> None:
@@ -322,21 +425,25 @@ def _load_data(data_dir: Optional[str], settings: Settings,
     finally:
         if tasks:
             bars.stop()
-    # locate_files hashes the files again (cheap beside reading them): no public call both
-    # fetches and names them
-    files = mnist.locate_files(directory)
-    train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
-                                         settings.size, settings.limit)
-    test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
-                                                files[mnist.TEST_LABELS])
-    test_rows = mnist.downsample(test_images, settings.size).tolist()
+    with mnist_display.phase(console, f"loading MNIST from {directory}, shrunk to "
+                                      f"{settings.size}x{settings.size}"):
+        # locate_files hashes the files again (cheap beside reading them): no public call
+        # both fetches and names them
+        files = mnist.locate_files(directory)
+        train_rows, train_labels = _examples(files, mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS,
+                                             settings.size, settings.limit, check_examples)
+        test_images, test_labels = mnist.read_split(files[mnist.TEST_IMAGES],
+                                                    files[mnist.TEST_LABELS])
+        test_rows = mnist.downsample(test_images, settings.size).tolist()
     return Dataset(train_rows, train_labels, test_rows, test_labels.tolist()), test_images
 
 
 def _examples(files: Dict[str, Any], images: str, labels: str, size: int,
-              limit: Optional[int]) -> Tuple[List[List[float]], List[int]]:
+              limit: Optional[int], check_examples: Callable[[int], None]
+              ) -> Tuple[List[List[float]], List[int]]:
     """The first ``limit`` examples of a split as rows of floats, and their labels (the
     28x28 images are let go before the rows are made)."""
+    check_examples(len(mnist.read_labels(files[labels])[:limit]))
     pixels, classes = mnist.read_split(files[images], files[labels])
     small = mnist.downsample(pixels[:limit], size)
     del pixels

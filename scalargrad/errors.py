@@ -47,7 +47,15 @@ class MnistError(DataError):
 
 
 class Diverged(ScalargradError, ArithmeticError):
-    """An optimisation whose loss or parameters stopped being finite (the step was too big)."""
+    """An optimisation whose loss or parameters stopped being finite, or whose loss grew by
+    more than a large factor (the step was too big).
+
+    In a training run (scalargrad.run), ``progress`` is how far the epoch had got before
+    the batch that showed it (training.EpochProgress), and ``rolled_back`` is True once the
+    run has been put back as it stood after its last good step, ready to be saved."""
+
+    progress: Any = None
+    rolled_back = False
 
 
 class ExpressionError(InputError):

@@ -9,11 +9,15 @@ The formulas follow PyTorch's conventions, so results can be compared with it:
 
 An optimizer's state (hyperparameters, step count, velocities or moments) is a plain
 JSON-serialisable dict, so training can be saved and resumed exactly.
+
+A ``Schedule`` gives the learning rate of every step (warm-up, then constant, cosine or
+onecycle) as a pure function of how many steps were taken before it; a training loop
+passes it to each step: ``optimizer.step(grads, lr=schedule.rate(optimizer.steps))``.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .core.scalar import Scalar
 
@@ -45,15 +49,22 @@ class Optimizer:
         self.lr = float(lr)
         self.steps = 0
 
-    def step(self, grads: Sequence[float]) -> None:
-        """Update every parameter's value from its gradient (same order as the parameters)."""
+    def step(self, grads: Sequence[float], lr: Optional[float] = None) -> None:
+        """Update every parameter's value from its gradient (same order as the parameters),
+        with the learning rate ``lr`` for this step only if given (a Schedule's rate: a
+        finite number >= 0), otherwise ``self.lr``."""
         if len(grads) != len(self.parameters):
             raise ValueError(f"{type(self).__name__}.step: {len(grads)} gradients for "
                              f"{len(self.parameters)} parameters")
+        if lr is None:
+            lr = self.lr
+        else:
+            _require(_real(lr) and 0 <= lr < math.inf,
+                     f"{type(self).__name__}.step: lr must be a finite number >= 0, got {lr!r}")
         self.steps += 1
-        self._update([float(g) for g in grads])
+        self._update([float(g) for g in grads], float(lr))
 
-    def _update(self, grads: List[float]) -> None:
+    def _update(self, grads: List[float], lr: float) -> None:
         raise NotImplementedError
 
     def state_dict(self) -> Dict[str, Any]:
@@ -120,8 +131,8 @@ class SGD(Optimizer):
         self.weight_decay = float(weight_decay)
         self.velocities = [0.0] * len(self.parameters)
 
-    def _update(self, grads: List[float]) -> None:
-        lr, mu, decay, velocities = self.lr, self.momentum, self.weight_decay, self.velocities
+    def _update(self, grads: List[float], lr: float) -> None:
+        mu, decay, velocities = self.momentum, self.weight_decay, self.velocities
         for i, (p, g) in enumerate(zip(self.parameters, grads)):
             if decay:
                 g += decay * p.value
@@ -156,17 +167,21 @@ class Adam(Optimizer):
         negative = [x for x in state["second_moments"] if x < 0]
         _require(not negative, f"Adam: second_moments must not be negative, got {negative[:1]}")
 
-    def _update(self, grads: List[float]) -> None:
+    def _update(self, grads: List[float], lr: float) -> None:
         b1, b2 = self.betas
         m, v = self.first_moments, self.second_moments
         m_correction = 1.0 - b1 ** self.steps
         v_correction = 1.0 - b2 ** self.steps
-        lr, eps, sqrt = self.lr, self.eps, math.sqrt
+        eps, sqrt = self.eps, math.sqrt
         for i, (p, g) in enumerate(zip(self.parameters, grads)):
             m[i] = b1 * m[i] + (1.0 - b1) * g
             v[i] = b2 * v[i] + (1.0 - b2) * g * g
             p.value -= lr * (m[i] / m_correction) / (sqrt(v[i] / v_correction) + eps)
 
+
+# An optimisation whose loss grows to more than this many times its first value (or a floor)
+# has diverged, even if every number is still finite (scalargrad.training, scalargrad.linefit).
+DIVERGENCE_FACTOR = 1e6
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 MOMENTUM = 0.9  # for "momentum": the usual choice, and what the CLIs offer by name
@@ -181,3 +196,80 @@ def make_optimizer(name: str, parameters: Sequence[Scalar], lr: float) -> Optimi
     if name == "adam":
         return Adam(parameters, lr)
     raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {name!r}")
+
+
+SCHEDULES = ("constant", "cosine", "onecycle")
+
+
+class Schedule:
+    """The learning rate of every step of a run planned to take ``steps`` steps.
+
+    ``rate(done)`` is the rate of the step taken after ``done`` steps (0 for the first; an
+    optimizer's ``steps`` before it), a pure function of ``done`` and the hyperparameters,
+    so a resumed run gets the same rates to the last bit. The first ``warmup`` steps rise
+    linearly to ``lr`` (lr/warmup, 2 lr/warmup, ..., lr); then, over the n = steps - warmup
+    steps after them, with p = (done - warmup) / n going from 0 towards 1:
+
+    - constant: lr (without warm-up, exactly the optimizer's plain steps);
+    - cosine: lr (1 + cos(pi p)) / 2, the half cosine from lr towards 0;
+    - onecycle: lr (1 - p), a straight fall towards 0 (the rate part of Smith's 1cycle: a
+      triangle whose rising side is the warm-up).
+
+    Past the planned steps cosine and onecycle give 0 (constant still lr). The state is
+    the hyperparameters only (state_dict / load_state_dict), as checkpoints need.
+
+    >>> schedule = Schedule("cosine", lr=0.01, steps=100, warmup=10)
+    >>> [schedule.rate(done) for done in (0, 9, 10, 55, 100)]
+    [0.001, 0.01, 0.01, 0.005, 0.0]
+    """
+
+    KEYS = ("kind", "lr", "steps", "warmup")
+
+    def __init__(self, kind: str, lr: float, steps: int, warmup: int = 0) -> None:
+        self.check_state({"kind": kind, "lr": lr, "steps": steps, "warmup": warmup})
+        self.kind, self.lr, self.steps, self.warmup = kind, float(lr), steps, warmup
+
+    def rate(self, done: int) -> float:
+        """The learning rate of the step taken after ``done`` steps (a whole number >= 0)."""
+        _require(type(done) is int and done >= 0,
+                 f"Schedule.rate: done must be a whole number >= 0, got {done!r}")
+        lr, warmup = self.lr, self.warmup
+        if done < warmup:
+            return lr * (done + 1) / warmup
+        if self.kind == "constant":
+            return lr
+        if done >= self.steps:
+            return 0.0
+        p = (done - warmup) / (self.steps - warmup)
+        if self.kind == "cosine":
+            return lr * (1.0 + math.cos(math.pi * p)) / 2.0
+        return lr * (1.0 - p)
+
+    def state_dict(self) -> Dict[str, Any]:
+        """A JSON-serialisable copy of the hyperparameters."""
+        return {key: getattr(self, key) for key in self.KEYS}
+
+    @classmethod
+    def check_state(cls, state: Any) -> None:
+        """ValueError naming the first problem unless ``state`` is a schedule's state_dict():
+        a known kind, a positive finite lr, whole numbers 1 <= steps and 0 <= warmup <= steps."""
+        _require(isinstance(state, dict), f"Schedule: the state must be a dict, "
+                                          f"not {type(state).__name__}")
+        missing = [key for key in cls.KEYS if key not in state]
+        _require(not missing, f"Schedule: the state lacks {', '.join(missing)}")
+        kind, lr, steps, warmup = (state[key] for key in cls.KEYS)
+        _require(kind in SCHEDULES,
+                 f"Schedule: kind must be one of {', '.join(SCHEDULES)}, not {kind!r}")
+        _require(_real(lr) and 0 < lr < math.inf,
+                 f"Schedule: lr must be a positive finite number, got {lr!r}")
+        _require(type(steps) is int and steps >= 1,
+                 f"Schedule: steps must be a whole number >= 1, got {steps!r}")
+        _require(type(warmup) is int and 0 <= warmup <= steps,
+                 f"Schedule: warmup must be a whole number from 0 to steps ({steps}), "
+                 f"got {warmup!r}")
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore a state_dict(); ValueError, with nothing changed, if it is not one."""
+        self.check_state(state)
+        self.kind, self.steps, self.warmup = state["kind"], state["steps"], state["warmup"]
+        self.lr = float(state["lr"])

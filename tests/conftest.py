@@ -20,3 +20,6 @@ def shared_mnist() -> Path:
     if not (SHARED_MNIST / "t10k-labels-idx1-ubyte.gz").exists():
         pytest.skip("../shared/mnist is not here")
     return SHARED_MNIST
+
+
+from tests.browser import browser  # noqa: E402,F401  (headless Chromium, for page tests)

@@ -219,19 +219,38 @@ def _check_tree(tree: ast.Expression, text: str) -> None:
     Walks with an explicit stack, outermost and leftmost first, so the error reported is
     the first a reader meets.
     """
-    stack = [(tree.body, 1)]
+    # (node, depth, the chain of operators written in a row that leads to it, the longest
+    # such chain on its path): a + b + c nests to the left, a ** b ** c to the right
+    stack = [(tree.body, 1, 0, 0)]
     count = 0
     while stack:
-        node, depth = stack.pop()
+        node, depth, chain, longest = stack.pop()
         count += 1
         if count > MAX_NODES:
             raise _error_at(node, text, f"the expression is too large: more than {MAX_NODES} "
                                         "numbers, names, operators and calls")
         if depth > MAX_DEPTH:
-            raise _error_at(node, text, f"the expression is too deeply nested: more than "
-                                        f"{MAX_DEPTH} levels")
+            raise _depth_error(node, text, longest)
         _check_node(node, text)
-        stack.extend((child, depth + 1) for child in reversed(_children(node)))
+        children = _children(node)
+        along = 1 if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) else 0
+        chains = [chain + 1 if isinstance(node, ast.BinOp) and k == along else 0
+                  for k in range(len(children))]
+        stack.extend((child, depth + 1, links, max(longest, links, chain))
+                     for child, links in zip(reversed(children), reversed(chains)))
+
+
+def _depth_error(node: ast.expr, text: str, chain: int) -> ExpressionError:
+    """The error for a node past MAX_DEPTH, naming what the user wrote: a chain of terms
+    (a + b + c nests one level per term in the syntax tree) or nested calls and brackets."""
+    if chain > MAX_DEPTH // 2:
+        return _error_at(node, text, f"the expression is too long a chain: more than "
+                                     f"{MAX_DEPTH} terms in a row joined by operators (each "
+                                     f"nests one level deeper, and the limit is {MAX_DEPTH} "
+                                     "levels); group terms with parentheses, as in "
+                                     "(a + b) + (c + d)")
+    return _error_at(node, text, f"the expression is too deeply nested: more than {MAX_DEPTH} "
+                                 "levels of calls, parentheses and operators")
 
 
 def _error_at(node: Union[ast.expr, ast.keyword], text: str, message: str,

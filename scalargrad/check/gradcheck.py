@@ -9,16 +9,24 @@ and rounding, while a wrong derivative rule is off by far more.
 Where every finite-difference step leaves the function's domain or overflows (d(x**y)/dy
 at x < 0), a derivative cannot be checked: its finite difference, errors and ``ok`` are
 None and its note says why, and a report is ok when every derivative that could be
-checked passed.
+checked passed. A derivative that disagrees is estimated again at half (and a quarter of)
+the step: unless those estimates agree with the first within the tolerance or rounding, or
+converge as a smooth function's do, or if they grow without bound, the finite difference
+cannot be trusted there (the function is not smooth at the scale of the step, or overflows
+near it, as x**(10**10) at x = 1, or has a pole within it, as x/y at y = 1e-300), and the
+derivative is reported as not checkable rather than as failed.
 """
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..core.autodiff import ancestors, forward_autodiff, jacobian, release, reverse_autodiff
-from .finite_differences import Partial, ProgressCallback, jacobian_partials, partials
+from ..errors import InputError
+from .finite_differences import (CENTRAL_STEP, RICHARDSON_STEP, Partial, ProgressCallback,
+                                 jacobian_partials, partials)
 from ..core.recording import kink_test
 from ..core.rules import Rule
 from ..core.scalar import Scalar, arguments, value_of
@@ -105,6 +113,70 @@ def _compare(a: float, b: float, estimate: Partial, rtol: float,
             estimate.note)
 
 
+def _scaled_step(richardson: bool, step: Optional[float], factor: float) -> float:
+    """The step scale used, times factor: for estimating a derivative again."""
+    return (step if step is not None else RICHARDSON_STEP if richardson else CENTRAL_STEP) * factor
+
+
+def _trusted(first: Partial, half: Partial, quarter: Callable[[], Partial], magnitude: float,
+             rtol: float, atol: float) -> bool:
+    """Whether a finite difference that disagrees can be believed, from estimates at half
+    and a quarter of its step: not if they grow without bound as the step shrinks (more
+    than threefold each halving: a pole within the step, as 1/y at y = 1e-300 with a step
+    of 6e-6); yes if they agree with it within the check's tolerance or within rounding
+    (64 eps |f| / h), or converge as a smooth function's do (the error shrinking fourfold
+    with each halving, which predicts the quarter step's estimate)."""
+    if half.stencil is None:
+        return False
+    if abs(half.value) > 3 * abs(first.value):
+        last = quarter()
+        if last.stencil is None or abs(last.value) > 3 * abs(half.value):
+            return False
+    tolerance = atol + rtol * abs(first.value)
+    rounding = 64 * sys.float_info.epsilon * magnitude / first.step
+    change = _distance(first.value, half.value)
+    if change <= max(tolerance, rounding):
+        return True
+    last = quarter()
+    predicted = half.value - (first.value - half.value) / 4
+    return (last.stencil is not None
+            and _distance(last.value, predicted) <= max(change / 10, tolerance, 4 * rounding))
+
+
+def _distrusted(failed: List[int], estimates: Sequence[Partial],
+                again: Callable[[float], Sequence[Partial]], magnitudes: Sequence[float],
+                rtol: float, atol: float) -> Dict[int, str]:
+    """For the estimates at positions failed, why they cannot be trusted (where they
+    cannot); again(factor) estimates every derivative again at factor times the step."""
+    if not failed:
+        return {}
+    later: Dict[float, Sequence[Partial]] = {}
+
+    def at(factor: float) -> Sequence[Partial]:
+        if factor not in later:
+            later[factor] = again(factor)
+        return later[factor]
+    def quarter(k: int) -> Callable[[], Partial]:
+        return lambda: at(0.25)[k]
+    notes = {}
+    for k in failed:
+        first = estimates[k]
+        try:
+            if _trusted(first, at(0.5)[k], quarter(k), magnitudes[k], rtol, atol):
+                continue
+        except InputError:  # a smaller step rounds to nothing: the estimate stands
+            continue
+        notes[k] = (f"not checkable by finite differences: they cannot be trusted here, as "
+                    f"they do not settle when the step shrinks ({first.value:.6g} with a step "
+                    f"of {first.step:.2g}, {_shown(at(0.5)[k])} with half of it): the function "
+                    f"is not smooth at the scale of the step, or overflows near it")
+    return notes
+
+
+def _shown(estimate: Partial) -> str:
+    return "none" if estimate.stencil is None else f"{estimate.value:.6g}"
+
+
 def check_gradients(func: Callable, args: Sequence[float], names: Optional[Sequence[str]] = None,
                     rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
                     richardson: bool = False, step: Optional[float] = None) -> GradientReport:
@@ -125,6 +197,15 @@ def check_gradients(func: Callable, args: Sequence[float], names: Optional[Seque
     estimates = partials(func, args, richardson=richardson, step=step)
     checks = [InputCheck(name, at, r, f, *_compare(r, f, d, rtol, atol))
               for name, at, r, f, d in zip(names, args, reverse, forward, estimates)]
+    distrusted = _distrusted(
+        [k for k, check in enumerate(checks) if check.ok is False], estimates,
+        lambda factor: partials(func, args, richardson=richardson,
+                                step=_scaled_step(richardson, step, factor)),
+        [abs(value)] * len(args), rtol, atol)
+    for k, note in distrusted.items():
+        check = checks[k]
+        checks[k] = InputCheck(check.name, check.at, check.reverse, check.forward, None, None,
+                               None, None, None, note)
     return GradientReport(value, checks, kinks(y))
 
 
@@ -185,4 +266,19 @@ def check_hessian(func: Callable, args: Sequence[float], names: Optional[Sequenc
             a, b = forward_over_reverse[i][j], reverse_over_reverse[i][j]
             entries.append(SecondDerivativeCheck(row, column, a, b,
                                                  *_compare(a, b, numeric[i][j], rtol, atol)))
+    count = len(names)
+    distrusted = _distrusted(
+        [k for k, entry in enumerate(entries) if entry.ok is False],
+        [estimate for estimates in numeric for estimate in estimates],
+        lambda factor: [estimate for estimates in jacobian_partials(
+            gradient_at, args, richardson=richardson,
+            step=_scaled_step(richardson, step, factor)) for estimate in estimates],
+        [abs(g.value if isinstance(g, Scalar) else g) for g in gradient for _ in names],
+        rtol, atol)
+    for k, note in distrusted.items():
+        entry = entries[k]
+        entries[k] = SecondDerivativeCheck(entry.row, entry.column, entry.forward_over_reverse,
+                                           entry.reverse_over_reverse, None, None, None, None,
+                                           None, note)
+    assert len(entries) == count * count
     return HessianReport(entries)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +33,7 @@ from ..core.autodiff import forward_autodiff, reverse_autodiff
 from ..core.tape import cycle_collector_paused
 from ..errors import DataError, Diverged, InputError
 from ..matrix import Matrix
-from ..optim import make_optimizer
+from ..optim import DIVERGENCE_FACTOR, make_optimizer
 from ..core.scalar import Scalar
 
 Points = Tuple[List[float], List[float]]
@@ -81,15 +82,36 @@ def synthetic_points(count: int, slope: float = 0.7, intercept: float = 4.0, noi
     return xs, ys
 
 
-def _parse_row(line: str) -> Optional[Tuple[float, float]]:
-    """(x, y) from a line "x,y" (cells may be quoted), or None if it is not two numbers."""
+# A number in a CSV cell: a decimal float as written by people and programs (1, -2.5, .5,
+# 3e-7, inf, nan), not Python's wider float() syntax (1_000, non-ASCII digits).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf(inity)?|nan)",
+                     re.IGNORECASE | re.ASCII)
+
+
+def _cells(line: str) -> List[str]:
+    """The comma-separated cells of a line (cells may be quoted), stripped of spaces."""
     try:
         cells = next(csv.reader([line])) if '"' in line else line.split(",")
-        if len(cells) == 2:
-            return float(cells[0]), float(cells[1])
-    except (ValueError, csv.Error):
-        pass
-    return None
+    except csv.Error:
+        cells = line.split(",")
+    return [cell.strip() for cell in cells]
+
+
+def _number(cell: str) -> Optional[float]:
+    return float(cell) if _NUMBER.fullmatch(cell) else None
+
+
+def _parse_row(cells: Sequence[str]) -> Optional[Tuple[float, float]]:
+    """(x, y) from a line's cells, or None if they are not two numbers."""
+    if len(cells) != 2:
+        return None
+    x, y = _number(cells[0]), _number(cells[1])
+    return None if x is None or y is None else (x, y)
+
+
+def _is_header(cells: Sequence[str]) -> bool:
+    """A header names columns: none of its cells is a number (so '1,abc' is not one)."""
+    return all(_number(cell) is None for cell in cells)
 
 
 def _shown(line: str) -> str:
@@ -98,17 +120,23 @@ def _shown(line: str) -> str:
 
 def read_points_csv(path: Union[str, Path], *, max_points: int = MAX_POINTS,
                     max_line_bytes: int = MAX_LINE_BYTES) -> Points:
-    """x,y pairs from a UTF-8 CSV file; a first line that is not two numbers is a header.
+    """x,y pairs from a UTF-8 CSV file, with an optional header.
 
-    Blank lines are skipped. At most max_points + 1 lines (a header and max_points points;
-    blank lines count) and max_line_bytes bytes per line are read, so any file, /dev/zero
-    included, is read quickly in bounded memory. Raises DataError, naming the line, for
+    Every line must be two numbers (decimal floats, cells may be quoted) except blank lines,
+    which are skipped, and a header: the first line that is not blank, if none of its
+    cells is a number ("x,y"; "1,abc" is a malformed row, not a header). At most
+    max_points + 1 lines (a header and max_points points; blank lines count) and
+    max_line_bytes bytes per line are read, so any file, /dev/zero included, is read
+    quickly in bounded memory. Raises DataError, naming the line, for
     anything that is not two finite numbers, a file over either limit, or one that cannot
     be read.
     """
+    if not str(path).strip():
+        raise DataError("the CSV path is empty")
     xs: List[float] = []
     ys: List[float] = []
     number = read = 0
+    header_seen = False
     try:
         with open(path, "rb") as file:
             while True:
@@ -131,9 +159,11 @@ def read_points_csv(path: Union[str, Path], *, max_points: int = MAX_POINTS,
                     raise DataError(f"{path}, line {number:,}: not UTF-8 text") from None
                 if not line:
                     continue
-                point = _parse_row(line)
+                cells = _cells(line)
+                point = _parse_row(cells)
                 if point is None:
-                    if number == 1:
+                    if not (xs or header_seen) and _is_header(cells):
+                        header_seen = True
                         continue
                     raise DataError(f"{path}, line {number:,}: expected two numbers 'x,y', "
                                     f"got {_shown(line)}")
@@ -289,6 +319,7 @@ class _Descent:
         self.updater = make_optimizer(optimizer, [self.a, self.c], lr)
         self.differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
         self.done = 0  # optimizer updates made
+        self.first_loss: Optional[float] = None
 
     def rows(self, indices: Iterable[int]) -> Matrix:
         """The points at indices as rows (x', 1, -y')."""
@@ -326,8 +357,15 @@ class _Descent:
         return math.fsum(losses), [math.fsum(slopes), math.fsum(intercepts)]
 
     def step(self, rows: Matrix, report: Callable[[FitStep], None]) -> Tuple[float, List[float]]:
-        """Evaluate the current line on rows, report it, and return the loss and gradient."""
+        """Evaluate the current line on rows, report it, and return the loss and gradient;
+        Diverged if the loss has grown to more than DIVERGENCE_FACTOR times the first (or
+        times 1, the standardised loss of the horizontal line through the mean)."""
         loss, grads = self.evaluate(rows, self.a, self.c)
+        if self.first_loss is None:
+            self.first_loss = loss
+        elif loss > DIVERGENCE_FACTOR * max(self.first_loss, 1.0):
+            raise Diverged(f"the loss diverged after {_steps(self.done)}: it grew more than "
+                           f"{DIVERGENCE_FACTOR:g}-fold from its first value")
         report(FitStep(self.done, self.frame.line(self.a.value, self.c.value),
                        self.frame.mean_squared_error(loss)))
         return loss, grads
@@ -365,7 +403,8 @@ def fit_line(xs: Sequence[float], ys: Sequence[float], *, optimizer: str = "sgd"
     seed orders the minibatches. callback gets a FitStep for each line evaluated (the start,
     then after every update with all points, before every update with minibatches), and
     one for the result last. Raises DataError for unusable points (or a least-squares line
-    that is not a float) and Diverged if the loss stops being finite.
+    that is not a float) and Diverged if the loss stops being finite or grows more than
+    DIVERGENCE_FACTOR-fold.
     """
     check_points(xs, ys)
     if mode not in MODES:

@@ -9,7 +9,7 @@ and the last), and the end. scalargrad.view.fit_chart draws them.
 from __future__ import annotations
 
 import math
-from typing import List, NamedTuple, Sequence
+from typing import List, NamedTuple, Sequence, Tuple
 
 from .linefit import FitStep
 from ..series import Thinned
@@ -47,16 +47,18 @@ class FitHistory:
         return chosen
 
 
-def equation(step: FitStep, scale: float = 0.0, digits: int = 3) -> str:
-    """``y = 0.7x + 4``; an intercept below 1e-12 of scale (the data's size) is rounding
-    left from the standardised coordinates the fit runs in, and shown as 0."""
+def equation(step: FitStep, scale: Tuple[float, float] = (0.0, 0.0), digits: int = 3) -> str:
+    """``y = 0.7x + 4``; an intercept below 1e-12 of what it is computed from (the slope
+    times the data's x, and its y; ``scale``, from scale_of) is rounding left from the
+    standardised coordinates the fit runs in, and shown as 0."""
     slope, intercept = step.line
-    if abs(intercept) <= 1e-12 * scale:
+    x_size, y_size = scale
+    if abs(intercept) <= 1e-12 * (abs(slope) * x_size + y_size):
         intercept = 0.0
     sign = "-" if intercept < 0 else "+"
     return f"y = {slope:.{digits}g}x {sign} {abs(intercept):.{digits}g}"
 
 
-def scale_of(xs: Sequence[float], ys: Sequence[float]) -> float:
-    """The size of the data, for equation()."""
-    return max(map(abs, ys)) + max(map(abs, xs))
+def scale_of(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, float]:
+    """The size of the data, for equation(): its largest |x| and |y|."""
+    return max(map(abs, xs)), max(map(abs, ys))

@@ -15,7 +15,9 @@ Format "scalargrad-mnist-model", version 2::
                                  "loss_sum", "correct", "seconds"}},
      "history":   [{"epoch", "examples", "complete", "loss", "train_accuracy",
                     "test_accuracy", "seconds"}, ...],
-     "test_accuracy": after the last epoch (or null)}
+     "test_accuracy": after the last epoch (or null),
+     "run":       the run's id (letters, digits, '-' and '_'; absent or null in files
+                  saved before runs had ids, which still load)}
 
 Version 1 files (options and model only, no training state) are still read: their
 weights can be evaluated or trained further, but their run cannot be resumed.
@@ -28,7 +30,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import re
+import stat
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional, cast
@@ -40,6 +45,7 @@ from .loop import CLASSES, Checkpoint, EpochRecord, Settings
 from .model import Classifier, EpochProgress
 
 FORMAT = "scalargrad-mnist-model"
+_RUN_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
@@ -52,9 +58,9 @@ def save(path: str, checkpoint: Checkpoint) -> None:
 
 def load(path: str) -> Checkpoint:
     """The checkpoint in the file at path; InputError "<path>: <problem>" if unusable."""
-    if Path(path).exists() and not Path(path).is_file():
-        raise InputError(f"cannot read model {path}: not a regular file")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputError(f"cannot read model {path}: not a regular file")
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read model {path}: {error.strerror or error}") from None
@@ -85,7 +91,7 @@ def to_document(checkpoint: Checkpoint) -> Dict[str, Any]:
                          "random_state": [version, list(internal), gauss],
                          "unfinished": None if unfinished is None else asdict(unfinished)},
             "history": [asdict(record) for record in checkpoint.history],
-            "test_accuracy": checkpoint.test_accuracy}
+            "test_accuracy": checkpoint.test_accuracy, "run": checkpoint.run_id}
 
 
 def from_document(document: Any) -> Checkpoint:
@@ -137,8 +143,11 @@ def from_document(document: Any) -> Checkpoint:
              and (not stopped or (last is not None and unfinished is not None
                                   and last.examples == unfinished.examples)),
              "the history and progress.unfinished disagree about the epoch in progress")
+    run = document.get("run")
+    _require(run is None or (isinstance(run, str) and _RUN_ID.fullmatch(run) is not None),
+             f"run must be an id of 1 to 64 letters, digits, '-' and '_', or null, not {run!r}")
     return Checkpoint(settings, Classifier.from_dict(model), optimizer, random_state, epochs,
-                      examples, unfinished, history, test_accuracy)
+                      examples, unfinished, history, test_accuracy, run)
 
 
 def _require(ok: bool, problem: str) -> None:

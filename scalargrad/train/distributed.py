@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 from ..errors import Diverged, InputError
 from ..optim import Optimizer
 from .gradient import GradientFactory, RecordedGradient, ShardResult, bounds
-from .model import Classifier, Rows
+from .model import GRADIENT_PHASE, BatchAbandoned, Classifier, Rows
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -49,9 +49,10 @@ class AllreduceTraining:
         self.model, self.optimizer, self.rows, self.labels = model, optimizer, rows, labels
         self.gradient = make_gradient(model, mode)
         self.count = len(model.parameters())
-        # the gradient, then the loss and the count correct: one buffer, one Allreduce
-        self.sent = array("d", bytes(8 * (self.count + 2)))
-        self.summed = array("d", bytes(8 * (self.count + 2)))
+        # the gradient, then the loss, the count correct and how many ranks abandoned the
+        # batch (training.GradientPhase): one buffer, one Allreduce
+        self.sent = array("d", bytes(8 * (self.count + 3)))
+        self.summed = array("d", bytes(8 * (self.count + 3)))
 
     @classmethod
     def for_run(cls, run: "TrainingRun", comm: Any,
@@ -66,16 +67,24 @@ class AllreduceTraining:
         first, last = bounds(len(batch), self.size)[self.rank]
         shard = batch[first:last]
         overflow: Optional[str] = None
+        abandoned = 0.0
         try:
-            result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
+            with GRADIENT_PHASE:
+                result = self.gradient([self.rows[i] for i in shard],
+                                       [self.labels[i] for i in shard])
         except Diverged as error:  # the others must still be answered: with an infinite loss
             overflow = str(error)
             result = ShardResult(math.inf, 0, [0.0] * self.count)
+        except BatchAbandoned:  # a stop here: the others must still be answered, and told
+            abandoned = 1.0
+            result = ShardResult(0.0, 0, [0.0] * self.count)
         count, sent = self.count, self.sent
         sent[:count] = array("d", result.gradient)
-        sent[count], sent[count + 1] = result.loss_sum, result.correct
+        sent[count], sent[count + 1], sent[count + 2] = result.loss_sum, result.correct, abandoned
         self.comm.Allreduce(sent, self.summed, op=self.sum)
         summed = self.summed
+        if summed[count + 2]:  # a rank was stopped while it computed: every rank drops it
+            raise BatchAbandoned
         loss = summed[count] / len(batch)
         if not math.isfinite(loss):
             raise Diverged(overflow or f"the loss became {loss}")

@@ -23,7 +23,7 @@ from ..errors import Diverged
 from ..matrix import Matrix
 from ..core.scalar import Scalar
 from ..optim import Optimizer
-from .model import BatchStep, Classifier, Rows, argmax
+from .model import GRADIENT_PHASE, BatchStep, Classifier, Rows, argmax
 
 
 @dataclass
@@ -97,7 +97,8 @@ def step_with(gradient: ShardGradient, optimizer: Optimizer, rows: Rows,
     one ShardGradient in this process, such as a compiled one: one shard, all the batch.
     (A ShardGradient takes the gradient at the model's values: the optimizer sets them.)"""
     def step(batch: Sequence[int]) -> Tuple[float, int]:
-        result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
+        with GRADIENT_PHASE:
+            result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
         loss = result.loss_sum / len(batch)
         if not math.isfinite(loss):
             raise Diverged(f"the loss became {loss}")

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, cast
 
-from ..errors import InputError, WorkerFailed
+from ..errors import Diverged, InputError, WorkerFailed
 from ..optim import OPTIMIZERS, make_optimizer
-from .model import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, BatchStep, Classifier,
-                       EpochProgress, Predict, Rows, accuracy, train_epoch)
+from .model import (ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE, BatchReport, BatchStep,
+                    Classifier, EpochProgress, LossGuard, Predict, Rows, accuracy,
+                    step_in_this_process, train_epoch)
 
 IMAGE_SIZES = (7, 14, 28)  # the sizes scalargrad.train.mnist shrinks MNIST's images to
 CLASSES = 10
@@ -29,6 +31,27 @@ MODES = ("reverse", "forward")
 # Learning rates measured to work here: (softmax regression, with a hidden layer).
 DEFAULT_LR: Dict[str, Tuple[float, float]] = {"adam": (0.05, 0.003), "sgd": (0.5, 0.1),
                                               "momentum": (0.1, 0.01)}
+
+
+# Forward mode makes one sweep per parameter over each batch's graph, which holds about one
+# node per parameter and example: a run visits about parameters² × examples × epochs nodes,
+# each visit about 75-165 ns here (7x7 and 14x14 models, measured).
+FORWARD_VISIT_SECONDS = 1e-7
+FORWARD_LIMIT = 1e10  # node visits a forward-mode run may make unless told to go on (~17 min)
+
+
+def parameter_count(settings: "Settings") -> int:
+    """The model's parameters: weights and biases of each layer."""
+    widths = [settings.size * settings.size, settings.hidden, CLASSES]
+    widths = [width for width in widths if width]
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+
+
+def forward_cost(settings: "Settings", examples: int, epochs: int) -> Tuple[float, float]:
+    """(node visits, seconds) a forward-mode run of so many epochs of so many examples
+    would take, estimated (see FORWARD_VISIT_SECONDS)."""
+    visits = float(parameter_count(settings)) ** 2 * examples * epochs
+    return visits, visits * FORWARD_VISIT_SECONDS
 
 
 def default_lr(optimizer: str, hidden: int) -> float:
@@ -125,9 +148,10 @@ class Checkpoint:
 
     ``random_state`` is the shuffling RNG's state when the epoch in progress began, and
     ``unfinished`` how far that epoch got (None between epochs): resuming draws the same
-    order again and skips what was trained. ``optimizer`` is None for a model saved
-    without its training state (format version 1), which can be evaluated or trained
-    further as a new run, but not resumed.
+    order again and skips what was trained. ``run_id`` names the run (TrainingRun.run_id):
+    what it writes elsewhere, its metrics log, can be told from another run's.
+    ``optimizer`` is None for a model saved without its training state (format version 1),
+    which can be evaluated or trained further as a new run, but not resumed.
     """
     settings: Settings
     model: Classifier
@@ -138,6 +162,7 @@ class Checkpoint:
     unfinished: Optional[EpochProgress] = None
     history: List[EpochRecord] = field(default_factory=list)
     test_accuracy: Optional[float] = None
+    run_id: Optional[str] = None  # None in files saved before runs had ids
 
     @property
     def resumable(self) -> bool:
@@ -216,6 +241,7 @@ class TrainingRun:
         self.unfinished: Optional[EpochProgress] = None
         self.history: List[EpochRecord] = []
         self.test_accuracy: Optional[float] = None
+        self.run_id = secrets.token_hex(8)  # a new run: kept by checkpoints and resume
 
     @classmethod
     def resume(cls, checkpoint: Checkpoint, data: Dataset) -> "TrainingRun":
@@ -235,28 +261,37 @@ class TrainingRun:
         run.epochs, run.examples = checkpoint.epochs, checkpoint.examples
         run.unfinished, run.history = unfinished, list(checkpoint.history)
         run.test_accuracy = checkpoint.test_accuracy
+        run.run_id = checkpoint.run_id or run.run_id  # a file from before ids: a new one
         return run
 
     def checkpoint(self) -> Checkpoint:
         """The run's state now (the model itself, not a copy: save it before training on)."""
         return Checkpoint(self.settings, self.model, self.optimizer.state_dict(),
                           self.epoch_start_state, self.epochs, self.examples, self.unfinished,
-                          list(self.history), self.test_accuracy)
+                          list(self.history), self.test_accuracy, self.run_id)
 
     def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
               should_stop: Callable[[], bool] = lambda: False,
-              step: Optional[BatchStep] = None, predict: Optional[Predict] = None) -> Summary:
+              step: Optional[BatchStep] = None, predict: Optional[Predict] = None,
+              sync: Optional[Sync] = None) -> Summary:
         """Train until ``epochs`` more epochs have ended, or should_stop() is true after a
         batch; then evaluate on the test set (also after each epoch, finished or not).
 
         An unfinished epoch (from a run stopped early) is continued where it stopped and
-        counts as the first of ``epochs``. Diverged if the loss stops being finite.
-        ``step`` trains each batch and ``predict`` evaluates, by default in this process
-        (see model.BatchStep): scalargrad.train.parallel and scalargrad.train.distributed make ones
-        that share the work. If one of those processes fails (WorkerFailed), the batches
-        done are recorded as for a stop (evaluated in this process), then the error is
-        raised again: the run can be saved as it stands, once its optimizer is whole
-        (WorkerFailed.recovered).
+        counts as the first of ``epochs``. ``step`` trains each batch and ``predict``
+        evaluates, by default in this process (see model.BatchStep):
+        scalargrad.train.parallel and scalargrad.train.distributed make ones that share the
+        work (and ``sync``, where the optimizer's state lives elsewhere while training). If
+        one of those processes fails (WorkerFailed), the batches done are recorded as for a
+        stop (evaluated in this process), then the error is raised again: the run can be
+        saved as it stands, once its optimizer is whole (WorkerFailed.recovered).
+
+        Diverged if a loss is not finite or grows by more than DIVERGENCE_FACTOR over the
+        first (model.LossGuard), or a weight is not finite at an epoch's end: the run is
+        first put back as it stood after its last good step (the step before the one whose
+        result diverged), by going back to the start of that epoch and training again up to
+        it (the same batches, the same arithmetic), recorded as an epoch stopped there, and
+        Diverged.rolled_back says so; False if no step of this call was good.
         """
         callbacks = callbacks or Callbacks()
         data, settings = self.data, self.settings
@@ -274,41 +309,40 @@ class TrainingRun:
                 failure, predict = failure or error, None
                 return accuracy(self.model, data.test_rows, data.test_labels)
 
+        GRADIENT_PHASE.pending = False  # a stop asked for before this call is not this call's
+        guarded = LossGuard(step or step_in_this_process(
+            self.model, self.optimizer, data.train_rows, data.train_labels, settings.mode),
+            math.log(CLASSES))
+        # the run at the start of this call and of its last epochs
+        marks: List[Optional[_Mark]] = []
         for _ in range(epochs):
             if should_stop():
                 interrupted = True
                 break
+            marks = [*marks[-1:], _Mark.of(self, sync)]
             before = self.unfinished or EpochProgress()
             callbacks.epoch_started(self.epochs + 1, before.examples, len(data.train_rows))
-            self.rng.setstate(self.epoch_start_state)
             try:
-                progress = train_epoch(self.model, self.optimizer, data.train_rows,
-                                       data.train_labels, settings.batch_size, self.rng,
-                                       settings.mode, callbacks.batch_done, should_stop,
-                                       resume=self.unfinished, step=step)
+                progress = self._epoch(guarded, callbacks.batch_done, should_stop)
             except WorkerFailed as error:  # recorded as if stopped there, then raised again
                 if error.progress is None:
                     raise
                 failure, progress, predict = error, error.progress, None
+            except Diverged as error:
+                raise self._rolled_back(error, marks, guarded, callbacks, evaluate,
+                                        sync) from None
+            if progress.examples == before.examples:  # stopped (abandoned) or failed before
+                interrupted = True                     # its first batch: nothing to record
+                break
             trained += progress.examples - before.examples
             training_seconds += progress.seconds - before.seconds
-            self.examples += progress.examples - before.examples
             evaluation = evaluate()
-            complete = progress.examples == len(data.train_rows)
-            record = EpochRecord(self.epochs + 1, progress.examples, complete, progress.loss,
-                                 progress.accuracy, evaluation[0], progress.seconds)
-            if self.unfinished is not None:
-                self.history[-1] = record  # the same epoch, further along
-            else:
-                self.history.append(record)
+            record = self._record(progress, evaluation[0], callbacks)
             train_accuracy = record.train_accuracy
-            callbacks.epoch_ended(record)
-            if not complete:
-                self.unfinished = progress
+            if not record.complete:
                 interrupted = True
                 break
-            self.epochs, ended, self.unfinished = self.epochs + 1, ended + 1, None
-            self.epoch_start_state = self.rng.getstate()
+            ended += 1
             if failure is not None:
                 break
         if evaluation is None:  # nothing trained: the model as it came
@@ -319,3 +353,119 @@ class TrainingRun:
         return Summary(settings, evaluation[0], evaluation[1], train_accuracy, ended, trained,
                        self.epochs, self.examples, interrupted, time.perf_counter() - started,
                        training_seconds, list(self.history))
+
+    def _epoch(self, step: BatchStep, on_batch: Callable[[BatchReport], None],
+               should_stop: Callable[[], bool]) -> EpochProgress:
+        """The epoch in progress, trained (on from where it stopped) until its end or a stop;
+        Diverged (with the progress) if a weight is not finite once it ends."""
+        data = self.data
+        self.rng.setstate(self.epoch_start_state)
+        progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
+                               self.settings.batch_size, self.rng, self.settings.mode, on_batch,
+                               should_stop, resume=self.unfinished, step=step)
+        bad = next((p.value for p in self.model.parameters() if not math.isfinite(p.value)),
+                   None)
+        if bad is not None:
+            error = Diverged(f"a weight became {bad} after {progress.examples} examples")
+            error.progress = progress
+            raise error
+        return progress
+
+    def _record(self, progress: EpochProgress, test_accuracy: float,
+                callbacks: Callbacks) -> EpochRecord:
+        """Record how far the epoch in progress got (evaluated: test_accuracy), as the
+        end of the epoch, or as an epoch stopped there."""
+        before = self.unfinished or EpochProgress()
+        self.examples += progress.examples - before.examples
+        complete = progress.examples == len(self.data.train_rows)
+        record = EpochRecord(self.epochs + 1, progress.examples, complete, progress.loss,
+                             progress.accuracy, test_accuracy, progress.seconds)
+        if self.unfinished is not None:
+            self.history[-1] = record  # the same epoch, further along
+        else:
+            self.history.append(record)
+        callbacks.epoch_ended(record)
+        if complete:
+            self.epochs, self.unfinished = self.epochs + 1, None
+            self.epoch_start_state = self.rng.getstate()
+        else:
+            self.unfinished = progress
+        return record
+
+    def _rolled_back(self, error: Diverged, marks: List[Optional["_Mark"]], step: BatchStep,
+                     callbacks: Callbacks, evaluate: Callable[[], Tuple[float, List[int]]],
+                     sync: Optional[Sync]) -> Diverged:
+        """The error, once the run is back at its last good step (if this call made one).
+
+        The batch that diverged began error.progress.examples into the epoch; the update
+        before it (the last batch's) made the weights that diverged, so the last good state
+        is the one before that update: found by restoring the mark of the epoch it was in
+        and training again up to its start."""
+        diverged = Diverged(f"{error} of epoch {self.epochs + 1}")
+        size, total = self.settings.batch_size, len(self.data.train_rows)
+        position = error.progress.examples if error.progress is not None else None
+        mark = marks[-1]
+        if mark is not None and position == mark.position and len(marks) > 1:
+            mark, position = marks[0], total  # that update ended the epoch before
+        if mark is None or position is None or position <= mark.position:
+            return diverged  # no step of this call was good, or none can be gone back to
+        target = (position - 1) // size * size  # where the update before it began
+        mark.restore(self, sync)
+        if target > mark.position:
+            seen = [mark.position]
+            callbacks.epoch_started(self.epochs + 1, mark.position, total)
+            progress = self._epoch(step, lambda report: seen.__setitem__(0, report.examples),
+                                   lambda: seen[0] >= target)
+            self._record(progress, evaluate()[0], callbacks)
+            if sync is not None and not sync.pull():  # the optimizer's state, trained again
+                return diverged
+        if self.history:  # as train() leaves it: the last evaluation's
+            self.test_accuracy = self.history[-1].test_accuracy
+        diverged.rolled_back = True
+        return diverged
+
+
+class Sync(Protocol):
+    """Where the optimizer's state lives elsewhere while training (scalargrad.parallel keeps
+    it in shared memory): ``pull`` puts it into the run's optimizer (False if it cannot be
+    had whole), ``push`` puts the run's parameters and optimizer state back there."""
+
+    def pull(self) -> bool: ...
+
+    def push(self) -> None: ...
+
+
+@dataclass
+class _Mark:
+    """A training run's state at a point between batches, to go back to."""
+    position: int  # examples into the epoch in progress
+    values: List[float]
+    optimizer: Dict[str, Any]
+    epoch_start_state: tuple
+    epochs: int
+    examples: int
+    unfinished: Optional[EpochProgress]
+    history: List[EpochRecord]
+    test_accuracy: Optional[float]
+
+    @classmethod
+    def of(cls, run: TrainingRun, sync: Optional[Sync]) -> Optional["_Mark"]:
+        """The run's state now; None if the optimizer's cannot be had whole (sync)."""
+        if sync is not None and not sync.pull():
+            return None
+        unfinished = run.unfinished
+        return cls(unfinished.examples if unfinished else 0,
+                   [p.value for p in run.model.parameters()], run.optimizer.state_dict(),
+                   run.epoch_start_state, run.epochs, run.examples, unfinished,
+                   list(run.history), run.test_accuracy)
+
+    def restore(self, run: TrainingRun, sync: Optional[Sync]) -> None:
+        for parameter, value in zip(run.model.parameters(), self.values):
+            parameter.value = value
+        run.optimizer.load_state_dict(self.optimizer)
+        run.epoch_start_state, run.epochs, run.examples = (self.epoch_start_state, self.epochs,
+                                                           self.examples)
+        run.unfinished, run.history = self.unfinished, list(self.history)
+        run.test_accuracy = self.test_accuracy
+        if sync is not None:
+            sync.push()

@@ -3,7 +3,8 @@
 This is the only scalargrad module that imports numpy; the autodiff engine never imports it.
 
 Data layout: a directory holding the four standard files under their canonical names
-(``CHECKSUMS``), each either the canonical gzip file (verified by MD5) or, under the name
+(``CHECKSUMS``), each either the canonical gzip file (verified by MD5; a copy compressed
+again is verified by the MD5 of its content, ``CONTENT_CHECKSUMS``) or, under the name
 without ``.gz``, the raw uncompressed IDX file (checked only structurally by the parser).
 
 Arrays: ``read_images`` gives uint8 (n, 28, 28) with pixel values 0..255, ``read_labels``
@@ -20,17 +21,19 @@ import hashlib
 import http.client
 import math
 import os
+import stat
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import (BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple,
+                    Union)
 
 import numpy as np
 
 from ..errors import MnistError
+from ..output_file import open_temporary
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -44,6 +47,16 @@ CHECKSUMS: Dict[str, str] = {
     TEST_IMAGES: "9fb629c4189551a2d022fa330f9573f3",
     TEST_LABELS: "ec29112dd5afa0611ce80d1b7f02629c",
 }
+# The same files' content, decompressed: (MD5, size) by the gzip file's MD5. A copy
+# compressed again (another gzip level, another tool) holds the same data: it is
+# recognised by the MD5 of what it decompresses to.
+CONTENT_CHECKSUMS: Dict[str, Tuple[str, int]] = {
+    CHECKSUMS[TRAIN_IMAGES]: ("6bbc9ace898e44ae57da46a324031adb", 47040016),
+    CHECKSUMS[TRAIN_LABELS]: ("a25bea736e30d166cdddb491f175f624", 60008),
+    CHECKSUMS[TEST_IMAGES]: ("2646ac647ad5339dbf082846283269ea", 7840016),
+    CHECKSUMS[TEST_LABELS]: ("27ae3e4e09519cfbb04c329615203637", 10008),
+}
+MAX_FILE_BYTES = 47040016  # the largest MNIST file, uncompressed: larger data are refused
 
 DEFAULT_MIRRORS: Tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -84,6 +97,13 @@ def resolve_data_dir(data_dir: Optional[PathLike] = None) -> Path:
     return Path.cwd() / "data" / "mnist"
 
 
+def data_paths(data_dir: Optional[PathLike] = None) -> List[Path]:
+    """Every path the data may be read from in the data directory (resolve_data_dir):
+    each file's gzip and uncompressed names."""
+    directory = resolve_data_dir(data_dir)
+    return [directory / name for gzipped in CHECKSUMS for name in (gzipped, _raw_name(gzipped))]
+
+
 def file_md5(path: PathLike) -> str:
     """Hex MD5 digest of a file's bytes."""
     digest = hashlib.md5()
@@ -100,13 +120,60 @@ def _raw_name(name: str) -> str:
     return name[:-len(".gz")] if name.endswith(".gz") else name
 
 
+def _kind(path: Path) -> str:
+    """"file" (a regular file), "folder", "missing" or "other" (a device, a pipe...);
+    MnistError if the folder holding it cannot be searched (permissions)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except OSError as exc:
+        raise MnistError(f"{path}: cannot read: {_reason(exc)}") from exc
+    return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"
+
+
+def _content_md5(path: Path, size: int) -> Optional[str]:
+    """The MD5 of what the gzip file decompresses to, if that is ``size`` bytes (None if
+    it is not gzip data, is corrupt, or decompresses to another size)."""
+    digest = hashlib.md5()
+    done = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            for chunk in iter(lambda: stream.read(_CHUNK), b""):
+                done += len(chunk)
+                if done > size:
+                    return None
+                digest.update(chunk)
+    except (EOFError, zlib.error, OSError):  # gzip.BadGzipFile is an OSError
+        return None
+    return digest.hexdigest() if done == size else None
+
+
+def _verified(packed: Path, md5: str) -> bool:
+    """The gzip file is the canonical one: its MD5, or (compressed again) its content's."""
+    if file_md5(packed) == md5:
+        return True
+    content = CONTENT_CHECKSUMS.get(md5)
+    return content is not None and _content_md5(packed, content[1]) == content[0]
+
+
 def _usable_copy(directory: Path, name: str, md5: str) -> Optional[Path]:
-    """The verified gzip file, else the raw uncompressed file, else None."""
+    """The verified gzip file, else the raw uncompressed file, else None; MnistError if a
+    folder (or a device) stands where a file should, with no usable copy beside it."""
     packed = directory / name
-    if packed.is_file() and file_md5(packed) == md5:
+    packed_kind = _kind(packed)
+    if packed_kind == "file" and _verified(packed, md5):
         return packed
     raw = directory / _raw_name(name)
-    return raw if raw.is_file() else None
+    raw_kind = _kind(raw)
+    if raw_kind == "file":
+        return raw
+    for path, kind in ((packed, packed_kind), (raw, raw_kind)):
+        if kind in ("folder", "other"):
+            what = "a folder" if kind == "folder" else "not a regular file"
+            raise MnistError(f"{path} is {what}, where the MNIST file {path.name} should be: "
+                             "remove it, or pass --data-dir DIR pointing at the four files")
+    return None
 
 
 def locate_files(data_dir: PathLike, checksums: Mapping[str, str] = CHECKSUMS) -> Dict[str, Path]:
@@ -125,7 +192,7 @@ def locate_files(data_dir: PathLike, checksums: Mapping[str, str] = CHECKSUMS) -
 
 
 def _unusable_message(packed: Path, md5: str) -> str:
-    if packed.is_file():
+    if _kind(packed) == "file":
         return f"{packed}: corrupt: md5 is {file_md5(packed)}, expected {md5}"
     return (f"{packed}: missing (and no uncompressed {_raw_name(packed.name)} either); "
             f"pass --data-dir DIR (or set {DATA_ENV_VAR}) pointing at a folder holding the "
@@ -154,6 +221,8 @@ def _ensure(directory: Path, mirrors: Iterable[str], progress: Optional[Progress
             checksums: Mapping[str, str], timeout: float) -> Dict[str, Path]:
     """ensure_files' work; returns the usable file for each name, as locate_files would,
     without hashing the files a second time."""
+    if _kind(directory) not in ("folder", "missing"):
+        raise MnistError(f"{directory} is not a folder: the MNIST files go in a folder")
     mirror_list = list(mirrors)
     found = {}
     for name, md5 in checksums.items():
@@ -191,10 +260,9 @@ def _download(directory: Path, name: str, md5: str, mirrors: Iterable[str],
 
 def _fetch_into_place(url: str, target: Path, md5: str, progress: Optional[Progress],
                       timeout: float) -> None:
-    """Stream ``url`` into a temporary file next to ``target``; move it there if the MD5 matches."""
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                         dir=target.parent)
-    temp = Path(temp_name)
+    """Stream ``url`` into a temporary file next to ``target`` (output_file's, which the
+    next download removes if this one is killed); move it there if the MD5 matches."""
+    handle, temp = open_temporary(target)  # (removing what a killed download left)
     try:
         with os.fdopen(handle, "wb") as out:
             got = _stream(url, out, target.name, progress, timeout)
@@ -262,17 +330,26 @@ def _reason(exc: BaseException) -> str:
 # ---------------------------------------------------------------- parsing
 
 def _read_bytes(path: Path) -> bytes:
-    """The file's content, gunzipped if it starts with the gzip magic bytes."""
+    """The file's content, gunzipped if it starts with the gzip magic bytes; MnistError
+    for content larger than any MNIST file (MAX_FILE_BYTES), compressed or not."""
+    too_large = f"{path}: more than {MAX_FILE_BYTES:,} bytes, larger than any MNIST file"
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise MnistError(f"{path}: cannot read: {_reason(exc)}") from exc
     if not data.startswith(_GZIP_MAGIC):
+        if len(data) > MAX_FILE_BYTES:
+            raise MnistError(too_large)
         return data
     try:
-        return gzip.decompress(data)
+        with gzip.open(path, "rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
     except (EOFError, zlib.error, OSError) as exc:  # gzip.BadGzipFile is an OSError
         raise MnistError(f"{path}: corrupt gzip data: {_reason(exc)}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise MnistError(f"{too_large} when decompressed")
+    return data
 
 
 def _parse_idx(path: Path, data: bytes, magic: int, item_shape: Tuple[int, ...],

@@ -21,7 +21,7 @@ from ..core.tape import cycle_collector_paused
 from ..errors import Diverged, InputError, WorkerFailed
 from ..core.functions import dot, logsumexp, relu, tanh
 from ..matrix import Matrix
-from ..optim import Optimizer
+from ..optim import DIVERGENCE_FACTOR, Optimizer
 from ..core.scalar import Scalar
 
 ACTIVATIONS: Dict[str, Callable] = {"tanh": tanh, "relu": relu}
@@ -209,6 +209,73 @@ def argmax(values: Sequence[float]) -> int:
     return values.index(max(values))
 
 
+class BatchAbandoned(BaseException):
+    """A batch dropped before its update: a stop was asked for (Ctrl-C) while its gradient
+    was being computed, which changes nothing. A BaseException, like KeyboardInterrupt, so
+    that no handler of errors takes it for one."""
+
+
+class GradientPhase:
+    """Whether this process is computing a batch's gradient (``with GRADIENT_PHASE:``), the
+    part of a step that changes nothing, so that a stop may abandon it at once
+    (``interrupt``, called by a signal handler) rather than wait for the batch to end: a
+    batch of forward mode on a large model takes minutes. The update is never abandoned.
+    A stop asked for between gradients drops the next one as it begins (a worker's signal
+    can overtake the command to compute its shard): TrainingRun.train forgets it first."""
+
+    def __init__(self) -> None:
+        self.active = self.pending = False
+        # while other processes compute shards of this process's batch: how to tell them
+        self.others: Optional[Callable[[], None]] = None
+
+    def __enter__(self) -> "GradientPhase":
+        if self.pending:
+            self.pending = False
+            raise BatchAbandoned
+        self.active = True
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.active = False
+
+    def interrupt(self) -> None:
+        """Have the other processes abandon their shards, and raise BatchAbandoned (into
+        the code a signal interrupted) if a gradient is being computed here; else the next
+        one will be abandoned as it begins."""
+        if self.others is not None:
+            self.others()
+        if not self.active:
+            self.pending = True
+            return
+        self.active = False
+        raise BatchAbandoned
+
+
+GRADIENT_PHASE = GradientPhase()  # this process's (signals are delivered to a process)
+
+
+class LossGuard:
+    """A batch step whose loss is watched: Diverged once it exceeds DIVERGENCE_FACTOR times
+    the larger of the first loss seen and ``floor`` (the loss of a uniform guess, log 10 for
+    ten classes, so that a run starting from a very good model is not held to a tiny one).
+    A loss that is not finite has diverged too (the steps check that before they update)."""
+
+    def __init__(self, step: "BatchStep", floor: float) -> None:
+        self.step, self.floor = step, floor
+        self.first: Optional[float] = None
+
+    def __call__(self, batch: Sequence[int]) -> Tuple[float, int]:
+        loss, correct = self.step(batch)
+        if not math.isfinite(loss):
+            raise Diverged(f"the loss became {loss}")
+        if self.first is None:
+            self.first = loss
+        elif loss > DIVERGENCE_FACTOR * max(self.first, self.floor):
+            raise Diverged(f"the loss grew to {loss:.3g}, more than {DIVERGENCE_FACTOR:g} times "
+                           f"its first value ({self.first:.3g})")
+        return loss, correct
+
+
 BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
 """Trains the model on the training examples with these indices: one optimizer step on the
 gradient of their mean loss. Returns that mean loss and how many of the examples the model
@@ -227,7 +294,7 @@ def step_in_this_process(model: Classifier, optimizer: Optimizer, rows: Rows,
 
     def step(batch: Sequence[int]) -> Tuple[float, int]:
         batch_labels = [labels[i] for i in batch]
-        with cycle_collector_paused():
+        with cycle_collector_paused(), GRADIENT_PHASE:
             try:
                 logits = model.logits(Matrix([rows[i] for i in batch]))
                 # Recorded, never a float: the logits depend on the parameters (Scalars).
@@ -250,7 +317,8 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
                 resume: Optional[EpochProgress] = None,
                 step: Optional[BatchStep] = None) -> EpochProgress:
     """One pass over the data in batches, in an order drawn from rng; stops after a batch
-    when should_stop() says so (fewer examples than rows in the result).
+    when should_stop() says so, or before one abandoned (BatchAbandoned) while its gradient
+    was computed (fewer examples than rows in the result).
 
     ``resume`` continues an epoch that stopped early: give rng the state it had when that
     epoch began, so that the same order is drawn, and the examples trained are skipped.
@@ -267,8 +335,13 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
         batch = order[first:first + batch_size]
         try:
             loss, batch_correct = step(batch)
-        except Diverged as error:
-            raise Diverged(f"{error} after {seen} examples") from None
+        except BatchAbandoned:  # stopped while its gradient was computed: as before it
+            break
+        except Diverged as error:  # how far the epoch got, for the run to roll back
+            diverged = Diverged(f"{error} after {seen} examples")
+            diverged.progress = EpochProgress(seen, loss_sum, correct,
+                                              done.seconds + time.perf_counter() - start)
+            raise diverged from None
         except WorkerFailed as error:  # how far the epoch got, for the run to be saved
             error.progress = EpochProgress(seen, loss_sum, correct,
                                            done.seconds + time.perf_counter() - start)

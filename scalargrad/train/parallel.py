@@ -49,7 +49,7 @@ from ..errors import Diverged, InputError, WorkerFailed
 from ..optim import Optimizer
 from ..core.scalar import Scalar
 from .gradient import GradientFactory, RecordedGradient, ShardGradient, bounds, split
-from .model import Classifier, Rows
+from .model import GRADIENT_PHASE, BatchAbandoned, Classifier, Rows
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -69,9 +69,11 @@ def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
     return True
 
 
-# A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("failed", why),
-# ("updated",), ("state", its slice's optimizer state) or ("predicted", labels).
+# A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("abandoned",) (a
+# stop while it computed: see training.GradientPhase), ("failed", why), ("updated",),
+# ("state", its slice's optimizer state), ("reloaded",) or ("predicted", labels).
 Answer = Tuple[Any, ...]
+ABANDON_SIGNAL = signal.SIGUSR1  # the coordinator's word to drop the shard being computed
 
 
 def cores() -> int:
@@ -129,6 +131,19 @@ class OptimizerSlice:
         for key, shared in buffers.items():
             shared[lo:hi] = new_state[key]
         marks[k] = self.optimizer.steps
+
+
+    def reload(self, values: memoryview, buffers: Dict[str, memoryview], steps: int) -> None:
+        """Take the slice's parameter values and optimizer state from shared memory again
+        (after the run went back to an earlier step: scalargrad.run's rollback)."""
+        lo, hi = self.lo, self.hi
+        state = self.optimizer.state_dict()
+        state["steps"] = steps
+        for key, shared in buffers.items():
+            state[key] = shared[lo:hi].tolist()
+        self.optimizer.load_state_dict(state)
+        for parameter, value in zip(self.parameters, values[lo:hi].tolist()):
+            parameter.value = value
 
 
 def split_state(state: Dict[str, Any], kind: Type[Optimizer],
@@ -235,10 +250,11 @@ class SharedMemoryTraining:
 
     def _start(self, setup: "_WorkerSetup", states: List[Dict[str, Any]]) -> None:
         """Fork the workers. Ctrl-C is blocked meanwhile (a worker ignores it: this process
-        decides when to stop), and the garbage collector is kept from touching this
-        process's objects in the children, which would copy their memory page by page."""
+        decides when to stop), and so is ABANDON_SIGNAL until a worker handles it; the
+        garbage collector is kept from touching this process's objects in the children,
+        which would copy their memory page by page."""
         context = multiprocessing.get_context("fork")
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, ABANDON_SIGNAL})
         gc.freeze()
         try:
             for k in range(1, self.workers):
@@ -262,7 +278,18 @@ class SharedMemoryTraining:
             raise self.broken
         shards = split(batch, self.workers)
         self._tell([("gradient", shard) for shard in shards[1:]])
-        answers = [self._own_gradient(shards[0])] + self._answers()
+        GRADIENT_PHASE.others = self._abandon_shards  # a stop meanwhile reaches the workers
+        try:
+            try:
+                with GRADIENT_PHASE:
+                    own = self._own_gradient(shards[0])
+            except BatchAbandoned:
+                own = ("abandoned",)
+            answers = [own] + self._answers()
+        finally:
+            GRADIENT_PHASE.others = None
+        if any(answer[0] == "abandoned" for answer in answers):
+            raise BatchAbandoned
         diverged = [answer[1] for answer in answers if answer[0] == "diverged"]
         if diverged:
             raise Diverged(diverged[0])
@@ -272,6 +299,16 @@ class SharedMemoryTraining:
         self._update(len(batch))
         self.gradient.load(self.values.tolist())
         return loss, sum(answer[2] for answer in answers)
+
+    def _abandon_shards(self) -> None:
+        """Have every worker drop the shard it computes (it answers "abandoned"): a
+        signal, which its handler turns into BatchAbandoned while it computes a gradient."""
+        for process in self.processes:
+            if process.pid is not None:
+                try:
+                    os.kill(process.pid, ABANDON_SIGNAL)
+                except ProcessLookupError:
+                    pass
 
     def _update(self, batch_size: int) -> None:
         """Every slice's optimizer steps. A worker that dies or fails meanwhile has its slice
@@ -415,6 +452,27 @@ class SharedMemoryTraining:
     def __enter__(self) -> "SharedMemoryTraining":
         return self
 
+    # TrainingRun.train's sync: the state, between this process's run and shared memory --
+    def pull(self) -> bool:
+        """Put the optimizer's state after the last whole step into the run's optimizer
+        (recover()); the run's model holds the parameter values already."""
+        return self.recover()
+
+    def push(self) -> None:
+        """Put the run's parameter values and optimizer state (set in this process: a
+        rollback) into shared memory, and have every worker take its slice of them again."""
+        if self.broken is not None:
+            raise self.broken
+        state = self.optimizer.state_dict()
+        self.values[:] = array("d", [p.value for p in self.model.parameters()])
+        for key, shared in self.buffers.items():
+            shared[:] = array("d", state[key])
+        self.steps_done = state["steps"]
+        self.marks[:] = array("q", [self.steps_done] * self.workers)
+        self.own_slice.reload(self.values, self.buffers, self.steps_done)
+        self._tell([("reload",)] * (self.workers - 1))
+        self._answers()
+
     def recover(self) -> bool:
         """After a worker died: put the optimizer's state after the last step every worker
         finished (kept in shared memory) into this process's optimizer, as finish() would
@@ -470,7 +528,9 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
            bounds: Tuple[int, int], state: Dict[str, Any]) -> None:
     """A worker's life: answer commands until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    GRADIENT_PHASE.pending = False  # a stop asked of the process it was forked from is not its
+    signal.signal(ABANDON_SIGNAL, lambda signum, frame: GRADIENT_PHASE.interrupt())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, ABANDON_SIGNAL})
     for other in inherited:  # so that EOF reaches the others' pipes when this process ends
         other.close()
     try:
@@ -490,6 +550,9 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))
+            elif command[0] == "reload":
+                own.reload(setup.values, setup.buffers, setup.marks[k])
+                connection.send(("reloaded",))
             elif command[0] == "predict":
                 connection.send(("predicted", _predict(setup, command[1], command[2])))
             else:
@@ -517,8 +580,11 @@ def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
     gradient.load(setup.values.tolist())
     rows = [examples[i * width:(i + 1) * width].tolist() for i in shard]
     try:
-        result = gradient(rows, [setup.labels[i] for i in shard])
+        with GRADIENT_PHASE:
+            result = gradient(rows, [setup.labels[i] for i in shard])
     except Diverged as error:
         return ("diverged", str(error))
+    except BatchAbandoned:
+        return ("abandoned",)
     row[:] = array("d", result.gradient)
     return ("done", result.loss_sum, result.correct)

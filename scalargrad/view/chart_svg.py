@@ -2,7 +2,10 @@
 
 Each panel: a title, a plot area with light grid lines at the ticks, tick labels spaced so
 that they never overlap (fewer ticks on a narrow axis), axis labels, and a legend under
-the plot, wrapped to its width, so that it never covers the data.
+the plot, wrapped to its width, so that it never covers the data. The series of a panel are
+in a group whose ``data-plot`` says where the plot is (left, top, width, height in pixels,
+then x low, x high, y low, y high in data units, y in log10 units if the last is 1), each
+series in panel order, so that a page (training_report.py) can redraw one.
 """
 from __future__ import annotations
 
@@ -87,7 +90,12 @@ def _panel(panel: Panel, left: float, top: float) -> Tuple[float, float, List[st
     parts.append(svg.text(0, 0, panel.y_label, FONT, anchor="middle",
                           transform=f"translate({svg.num(left + FONT)},{svg.num(middle)}) "
                                     "rotate(-90)"))
+    # where the plot is, in data and in pixels: a page's script can draw on it again
+    parts.append(f'<g class="series" data-plot="{svg.num(plot_left)},{svg.num(plot_top)},'
+                 f'{svg.num(PLOT_WIDTH)},{svg.num(PLOT_HEIGHT)},{scale.x_low!r},'
+                 f'{scale.x_high!r},{scale.y_low!r},{scale.y_high!r},{int(panel.log_y)}">')
     parts.extend(_series(panel, scale, series) for series in panel.series)
+    parts.append("</g>")
     legend_top = axis_y + FONT * 1.2
     legend, legend_height = _legend(panel, plot_left, legend_top)
     parts.extend(legend)
@@ -114,23 +122,47 @@ def _x_ticks(scale: _Scale) -> List[float]:
     return values[:1]
 
 
-def _series(panel: Panel, scale: _Scale, series: Series) -> str:
-    if isinstance(series, Dots):
-        dots = [f'<circle cx="{svg.num(scale.x(x))}" cy="{svg.num(scale.y(y))}" r="3.2" '
-                f'fill="{series.colour}" stroke="white" stroke-width="0.8"/>'
-                for x, y in series.points if panel.usable((x, y))]
-        return "".join(dots)
+def marker(shape: str, x: float, y: float, colour: str, outline: str = "white") -> str:
+    """A dot of the given shape (chart.SHAPES) centred at (x, y)."""
+    r = 3.6
+    style = f'fill="{colour}" stroke="{outline}" stroke-width="0.8"'
+    if shape == "square":
+        return (f'<rect x="{svg.num(x - r * 0.85)}" y="{svg.num(y - r * 0.85)}" '
+                f'width="{svg.num(1.7 * r)}" height="{svg.num(1.7 * r)}" {style}/>')
+    if shape in ("triangle", "diamond"):
+        corners = ([(x, y - 1.25 * r), (x + 1.15 * r, y + 0.85 * r), (x - 1.15 * r, y + 0.85 * r)]
+                   if shape == "triangle" else
+                   [(x, y - 1.3 * r), (x + 1.1 * r, y), (x, y + 1.3 * r), (x - 1.1 * r, y)])
+        points = " ".join(f"{svg.num(a)},{svg.num(b)}" for a, b in corners)
+        return f'<polygon points="{points}" {style}/>'
+    return f'<circle cx="{svg.num(x)}" cy="{svg.num(y)}" r="{svg.num(r * 0.9)}" {style}/>'
+
+
+def _polyline(panel: Panel, scale: _Scale, points, colour: str, width: float,
+              extra: str = "") -> str:
     commands, pen_down = [], False
-    for x, y in series.points:
+    for x, y in points:
         if not panel.usable((x, y)):
             pen_down = False
             continue
         commands.append(f"{'L' if pen_down else 'M'}{svg.num(scale.x(x))},"
                         f"{svg.num(scale.y(y))}")
         pen_down = True
+    return (f'<path d="{" ".join(commands)}" fill="none" stroke="{colour}" '
+            f'stroke-width="{svg.num(width)}" stroke-linejoin="round"{extra}/>')
+
+
+def _series(panel: Panel, scale: _Scale, series: Series) -> str:
+    if isinstance(series, Dots):
+        joined = _polyline(panel, scale, series.points, series.colour, 1.5) \
+            if series.joined else ""
+        return joined + "".join(marker(series.shape, scale.x(x), scale.y(y), series.colour)
+                                for x, y in series.points if panel.usable((x, y)))
     dash = ' stroke-dasharray="6,4"' if series.dashed else ""
-    return (f'<path d="{" ".join(commands)}" fill="none" stroke="{series.colour}" '
-            f'stroke-width="2" stroke-linejoin="round"{dash}/>')
+    if series.faint:
+        return _polyline(panel, scale, series.points, series.colour, 1.0,
+                         dash + ' stroke-opacity="0.3"')
+    return _polyline(panel, scale, series.points, series.colour, 2.0, dash)
 
 
 def _legend(panel: Panel, left: float, top: float) -> Tuple[List[str], float]:
@@ -145,14 +177,18 @@ def _legend(panel: Panel, left: float, top: float) -> Tuple[List[str], float]:
         if x > left and x + width > left + PLOT_WIDTH:
             x, row = left, row + 1
         middle = top + row * line_height + FONT * 0.5
+        line = (f'<line x1="{svg.num(x)}" y1="{svg.num(middle)}" '
+                f'x2="{svg.num(x + LEGEND_SAMPLE)}" y2="{svg.num(middle)}" '
+                f'stroke="{series.colour}" ')
         if isinstance(series, Dots):
-            parts.append(f'<circle cx="{svg.num(x + LEGEND_SAMPLE / 2)}" cy="{svg.num(middle)}" '
-                         f'r="3.2" fill="{series.colour}"/>')
+            if series.joined:
+                parts.append(line + 'stroke-width="1.5"/>')
+            parts.append(marker(series.shape, x + LEGEND_SAMPLE / 2, middle, series.colour))
         else:
             dash = ' stroke-dasharray="6,4"' if series.dashed else ""
-            parts.append(f'<line x1="{svg.num(x)}" y1="{svg.num(middle)}" '
-                         f'x2="{svg.num(x + LEGEND_SAMPLE)}" y2="{svg.num(middle)}" '
-                         f'stroke="{series.colour}" stroke-width="2"{dash}/>')
+            stroke = ('stroke-width="1" stroke-opacity="0.3"' if series.faint else
+                      'stroke-width="2"')
+            parts.append(line + f'{stroke}{dash}/>')
         parts.append(svg.text(x + LEGEND_SAMPLE + 6, middle + FONT * 0.3, series.label, FONT))
         x += width + 18
     return parts, (row + 1) * line_height if parts else 0.0

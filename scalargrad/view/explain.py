@@ -19,9 +19,10 @@ partial.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import TYPE_CHECKING, List, Tuple
 
-from .graph import GraphNode, GraphView
+if TYPE_CHECKING:  # graph.py's live page replays the sweeps with this module
+    from .graph import GraphNode, GraphView
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from .chart import Dots, Line, Panel
 
 POINT_COLOUR = "#7a8fa6"
 MOMENT_COLOURS = ("#c0392b", "#e08a00", "#1e8449")  # start, early, final
+MOMENT_SHAPES = {"start": "triangle", "early": "diamond", "final": "square"}
 MAX_POINTS_DRAWN = 2000  # a scatter of more points shows an evenly spaced sample
 
 
@@ -29,7 +30,8 @@ def panels(xs: Sequence[float], ys: Sequence[float], history: FitHistory) -> Lis
         label = f"step {step.step}: {equation(step, scale)}"
         fit.series.append(Line([(low, slope * low + intercept), (high, slope * high + intercept)],
                                label, colour, dashed=name != "final"))
-        loss.series.append(Dots([(step.step, step.loss)], f"{name}, step {step.step}", colour))
+        loss.series.append(Dots([(step.step, step.loss)], f"{name}, step {step.step}", colour,
+                                shape=MOMENT_SHAPES[name]))
     return [fit, loss]
 
 

@@ -14,31 +14,37 @@ Examples:
 view of scalar.py) with each node's gradient dy/dnode by one reverse sweep, then shows it as
 ``tree()`` (text; a subexpression used twice is shown once, then referred to as ``@n``),
 ``trace()`` (a flat listing, one line a node), ``dot()`` (Graphviz, in micrograd's style),
-``svg()`` (drawn by graph_svg.py, no Graphviz needed) or ``to_dict()`` (for JSON). In a
-Jupyter notebook the view shows itself as its SVG.
+``svg()`` (drawn by graph_svg.py, no Graphviz needed), ``html()`` (a page that plays the
+sweeps, live_page.py) or ``to_dict()`` (for JSON). In a Jupyter notebook the view shows
+itself as that page's player.
 
 Numbering, the same in every format: inputs (leaves) first, named ones in the order of
 ``names``, then the rest in order of first use; then operations oldest first, so each
 node's arguments have smaller numbers than the node and the output is last.
 
-Pictures of more than PICTURE_LIMIT nodes would be unreadable: tree(), dot() and svg()
+Laid-out pictures of more than PICTURE_LIMIT nodes would be unreadable: svg() and html()
 refuse them with GraphTooLarge, whose message is the summary (node counts by operation).
-Nothing here recurses, so a chain of 100k operations gets its summary and trace.
+Text and DOT have no limit (Graphviz draws what it is given); a tree deeper than
+TREE_DEPTH goes on below, from the node where it was cut (``@n``), so its lines stay short.
+Nothing here recurses, so a chain of 100k operations gets its summary, trace and tree.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from ..core.autodiff import ancestors, release, reverse_autodiff
 from ..errors import GraphTooLarge
 from ..core.scalar import Scalar, arguments, edges, value_of
-from . import graph_svg
+from . import graph_svg, live_page
 from .graphviz import dot_to_svg
 from .numbers import json_number, short
 
-PICTURE_LIMIT = 150  # nodes: tree(), dot() and svg() refuse larger graphs
+PICTURE_LIMIT = 150  # nodes: svg() and html() refuse larger graphs
+TREE_DEPTH = 8       # tree levels shown under one another before the tree goes on below
+TRACE_SHOWN = 400    # lines of the trace a notebook shows of a graph too large to draw
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class TreeRow(NamedTuple):
     constant: Optional[float]
     tag: str                     # "@n" where a shared node is first shown
     repeated: bool               # a node shown above: only its name or tag
+    continued: bool = False      # cut at TREE_DEPTH: its arguments follow below
 
 
 def graph(y: Scalar, names: Optional[Mapping[str, Scalar]] = None, title: str = "") -> GraphView:
@@ -193,42 +200,50 @@ class GraphView:
         named = f"  ({node.name})" if node.name else ""
         return f"%{node.index} = {node.operation} {operands}{named}"
 
-    def tree_rows(self, limit: int = PICTURE_LIMIT) -> List[TreeRow]:
+    def tree_rows(self) -> List[TreeRow]:
         """The tree from the output down, arguments in order; a node used more than once
-        is shown in full the first time (tagged @n unless named) and by name or tag after."""
-        self.check_size(limit)
+        is shown in full the first time (tagged @n unless named) and by name or tag after.
+        A node TREE_DEPTH levels down is tagged and marked continued: its own tree follows
+        the first one's, unindented (and so on, for deeper graphs)."""
         uses = Counter(a.node for node in self.nodes for a in node.arguments)
         shown = set()
         rows: List[TreeRow] = []
-        # (argument, prefix of its children's lines, its connector); the root has none
-        stack: List[Tuple[Argument, str, str]] = [(Argument(self.output.index, None, None), "", "")]
-        while stack:
-            argument, lead, connector = stack.pop()
-            if argument.node is None:
-                rows.append(TreeRow(lead + connector, None, argument.constant, "", False))
-                continue
-            node = self.nodes[argument.node]
-            repeated = node.index in shown
-            shown.add(node.index)
-            shared = uses[node.index] > 1 and not node.name
-            rows.append(TreeRow(lead + connector, node, None,
-                                f"@{node.index}" if shared else "", repeated))
-            if repeated or node.is_leaf:
-                continue
-            inner = lead + {"": "", "└── ": "    "}.get(connector, "│   ")
-            last = len(node.arguments) - 1
-            for k in range(last, -1, -1):
-                stack.append((node.arguments[k], inner, "└── " if k == last else "├── "))
+        below: List[int] = [self.output.index]  # roots of the trees still to show
+        while below:
+            # (argument, prefix of its children's lines, its connector, its depth)
+            stack: List[Tuple[Argument, str, str, int]] = [
+                (Argument(below.pop(0), None, None), "", "", 0)]
+            while stack:
+                argument, lead, connector, depth = stack.pop()
+                if argument.node is None:
+                    rows.append(TreeRow(lead + connector, None, argument.constant, "", False))
+                    continue
+                node = self.nodes[argument.node]
+                repeated = node.index in shown and depth > 0
+                shown.add(node.index)
+                cut = depth >= TREE_DEPTH and not repeated and not node.is_leaf
+                shared = (uses[node.index] > 1 or cut or (depth == 0 and rows)) and not node.name
+                rows.append(TreeRow(lead + connector, node, None,
+                                    f"@{node.index}" if shared else "", repeated, cut))
+                if cut:
+                    below.append(node.index)
+                if repeated or node.is_leaf or cut:
+                    continue
+                inner = lead + {"": "", "└── ": "    "}.get(connector, "│   ")
+                last = len(node.arguments) - 1
+                for k in range(last, -1, -1):
+                    stack.append((node.arguments[k], inner, "└── " if k == last else "├── ",
+                                  depth + 1))
         return rows
 
-    def tree(self, limit: int = PICTURE_LIMIT) -> str:
+    def tree(self) -> str:
         """tree_rows() as plain text."""
-        return "\n".join(row.prefix + tree_text(row) for row in self.tree_rows(limit))
+        return "\n".join(row.prefix + tree_text(row) for row in self.tree_rows())
 
-    def dot(self, limit: int = PICTURE_LIMIT) -> str:
+    def dot(self) -> str:
         """Graphviz DOT in micrograd's style: a record box { label | value | grad } per
-        node and an operation node per operation, left to right."""
-        self.check_size(limit)
+        node and an operation node per operation, left to right. Any size: Graphviz
+        draws what it is given."""
         lines = ["digraph scalargrad {", "  graph [rankdir=LR];",
                  '  node [fontname="Helvetica"];']
         if self.title:
@@ -253,14 +268,32 @@ class GraphView:
         return "\n".join(lines + ["}"]) + "\n"
 
     def svg(self, engine: str = "builtin", limit: int = PICTURE_LIMIT) -> str:
-        """The picture as SVG: drawn here ("builtin"), or by Graphviz's dot program ("dot")
-        from dot(), if it is installed (GraphvizError if not)."""
-        self.check_size(limit)
+        """The picture as SVG: laid out here ("builtin", up to ``limit`` nodes), or by
+        Graphviz's dot program ("dot", any size) from dot(), if it is installed
+        (GraphvizError if not)."""
         if engine == "builtin":
+            self.check_size(limit)
             return graph_svg.render(self)
         if engine == "dot":
-            return dot_to_svg(self.dot(limit))
+            return dot_to_svg(self.dot())
         raise ValueError(f"engine must be 'builtin' or 'dot', not {engine!r}")
+
+    def html(self, wrt: Optional[str] = None, limit: int = PICTURE_LIMIT) -> str:
+        """A self-contained page that plays the forward pass and the reverse sweep on the
+        picture (live_page.py); with ``wrt`` (an input's name or ``%n``), forward mode's
+        tangents with respect to it too."""
+        self.check_size(limit)
+        return live_page.page(self, self._seed(wrt))
+
+    def _seed(self, wrt: Optional[str]) -> Optional[int]:
+        """The number of the node named wrt (or numbered, "%n"); ValueError if none is."""
+        if wrt is None:
+            return None
+        for node in self.nodes:
+            if wrt in (node.name, f"%{node.index}"):
+                return node.index
+        names = ", ".join(node.label for node in self.nodes if node.is_leaf)
+        raise ValueError(f"no node {wrt!r} in the graph (its inputs: {names})")
 
     def to_dict(self) -> Dict[str, Any]:
         """Nodes and edges, for JSON (infinities and NaN as the strings "inf", "nan")."""
@@ -280,12 +313,26 @@ class GraphView:
 
     # Display -----------------------------------------------------------------------------
     def _repr_svg_(self) -> Optional[str]:
-        """Jupyter shows the picture (the <svg> element alone, as it goes into a page); for
-        a graph too large, None: Jupyter shows repr() instead."""
+        """The picture (the <svg> element alone, as it goes into a page); for a graph too
+        large to lay out, None (Jupyter then shows _repr_html_)."""
         if len(self.nodes) > PICTURE_LIMIT:
             return None
         picture = self.svg()
         return picture[picture.index("<svg"):]
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the player of the live page (a fragment of it, which works beside
+        others in one notebook); for a graph too large to lay out, its summary and the
+        start of its trace."""
+        if len(self.nodes) <= PICTURE_LIMIT:
+            return live_page.fragment(self, None)
+        lines = self.trace().splitlines()
+        more = len(lines) - TRACE_SHOWN
+        shown = "\n".join(lines[:TRACE_SHOWN]) + (
+            f"\n... {more:,} more line{'s' if more != 1 else ''} (trace() has them all)"
+            if more > 0 else "")
+        return (f"<p>{escape(self.summary())}: too large to lay out; .dot() for Graphviz</p>"
+                f"<pre>{escape(shown)}</pre>")
 
     def __repr__(self) -> str:
         return f"<graph of {self.summary()}>"
@@ -303,7 +350,9 @@ def tree_text(row: TreeRow) -> str:
         head = f"{node.name}: {node.operation}"
     if row.tag:
         head = f"{row.tag}: {head}"
-    return f"{head} = {short(node.value)}   grad {short(node.grad)}"
+    return f"{head} = {short(node.value)}   grad {short(node.grad)}" + (
+        "   (continued below)" if row.continued
+        else "")
 
 
 def _dot_string(text: str) -> str:

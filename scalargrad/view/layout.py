@@ -71,10 +71,12 @@ class _Item:
     y: float = 0.0
 
 
-def layout(sizes: Sequence[Tuple[float, float]], edges: Sequence[Edge]) -> Layout:
+def layout(sizes: Sequence[Tuple[float, float]], edges: Sequence[Edge],
+           column_gap: float = COLUMN_GAP) -> Layout:
     """Centres for boxes of the given (width, height), and a route for each edge.
 
-    The edges must form no cycle. Coordinates start at (0, 0) at the top left.
+    The edges must form no cycle. Coordinates start at (0, 0) at the top left; columns
+    are at least column_gap apart.
     """
     columns = _columns(len(sizes), edges)
     items = [_Item(w, h, c, True) for (w, h), c in zip(sizes, columns)]
@@ -94,7 +96,7 @@ def layout(sizes: Sequence[Tuple[float, float]], edges: Sequence[Edge]) -> Layou
     layers = _order(items, links, max(columns, default=0) + 1)
     _hand_out_ports(items, edges, chains, links)
     _heights(items, links, layers)
-    return _place(items, links, layers, chains, len(sizes))
+    return _place(items, links, layers, chains, len(sizes), column_gap)
 
 
 def _port_offset(target: _Item, edge: Edge) -> float:
@@ -325,7 +327,7 @@ def _settle(items: List[_Item], layer: List[int], wanted: Dict[int, List[float]]
 
 
 def _place(items: List[_Item], links: List[_Link], layers: List[List[int]],
-           chains: List[List[int]], boxes: int) -> Layout:
+           chains: List[List[int]], boxes: int, column_gap: float) -> Layout:
     """Columns' x positions (wider gaps where edges climb steeply), shifted to start at 0."""
     top = min((item.y - item.height / 2 for item in items), default=0.0)
     bottom = max((item.y + item.height / 2 for item in items), default=0.0)
@@ -336,7 +338,7 @@ def _place(items: List[_Item], links: List[_Link], layers: List[List[int]],
     for link in links:
         c = items[link.left].column
         climbs[c] = max(climbs[c], abs(items[link.right].y + link.offset - items[link.left].y))
-    gaps = [min(max(COLUMN_GAP, climb * 0.3), 3 * COLUMN_GAP) for climb in climbs]
+    gaps = [min(max(column_gap, climb * 0.3), 3 * column_gap) for climb in climbs]
     lefts, x = [], 0.0
     for width, gap in zip(widths, gaps):
         lefts.append(x)

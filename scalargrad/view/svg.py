@@ -29,13 +29,19 @@ def attribute(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
 
-def text(x: float, y: float, content: str, size: float, anchor: str = "start",
-         fill: str = "#222222", bold: bool = False, transform: Optional[str] = None) -> str:
-    """A <text> element; y is the baseline."""
-    extra = (' font-weight="bold"' if bold else "") + (
-        f' transform="{transform}"' if transform else "")
-    return (f'<text x="{num(x)}" y="{num(y)}" font-size="{num(size)}" text-anchor="{anchor}" '
-            f'fill="{fill}"{extra}>{escape(content)}</text>')
+def text(x: float, y: float, content: str, size: Optional[float], anchor: str = "start",
+         fill: Optional[str] = "#222222", bold: bool = False, transform: Optional[str] = None,
+         css_class: str = "") -> str:
+    """A <text> element; y is the baseline (text-anchor is SVG's default, start, unless
+    given; the font size and fill are the enclosing element's where None)."""
+    extra = (f' text-anchor="{anchor}"' if anchor != "start" else "") + (
+        ' font-weight="bold"' if bold else "") + (
+        f' transform="{transform}"' if transform else "") + (
+        f' class="{css_class}"' if css_class else "")
+    font = f' font-size="{num(size)}"' if size is not None else ""
+    colour = f' fill="{fill}"' if fill is not None else ""
+    return (f'<text x="{num(x)}" y="{num(y)}"{font}{colour}{extra}>'
+            f'{escape(content)}</text>')
 
 
 def wrap(words: List[str], size: float, width: float, separator: str = " · ") -> List[str]:

@@ -304,13 +304,19 @@ def test_node_limit():
         parse(balanced_sum(MAX_NODES // 2 + 1))
 
 
-@pytest.mark.parametrize("make", [lambda n: "-" * (n - 1) + "x",
-                                  lambda n: "+".join(["x"] * n),
-                                  lambda n: "x" + "**x" * (n - 1)])
-def test_depth_limit(make):
-    """A chain of n - 1 operators is n levels deep."""
+@pytest.mark.parametrize("make, message", [
+    (lambda n: "-" * (n - 1) + "x", "too deeply nested: more than 100 levels"),
+    (lambda n: "sin(" * (n - 1) + "x" + ")" * (n - 1), "too deeply nested: more than 100 levels"),
+    (lambda n: "+".join(["x"] * n), "too long a chain: more than 100 terms in a row"),
+    (lambda n: "-".join(["x*y"] * (n - 1)), "too long a chain: more than 100 terms in a row"),
+    (lambda n: "x" + "**x" * (n - 1), "too long a chain: more than 100 terms in a row"),
+])
+def test_depth_limit(make, message):
+    """A chain of n - 1 operators is n levels deep; the message names what was written: a
+    chain of terms in a row (a flat sum of 101 terms), or nesting."""
+    assert MAX_DEPTH == 100
     parse(make(MAX_DEPTH))
-    with pytest.raises(ExpressionError, match=f"too deeply nested: more than {MAX_DEPTH}"):
+    with pytest.raises(ExpressionError, match=message):
         parse(make(MAX_DEPTH + 1))
 
 

@@ -1,10 +1,13 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scalargrad as sg
 from scalargrad import DomainError, Scalar, check_gradients
 from scalargrad.check.gradcheck import check_hessian
+from scalargrad.check.finite_differences import CENTRAL_STEP
 
 
 def test_report_for_a_smooth_function():
@@ -148,3 +151,74 @@ def test_hessian_entries_no_stencil_fits_are_not_checkable():
     assert entries["x", "y"].ok is None and entries["y", "y"].ok is None
     assert "y must be 2" in entries["x", "y"].note
     assert report.ok
+
+
+# When finite differences cannot be trusted (issue 17, item 14) ---------------------------
+def test_a_finite_difference_that_does_not_settle_is_not_checkable_rather_than_a_failure():
+    """x**(10**10) at 1: every step of the usual sizes overflows or lands in the region where
+    (1 + h)**1e10 explodes; the estimates at h, h/2 disagree by orders of magnitude."""
+    report = check_gradients(lambda x: x ** 1e10, [1.0])
+    (check,) = report.inputs
+    assert check.reverse == check.forward == 1e10
+    assert check.ok is None and check.finite_difference is None and report.ok
+    assert "do not settle when the step shrinks" in check.note and report.unchecked == ["x0"]
+
+
+def test_a_kink_inside_the_step_is_not_checkable():
+    """maximum(x, y) with y 1e-6 above x: the step 6e-6 straddles the tie, so the central
+    difference mixes the two sides, in proportions that change with the step."""
+    report = check_gradients(lambda x, y: sg.maximum(x, y), [1.0, 1.000001])
+    assert [check.ok for check in report.inputs] == [None, None]
+
+
+SMOOTH = [(lambda x: sg.sin(x) * sg.exp(x), "sin*exp"), (lambda x: x ** 3 - 2 * x, "cubic"),
+          (lambda x: sg.tanh(3 * x) + x * x, "tanh"), (lambda x: sg.log(1 + x * x), "log")]
+
+
+@pytest.mark.parametrize("function, name", SMOOTH, ids=[name for _, name in SMOOTH])
+@given(x=st.floats(-3, 3), relative=st.sampled_from([3e-5, -1e-4, 1e-3, 0.5]))
+@settings(max_examples=40, deadline=None)
+def test_a_wrong_derivative_of_a_smooth_function_still_fails(function, name, x, relative):
+    """The trust check must never hide a wrong rule: the finite differences of a smooth
+    function settle, so a recorded derivative off by more than the tolerance is a FAIL."""
+    def wrong(t):
+        y = function(t)
+        if isinstance(t, Scalar):  # same value, derivative off by relative |f'| + 1e-3 more
+            slope = check_gradients(function, [t.value]).inputs[0].reverse
+            y = y + math.copysign(abs(relative * slope) + 1e-3, relative) * (t - t.value)
+        return y
+    (right,) = check_gradients(function, [x]).inputs
+    (check,) = check_gradients(wrong, [x]).inputs
+    assert right.ok is True
+    assert check.ok is False and check.finite_difference == pytest.approx(right.finite_difference)
+
+
+@given(x=st.floats(-30, 30), scale=st.sampled_from([1e-2, 1e-4, CENTRAL_STEP]))
+@settings(max_examples=60, deadline=None)
+def test_a_coarse_step_fails_a_smooth_function_and_is_not_called_untrustworthy(x, scale):
+    """x**3 with a large step: its central difference is 3x**2 + h**2, off by more than the
+    tolerance, but it converges as a smooth function's does: the verdict is the FAIL the
+    tolerance asks for (or a pass), never 'not checkable'."""
+    (check,) = check_gradients(lambda t: t ** 3, [x], step=scale).inputs
+    h = scale * max(1.0, abs(x))
+    assert check.ok is not None
+    assert check.finite_difference == pytest.approx(3 * x * x + h * h, rel=1e-6, abs=1e-6)
+
+
+def test_hessian_entries_whose_finite_differences_do_not_settle_are_not_checkable():
+    report = check_hessian(lambda x: x ** 1e10, [1.0])
+    (entry,) = report.entries
+    assert entry.forward_over_reverse == pytest.approx(1e10 * (1e10 - 1))
+    assert entry.ok is None and "do not settle" in entry.note and report.ok
+    wrong = check_hessian(cube_recorded_off_by(1e-3), [1.3])  # recorded slope 3x²(1 + 1e-3)
+    assert wrong.entries[0].ok is False  # its second derivative is off too: still a FAIL
+
+
+@pytest.mark.parametrize("y", [1e-300, 1e-10, -1e-8])
+def test_a_pole_within_the_step_is_not_checkable(y):
+    """x/y with |y| far below the step (6e-6): the central difference straddles the pole at
+    0, and its estimates grow fourfold as the step halves (x/h², not the derivative)."""
+    report = check_gradients(lambda a, b: a / b, [1.0, y], names=["x", "y"])
+    x, slope = report.inputs
+    assert slope.reverse == pytest.approx(-1 / y ** 2) if y ** 2 > 0 else True
+    assert slope.ok is None and "do not settle" in slope.note and report.ok

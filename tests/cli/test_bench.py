@@ -139,3 +139,16 @@ def test_the_compiled_workloads_compute_the_recorded_workloads_values(name):
     compiled = sg.compile(flat, argnums=[0])
     assert compiled(params, pixels, target) == pytest.approx(expected, rel=1e-12)
     assert benchmark.compiled_workload(name, repeats=1, quick=True)["total_us"] > 0
+
+
+def test_bench_shows_its_progress_and_no_internal_targets(monkeypatch):
+    monkeypatch.setattr(benchmark, "WORKLOADS", ("poly",))
+    result = CliRunner().invoke(cli, ["bench", "--quick"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    count = len(benchmark.SYSTEMS) + 1 + 4  # poly on each system, compiled, then four more
+    assert lines == [line for line in lines if line.startswith("bench: measuring ")]
+    assert [line.rsplit("(", 1)[1] for line in lines] == [f"{k} of {count})"
+                                                          for k in range(1, count + 1)]
+    assert "poly on scalargrad" in lines[0] and "forward against reverse" in lines[-1]
+    assert "target" not in result.stdout and "✗" not in result.stdout

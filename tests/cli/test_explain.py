@@ -5,6 +5,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
+from scalargrad.view.numbers import short
 from scalargrad_cli.main import cli
 
 
@@ -40,18 +41,39 @@ def test_reverse_table():
     text = result.output
     assert text.startswith("reverse sweep of x * y + sin(x) at x = 2.0, y = 3.0")
     rows = [line.split() for line in text.splitlines()]
-    assert ["1", "%4", "=", "add", "%2", "%3", "6.9093", "1", "d%4/d%2", "=", "1",
-            "1", "×", "1", "=", "1", "%2:", "0", "→", "1"] in rows
-    assert ["d%2/dy", "=", "2", "1", "×", "2", "=", "2", "y:", "0", "→", "2"] in rows
+    assert ["1", "%4", "=", "add", "%2", "%3", short(6 + math.sin(2)), "1", "%2", "1", "1",
+            "0", "→", "1"] in rows
+    assert ["y", "2", "2", "0", "→", "2"] in rows
     # x receives twice: sin's share first, then mul's on top of it
-    assert ["x:", "-0.416147", "→", "2.58385"] == rows[[r[:3] for r in rows].index(
-        ["3", "%2", "="])][-4:]
-    assert text.rstrip().endswith("gradient: d%4/dx = 2.58385, d%4/dy = 2")
+    assert ["x", "3", "3", short(math.cos(2)), "→", short(3 + math.cos(2))] == rows[
+        [r[:3] for r in rows].index(["3", "%2", "="])][-6:]
+    assert ["4", "x", "(input)", "2", short(3 + math.cos(2)), "done"] in rows
+    assert text.rstrip().endswith(f"gradient: d%4/dx = {short(3 + math.cos(2))}, d%4/dy = 2")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("args", [
+    ["exp(x*y)/(x + y*1e-7) + sin(x)*x - relu(x - 5)", "--at", "x=2.123456,y=-3e-5"],
+    ["exp(x*y)/(x + y*1e-7) + sin(x)*x", "--at", "x=2.123456,y=-3e-5", "--mode", "forward",
+     "--wrt", "y"]])
+def test_the_tables_fit_the_width_without_splitting_a_formula(width, args):
+    result = CliRunner().invoke(cli, ["explain", *args], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert all(len(line) <= width and line == line.rstrip() for line in lines)
+    # every node's formula is on one line, and so is each growing adjoint or term
+    for formula in ("%3 = exp %2", "%4 = mul y 1e-07", "%6 = div %3 %5", "%8 = mul %7 x"):
+        assert any(formula in line for line in lines), formula
+    header = next(line for line in lines if line.lstrip().startswith("step"))
+    assert len(header.split()) >= 8  # the headers on one line
+    if "forward" not in args:
+        assert any(line.endswith("0.8511 → -0.2636") for line in lines)
 
 
 def test_skipped_nodes_say_so():
     text = run("relu(x - 5)*x", "--at", "x=2").output
-    assert "adjoint 0: passes nothing on" in text
+    rows = [line.split() for line in text.splitlines()]
+    assert ["3", "%1", "=", "sub", "x", "5", "-3", "0", "none", "adjoint", "0"] in rows
 
 
 def test_forward_mode():

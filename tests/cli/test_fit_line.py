@@ -233,13 +233,15 @@ def test_divergence_suggests_a_smaller_learning_rate():
 
 def test_progress_goes_to_stderr_as_lines_with_json_and_an_error_starts_its_own_line():
     # stderr is not a terminal here: progress comes as whole lines. With lr 1.5 each
-    # step doubles the distance to the optimum, so the loss overflows after about 500 steps.
-    result = run("--json", "--lr", 1.5)
+    # step doubles the distance to the optimum (the Hessian is 2I: |1 - 2 lr| = 2), so the
+    # loss's excess over the least-squares loss grows fourfold a step, and passes 1e6 times
+    # the first loss at about log4(1e6) = 10 steps: divergence, though nothing overflowed.
+    result = run("--json", "--lr", 1.5, "--steps", 2000)
     line = one_line_error(result, exit_code=1, after_progress=True)
-    assert "diverged after 5" in line and "try a smaller --lr than 1.5" in line
-    steps = [int(text.split()[2].split("/")[0]) for text in result.stderr.splitlines()[:-1]]
-    assert steps == [0, 100, 200, 300, 400, 500]
-    assert result.stderr.startswith("fit: step 0/1,000  loss ")
+    assert "diverged after 10 steps: it grew more than 1e+06-fold" in line
+    assert "try a smaller --lr than 1.5" in line
+    assert result.stderr.splitlines()[:-1] == [result.stderr.splitlines()[0]]
+    assert result.stderr.startswith("fit: step 0/2,000  loss ")
 
 
 def test_progress_lines_do_not_disturb_the_json_on_stdout():
@@ -272,9 +274,10 @@ def test_bad_options_are_usage_errors_before_any_work(monkeypatch, tmp_path, opt
         for data in ([], ["--csv", str(tmp_path / "data.csv")]):
             result = run(*data, option, value)
             assert result.exit_code == 2, (option, value, result.output)
-            assert "Usage:" in result.stderr and "Traceback" not in result.output
-            errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-            assert len(errors) == 1 and option in errors[0], result.stderr
+            assert "Traceback" not in result.output and result.stdout == ""
+            errors = result.stderr.splitlines()  # one line, as the README says
+            assert len(errors) == 1 and errors[0].startswith("Error:"), result.stderr
+            assert option in errors[0], result.stderr
 
 
 def test_too_few_steps_is_reported_as_not_converged():
@@ -324,3 +327,61 @@ def test_an_unwritable_plot_is_refused_before_the_fit(tmp_path, monkeypatch):
     result = run("--plot", tmp_path / "file" / "fit.svg")
     assert result.exit_code == 2 and result.output.startswith("Error: ")
     assert "is not a folder" in result.output and result.output.count("\n") == 1
+
+
+def test_far_from_the_origin_the_legend_says_the_lines_drawn(tmp_path):
+    """x near 1e15: the start line (through the mean of y) is y = 0x + mean, not + 0, and
+    at 80 columns no equation of the legend is split over two lines."""
+    import random
+    import re
+    rng = random.Random(3)
+    ks = [rng.uniform(0, 10) for _ in range(100)]
+    ys = [0.7 * k + 4 + rng.gauss(0, 0.5) for k in ks]
+    path = tmp_path / "far.csv"
+    path.write_text("".join(f"{1e15 + k!r},{y!r}\n" for k, y in zip(ks, ys)))
+    result = CliRunner().invoke(cli, ["fit-line", "--csv", str(path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = next(line for line in lines if "(start)" in line)
+    intercept = float(re.search(r"\(start\): y = 0x \+ ([\d.]+)", start).group(1))
+    assert intercept == float(f"{sum(ys) / len(ys):.3g}")
+    equation = re.compile(r"y = -?[\d.e+-]+x [+-] [\d.e+]+")
+    legend = [line for line in lines if "(start)" in line or "(early)" in line or "─ fit" in line]
+    assert sum(len(equation.findall(line)) for line in legend) == 3  # each one whole
+    assert all(len(line) <= 80 for line in legend)
+
+
+# ---------------------------------------------------------------- issue 17
+@pytest.mark.parametrize("first", ["1,abc", "0x10,2", "1.5.2,3"])
+def test_a_first_line_with_a_number_is_refused_not_taken_as_a_header(tmp_path, first):
+    path = tmp_path / "data.csv"
+    path.write_text(f"{first}\n2,3\n3,5\n4,7\n")
+    line = one_line_error(run("--csv", path))
+    assert line == f"Error: {path}, line 1: expected two numbers 'x,y', got '{first}'"
+
+
+def test_an_empty_csv_path_is_named_as_empty():
+    assert one_line_error(run("--csv", "")) == "Error: the CSV path is empty"
+
+
+@pytest.mark.parametrize("mode", ["same", "relative", "symlink", "hardlink"])
+def test_csv_and_plot_naming_one_file_are_refused_before_the_fit(tmp_path, monkeypatch, mode):
+    import os
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n1,2\n2,3\n3,5\n")
+    other = {"same": str(data), "relative": "./data.csv", "symlink": "link.csv",
+             "hardlink": "hard.csv"}[mode]
+    if mode == "symlink":
+        os.symlink(data, "link.csv")
+    if mode == "hardlink":
+        os.link(data, "hard.csv")
+    for first, second in ((str(data), other), (other, str(data))):
+        line = one_line_error(run("--csv", first, "--plot", second))
+        assert line.startswith("Error: --csv and --plot name the same file")
+    assert data.read_text() == "x,y\n1,2\n2,3\n3,5\n"
+
+
+def test_a_plot_name_of_300_characters_is_one_line(tmp_path):
+    line = one_line_error(run("--plot", tmp_path / ("p" * 296 + ".svg")))
+    assert "the file name is too long" in line

@@ -101,11 +101,16 @@ def test_an_unwritable_output_is_refused_before_any_work(tmp_path, monkeypatch):
     assert "is not a folder" in error and recorded == []
 
 
-def test_a_graph_too_large_is_summarised():
+def test_only_the_built_in_layout_refuses_a_graph_too_large():
     expression = "+".join(f"x*{k}" for k in range(1, PICTURE_LIMIT // 2 + 2))
-    error = one_error(run(expression, "--at", "x=1"))
-    assert "too large to draw" in error and "mul" in error and "scalargrad trace" in error
-    assert run(expression, "--at", "x=1", "--json").exit_code == 0
+    for picture in ("svg", "html"):
+        error = one_error(run(expression, "--at", "x=1", "--format", picture))
+        assert "too large to draw" in error and "mul" in error and "any size" in error
+    for text in ("tree", "dot", "json"):
+        result = run(expression, "--at", "x=1", "--format", text)
+        assert result.exit_code == 0, result.output
+    assert run(expression, "--at", "x=1", "--format", "dot").output.count("_op [") == \
+        PICTURE_LIMIT + 1  # 76 mul, 75 add
 
 
 def test_engine_dot_without_graphviz(monkeypatch, tmp_path):
@@ -132,3 +137,14 @@ def test_the_tree_in_colour_dims_only_the_branches():
     assert text.plain == "├── x = 2   grad 3"
     dimmed = "".join(text.plain[s.start:s.end] for s in text.spans if "dim" in str(s.style))
     assert dimmed == "├── " and text.style == ""
+
+
+def test_an_output_that_cannot_be_written_after_all_is_a_failure(tmp_path, monkeypatch):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "graph.svg"
+    result = CliRunner().invoke(cli, ["graph", "x*y", "--at", "x=1,y=2", "--output", str(target)])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: cannot write {target}: No space left on device\n")
+    assert list(tmp_path.iterdir()) == []

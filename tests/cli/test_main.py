@@ -41,3 +41,129 @@ def test_python_dash_m_scalargrad_runs_the_command_line():
     completed = subprocess.run([sys.executable, "-m", "scalargrad", "--version"],
                                capture_output=True, text=True)
     assert completed.returncode == 0 and scalargrad.__version__ in completed.stdout
+
+
+# ---------------------------------------------------------------- how every command ends
+# (issue 17, items 13 and 15)
+import os  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bin" / "scalargrad"  # the installed command
+
+
+def command(*args, **kwargs):
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True,
+                          text=True, timeout=120, **kwargs)
+
+
+PRINTING = [["check-grad", "x", "--at", "x=1"], ["check-grad", "x*y", "--at", "x=1,y=2", "--json"],
+            ["graph", "x*y", "--at", "x=1,y=2"], ["trace", "sin(x)"],
+            ["explain", "x*y", "--at", "x=1,y=2"], ["fit-line", "--points", "20", "--json"],
+            ["--version"], ["--help"], ["train-mnist", "--help"]]
+
+
+@pytest.mark.parametrize("args", PRINTING, ids=[" ".join(a) for a in PRINTING])
+def test_a_full_disk_on_stdout_is_one_error_line(args):
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run([sys.executable, str(SCRIPT), *args], stdout=full,
+                                   stderr=subprocess.PIPE, text=True, timeout=120)
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines()[-1:] == [
+        "Error: cannot write the output: No space left on device"], completed.stderr
+    assert "Traceback" not in completed.stderr and "Exception ignored" not in completed.stderr
+
+
+@pytest.mark.parametrize("args", PRINTING[:4], ids=[" ".join(a) for a in PRINTING[:4]])
+def test_a_reader_that_went_away_ends_the_command_quietly(args):
+    read, write = os.pipe()
+    os.close(read)  # like `| head -0`: every write is EPIPE
+    try:
+        completed = subprocess.run([sys.executable, str(SCRIPT), *args], stdout=write,
+                                   stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert completed.returncode == 1 and completed.stderr == ""
+
+
+BAD_OPTIONS = [["train-mnist", "--size", "9"], ["train-mnist", "--nope"], ["fit-line", "--lr", "x"],
+               ["fit-line", "--points", "1"], ["check-grad"], ["graph", "x", "--format", "png"],
+               ["explain", "x", "--mode", "sideways"], ["trace", "x", "--extra"],
+               ["bench", "--slow"], ["fit-circle"], ["train-mnist", "--epochs"],
+               ["fit-line", "--csv"], ["train-mnist", "--workers", "none"]]
+
+
+@pytest.mark.parametrize("args", BAD_OPTIONS, ids=[" ".join(a) for a in BAD_OPTIONS])
+def test_an_option_error_is_exactly_one_error_line_as_the_manual_says(args):
+    """No 'Usage:' and 'Try --help' lines before it: docs/cli.md promises one line."""
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 1, result.output
+    assert result.stderr.startswith("Error: ")
+    manual = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    assert "one `Error:` line on stderr, and nothing else" in manual
+
+
+INTERRUPT_IMPORT = """
+import os, runpy, signal, sys
+target = sys.argv[1]
+class CtrlC:  # a Ctrl-C while `target` is being imported
+    def find_spec(self, name, path=None, target_=None):
+        if name == target:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, CtrlC())
+sys.argv = [sys.argv[2], *sys.argv[3:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.slow  # a process each
+@pytest.mark.parametrize("module", ["scalargrad_cli", "click", "rich.console", "numpy",
+                                    "scalargrad.core.recording", "scalargrad.compiler",
+                                    "scalargrad_cli.train_mnist", "scalargrad_cli.bench"])
+def test_ctrl_c_while_the_command_line_is_imported_exits_130_quietly(module):
+    completed = subprocess.run([sys.executable, "-c", INTERRUPT_IMPORT, module, str(SCRIPT),
+                                "check-grad", "x", "--at", "x=1"],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 130 and completed.stderr.strip() == "", completed.stderr
+    assert completed.stdout == ""
+
+
+@pytest.mark.slow  # a process each
+@pytest.mark.parametrize("delay", [0.15, 0.3, 0.5, 0.8, 1.5])
+def test_ctrl_c_at_any_moment_is_status_130_and_quiet(delay):
+    """A real SIGINT, from when Python has started the command (site's own imports, before
+    any of the command's code, are beyond its reach) to the middle of its work."""
+    # a fit of a million points: its work goes on well past the last delay
+    process = subprocess.Popen([sys.executable, str(SCRIPT), "fit-line", "--points", "1000000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.strip() == "", err
+
+
+CTRL_C_IN_A_GC_CALLBACK = """
+import gc, os, runpy, signal, sys
+fired = []
+def ctrl_c(phase, info):  # a Ctrl-C landing while the collector runs its callbacks
+    if phase == "start" and not fired and "scalargrad_cli.main" in sys.modules:
+        fired.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+gc.callbacks.append(ctrl_c)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_ctrl_c_during_a_garbage_collector_callback_is_not_lost():
+    """Python drops an exception raised in a gc callback (scalargrad's tape has one): the
+    command's handler delivers the interrupt once the callback has returned."""
+    completed = subprocess.run([sys.executable, "-c", CTRL_C_IN_A_GC_CALLBACK, str(SCRIPT),
+                                "check-grad", "sin(x)*y", "--random", "100", "--order", "2"],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 130 and completed.stderr.strip() == "", completed.stderr

@@ -106,9 +106,13 @@ def test_a_killed_worker_ends_the_command_with_one_error_line(shared_mnist):
 def test_a_killed_workers_run_is_saved_as_it_stood_and_resumes(shared_mnist, tmp_path):
     """With --save, the run up to its last whole step is saved (its optimizer's state is
     kept in shared memory), and --resume goes on from there."""
-    model = tmp_path / "model.json"
+    model, log = tmp_path / "model.json", tmp_path / "metrics.jsonl"
     process = start(shared_mnist, "--limit", "20000", "--hidden", "16", "--workers", "2",
-                    "--save", str(model))
+                    "--save", str(model), "--metrics", str(log), "--log-every", "1")
+    deadline = time.monotonic() + 60
+    while not log.exists() or not log.read_text():  # a first whole step, to be saved
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
     (worker,) = children(process.pid)
     os.kill(worker, signal.SIGKILL)
     out, err = process.communicate(timeout=60)

@@ -47,3 +47,34 @@ def test_chart_colours_become_the_terminals_basic_colours_by_hue():
     assert [terminal_colour(c) for c in fit_chart.MOMENT_COLOURS] == ["red", "yellow", "green"]
     assert terminal_colour(training_chart.TEST_COLOUR) == "green"
     assert terminal_colour("#555555") == "bright_black" and terminal_colour("magenta") == "magenta"
+
+
+def test_y_ticks_are_evenly_apart_and_cover_the_data():
+    for low, high in [(0.013, 0.087), (-3.0, 7.0), (0.23, 2.31), (88.0, 89.75)]:
+        panel = Panel("T", "x", "y", [Line([(0, low), (1, high)], "", "red")])
+        rows = panel_text(panel, width=30, height=9).plain.splitlines()[1:]
+        ticked = [k for k, line in enumerate(rows) if "┤" in line]
+        assert len(ticked) >= 3 and len({b - a for a, b in zip(ticked, ticked[1:])}) == 1
+        values = [float(rows[k].split("┤")[0]) for k in ticked]
+        assert values[0] >= high and values[-1] <= low  # top tick above, bottom below
+
+
+def test_a_mark_sits_on_the_row_its_line_passes():
+    points = [(x, 0.37 + 0.013 * x * x) for x in range(7)]
+    for height in range(5, 12):
+        def plot(series):
+            rows = panel_text(Panel("M", "x", "y", series), width=12, height=height)
+            return [line.split("┤")[-1].split("│")[-1] for line in rows.plain.splitlines()[1:]
+                    if "┤" in line or "│" in line]
+        line_only = plot([Line(points, "", "red")])
+        marked = plot([Line(points, "", "red"), Dots(points, "", "blue", shape="diamond")])
+        cells = [(r, c) for r, row in enumerate(marked) for c, ch in enumerate(row) if ch == "◆"]
+        assert len(cells) >= 5
+        assert all(0x2800 < ord(line_only[r][c]) <= 0x28FF for r, c in cells)
+
+
+def test_dots_differ_by_shape_without_colour():
+    panel = Panel("S", "x", "y", [Dots([(0, 1.0)], "train", "red"),
+                                  Dots([(1, 2.0)], "test", "red", shape="square", joined=True)])
+    text = panel_text(panel, width=20, height=5).plain
+    assert "● train" in text and "─■ test" in text

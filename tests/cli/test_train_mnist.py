@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import scalargrad_cli.train_mnist as command
-from scalargrad.optim import Adam
+from scalargrad.optim import SGD, Adam
 from scalargrad_cli.main import cli
 
 
@@ -21,10 +21,9 @@ def run(*args):
 
 
 def one_error_line(result):
-    """The error is a single line: alone, or after click's usage lines for bad options."""
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    """The error is a single line, and nothing else is printed (bad options too)."""
     lines = result.output.strip().splitlines()
-    return len(errors) == 1 and (len(lines) == 1 or lines[0].startswith("Usage:"))
+    return len(lines) == 1 and lines[0].startswith("Error:")
 
 
 @pytest.fixture
@@ -489,3 +488,231 @@ def test_epochs_0_with_load_evaluates_without_training(tmp_path):
     evaluated = run_json(tmp_path, "--load", str(model), "--epochs", "0", "--save", str(model))
     assert evaluated["test_accuracy"] == trained["test_accuracy"] and evaluated["examples"] == 0
     assert json.loads(model.read_text())["model"] == json.loads(before)["model"]
+
+
+# ---------------------------------------------------------------- issue 17: item 8
+
+PATH_OPTIONS = ["--save", "--resume", "--load", "--metrics", "--plot", "--report"]
+SHARED_FILE = {frozenset(("--save", "--load")), frozenset(("--save", "--resume"))}
+PAIRS = [(a, b) for i, a in enumerate(PATH_OPTIONS) for b in PATH_OPTIONS[i + 1:]]
+
+
+def aliased(tmp_path, mode):
+    """A file (which exists) and another name for it: the same, relative, a symlink, a hard
+    link (the same inode), a path through a symlinked folder."""
+    (tmp_path / "a").mkdir()
+    original = tmp_path / "a" / "file.json"
+    original.write_text("precious")
+    if mode == "symlink":
+        (tmp_path / "link.json").symlink_to(original)
+        return str(original), "link.json"
+    if mode == "hardlink":
+        os.link(original, tmp_path / "hard.json")
+        return str(original), "hard.json"
+    if mode == "symlinked folder":
+        (tmp_path / "b").symlink_to(tmp_path / "a")
+        return "a/../a/file.json", "b/file.json"
+    return str(original), str(original) if mode == "same" else "a/file.json"
+
+
+@pytest.mark.parametrize("first, second", PAIRS, ids=[f"{a}{b}" for a, b in PAIRS])
+@pytest.mark.parametrize("mode", ["same", "relative", "symlink", "hardlink", "symlinked folder"])
+def test_every_pair_of_path_options_naming_one_file_is_refused_before_any_work(
+        tmp_path, monkeypatch, no_data, first, second, mode):
+    monkeypatch.chdir(tmp_path)
+    one, other = aliased(tmp_path, mode)
+    result = run(first, one, second, other)
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    if frozenset((first, second)) == frozenset(("--load", "--resume")):
+        assert "exclude each other" in result.output
+    elif frozenset((first, second)) in SHARED_FILE:  # a model saved over itself: allowed
+        assert "name the same file" not in result.output
+        assert "not a JSON model file" in result.output  # it went on to read it
+    else:
+        assert f"Error: {first} and {second} name the same file" in result.output
+    assert (tmp_path / "a" / "file.json").read_text() == "precious"
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["file.json"]
+
+
+def test_the_issue_s_resume_into_its_own_metrics_is_refused(tmp_path):
+    model = tmp_path / "r.json"
+    run_json(tiny_mnist(tmp_path), "--batch-size", "8", "--save", str(model))
+    before = model.read_bytes()
+    result = run("--data-dir", str(tmp_path), "--resume", str(model), "--epochs", "1",
+                 "--metrics", str(model))
+    assert result.exit_code == 2 and one_error_line(result)
+    assert "--resume and --metrics name the same file" in result.output
+    assert model.read_bytes() == before
+
+
+def test_save_and_plot_naming_one_file_are_refused(tmp_path, no_data):
+    model = tmp_path / "m.json"
+    result = run("--save", str(model), "--plot", str(model))
+    assert result.exit_code == 2 and "--save and --plot name the same file" in result.output
+    assert not model.exists()
+
+
+@pytest.mark.parametrize("option", ["--save", "--metrics", "--plot", "--report"])
+def test_an_output_naming_a_data_file_is_refused(tmp_path, option):
+    tiny_mnist(tmp_path)
+    data = tmp_path / "t10k-labels-idx1-ubyte"
+    before = data.read_bytes()
+    result = run("--data-dir", str(tmp_path), option, str(data))
+    assert result.exit_code == 2 and one_error_line(result)
+    assert f"{option} and the MNIST file t10k-labels-idx1-ubyte name the same file" in result.output
+    assert data.read_bytes() == before
+
+
+# ---------------------------------------------------------------- issue 17: item 11
+
+def test_the_issue_s_divergence_without_nan_exits_1_and_saves_the_last_good_step(
+        shared_mnist, tmp_path):
+    """sgd at lr 1e300: the first step makes weights of 3e299 and a loss of 1e299, all
+    finite. The second batch shows it; the last good step is the untrained model."""
+    model = tmp_path / "model.json"
+    result = run("--data-dir", str(shared_mnist), "--limit", "320", "--optimizer", "sgd",
+                 "--lr", "1e300", "--json", "--save", str(model))
+    assert result.exit_code == 1 and result.stdout == ""
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: training diverged: the loss grew to ")
+    assert "more than 1e+06 times its first value (2.3) after 32 examples of epoch 1" in line
+    assert line.endswith(f"(0 examples trained) is saved to {model}")
+    saved = json.loads(model.read_text())
+    assert saved["progress"]["examples"] == 0 and saved["optimizer"]["steps"] == 0
+    assert all(w == 0.0 for row in saved["model"]["layers"][0]["weights"] for w in row)
+    evaluated = run_json(shared_mnist, "--load", str(model), "--epochs", "0")
+    assert evaluated["test_accuracy"] == pytest.approx(0.098, abs=0.01)  # all zeros: one class
+
+
+def test_a_run_that_diverges_later_is_saved_where_it_was_last_good(shared_mnist, tmp_path,
+                                                                   monkeypatch):
+    """sgd at lr 1000 with a hidden layer diverges at the third batch: the save holds the
+    run after one batch, the same as a run stopped there by Ctrl-C (the truth)."""
+    args = ("--data-dir", str(shared_mnist), "--limit", "400", "--batch-size", "8",
+            "--hidden", "8", "--seed", "2", "--optimizer", "sgd", "--lr", "1000")
+    diverged, stopped = tmp_path / "diverged.json", tmp_path / "stopped.json"
+    result = run(*args, "--save", str(diverged))
+    assert result.exit_code == 1 and "(8 examples trained) is saved to" in result.output
+    real_step = SGD.step
+
+    def step(self, grads):  # Ctrl-C during the first step: the run stops after it
+        if self.steps == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(self, grads)
+    monkeypatch.setattr(SGD, "step", step)
+    assert run(*args, "--save", str(stopped)).exit_code == 130
+    ours, truth = training_state(diverged), training_state(stopped)
+    assert ours[:3] == truth[:3] and ours[4] == truth[4]
+    assert {**ours[3], "seconds": 0} == {**truth[3], "seconds": 0}
+
+
+def test_without_save_a_diverged_run_exits_1_and_writes_nothing(shared_mnist, tmp_path):
+    result = run("--data-dir", str(shared_mnist), "--limit", "320", "--optimizer", "sgd",
+                 "--lr", "1e300", "--plot", str(tmp_path / "curves.svg"))
+    assert result.exit_code == 1 and "training diverged" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- issue 17: item 12
+
+def test_the_issue_s_forward_run_on_a_large_model_is_refused_before_training(shared_mnist):
+    result = run("--data-dir", str(shared_mnist), "--mode", "forward", "--size", "28",
+                 "--hidden", "128")
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    # 101,770 parameters, squared, times 60,000 examples: 6.2e14 visits at 1e-7 s
+    assert "one sweep per parameter (101,770)" in result.output
+    assert "about 6.2e+14 node visits for 60,000 examples x 1 epoch" in result.output
+    assert "719 days" in result.output and "--force" in result.output
+
+
+def test_force_starts_a_forward_run_over_the_limit(shared_mnist, monkeypatch):
+    monkeypatch.setattr(command, "FORWARD_LIMIT", 1e6)  # 500² x 40 = 1e7 visits: over it
+    args = ("--limit", "40", "--batch-size", "20", "--mode", "forward")
+    refused = run("--data-dir", str(shared_mnist), *args)
+    assert refused.exit_code == 2 and "without --force" in refused.output
+    assert run_json(shared_mnist, *args, "--force")["examples"] == 40
+
+
+def ctrl_c_inside(monkeypatch, owner, name, at_call=2):
+    """Send SIGINT to this process as the at_call-th call of owner.name begins (the call
+    then runs into it); returns the calls, each marked True once it returned."""
+    real, calls = getattr(owner, name), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(False)
+        if len(calls) == at_call:
+            os.kill(os.getpid(), signal.SIGINT)
+        result = real(*args, **kwargs)
+        calls[-1] = True
+        return result
+    monkeypatch.setattr(owner, name, interrupted)
+    return calls
+
+
+ENGINES = {"forward": ["--mode", "forward"], "reverse compiled": [],
+           "reverse recording": ["--no-compile"]}
+
+
+@pytest.mark.parametrize("mode", list(ENGINES))
+def test_a_first_ctrl_c_drops_the_batch_whose_gradient_is_being_computed(shared_mnist, tmp_path,
+                                                                         monkeypatch, mode):
+    """The stop takes effect at once, whatever the mode: the second batch's gradient is
+    abandoned where the Ctrl-C found it, and the run is saved as it stood after the first."""
+    import scalargrad.train.compiled_gradient as compiled
+    import scalargrad.train.model as training
+    if mode == "forward":
+        calls = ctrl_c_inside(monkeypatch, training, "forward_autodiff")
+    elif mode == "reverse compiled":
+        calls = ctrl_c_inside(monkeypatch, compiled.CompiledGradient, "__call__")
+    else:
+        calls = ctrl_c_inside(monkeypatch, training, "reverse_autodiff")
+    model = tmp_path / "model.json"
+    result = run("--data-dir", str(shared_mnist), "--json", "--limit", "100", "--batch-size",
+                 "20", *ENGINES[mode], "--save", str(model))
+    assert result.exit_code == 130, result.output
+    assert calls == [True, False]  # the second gradient never returned
+    summary = json.loads(result.stdout)
+    assert summary["interrupted"] and summary["examples"] == 20
+    assert json.loads(model.read_text())["progress"]["unfinished"]["examples"] == 20
+
+
+@pytest.mark.slow  # worker processes
+def test_with_workers_a_first_ctrl_c_drops_every_shard_being_computed(shared_mnist, tmp_path,
+                                                                      monkeypatch):
+    """Forward mode, two processes: the Ctrl-C reaches this process as it begins its shard of
+    the second batch; the other worker is told (a signal) and drops its own shard."""
+    from scalargrad.train.parallel import SharedMemoryTraining
+    ctrl_c_inside(monkeypatch, SharedMemoryTraining, "_own_gradient")
+    answers = []
+    real_answers = SharedMemoryTraining._answers
+
+    def recording(self):
+        got = real_answers(self)
+        answers.append([answer[0] for answer in got])
+        return got
+    monkeypatch.setattr(SharedMemoryTraining, "_answers", recording)
+    model = tmp_path / "model.json"
+    result = run("--data-dir", str(shared_mnist), "--json", "--limit", "80", "--batch-size",
+                 "40", "--mode", "forward", "--workers", "2", "--save", str(model))
+    assert result.exit_code == 130, result.output
+    assert answers[:2] == [["done"], ["abandoned"]]
+    assert json.loads(result.stdout)["examples"] == 40
+
+
+# ---------------------------------------------------------------- issue 17: items 13, 14
+
+@pytest.mark.parametrize("option", ["--save", "--metrics", "--plot"])
+def test_a_file_name_of_300_characters_is_one_line(tmp_path, no_data, option):
+    result = run(option, str(tmp_path / ("p" * 296 + ".svg")))
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    assert "the file name is too long" in result.output and list(tmp_path.iterdir()) == []
+
+
+def test_an_mnist_file_that_is_a_folder_is_named_as_one(tmp_path):
+    tiny_mnist(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").mkdir()
+    result = run("--data-dir", str(tmp_path))
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    assert f"{tmp_path / 't10k-labels-idx1-ubyte.gz'} is a folder" in result.output
+    assert "download" not in result.output

@@ -61,14 +61,14 @@ def test_resume_appends_and_goes_on_counting(shared_mnist, tmp_path, monkeypatch
     assert records[-1]["examples"] == 640 and records[-1]["epoch"] == 2
 
 
-def test_plot_draws_loss_and_accuracy_per_epoch(shared_mnist, tmp_path):
+def test_plot_draws_loss_and_accuracy_per_step(shared_mnist, tmp_path):
     path = tmp_path / "curves.svg"
     result = run("--data-dir", shared_mnist, "--limit", 640, "--epochs", 2, "--plot", path)
     assert result.exit_code == 0, result.output
     root, texts, _ = assert_readable(path.read_text())
     strings = [text for text, _ in texts]
     assert "train-mnist: 7x7 images, softmax regression, adam lr 0.05, batches of 32" in strings
-    for text in ("Loss", "Accuracy", "epoch", "running loss, this epoch", "test accuracy"):
+    for text in ("Loss", "Accuracy", "epoch", "each step, smoothed", "test (after each epoch)"):
         assert text in strings
 
 
@@ -76,12 +76,14 @@ def test_the_terminal_shows_the_curves(shared_mnist):
     result = run("--data-dir", shared_mnist, "--limit", 320)
     assert result.exit_code == 0
     out = result.output
-    assert "Loss" in out and "Accuracy" in out and "running train accuracy" in out
+    assert "Loss" in out and "Accuracy" in out and "train, each step, smoothed" in out
+    # told apart without colour: test accuracy as joined squares, the train line plain
+    assert "─■ test (after each epoch)" in out and "━━ train, each step, smoothed" in out
     assert out.index("Loss") < out.index("Confusion matrix")
     assert any(0x2800 < ord(c) <= 0x28FF for c in out)  # the curves, in braille
 
 
-@pytest.mark.parametrize("option", ["--metrics", "--plot"])
+@pytest.mark.parametrize("option", ["--metrics", "--plot", "--report"])
 def test_an_unusable_output_path_fails_before_any_data_are_loaded(tmp_path, no_data, option):
     (tmp_path / "file").write_text("")
     result = run(option, tmp_path / "file" / "out")
@@ -93,3 +95,89 @@ def test_an_unusable_output_path_fails_before_any_data_are_loaded(tmp_path, no_d
 def test_log_every_must_be_positive(no_data):
     result = run("--log-every", 0)
     assert result.exit_code == 2 and "--log-every" in result.output
+
+
+# ---------------------------------------------------------------- issue 17, item 9
+
+def saved_run(shared_mnist, tmp_path, name="model.json", metrics="metrics.jsonl"):
+    model, log = tmp_path / name, tmp_path / metrics
+    result = run("--data-dir", shared_mnist, "--limit", 128, "--json", "--save", model,
+                 "--metrics", log, "--log-every", 2)
+    assert result.exit_code == 0, result.output
+    return model, log
+
+
+def test_the_run_id_is_in_the_model_and_every_metrics_record(shared_mnist, tmp_path):
+    model, log = saved_run(shared_mnist, tmp_path)
+    run_id = json.loads(model.read_text())["run"]
+    assert len(run_id) == 16 and {r["run"] for r in read_metrics(str(log))} == {run_id}
+    resumed = run("--data-dir", shared_mnist, "--resume", model, "--json", "--metrics", log,
+                  "--save", model)
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(model.read_text())["run"] == run_id
+    assert {r["run"] for r in read_metrics(str(log))} == {run_id}  # appended, same run
+
+
+def test_resuming_with_another_run_s_metrics_is_refused_before_any_work(shared_mnist, tmp_path):
+    model, _ = saved_run(shared_mnist, tmp_path)
+    _, other_log = saved_run(shared_mnist, tmp_path, "other.json", "other.jsonl")
+    before = other_log.read_bytes()
+    result = run("--data-dir", shared_mnist, "--resume", model, "--metrics", other_log)
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "its last record is of another run" in result.output
+    assert "give --metrics another file" in result.output
+    assert other_log.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [b"\x00\xff random bytes \xfe", b'{"format": "x"}\n'])
+def test_resuming_with_a_file_that_is_not_a_metrics_log_never_appends(shared_mnist, tmp_path,
+                                                                      content):
+    model, _ = saved_run(shared_mnist, tmp_path)
+    log = tmp_path / "junk"
+    log.write_bytes(content)
+    result = run("--data-dir", shared_mnist, "--resume", model, "--metrics", log)
+    assert result.exit_code == 2 and "not a metrics log" in result.output
+    assert log.read_bytes() == content
+
+
+def test_a_model_saved_before_run_ids_resumes_its_old_log_and_gets_an_id(shared_mnist, tmp_path):
+    model, log = saved_run(shared_mnist, tmp_path)
+    document = json.loads(model.read_text())
+    del document["run"]
+    model.write_text(json.dumps(document))
+    log.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "run"}) + "\n"
+                           for r in read_metrics(str(log))))
+    result = run("--data-dir", shared_mnist, "--resume", model, "--json", "--metrics", log,
+                 "--save", model)
+    assert result.exit_code == 0, result.output
+    new_id = json.loads(model.read_text())["run"]
+    records = read_metrics(str(log))
+    assert new_id and records[-1]["run"] == new_id and "run" not in records[0]
+
+
+def test_a_metrics_file_that_fills_up_is_reported_after_the_run_is_saved(shared_mnist, tmp_path,
+                                                                         monkeypatch):
+    class FullDisk:
+        def __init__(self, path, mode, encoding):
+            self.file = open(path, mode, encoding=encoding)
+
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+    monkeypatch.setattr(command, "open", FullDisk, raising=False)
+    model, log = tmp_path / "model.json", tmp_path / "m.jsonl"
+    result = run("--data-dir", shared_mnist, "--limit", 64, "--json", "--save", model,
+                 "--metrics", log)
+    assert result.exit_code == 1 and json.loads(result.stdout)["examples"] == 64
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: cannot write the metrics to {log}: No space left on device (the lines "
+        "stopped there)")
+    assert json.loads(model.read_text())["progress"]["examples"] == 64

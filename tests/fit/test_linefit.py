@@ -1,8 +1,11 @@
 """The line-fitting library: data, CSV reading, least squares, and the gradient-descent fit."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalargrad.fit import linefit
 from scalargrad.optim import OPTIMIZERS
@@ -341,3 +344,82 @@ def test_long_lines_are_shortened_in_messages(tmp_path):
     with pytest.raises(DataError) as error:
         linefit.read_points_csv(write(tmp_path, "1,2\n" + "9" * 100 + "\n"))
     assert str(error.value).endswith("got '" + "9" * 57 + "...'")
+
+
+# The header rule (issue 17, item 7) ------------------------------------------------------
+@pytest.mark.parametrize("first", ["1,abc", "0x10,2", "1.5.2,3", "abc,1", "1_000,2", "1,2,3",
+                                   "x,1e5", "\uff11,2", " 3 ,y", "1", '"1","y"'])
+def test_a_first_line_with_a_number_is_a_malformed_row_not_a_header(tmp_path, first):
+    with pytest.raises(DataError) as error:
+        linefit.read_points_csv(write(tmp_path, f"{first}\n2,3\n3,5\n"))
+    assert "line 1: expected two numbers 'x,y'" in str(error.value)
+
+
+@pytest.mark.parametrize("header", ["x,y", "x", "time,value,unit", '"x","y"', "x;y", "a b,c",
+                                    ",", "x,"])
+def test_a_first_line_without_a_number_is_a_header(tmp_path, header):
+    assert linefit.read_points_csv(write(tmp_path, f"\n{header}\n2,3\n3,5\n")) == (
+        [2.0, 3.0], [3.0, 5.0])
+
+
+def test_only_the_first_line_can_be_a_header(tmp_path):
+    with pytest.raises(DataError, match="line 3: expected two numbers"):
+        linefit.read_points_csv(write(tmp_path, "1,2\n3,4\nx,y\n"))
+
+
+def test_numbers_are_decimal_floats(tmp_path):
+    path = write(tmp_path, "1,2\n-2.5,+.5\n3.,1e-7\n4E+2,-0\n")
+    assert linefit.read_points_csv(path) == ([1.0, -2.5, 3.0, 400.0], [2.0, 0.5, 1e-07, -0.0])
+
+
+CELL = st.one_of(st.floats().map(repr), st.sampled_from(["inf", "-Infinity", "NaN", "1e", "--1"]),
+                 st.integers(-10**6, 10**6).map(str),
+                 st.text(st.characters(codec="utf-8", exclude_characters=",\"\r\n\x00"),
+                         max_size=8))
+
+
+@given(cells=st.lists(CELL, min_size=1, max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_any_first_line_is_a_header_a_row_or_refused_by_line_number(cells):
+    """Independent truth: a cell is a number when Python's float() reads it as a plain
+    decimal (digits, '.', an exponent), so the rule can be decided without the reader."""
+    def number(cell):
+        text = cell.strip()
+        if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            return True
+        if not text or not all(c in "0123456789.eE+-" for c in text) or text.count(".") > 1:
+            return False
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+    line = ",".join(cells)
+    lines = [line, "2,3", "3,5"]
+    numbers = [number(cell) for cell in cells]
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "points.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            xs, ys = linefit.read_points_csv(path)
+        except DataError as error:
+            assert any(numbers) and "line 1:" in str(error), (line, str(error))
+            return
+    if line.strip() and not any(numbers):
+        assert (xs, ys) == ([2.0, 3.0], [3.0, 5.0])  # a header
+    elif not line.strip():
+        assert (xs, ys) == ([2.0, 3.0], [3.0, 5.0])  # a blank line
+    else:
+        assert len(cells) == 2 and all(numbers) and xs[0] == float(cells[0])
+
+
+def test_a_loss_that_grows_a_millionfold_is_divergence_before_anything_overflows():
+    """lr 1.5 doubles the distance to the optimum each step (the Hessian is 2I): after 9
+    steps the loss has grown 4**9 < 1e6-fold, after 12 well past it, all of it finite."""
+    xs, ys = linefit.synthetic_points(50, noise=0.0)
+    for optimizer_steps in (1, 5, 9):
+        assert fit_line(xs, ys, lr=1.5, steps=optimizer_steps, start=Line(0.0, 0.0)).steps \
+            == optimizer_steps
+    with pytest.raises(Diverged, match="diverged after 1[01] steps: it grew more than 1e\\+06"):
+        fit_line(xs, ys, lr=1.5, steps=12, start=Line(0.0, 0.0))

@@ -129,6 +129,30 @@ def test_divergence_ends_every_rank_with_one_error_line(mpiexec, shared_mnist):
     assert len(errors) == 1 and "training diverged" in errors[0]
 
 
+def test_divergence_rolls_every_rank_back_to_the_last_good_step_as_one_process_does(
+        mpiexec, shared_mnist, tmp_path):
+    """sgd at lr 1000 diverges at the third batch: the run goes back to after the first
+    (trained again on every rank), and rank 0 saves it as one process would."""
+    args = ("--data-dir", str(shared_mnist), *ARGS, "--optimizer", "sgd", "--lr", "1000")
+    single_file, mpi_file = tmp_path / "single.json", tmp_path / "mpi.json"
+    single = CliRunner().invoke(cli, ["train-mnist", *args, "--save", str(single_file)])
+    assert single.exit_code == 1 and "is saved to" in single.output, single.output
+    result = ranks(mpiexec, *command(*args, "--distributed", "--save", str(mpi_file)))
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "(8 examples trained) is saved to" in errors[0]
+    saved, reference = json.loads(mpi_file.read_text()), json.loads(single_file.read_text())
+    sums = [progress["unfinished"].pop("loss_sum") for progress in (saved["progress"],
+                                                                     reference["progress"])]
+    assert sums[0] == pytest.approx(sums[1], rel=1e-9)  # the shards' losses added in turn
+    for progress in (saved["progress"], reference["progress"]):
+        del progress["unfinished"]["seconds"]
+    assert saved["progress"] == reference["progress"] and saved["progress"]["examples"] == 8
+    for ours, theirs in zip(saved["model"]["layers"][1]["weights"],
+                            reference["model"]["layers"][1]["weights"]):
+        assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
 def test_a_rank_that_cannot_start_stops_the_others_with_its_error(mpiexec, shared_mnist):
     """Rank 1 looks for the data where there cannot be any; rank 0 must not wait for it."""
     script = ('if [ "${PMI_RANK:-$OMPI_COMM_WORLD_RANK}" = 1 ]; then '
@@ -187,3 +211,41 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_batch(mpiexec, share
     assert finished["history"][-1]["loss"] == pytest.approx(expected["history"][-1]["loss"],
                                                             rel=1e-9)
     assert finished["test_accuracy"] == expected["test_accuracy"]
+
+
+CTRL_C_IN_A_GRADIENT_ON_RANK_1 = textwrap.dedent("""
+    import os, signal, sys
+    from mpi4py import MPI
+    from scalargrad.train.compiled_gradient import CompiledGradient
+    from scalargrad_cli.main import cli
+
+    real_call, calls = CompiledGradient.__call__, []
+
+    def call(self, rows, labels):  # Ctrl-C reaches rank 1 alone, in its 10th shard
+        calls.append(1)
+        if len(calls) == 10 and MPI.COMM_WORLD.Get_rank() == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_call(self, rows, labels)
+
+    CompiledGradient.__call__ = call
+    cli(["train-mnist", *sys.argv[1:]])
+""")
+
+
+def test_a_ctrl_c_in_one_rank_s_gradient_drops_that_batch_on_every_rank(mpiexec, shared_mnist,
+                                                                          tmp_path):
+    """The rank abandons its shard and says so in the Allreduce: every rank drops the
+    batch, so the run stops after 9 batches (72 examples) everywhere, and goes on exactly."""
+    script, model = tmp_path / "ctrl_c.py", tmp_path / "model.json"
+    script.write_text(CTRL_C_IN_A_GRADIENT_ON_RANK_1)
+    data = ("--data-dir", str(shared_mnist))
+    result = ranks(mpiexec, sys.executable, str(script), *data, *ARGS, "--distributed",
+                   "--json", "--save", str(model))
+    assert result.returncode == 130, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["interrupted"] is True and summary["examples"] == 72
+    resumed = CliRunner().invoke(cli, ["train-mnist", *data, "--resume", str(model), "--json"])
+    straight = CliRunner().invoke(cli, ["train-mnist", *data, *ARGS, "--json"])
+    assert resumed.exit_code == straight.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["history"][-1]["loss"] == pytest.approx(
+        json.loads(straight.stdout)["history"][-1]["loss"], rel=1e-9)

@@ -7,12 +7,13 @@ import os
 import socket
 import struct
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from scalargrad.train.mnist import (CHECKSUMS, DEFAULT_MIRRORS, TEST_IMAGES, TEST_LABELS,
+from scalargrad.train.mnist import (CHECKSUMS, CONTENT_CHECKSUMS, DEFAULT_MIRRORS, TEST_IMAGES, TEST_LABELS,
                               TRAIN_IMAGES, TRAIN_LABELS, MnistError, downsample, ensure_files,
                               file_md5, load_mnist, locate_files, read_images, read_labels,
                               read_split, resolve_data_dir)
@@ -505,3 +506,71 @@ def test_real_first_image_block_means_by_hand(real_dir, real_mnist):
                     total += pixels[28 * r + c]
             expected.append(total / 16 / 255)
     assert real_mnist[0][0][0].tolist() == pytest.approx(expected, rel=0, abs=1e-12)
+
+
+# ---------------------------------------------------------------- issue 17, item 14
+
+def test_the_content_table_is_that_of_the_real_files(real_dir):
+    """The MD5 and size of each canonical file's decompressed content, computed here with
+    zlib (not the gzip module the library uses)."""
+    for name, md5_of_file in CHECKSUMS.items():
+        content = zlib.decompress((real_dir / name).read_bytes(), wbits=31)
+        assert CONTENT_CHECKSUMS[md5_of_file] == (md5(content), len(content))
+
+
+def recompressed_copy(real_dir, folder):
+    """The real files, each decompressed and compressed again at another level (another
+    file, byte for byte, holding the same data)."""
+    for level, name in enumerate(CHECKSUMS):
+        data = gzip.decompress((real_dir / name).read_bytes())
+        (folder / name).write_bytes(gzip.compress(data, compresslevel=1 + level, mtime=0))
+    return folder
+
+
+def test_real_data_compressed_again_is_accepted(real_dir, tmp_path, closed_port_mirror):
+    folder = recompressed_copy(real_dir, tmp_path)
+    assert any(file_md5(folder / name) != md5_ for name, md5_ in CHECKSUMS.items())
+    assert locate_files(folder) == {name: folder / name for name in CHECKSUMS}
+    assert ensure_files(folder, [closed_port_mirror]) == folder  # nothing downloaded
+    assert sorted(os.listdir(folder)) == sorted(CHECKSUMS)
+
+
+def test_changed_data_compressed_again_is_corrupt(real_dir, tmp_path):
+    data = bytearray(gzip.decompress((real_dir / TEST_LABELS).read_bytes()))
+    data[-1] = (data[-1] + 1) % 10  # still a valid label file, but not MNIST's
+    (tmp_path / TEST_LABELS).write_bytes(gzip.compress(bytes(data)))
+    with pytest.raises(MnistError, match=f"{TEST_LABELS}: corrupt: md5 is"):
+        locate_files(tmp_path, {TEST_LABELS: CHECKSUMS[TEST_LABELS]})
+
+
+@pytest.mark.parametrize("which", ["gzip name", "raw name"])
+def test_a_folder_where_a_file_should_be_is_named(tmp_path, closed_port_mirror, which):
+    name = TEST_LABELS if which == "gzip name" else TEST_LABELS[:-3]
+    (tmp_path / name).mkdir()
+    only = {TEST_LABELS: CHECKSUMS[TEST_LABELS]}
+    for call in (lambda: locate_files(tmp_path, only),
+                 lambda: ensure_files(tmp_path, [closed_port_mirror], checksums=only, timeout=5)):
+        with pytest.raises(MnistError) as excinfo:
+            call()
+        message = str(excinfo.value)
+        assert f"{tmp_path / name} is a folder" in message and "download" not in message
+
+
+def test_a_data_folder_that_is_a_file_is_named(tmp_path, closed_port_mirror):
+    (tmp_path / "data").write_text("not a folder")
+    with pytest.raises(MnistError, match="data is not a folder"):
+        ensure_files(tmp_path / "data", [closed_port_mirror], timeout=5)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
+def test_data_larger_than_any_mnist_file_is_refused_in_bounded_memory(tmp_path, compress):
+    """A sparse raw file, or a gzip bomb: 48 MB of zeros in 47 kB."""
+    path = tmp_path / "train-labels-idx1-ubyte"
+    size = 48_000_000
+    if compress:
+        path.write_bytes(gzip.compress(bytes(size), compresslevel=9))
+    else:
+        with open(path, "wb") as out:
+            out.truncate(size)
+    with pytest.raises(MnistError, match="larger than any MNIST file"):
+        read_labels(path)

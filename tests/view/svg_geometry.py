@@ -24,12 +24,13 @@ def shapes(svg_text):
     coordinates; a box is (left, top, right, bottom)."""
     root = ET.fromstring(svg_text)
     texts, rects = [], []
-    stack = [(root, 0.0, 0.0)]
+    stack = [(root, 0.0, 0.0, None)]
     while stack:
-        element, dx, dy = stack.pop()
+        element, dx, dy, inherited = stack.pop()
         dx, dy, rotated = _transform(element, dx, dy)
+        inherited = element.get("font-size", inherited)
         if element.tag == NS + "text":
-            size = float(element.get("font-size"))
+            size = float(inherited)
             width = len(element.text) * CHAR_WIDTH * size
             x, y = float(element.get("x")) + dx, float(element.get("y")) + dy
             shift = {"start": 0.0, "middle": width / 2, "end": width}[
@@ -41,10 +42,25 @@ def shapes(svg_text):
                 texts.append((element.text, (x - shift, y - ASCENT * size, x - shift + width,
                                              y + DESCENT * size)))
         elif element.tag == NS + "rect" and element.get("width") != "100%":
-            x, y = float(element.get("x")) + dx, float(element.get("y")) + dy
+            x, y = float(element.get("x", 0)) + dx, float(element.get("y", 0)) + dy
             rects.append((x, y, x + float(element.get("width")), y + float(element.get("height"))))
-        stack.extend((child, dx, dy) for child in element)
+        stack.extend((child, dx, dy, inherited) for child in element)
     return root, texts, rects
+
+
+def path_points(d):
+    """The end points of a path's commands (M, L, C, H and their relative forms), in order."""
+    points, x, y = [], 0.0, 0.0
+    for command, numbers in re.findall(r"([MLCHmlch])([^MLCHmlch]*)", d):
+        values = [float(v) for v in re.findall(r"-?[\d.]+(?:e-?\d+)?", numbers)]
+        if command in "Hh":
+            x = values[-1] + (x if command == "h" else 0.0)
+        elif command.islower():
+            x, y = x + values[-2], y + values[-1]
+        else:
+            x, y = values[-2], values[-1]
+        points.append((x, y))
+    return points
 
 
 def intersect(a, b):

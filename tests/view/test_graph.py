@@ -7,7 +7,8 @@ import pytest
 
 from scalargrad import Scalar, graph, reverse_autodiff, sin, sqrt, tanh
 from scalargrad.errors import GraphTooLarge, InputError
-from scalargrad.view.graph import PICTURE_LIMIT, GraphView
+from scalargrad.view.graph import PICTURE_LIMIT, TREE_DEPTH, GraphView
+from scalargrad.view.numbers import short
 
 
 def small():
@@ -167,19 +168,43 @@ def test_summary_counts_by_operation():
     assert graph(Scalar(1.0)).summary() == "1 node: 1 input, 0 deep"
 
 
-def test_pictures_refuse_large_graphs_with_the_summary():
+def test_only_laid_out_pictures_refuse_large_graphs_with_the_summary():
     x = Scalar(1.0)
     y = x
     for _ in range(PICTURE_LIMIT):
         y = y + 1
     view = graph(y)
-    for draw in (view.tree, view.dot, view.svg, view.tree_rows):
+    for draw in (view.svg, view.html):
         with pytest.raises(GraphTooLarge, match=f"{PICTURE_LIMIT + 1} nodes: 1 input, "
                                                 f"{PICTURE_LIMIT} operations"):
             draw()
     assert isinstance(GraphTooLarge("m"), InputError)
     assert view._repr_svg_() is None
-    assert view.dot(limit=PICTURE_LIMIT + 1).count("_op [") == PICTURE_LIMIT
+    assert view.dot().count("_op [") == PICTURE_LIMIT  # Graphviz draws any size
+    # each add: its node and the 1; and each time the tree goes on below, its root again
+    assert len(view.tree_rows()) == 2 * PICTURE_LIMIT + 1 + (PICTURE_LIMIT - 1) // TREE_DEPTH
+    shown = view._repr_html_()  # what a notebook shows instead of the picture
+    assert view.summary() in shown and "%150 = add %149 1.0" in shown
+
+
+def test_a_deep_tree_goes_on_below_with_short_lines():
+    x = Scalar(0.5)
+    y = x
+    for _ in range(1000):
+        y = sin(y)
+    view = graph(y, names={"x": x})
+    rows = view.tree_rows()
+    assert len(rows) == 1001 + (1000 - 1) // TREE_DEPTH  # every node once, plus each restart
+    lines = view.tree().splitlines()
+    assert max(map(len, lines)) <= 4 * TREE_DEPTH + 70
+    # each cut node is continued as the root of the next tree, in order, down to x
+    cut = [row.node.index for row in rows if row.continued]
+    roots = [row.node.index for row in rows if row.prefix == ""]
+    assert roots == [1000] + cut and lines[-1].endswith("x = 0.5   grad " + short(view.nodes[0].grad))
+    for k, row in enumerate(rows):
+        assert lines[k].endswith("(continued below)") == row.continued
+        if row.continued:
+            assert f"@{row.node.index}: sin" in lines[k]
 
 
 def test_a_chain_of_100k_operations_has_a_summary_and_a_trace():
@@ -194,6 +219,7 @@ def test_a_chain_of_100k_operations_has_a_summary_and_a_trace():
     assert len(lines) == 100_002 and lines[-2].startswith("%100000 = mul %99999 1.0")
     with pytest.raises(GraphTooLarge):
         view.svg()
+    assert len(view.tree_rows()) == 2 * 100_000 + 1 + (100_000 - 1) // TREE_DEPTH  # 1.0s too
 
 
 def test_a_view_is_a_snapshot():
