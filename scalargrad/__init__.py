@@ -7,7 +7,7 @@ Examples:
     (52.0, 52.0)
 """
 from .core.autodiff import forward_autodiff, jacobian, reverse_autodiff
-from .core.tape import cycle_collector_paused
+from .core.scalar import cycle_collector_paused
 from .compile import Compiled, compile
 from .errors import (DivisionByZero, DomainError, GraphLostError, NumericOverflow,
                      ScalargradError)

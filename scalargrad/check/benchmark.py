@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..core import functions
 from ..core.autodiff import forward_autodiff, jacobian, reverse_autodiff
-from ..core.tape import cycle_collector_paused
+from ..core.scalar import cycle_collector_paused
 from ..core.scalar import Scalar
 
 INPUTS, HIDDEN, CLASSES = 49, 32, 10

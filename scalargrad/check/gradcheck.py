@@ -27,7 +27,7 @@ from ..core.autodiff import ancestors, forward_autodiff, jacobian, release, reve
 from ..errors import InputError
 from .finite_differences import (CENTRAL_STEP, RICHARDSON_STEP, Partial, ProgressCallback,
                                  jacobian_partials, partials)
-from ..core.recording import kink_test
+from ..core.codegen import kink_test
 from ..core.rules import Rule
 from ..core.scalar import Scalar, arguments, value_of
 

@@ -16,7 +16,7 @@ import operator
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from ..core import recording
+from ..core import codegen
 from ..core.rules import NaryRule
 from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Contribution, Dot, Form,
                    GradientSlice, Guard, Pack, Partial, Reduce, Seq, Var, is_var, literal, show, slice_text)
@@ -41,8 +41,7 @@ def _added_in_order(items: Any, start: float) -> float:
 in_order: Callable[[Any, float], float] = sum if sys.version_info < (3, 12) else _added_in_order
 
 
-_FUNCTIONS = {name: f"_f_{name}" for name in recording.FLOAT_NAMESPACE}
-NAMESPACE: Dict[str, Any] = {f"_f_{name}": f for name, f in recording.FLOAT_NAMESPACE.items()}
+NAMESPACE: Dict[str, Any] = codegen.float_globals()
 NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                  _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
                  _copysign=math.copysign, _in_order=in_order)
@@ -51,7 +50,7 @@ NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.na
 def expression(text: str, names: Dict[str, str]) -> str:
     """A rule expression of rules.py as code: names renamed (by its syntax tree), the
     rules' functions as the float functions in NAMESPACE."""
-    return recording.rename(text, {**_FUNCTIONS, **names})
+    return codegen.float_names(text, names)
 
 
 def indent(lines: List[str], spaces: int = 4) -> List[str]:

@@ -20,7 +20,7 @@ import ast
 import functools
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeGuard
 
-from ..core import recording
+from ..core import codegen
 from ..core.rules import ADD, MUL, NaryRule, Rule
 from .form import (ITEM, NODE, TUPLE, Apply, Atom, Contribution, Dot, Equation, Form,
                    GradientSlice, Guard, Pack, Partial, PartialValue, Reduce, Seq, Step, Sweep,
@@ -183,7 +183,7 @@ def _free_names(expression: str) -> Tuple[str, ...]:
     """The names in a rule expression that are not functions or constants: its arguments."""
     tree = ast.parse(expression, mode="eval")
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    return tuple(sorted(names - set(recording.FLOAT_NAMESPACE)))
+    return tuple(sorted(names - set(codegen.FLOAT_NAMESPACE)))
 
 
 def partial(expression: str, names: Dict[str, Atom]) -> PartialValue:
@@ -193,7 +193,7 @@ def partial(expression: str, names: Dict[str, Atom]) -> PartialValue:
         return names[expression]
     free = _free_names(expression)
     if all(names[name].__class__ is float for name in free):
-        function = recording.expression_function(expression, free, recording.FLOAT_NAMESPACE,
+        function = codegen.expression_function(expression, free, codegen.FLOAT_NAMESPACE,
                                                  "folded partial")
         try:
             return float(function(*(names[name] for name in free)))

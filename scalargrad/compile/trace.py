@@ -1,6 +1,6 @@
 """Tracing: run the function once on Scalars and write what it did as a Form.
 
-Every node the call records goes on the tape (recording.py) in the order it is made, and
+Every node the call records goes on the tape (core/scalar.py) in the order it is made, and
 the tracer reads them all from there, whether the result depends on them or not: a value
 only a guard reads, or an operation whose result is dropped but which can raise (``log(x)``
 at a negative x), is part of the program. Decisions the call takes on values (comparisons,
@@ -19,11 +19,10 @@ import numbers
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from ..core import recording, rules
-from ..core.recording import make_node
+from ..core import rules
 from ..core.rules import NaryRule, Rule
-from ..core.scalar import Scalar, arguments, observing
-from ..core.tape import cycle_collector_paused, end_tape
+from ..core.scalar import (Scalar, arguments, cycle_collector_paused, end_tape, make_node, newest,
+                           observing)
 from .form import (ARGUMENT, EXTERNAL, ITEM, NODE, Apply, Atom, Dot, Equation, Form, Guard,
                    Reduce, Seq, Var)
 
@@ -51,7 +50,7 @@ class _Recorder:
         elif kind == "shifted":
             self.shifted[id(node)] = other
         else:
-            self.decisions.append((kind, node, other, outcome, recording._last))
+            self.decisions.append((kind, node, other, outcome, newest()))
 
 
 def trace(function: Callable, args: Sequence[Any], shape: Shape,
@@ -135,7 +134,7 @@ def on_a_tape(call: Callable[[], Any]) -> Tuple[Any, Optional[List[Scalar]], Sca
         marker = make_node(0.0, rules.SUM, (), ())  # where this call's tape begins
         result = call()
         newest_first = []
-        node = recording._last
+        node = newest()
         while node is not None and node is not marker:
             newest_first.append(node)
             node = node._previous
@@ -182,8 +181,8 @@ class _Builder:
     def form(self, outputs: List[Any], single: bool, shape: Shape,
              differentiate: Sequence[int]) -> Form:
         decisions: Dict[int, List[Tuple[str, Scalar, Any, Any]]] = {}
-        for kind, node, other, outcome, newest in self.recorder.decisions:
-            place = -1 if newest is None or id(newest) == self.marker else id(newest)
+        for kind, node, other, outcome, latest in self.recorder.decisions:
+            place = -1 if latest is None or id(latest) == self.marker else id(latest)
             decisions.setdefault(place, []).append((kind, node, other, outcome))
         equations: List[Equation] = [self._guard(*d) for d in decisions.get(-1, [])]
         for number, node in enumerate(self.nodes):

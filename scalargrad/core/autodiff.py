@@ -5,7 +5,7 @@ outputs); forward mode sweeps once from each input towards the outputs (cost gro
 the number of inputs). Both use the partials stored in the nodes; with create_graph=True
 they evaluate the rules' partials on Scalars instead, so the derivatives are recorded too.
 
-Order without gathering: a reverse sweep walks the tape (recording.py) back from its
+Order without gathering: a reverse sweep walks the tape (scalar.py) back from its
 output, newest node first, which meets every node before the nodes it depends on; nodes it
 does not meet there (recorded before a cut in the tape, or by another tape) it puts in order
 from the graph itself. Nothing here recurses: a chain of a million operations differentiates
@@ -17,7 +17,7 @@ zero_grad.
 
 Threads: a sweep reads the marks on every node of the tape it walks, and the tape holds the
 nodes of every thread, so two sweeps at once would take each other's marks for their own.
-Sweeps therefore take turns (``_SWEEPS``, a lock taken once per sweep, at its entry and
+Sweeps therefore take turns (``scalar.SWEEPS``, a lock taken once per sweep, at its entry and
 exit, never per node): a thread that differentiates while another does waits for it.
 Recording needs no turn: a new node carries no mark, and a link the tape loses to two
 threads recording at once only sends a sweep to the graph itself for the nodes behind it.
@@ -31,19 +31,16 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
-import threading
 from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, TypeGuard, Union, overload
 
-from .recording import nary_partial, scalar_partials, shifted_partials
+from .functions import nary_partial, scalar_partials, shifted_partials
 from .rules import NaryRule
-from .scalar import Number, Scalar, edges
-from .tape import end_tape
+from .scalar import SWEEPS, Number, Scalar, edges, end_tape
 
 Inputs = Union[Scalar, Sequence[Scalar]]
 Output = Union[Scalar, Number]
 
-_SWEEPS = threading.RLock()  # held by the thread whose sweep is running (see the docstring)
-_take_turn, _give_turn = _SWEEPS.acquire, _SWEEPS.release
+_take_turn, _give_turn = SWEEPS.acquire, SWEEPS.release  # the tape's lock (scalar.py)
 _RULE = operator.attrgetter("_rule")
 _ADJOINT = operator.attrgetter("_acc")
 _SCALAR_ONLY = {Scalar}
@@ -300,13 +297,13 @@ def symbolic_partials(node: Scalar) -> Tuple[Any, ...]:
 
     The rule's partials evaluated on the node's own arguments and on the node itself as
     ``out``, so that they can be differentiated again (for a rule with a shift, on the
-    shifted arguments: recording.shifted_partials).
+    shifted arguments: functions.shifted_partials).
     """
     rule = node._rule
     if isinstance(rule, NaryRule):
         if rule.shift:
             return shifted_partials(rule, node)
-        partial = nary_partial(rule, "scalar")
+        partial = nary_partial(rule)
         parents = node._a
         partners = node._b if node._b is not None else (
             node._da if rule.pairs else (None,) * len(parents))

@@ -1,44 +1,53 @@
-"""scalargrad's functions: a float for floats, a recorded Scalar as soon as an argument is one.
+"""scalargrad's functions: a float for floats, a recorded Scalar as soon as an argument is one;
+and what the rules' expressions mean on Scalars, to differentiate a derivative.
 
-Each is generated from its rule in rules.py (see recording.py). The n-ary ones (``sum``,
-``dot``, ``logsumexp``) record one node however many arguments they take (``log_softmax``
-and ``negative_log_softmax``, a logsumexp node and the differences with it); ``dot`` and
+Each function of one or two arguments is generated from its rule in rules.py (codegen.py
+writes it, scalar.py makes it). The n-ary ones (``sum``, ``dot``, ``logsumexp``) record one
+node however many arguments they take (nary.py; ``log_softmax`` and
+``negative_log_softmax``, a logsumexp node and the differences with it); ``dot`` and
 ``dot_grid`` read their partials off the DOT rule directly (each argument's partial is its
 partner), which lets a matrix product share one tuple of data among a whole row of nodes.
+
+A rule's partials are expressions over its arguments and ``out``; on floats, names in them
+mean math's functions (codegen.FLOAT_NAMESPACE), on Scalars the functions here
+(SCALAR_NAMESPACE): ``scalar_partials`` evaluates them on a node's own arguments, so that
+the partial is recorded and can be differentiated again, to any order.
 """
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import math
 import operator
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from . import recording, rules
+from . import codegen, rules
 from . import scalar as scalar_module
-from .recording import make_node, record_nary, record_shifted
-from .scalar import Scalar, ScalarLike
+from .nary import record_nary, record_shifted
+from .rules import NaryRule, Rule
+from .scalar import Scalar, ScalarLike, as_float, binary_function, make_node, unary_function
 
 Result = Union[Scalar, float]
 
-exp = recording.unary_function(rules.EXP)
-expm1 = recording.unary_function(rules.EXPM1)
-log = recording.unary_function(rules.LOG)
-log1p = recording.unary_function(rules.LOG1P)
-sqrt = recording.unary_function(rules.SQRT)
-sin = recording.unary_function(rules.SIN)
-cos = recording.unary_function(rules.COS)
-tan = recording.unary_function(rules.TAN)
-atan = recording.unary_function(rules.ATAN)
-tanh = recording.unary_function(rules.TANH)
-sigmoid = recording.unary_function(rules.SIGMOID)
-softplus = recording.unary_function(rules.SOFTPLUS)
-relu = recording.unary_function(rules.RELU)
-absolute = recording.unary_function(rules.ABS)
-maximum = recording.binary_function(rules.MAXIMUM)
-minimum = recording.binary_function(rules.MINIMUM)
-power = recording.binary_function(rules.POW)
-divide = recording.binary_function(rules.DIV)
+exp = unary_function(rules.EXP)
+expm1 = unary_function(rules.EXPM1)
+log = unary_function(rules.LOG)
+log1p = unary_function(rules.LOG1P)
+sqrt = unary_function(rules.SQRT)
+sin = unary_function(rules.SIN)
+cos = unary_function(rules.COS)
+tan = unary_function(rules.TAN)
+atan = unary_function(rules.ATAN)
+tanh = unary_function(rules.TANH)
+sigmoid = unary_function(rules.SIGMOID)
+softplus = unary_function(rules.SOFTPLUS)
+relu = unary_function(rules.RELU)
+absolute = unary_function(rules.ABS)
+maximum = binary_function(rules.MAXIMUM)
+minimum = binary_function(rules.MINIMUM)
+power = binary_function(rules.POW)
+divide = binary_function(rules.DIV)
 
 # The function of every rule that is called as one, by rule name: what a rule's name means
 # in rule expressions on Scalars, and what expressions typed by users may call.
@@ -47,7 +56,53 @@ BY_RULE: Dict[str, Callable] = {
     "sin": sin, "cos": cos, "tan": tan, "atan": atan, "tanh": tanh, "sigmoid": sigmoid,
     "softplus": softplus, "relu": relu, "maximum": maximum, "minimum": minimum, "pow": power,
 }
-recording.bind_functions(BY_RULE)
+# What names in rule expressions mean on Scalars (and on floats: each function takes both).
+SCALAR_NAMESPACE: Dict[str, Any] = {**rules.HELPERS, **BY_RULE}
+
+
+@functools.lru_cache(maxsize=None)
+def scalar_partials(rule: Rule) -> Tuple[Callable, ...]:
+    """rule's partials as functions of its arguments and out, on Scalars (or floats)."""
+    names = (*rule.arguments, "out")
+    return tuple(codegen.expression_function(p, names, SCALAR_NAMESPACE, f"{rule.name} partial")
+                 for p in rule.partials)
+
+
+@functools.lru_cache(maxsize=None)
+def nary_partial(rule: NaryRule) -> Callable:
+    """The n-ary rule's partial as a function of x, partner and out, on Scalars (or floats)."""
+    return codegen.expression_function(rule.partial, ("x", "partner", "out"), SCALAR_NAMESPACE,
+                                       rule.name)
+
+
+def shifted_partials(rule: NaryRule, node: "Scalar") -> Tuple["Scalar", ...]:
+    """The partials of an n-ary node of a rule with a shift, as recorded Scalars: the rule's
+    partial on its Scalar arguments shifted (recorded), with as ``out`` the rule recorded
+    again over the shifted arguments (numbers included), whose value does not have the
+    rounding of node's own (unless nothing is shifted: then node is that).
+
+    The largest argument, when a Scalar, is shifted by itself instead (a rule with a shift
+    has partials that depend on x - out only, so any shift gives the same partial): its
+    partial is taken at x = 0.0 and out = the rule over 0.0 and the others' differences with
+    it, so that it depends on that argument only through the others. Differentiated, it
+    then gives logsumexp's p (1 - p) as p times the other weights, where the first way gives
+    p - p*p, which cancels to nothing when p is near 1.
+    """
+    parents, numbers = node._a, node._db or ()
+    values = [p._value for p in parents]
+    top = codegen.nary_shift(rule)([*values, *numbers])
+    shifted = [p - top for p in parents] if top else list(parents)
+    inner = record_nary(rule, [*shifted, *(c - top for c in numbers)]) if top else node
+    partial = nary_partial(rule)
+    largest = max(range(len(parents)), key=values.__getitem__)
+    x = parents[largest]
+    if numbers and not values[largest] >= max(numbers):  # a number is the largest
+        largest = -1
+    partials = [partial(s, None, inner) for i, s in enumerate(shifted) if i != largest]
+    if largest >= 0:
+        others = [p - x for i, p in enumerate(parents) if i != largest] + [c - x for c in numbers]
+        partials.insert(largest, partial(0.0, None, record_nary(rule, [0.0, *others])))
+    return tuple(partials)
 
 
 def sum(xs: Iterable[ScalarLike]) -> Result:  # noqa: A001 (scalargrad.sum, like numpy's)
@@ -83,7 +138,7 @@ def log_softmax(xs: Iterable[ScalarLike]) -> List[Result]:
     if not xs:
         raise ValueError("log_softmax() of an empty sequence")
     lse, top, inner = record_shifted(rules.LOGSUMEXP, xs)
-    values = [x._value if x.__class__ is Scalar else recording.as_float(x) for x in xs]
+    values = [x._value if x.__class__ is Scalar else as_float(x) for x in xs]
     largest = values.index(builtins.max(values)) if len(xs) > 1 else -1
     return [-negative_log_softmax(xs, i) if i == largest
             else _exactly(x - lse, (v - top) - inner, (lse, top, inner, "x - lse"))
@@ -106,7 +161,7 @@ def negative_log_softmax(xs: Iterable[ScalarLike], i: int) -> Result:
         return xs[0] - xs[0]  # 0, with derivative 0
     x = xs[i]
     rest, top, inner = record_shifted(rules.LOGSUMEXP, xs[:i] + xs[i + 1:])
-    value = x._value if x.__class__ is Scalar else recording.as_float(x)
+    value = x._value if x.__class__ is Scalar else as_float(x)
     return softplus(_exactly(rest - x, (top - value) + inner, (rest, top, inner, "lse - x")))
 
 
@@ -187,7 +242,7 @@ class _Operand:
         elif types == _FLOATS:  # data, as Matrix keeps it: the entries are the values
             self.values = entries
         elif self.numbers:
-            self.values = tuple(map(recording.as_float, entries))
+            self.values = tuple(map(as_float, entries))
 
 
 def _dot(left: _Operand, right: _Operand) -> Result:

@@ -23,9 +23,8 @@ import copyreg
 from typing import Any, List, NamedTuple, Tuple
 
 from .autodiff import ancestors, release
-from .recording import make_node
 from .rules import RULES
-from .scalar import Scalar
+from .scalar import Scalar, make_node
 
 Record = Tuple[str, float, Any, Any, Any, Any]
 

@@ -1,12 +1,14 @@
 """The table of differentiation rules: every primitive, defined once.
 
 Each rule is written the way a table of derivatives is written on paper: a formula for its
-value, and one partial derivative per argument, as Python expressions over the arguments (``x``; or ``a``
-and ``b``) and ``out``, the value itself. Everything else is built from these few strings:
+value, and one partial derivative per argument, as Python expressions over the arguments
+(``x``; or ``a`` and ``b``) and ``out``, the value itself. Everything else is built from
+these few strings:
 
-- recording.py compiles them into the functions and operators that record nodes (the value
-  and partials evaluated on floats, straight into a node);
-- higher-order derivatives evaluate the same partials on Scalars (so they are recorded too);
+- codegen.py writes them into the functions and operators that record nodes (the value
+  and partials evaluated on floats, straight into a node; scalar.py makes them);
+- higher-order derivatives evaluate the same partials on Scalars (functions.py), so they
+  are recorded too;
 - expression.py, check-grad and the CLI's notes read the names, domains and conventions.
 
 Names the expressions may use: the arguments, ``out``, ``inf``, ``nan``, the helpers in

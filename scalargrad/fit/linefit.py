@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 from ..core.autodiff import forward_autodiff, reverse_autodiff
-from ..core.tape import cycle_collector_paused
+from ..core.scalar import cycle_collector_paused
 from ..errors import DataError, Diverged, InputError
 from ..matrix import Matrix
 from ..optim import DIVERGENCE_FACTOR, make_optimizer

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Protocol, Sequence, Tuple, cast
 
 from ..core.autodiff import forward_autodiff, reverse_autodiff
-from ..core.tape import cycle_collector_paused
+from ..core.scalar import cycle_collector_paused
 from ..errors import Diverged
 from ..matrix import Matrix
 from ..core.scalar import Scalar

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from ..core.autodiff import forward_autodiff, reverse_autodiff
-from ..core.tape import cycle_collector_paused
+from ..core.scalar import cycle_collector_paused
 from ..errors import Diverged, InputError, WorkerFailed
 from ..core.functions import dot, logsumexp, relu, tanh
 from ..matrix import Matrix

@@ -644,8 +644,8 @@ def test_show_code_prints_the_compiled_chain_rule():
     code = json.loads(as_json.stdout)["code"]
     namespace = {}
     import math
-    from scalargrad.core import recording
-    namespace.update({f"_f_{n}": f for n, f in recording.FLOAT_NAMESPACE.items()})
+    from scalargrad.core import codegen
+    namespace.update(codegen.float_globals())
     exec(code, namespace)
     value, (dx, dy) = namespace["grad"](0.5, 2.0)
     assert value == math.sin(0.5) * 2.0 and dx == math.cos(0.5) * 2.0 and dy == math.sin(0.5)
@@ -659,7 +659,7 @@ def test_show_code_names_each_node_as_trace_numbers_it(expression, at):
     """Run the code shown: each nK it computes is %K's value in the trace, and each g_nK
     that node's gradient in the graph."""
     from click.testing import CliRunner
-    from scalargrad.core import recording
+    from scalargrad.core import codegen
     from scalargrad_cli.main import cli
     shown = CliRunner().invoke(cli, ["check-grad", expression, "--at", at, "--show-code",
                                      "--json"])
@@ -667,7 +667,7 @@ def test_show_code_names_each_node_as_trace_numbers_it(expression, at):
     document = json.loads(CliRunner().invoke(cli, ["graph", expression, "--at", at,
                                                    "--json"]).stdout)
     assert code.startswith("# n0 = ") and ", )" not in code and ",)" not in code.split("\n")[1]
-    namespace = {f"_f_{n}": f for n, f in recording.FLOAT_NAMESPACE.items()}
+    namespace = codegen.float_globals()
     seen = {}
     namespace["_seen"] = seen
     exec(code.replace("    return ", "    _seen.update(locals())\n    return ", 1), namespace)

@@ -123,7 +123,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 @pytest.mark.slow  # a process each
 @pytest.mark.parametrize("module", ["scalargrad_cli", "click", "rich.console", "numpy",
-                                    "scalargrad.core.recording", "scalargrad.compiler",
+                                    "scalargrad.core.scalar", "scalargrad.compile.compiled",
                                     "scalargrad_cli.train_mnist", "scalargrad_cli.bench"])
 def test_ctrl_c_while_the_command_line_is_imported_exits_130_quietly(module):
     completed = subprocess.run([sys.executable, "-c", INTERRUPT_IMPORT, module, str(SCRIPT),

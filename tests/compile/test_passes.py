@@ -29,7 +29,7 @@ def test_the_rules_prune_may_drop_never_raise_on_any_float(name):
             for b in SPECIAL:
                 function([a, b, 1.0, -1.0] if name != "dot" else [a, b, b, a])
         return
-    value = sg.core.recording.float_function(rule)
+    value = sg.core.codegen.float_function(rule)
     for a in SPECIAL:
         for b in SPECIAL:
             value(*(a, b)[:len(rule.arguments)])

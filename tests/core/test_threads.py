@@ -9,7 +9,7 @@ import pytest
 
 import scalargrad as sg
 from scalargrad import Scalar, forward_autodiff, grad, hessian, jacobian, reverse_autodiff
-from scalargrad.core import autodiff
+from scalargrad.core import scalar
 
 
 def function(x, y):
@@ -92,14 +92,14 @@ def test_a_sweep_waits_for_the_sweep_of_another_thread():
     done = []
     x = Scalar(3.0)
     y = x * x
-    autodiff._SWEEPS.acquire()
+    scalar.SWEEPS.acquire()
     try:
         thread = threading.Thread(target=lambda: done.append(reverse_autodiff(y, x)))
         thread.start()
         thread.join(0.3)
         assert thread.is_alive() and done == []
     finally:
-        autodiff._SWEEPS.release()
+        scalar.SWEEPS.release()
     thread.join()
     assert done == [6.0]
 

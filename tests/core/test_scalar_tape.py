@@ -1,4 +1,5 @@
-"""The tape: sweeps that walk it are right, and its links keep nothing finished alive."""
+"""The tape (core/scalar.py): sweeps that walk it are right, and its links keep nothing
+finished alive, with no hook in the garbage collector."""
 import gc
 import math
 
@@ -8,10 +9,13 @@ from hypothesis import strategies as st
 
 import scalargrad as sg
 from scalargrad import Scalar, finite_difference, forward_autodiff, reverse_autodiff
-from scalargrad.core.tape import end_tape
+from scalargrad.core import codegen, scalar
+from scalargrad.core.scalar import cycle_collector_paused, end_tape
 
 
 def live_scalars():
+    """The Scalars alive, once the tape has let go of what nothing else holds."""
+    end_tape()
     gc.collect()
     return sum(1 for o in gc.get_objects() if type(o) is Scalar)
 
@@ -27,12 +31,45 @@ def test_a_graph_is_freed_when_dropped_after_differentiation():
     assert live_scalars() == before + 1  # x
 
 
-def test_a_graph_dropped_without_differentiation_is_freed_at_the_next_collection():
+def test_a_graph_dropped_without_differentiation_is_freed_when_the_tape_ends():
     before = live_scalars()
     x = Scalar(0.3)
     y = sum(sg.sin(x * k) for k in range(500))
     del y
-    assert live_scalars() == before + 1
+    assert live_scalars() == before + 1  # it ends the tape
+
+
+def test_a_graph_dropped_without_differentiation_is_freed_as_recording_goes_on():
+    """No call of the user's: the tape is compacted now and then as nodes are recorded, at
+    least once by the time as many nodes were recorded as it held (a doubling schedule)."""
+    x = Scalar(0.3)
+    before = live_scalars()
+    y = sum(sg.sin(x * k) for k in range(10_000))  # 30,000 nodes
+    del y
+    for _ in range(256 * codegen.TICK):  # more than twice that: a compaction came
+        x * 2.0
+    assert live_scalars() < before + 30_000 / 3
+
+
+def test_no_hook_is_left_in_the_garbage_collector():
+    import gc
+    assert not [hook for hook in gc.callbacks if "scalargrad" in getattr(hook, "__module__", "")]
+
+
+def test_the_tape_is_not_compacted_while_the_collector_is_paused():
+    """scalargrad.compile reads every node a traced call made off the tape: nothing may be
+    taken off it then."""
+    x = Scalar(0.3)
+    with cycle_collector_paused():
+        end_tape()
+        for _ in range(40 * codegen.TICK):
+            x * 2.0
+        count = 0
+        node = scalar.newest()
+        while node is not None:
+            count += 1
+            node = node._previous
+    assert count == 40 * codegen.TICK
 
 
 def test_a_loop_that_never_differentiates_keeps_a_bounded_number_of_nodes():
@@ -144,3 +181,29 @@ def test_higher_order_across_a_tape_end_matches_one_recorded_in_one_go():
     first = reverse_autodiff(f(*split, True), split, create_graph=True)
     assert [g.value for g in first] == pytest.approx(reverse_autodiff(f(*at_once, False), at_once),
                                                      rel=1e-12)
+
+
+def test_cycle_collector_paused_pauses_and_restores_the_collector():
+    assert gc.isenabled()
+    with cycle_collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_restores_even_when_the_block_raises():
+    try:
+        with cycle_collector_paused():
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()
+
+
+def test_leaves_a_disabled_collector_disabled():
+    gc.disable()
+    try:
+        with cycle_collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
