@@ -218,9 +218,10 @@ class Schedule:
     Past the planned steps cosine and onecycle give 0 (constant still lr). The state is
     the hyperparameters only (state_dict / load_state_dict), as checkpoints need.
 
-    >>> schedule = Schedule("cosine", lr=0.01, steps=100, warmup=10)
-    >>> [schedule.rate(done) for done in (0, 9, 10, 55, 100)]
-    [0.001, 0.01, 0.01, 0.005, 0.0]
+    Examples:
+        >>> schedule = Schedule("cosine", lr=0.01, steps=100, warmup=10)
+        >>> [schedule.rate(done) for done in (0, 9, 10, 55, 100)]
+        [0.001, 0.01, 0.01, 0.005, 0.0]
     """
 
     KEYS = ("kind", "lr", "steps", "warmup")
