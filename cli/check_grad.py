@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -25,8 +24,8 @@ from rich.table import Table
 
 from scalargrad.core import rules
 from scalargrad.compile import compile as compile_function
-from scalargrad.errors import DomainError, ExpressionError, InputError, NumericOverflow
-from scalargrad.check.expression import (CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
+from scalargrad.errors import DomainError, InputError, NumericOverflow
+from scalargrad.check.expression import (FUNCTIONS, MAX_DEPTH, MAX_DRAWS, MAX_LENGTH, MAX_NODES,
                                    RANDOM_HIGH, RANDOM_LOW, Expression, parse, random_points)
 from scalargrad.check.gradcheck import (DEFAULT_ATOL, DEFAULT_RTOL, GradientReport, HessianReport,
                                   InputCheck, SecondDerivativeCheck, check_gradients,
@@ -38,6 +37,8 @@ from scalargrad.view.numbers import json_number
 
 from . import check_summary, shown_code
 from .errors import EXIT_FAILED, BadInput
+from .expression_input import ExpressionCommand, listed, parse_assignments
+from .options import finite
 from .plain_lines import print_trimmed
 
 MAX_RANDOM_POINTS = 100
@@ -104,55 +105,7 @@ Progress bars on stderr (when it is a terminal) show long checks: many
 """
 
 
-_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.DOTALL)
-
-
-def _leading_minus_expression_last(args: List[str], params: Sequence[click.Parameter]) -> List[str]:
-    """args with an expression that starts with '-' ("-x*y") moved behind '--', where click
-    reads it as the argument rather than as options.
-
-    Option names (-h, --at, --at=x=1) and option values (--seed -3) keep their meaning, and
-    an unknown --name stays for click to report; the first other word starting with '-'
-    before any plain argument is the expression.
-    """
-    options = [p for p in params if isinstance(p, click.Option)]
-    names = {name for p in options for name in (*p.opts, *p.secondary_opts)}
-    with_value = {name for p in options if not p.is_flag for name in p.opts}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--" or arg == "-" or not arg.startswith("-"):
-            return args
-        if arg in with_value:
-            i += 2
-        elif arg in names or _LONG_OPTION.fullmatch(arg):
-            i += 1
-        else:
-            rest = args[:i] + args[i + 1:]
-            return rest + ["--", arg] if "--" not in rest else rest + [arg]
-    return args
-
-
-class _CheckGradCommand(click.Command):
-    """Takes an expression that starts with '-' as written, and reports usage errors in one
-    line, like every other bad input."""
-
-    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
-        try:
-            args = _leading_minus_expression_last(args, self.get_params(ctx))
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise BadInput(error.format_message()) from None
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
-    """Reject NaN and infinity, which click's FloatRange lets through."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a finite number")
-    return value
-
-
-@click.command("check-grad", cls=_CheckGradCommand, help=_HELP, epilog=_EPILOG)
+@click.command("check-grad", cls=ExpressionCommand, help=_HELP, epilog=_EPILOG)
 @click.argument("expression")
 @click.option("--at", "assignments", multiple=True, metavar="NAME=VALUE[,NAME=VALUE...]",
               help="A variable's value: a number or a constant expression such as pi/4. "
@@ -164,12 +117,12 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
                    f"{MAX_DRAWS} times) where the expression is undefined. "
                    f"At most {MAX_RANDOM_POINTS}.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
-@click.option("--rtol", type=click.FloatRange(min=0.0), default=DEFAULT_RTOL, callback=_finite,
+@click.option("--rtol", type=click.FloatRange(min=0.0), default=DEFAULT_RTOL, callback=finite,
               show_default=True, help="Relative tolerance.")
-@click.option("--atol", type=click.FloatRange(min=0.0), default=DEFAULT_ATOL, callback=_finite,
+@click.option("--atol", type=click.FloatRange(min=0.0), default=DEFAULT_ATOL, callback=finite,
               show_default=True, help="Absolute tolerance.")
 @click.option("--eps", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
-              callback=_finite, metavar="SCALE",
+              callback=finite, metavar="SCALE",
               help=f"Finite-difference step scale, between 0 and 1: h = SCALE * max(1, |x|); "
                    f"x + h must differ from x.  [default: {CENTRAL_STEP:.2g}, "
                    f"{RICHARDSON_STEP:.2g} with --richardson]")
@@ -195,7 +148,7 @@ def check_grad(expression: str, assignments: Sequence[str], random_count: Option
                seed: int, rtol: float, atol: float, eps: Optional[float], richardson: bool,
                order: int, as_json: bool, show_code: bool) -> None:
     parsed = parse(expression)
-    points = _points(parsed, _parse_assignments(assignments, parsed), random_count, seed)
+    points = _points(parsed, parse_assignments(assignments, parsed), random_count, seed)
     if eps is not None:
         _check_eps(points, eps, richardson)
     options = dict(rtol=rtol, atol=atol, richardson=richardson, step=eps)
@@ -237,46 +190,6 @@ def _print_code(expression: Expression, code: str) -> None:
     console.print(Syntax(code, "python", theme="ansi_dark", word_wrap=True))
 
 
-# ---------------------------------------------------------------------------------------
-# Input.
-def _parse_assignments(assignments: Sequence[str], expression: Expression) -> Dict[str, float]:
-    """The --at values by name; refuses repeated names and names not in the expression."""
-    values: Dict[str, float] = {}
-    for assignment in (item for option in assignments for item in option.split(",")):
-        name, value = _parse_assignment(assignment)
-        if name in values:
-            raise BadInput(f"--at gives {name} twice")
-        values[name] = value
-    unknown = [name for name in values if name not in expression.variables]
-    if unknown:
-        constants = "".join(f"; {name} is a constant ({name} = {CONSTANTS[name]!r}), not a "
-                            "variable" for name in unknown if name in CONSTANTS)
-        raise BadInput(f"--at names {_names(unknown)}, which the expression does not use "
-                       f"(its variables: {_names(expression.variables) or 'none'}){constants}")
-    return values
-
-
-def _parse_assignment(assignment: str) -> Tuple[str, float]:
-    """(name, value) from "name=value", the value a number or a constant expression."""
-    name, equals, text = (part.strip() for part in assignment.partition("="))
-    if not equals or not name.isidentifier() or not text:
-        raise BadInput(f"--at expects NAME=VALUE, as in x=0.5, not {assignment.strip()!r}")
-    try:
-        value = parse(text)
-    except ExpressionError as error:
-        raise BadInput(f"--at {name}: {error.format()}") from None
-    if value.variables:
-        raise BadInput(f"--at {name}: the value must be a number or a constant "
-                       f"expression such as pi/4, not {text!r}")
-    try:
-        number = value.evaluate({})
-    except (DomainError, NumericOverflow) as error:
-        raise BadInput(f"--at {name}: {error}") from None
-    if not math.isfinite(number):
-        raise BadInput(f"--at {name}: the value is {number}")
-    return name, number
-
-
 def _points(expression: Expression, fixed: Dict[str, float], random_count: Optional[int],
             seed: int) -> List[Dict[str, float]]:
     """The points to check: the --at point, or random points keeping the --at values."""
@@ -284,7 +197,7 @@ def _points(expression: Expression, fixed: Dict[str, float], random_count: Optio
         return random_points(expression, random_count, seed=seed, fixed=fixed)
     missing = [name for name in expression.variables if name not in fixed]
     if missing:
-        raise BadInput(f"no value for {_names(missing)}: give "
+        raise BadInput(f"no value for {listed(missing)}: give "
                        f"{' '.join(f'--at {name}=VALUE' for name in missing)}, "
                        "or use --random N")
     return [{name: fixed[name] for name in expression.variables}]
@@ -358,10 +271,6 @@ def _check_point(expression: Expression, point: Dict[str, float], order: int, op
     except (DomainError, NumericOverflow) as error:
         raise BadInput(f"{_at(point)}{error}") from None
     return PointCheck(point, report, second)
-
-
-def _names(names: Sequence[str]) -> str:
-    return ", ".join(names)
 
 
 def _point_text(point: Dict[str, float]) -> str:
@@ -468,7 +377,7 @@ def _stencil_notes(check: PointCheck) -> List[str]:
     for e in check.hessian.entries if check.hessian is not None else []:
         if e.note:
             derivatives.setdefault(e.note, []).append(f"d2/d{e.row} d{e.column}")
-    return [f"note: {_names(names)}: {note}" for note, names in derivatives.items()]
+    return [f"note: {listed(names)}: {note}" for note, names in derivatives.items()]
 
 
 _CONVENTIONS = rules.conventions()
@@ -487,15 +396,15 @@ def _verdict(checks: List[PointCheck], rtol: float, atol: float) -> str:
     outcomes = [outcome for check in checks for outcome in _outcomes(check)]
     failed = dict.fromkeys(name for name, ok in outcomes if ok is False)
     unchecked = dict.fromkeys(name for name, ok in outcomes if ok is None)
-    skipped = (f"; not checkable by finite differences: {_names(list(unchecked))}"
+    skipped = (f"; not checkable by finite differences: {listed(list(unchecked))}"
                if unchecked else "")
     if failed:
         failing_points = sum(not check.ok for check in checks)
         where = f" at {failing_points} of {len(checks)} points" if len(checks) > 1 else ""
-        return (f"FAIL: the derivatives disagree for {_names(list(failed))}{where} "
+        return (f"FAIL: the derivatives disagree for {listed(list(failed))}{where} "
                 f"({tolerance}){skipped}")
     if unchecked and not any(ok for _, ok in outcomes):
-        return f"nothing checked: finite differences cannot check {_names(list(unchecked))}"
+        return f"nothing checked: finite differences cannot check {listed(list(unchecked))}"
     return f"ok: reverse mode, forward mode and finite differences agree ({tolerance}){skipped}"
 
 

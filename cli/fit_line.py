@@ -32,6 +32,7 @@ from scalargrad.output_file import check_distinct, check_writable, write_atomica
 
 from . import text_chart
 from .errors import Failure
+from .options import finite
 
 TRUE_LINE = Line(0.7, 4.0)
 START_LINE = Line(-2.0, 0.0)
@@ -40,13 +41,6 @@ MOMENT_MARKS = {"start": "·", "early": "-"}  # the final line is ─
 MOMENT_STYLES = {"start": "red", "early": "yellow", "final": "green"}
 # random.gauss never returns more than 8.6 in magnitude, so y stays a float up to this noise
 MAX_NOISE = 1e307
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
-    """Reject NaN and infinity, which click's FloatRange lets through."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a finite number")
-    return value
 
 
 def _labels(values: Sequence[float]) -> List[str]:
@@ -210,7 +204,7 @@ class _Progress:
               show_default=True,
               help="Number of generated points, x uniform in [0, 10] (ignored with --csv).")
 @click.option("--noise", type=click.FloatRange(0, MAX_NOISE), default=0.5, show_default=True,
-              callback=_finite, help="Standard deviation of the gaussian noise added to y.")
+              callback=finite, help="Standard deviation of the gaussian noise added to y.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the generated points and of the order of minibatches.")
 @click.option("--csv", "csv_path", metavar="FILE.csv", default=None,
@@ -220,14 +214,14 @@ class _Progress:
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Maximum number of optimizer steps.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
-              callback=_finite, help="Learning rate (the fit runs in standardised units).")
+              callback=finite, help="Learning rate (the fit runs in standardised units).")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd",
               show_default=True,
               help="momentum is SGD with momentum 0.9.")
 @click.option("--mode", type=click.Choice(linefit.MODES), default="reverse", show_default=True,
               help="Gradients by reverse or forward autodiff (same result).")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=1e-6, show_default=True,
-              callback=_finite,
+              callback=finite,
               help="Stop once the gradient norm in standardised units is at most this "
                    "(the line is then within tolerance/2 of least squares there); "
                    f"0 runs all steps. Beyond {linefit.FULL_BATCH_LIMIT:,} points, steps use "

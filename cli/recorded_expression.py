@@ -1,33 +1,24 @@
 """What graph, explain and trace share: an EXPRESSION evaluated on Scalars at a point given
 with --at, recording its graph.
 
-The expression and --at are read exactly as check-grad reads them (an expression may start
-with '-'; --at takes numbers or constant expressions), by check-grad's own code.
+The expression and --at are read as check-grad reads them (expression_input.py: an
+expression may start with '-'; --at takes numbers or constant expressions).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Dict, List, Sequence
 
-import click
 
 from scalargrad.errors import DomainError, NumericOverflow
 from scalargrad.check.expression import Expression, parse, random_points
 from scalargrad.view.graph import GraphView, graph
 from scalargrad.core.scalar import Scalar
 
-from .check_grad import _CheckGradCommand, _names, _parse_assignments
 from .errors import BadInput
+from .expression_input import ExpressionCommand, at_option, listed, parse_assignments
 
-# A command whose EXPRESSION may start with '-' and whose usage errors are one line.
-ExpressionCommand = _CheckGradCommand
-
-
-def at_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--at", "assignments", multiple=True,
-                        metavar="NAME=VALUE[,NAME=VALUE...]",
-                        help="A variable's value: a number or a constant expression such as "
-                             "pi/4. Repeat, or separate with commas.")(command)
+__all__ = ["ExpressionCommand", "Recorded", "at_option", "record"]
 
 
 @dataclass
@@ -57,10 +48,10 @@ def record(text: str, assignments: Sequence[str], draw_missing: bool = False) ->
     at random (seed 0) where the expression is defined, as check-grad --random draws them.
     """
     expression = parse(text)
-    given = _parse_assignments(assignments, expression)
+    given = parse_assignments(assignments, expression)
     missing = [name for name in expression.variables if name not in given]
     if missing and not draw_missing:
-        raise BadInput(f"no value for {_names(missing)}: give "
+        raise BadInput(f"no value for {listed(missing)}: give "
                        f"{' '.join(f'--at {name}=VALUE' for name in missing)}")
     point = (random_points(expression, 1, seed=0, fixed=given)[0] if missing
              else {name: given[name] for name in expression.variables})

@@ -12,7 +12,6 @@ or if a worker process died (the run is saved as it stood, with --save, when it 
 from __future__ import annotations
 
 import json
-import math
 import signal
 from contextlib import contextmanager
 from types import FrameType
@@ -38,6 +37,7 @@ from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHA
 from . import interrupt, mnist_display, text_chart
 from .mnist_report import ReportWriter
 from .errors import EXIT_INTERRUPTED, Failure
+from .options import finite
 from .processes import Processes, WorkerCount
 
 DIGIT_SIDE = 14  # misclassified digits are drawn at 14x14, whatever size was trained on
@@ -73,13 +73,6 @@ class _StopRequest:
         GRADIENT_PHASE.interrupt()  # a gradient being computed is dropped, at once
 
 
-def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
-    """Reject NaN and infinity, which click's FloatRange lets through."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a finite number")
-    return value
-
-
 @click.command("train-mnist")
 @click.option("--size", type=click.Choice([str(s) for s in IMAGE_SIZES]), default="7",
               show_default=True, help="Images are shrunk to SIZE x SIZE by block averaging.")
@@ -91,7 +84,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) 
               help="Epochs to train (with --resume: more epochs; finishing a stopped one "
                    "counts as the first).")
 @click.option("--batch-size", type=click.IntRange(1, MAX_EXAMPLES), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), callback=_finite, default=None,
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), callback=finite, default=None,
               help=LR_HELP)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
 @click.option("--mode", type=click.Choice(MODES), default="reverse", show_default=True,
