@@ -160,20 +160,18 @@ def _sliced(seq: Seq) -> Optional[Tuple[int, int, int, int]]:
 
 
 def _with_seqs(equation: Equation, change: Any) -> Equation:
-    """equation with each of its Seqs replaced by change(seq)."""
+    """equation with each of its Seqs replaced by change(seq) (a Dot's, a Reduce's)."""
     if isinstance(equation, Dot):
         return Dot(change(equation.left), change(equation.right), equation.out, equation.start,
                    equation.fused)
     if isinstance(equation, Reduce):
         return equation.with_items(change(equation.items))
-    if isinstance(equation, Pack):
-        return Pack(change(equation.items), equation.out)
     return equation
 
 
 def slices(form: Form) -> Form:
     def sliced(seq: Seq) -> Seq:
-        return Seq(seq.atoms, _sliced(seq), seq.packed)
+        return Seq(seq.atoms, _sliced(seq))
     return form.replace(equations=[_with_seqs(e, sliced) for e in form.equations])
 
 

@@ -1,11 +1,14 @@
-"""Dots that skip the data's zeros give the full dots' sums, bit for bit."""
+"""vjp_batch's loop, and the dots that skip the data's zeros: the full dots' sums, bit for bit."""
 import functools
 import math
 import operator
 import random
 
+import scalargrad as sg
 from scalargrad.compile.batch import column_sums, data_columns
 from scalargrad.core.functions import nonzero, picker
+from tests.compile import compile_oracle as oracle
+from tests.compile.test_paths import compiled_only
 
 
 def test_picker_gives_a_tuple_for_any_number_of_positions():
@@ -70,3 +73,36 @@ def test_data_that_are_not_finite_are_refused():
     assert data_columns([[0.0, 1.0], [math.inf, 0.0]]) is None
     assert data_columns([[0.0, math.nan]]) is None
     assert data_columns([[0.0, 1.0]]) is not None
+
+
+# vjp_batch's loop ----------------------------------------------------------------------------
+
+def _net(w, x, t):
+    """A relu layer over the data's first two entries and over all three, a dot with the
+    data's last two, and a softmax loss: every kind of partner a dot's weights can have."""
+    hidden = [sg.relu(sg.dot(w[j:6:2], x) + w[6 + j]) for j in range(2)]
+    logits = [sg.dot(w[8 + 2 * k:10 + 2 * k], hidden) + sg.dot(w[12 + 2 * k:14 + 2 * k], x[1:3])
+              for k in range(2)]
+    return [sg.logsumexp(logits) - sg.dot(t, logits), *logits]
+
+
+def test_the_loop_reads_what_the_examples_share_once_and_keeps_a_dots_adjoints_by_partner():
+    rng = random.Random(7)
+    cf = sg.compile(_net, argnums=[0])
+    w = [rng.uniform(-1, 1) for _ in range(16)]
+    examples = [([rng.choice([0.0, rng.uniform(-2, 2)]) for _ in range(3)], [1.0, 0.0]) for _ in range(5)]
+    cf.vjp_batch([[0.0] * 16], (1.0, 0.0, 0.0), [w], examples)  # traced
+    with compiled_only(cf):
+        for seed in ((1.0, 0.0, 0.0), (0.5, 2.0, -1.0)):
+            buffers = [[0.25] * 16]
+            want = oracle.vjp_batch(_net, [[0.25] * 16], seed, [w], examples, [0])
+            assert oracle.same(cf.vjp_batch(buffers, seed, [w], examples), want[0])
+            assert oracle.close(buffers, want[1], want[2])
+    source = cf.source.split("def vjp_batch(X0, EXAMPLES, seed):")[1]
+    head, loop = source.split("    for e, (X1, X2, ) in enumerate(EXAMPLES):")
+    body, finish = loop.split("        outputs.append(")
+    assert "S0 = X0[0:6:2]" in head and "X0[" not in body  # slices of the weights: taken once
+    assert "N1, Z1 = _nonzero(X1)" in body and "_sum(_map(_mul, N1(S0), Z1), 0.0)" in body
+    assert "R0.append(t0)" in body and "P" in body and ".append(X1[1:3])" in body  # rows; pairs
+    assert "CX1 = _data_columns(" in finish and "CR0 = _data_columns(R0)" in finish
+    assert "if not _isfinite(_sum(X0)): raise _Retrace" in head

@@ -635,3 +635,106 @@ def test_an_output_that_is_a_plain_number_has_its_value_and_no_derivative_a_bool
                                (lambda: cf.value_and_grad(*args), oracle.value_and_grad(function, args))):
                 assert oracle.same(oracle.attempt(call), want), (function, args)
     assert sg.compile(f)(1.5) == [3.0, float(out)]  # by hand
+
+
+# What is refused, and how it is said ----------------------------------------------------------
+def _message(call):
+    with pytest.raises(Exception) as caught:
+        call()
+    return type(caught.value), str(caught.value)
+
+
+def test_each_refusal_says_what_was_given_and_what_is_wanted():
+    def f(w, x):
+        return [sg.dot(w, x), w[0] * 2.0]
+    cf = sg.compile(f, argnums=[0])
+    cf([1.0, 2.0], [3.0, 4.0])
+    for call, want in [
+        (lambda: cf([1.0, "a"], [3.0, 4.0]),
+         (TypeError, "compiled function: argument 0 holds a str; lists of numbers only")),
+        (lambda: cf([1.0, 2.0], None),
+         (TypeError, "compiled function: argument 1 is a NoneType; numbers or flat lists of numbers only")),
+        (lambda: cf.jacobian(Scalar(1.0), [3.0, 4.0]),
+         (TypeError, "compiled function: argument 0 is a Scalar; jacobian takes numbers (call the "
+                     "compiled function itself on Scalars to record it)")),
+        (lambda: cf.vjp_into([[0.0]], (1.0, 1.0), [1.0, 2.0], [3.0, 4.0]),
+         (ValueError, "vjp_into: 1 buffers wanted, of lengths [2]")),
+        (lambda: cf.vjp_into([[0.0, 0.0]], (1.0,), [1.0, 2.0], [3.0, 4.0]),
+         (ValueError, "vjp: the seed has 1 weights for 2 outputs")),
+        (lambda: cf.vjp_batch([[0.0, 0.0], [0.0]], (1.0, 1.0), [[1.0, 2.0]], [([3.0, 4.0],)]),
+         (ValueError, "vjp_batch: 1 buffers wanted, of lengths [2]")),
+        (lambda: sg.compile(f, argnums=[1]).vjp_batch([[0.0, 0.0]], (1.0, 1.0), [[1.0, 2.0]],
+                                                      [([3.0, 4.0],)]),
+         (TypeError, "vjp_batch: the differentiated arguments must be lists, among the shared ones")),
+        (lambda: sg.compile(f, argnums=[2]).jacobian([1.0, 2.0], [3.0, 4.0]),
+         (ValueError, "compiled(f): argnums holds 2, but the call has 2 arguments")),
+        (lambda: sg.compile(lambda x: "text")(1.0),
+         (TypeError, "compiled function: the function returned a str; Scalars or numbers only")),
+    ]:
+        assert _message(call) == want
+    value_and_grad = sg.compile(lambda w: sg.dot(w, w))
+    assert _message(lambda: value_and_grad.value_and_grad_into([[0.0]], [1.0, 2.0])) == (
+        ValueError, "value_and_grad_into: 1 buffers wanted, of lengths [2]")
+    assert _message(lambda: sg.compile(math.sin, argnums=[-2])(0.5)) == (
+        ValueError, "compiled(sin): argnums holds -2, but the call has 1 arguments")
+    assert sg.compile(sg.sin, argnums=[-1]).jacobian(0.5) == [[math.cos(0.5)]]
+    assert sg.compile(object()).__name__ == "compiled(f)"
+
+
+@pytest.mark.parametrize("why, f", [
+    ("the function sets a Scalar's value while it runs, which compiled code cannot do again",
+     lambda w: lambda x: w.__setattr__("value", 2.0) or x * w),
+    ("the function ended the tape while it was traced (it differentiated something, or paused "
+     "the cycle collector)", lambda w: lambda x: x * sg.reverse_autodiff(x * x, x)),
+])
+def test_a_function_that_cannot_be_traced_is_said_why_once(why, f):
+    cf = sg.compile(f(Scalar(1.0)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cf(1.5), cf(2.5)
+    assert [str(w.message) for w in caught] == [
+        f"{cf.__name__}: {why}; running it on the recording engine from now on"]
+
+
+# The variant that fitted last, first ------------------------------------------------------------
+@pytest.fixture
+def looked_further(monkeypatch):
+    """How many calls went past the variant that fitted last (to the others, or a trace)."""
+    from scalargrad.compile import compiled
+    calls = []
+    real = compiled.Compiled._run
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[0])
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(compiled.Compiled, "_run", counting)
+    return calls
+
+
+def test_a_call_like_the_last_one_runs_the_variant_that_fitted_without_looking_further(looked_further):
+    cf = sg.compile(lambda w, x: [sg.dot(w, x), sg.sum(w)], argnums=[0])
+    cf([1.0, 2.0], [3.0, 4.0])
+    assert len(looked_further) == 1  # the trace
+    buffer = [0.0, 0.0]
+    for w in ([0.5, 0.25], [2.0, -1.0]):
+        cf(w, [3.0, 4.0])
+        cf.vjp_into([buffer], (1.0, 1.0), w, [3.0, 4.0])
+        cf.vjp_batch([buffer], (1.0, 1.0), [w], [([3.0, 4.0],), ([1.0, 0.0],)])
+    single = sg.compile(lambda x: x * x)
+    single.value_and_grad(2.0)
+    single.value_and_grad(3.0)
+    assert len(looked_further) == 2
+
+
+def test_calls_that_alternate_between_two_branches_keep_two_variants(looked_further):
+    cf = sg.compile(lambda x: x * x if x > 0 else -x * 3.0)
+    from scalargrad.compile import compiled
+    traced = []
+    real = compiled.trace
+    compiled.trace = lambda *args: traced.append(args) or real(*args)
+    try:
+        for x in (2.0, -1.0, 2.0, -1.0, 3.0, -2.0):
+            assert cf.value_and_grad(x) == ((x * x, [2 * x]) if x > 0 else (-3.0 * x, [-3.0]))
+    finally:
+        compiled.trace = real
+    assert len(traced) == 2 and len(compiler_variants(cf)) == 2

@@ -214,3 +214,40 @@ def test_the_printed_form_shows_every_kind_of_equation_guard_and_contribution():
     # passes its adjoint on with partial 1 to it alone: they share one
     assert text.splitlines()[2:4] == ["  v18 = dot of products X0[0:9] X1[0:9] + v0", "  return v18"]
     assert "  v0 (adjoint of v18):" in text.splitlines()
+
+
+def test_infinite_numbers_in_the_code_are_written_as_themselves():
+    for f in (lambda x: sg.maximum(x, -math.inf) * 2.0 + sg.minimum(x, math.inf),
+              lambda x: x * -math.inf, lambda x: sg.relu(x - math.inf) + x):
+        for x in (1.5, -2.0):
+            _value_and_grad_and_jacobian_agree(f, (x,))
+
+
+def test_an_operation_between_a_chains_own_reading_its_start_stops_the_fusing():
+    def f(w, a):
+        total = a * 1.0
+        start = total
+        for k in range(MIN_CHAIN):
+            total = total + w[k] * w[k + 1]
+            if k == 3:
+                side = sg.tanh(start)  # reads the chain's start, in the middle of it
+        return total * side
+    rng = random.Random(4)
+    cf = _value_and_grad_and_jacobian_agree(f, ([rng.uniform(-1, 1) for _ in range(MIN_CHAIN + 1)], 0.5))
+    assert not _fused(cf)
+
+
+def test_an_item_read_twice_in_a_row_is_no_slice():
+    from tests.compile.test_paths import compiled_only
+    f = lambda w, x: sg.dot([w[1], w[1], w[2]], x) + sg.sum([w[0], w[0]])  # noqa: E731
+    cf = sg.compile(f)
+    cf([1.0, 2.0, 3.0], [0.5, -1.0, 2.0])
+    with compiled_only(cf):
+        for args in (([1.0, 2.0, 3.0], [0.5, -1.0, 2.0]), ([-2.0, 0.25, 1.0], [1.0, 1.0, 1.0])):
+            assert oracle.same(cf.value_and_grad(*args), oracle.value_and_grad(f, args))
+
+
+def test_additions_in_order_round_each_one_as_a_chain_of_additions_does():
+    from scalargrad.compile.emit import _added_in_order
+    assert _added_in_order([1e16, 1.0, -1e16], 0.0) == 0.0  # 1e16 + 1 rounds back to 1e16
+    assert _added_in_order([1.0, 2.0], 0.5) == 3.5 and _added_in_order([], -0.0) == -0.0

@@ -165,3 +165,43 @@ def test_a_global_that_is_rebound_or_deleted(how):
         del namespace["W"]
         with pytest.raises(NameError):  # as the recording engine
             cf(0.5)
+
+
+class _Layer:
+    def __init__(self) -> None:
+        self.w = Scalar(1.5)
+
+    def loss(self, x):
+        return (x * self.w - 1.0) ** 2
+
+
+def test_a_bound_methods_object_attribute_rebound(traces):
+    layer = _Layer()
+    _follows(layer.loss, lambda: setattr(layer, "w", Scalar(-0.5)), traced=traces)
+
+
+def test_a_module_rebound_where_the_function_finds_it():
+    first, second = types.ModuleType("first"), types.ModuleType("second")
+    first.W, second.W = Scalar(2.0), Scalar(-7.0)
+    namespace = {"parameters": first}
+    exec("def f(x):\n    return x * parameters.W\n", namespace)  # noqa: S102
+    _follows(namespace["f"], lambda: namespace.__setitem__("parameters", second))
+
+
+def test_the_search_stops_at_its_budget_smallest_containers_first(monkeypatch):
+    from scalargrad.compile import watch
+    near, far = Scalar(1.0), Scalar(2.0)
+    big = [0.0] * 50 + [[far]]  # its 51 items take the budget: the list in it is not looked at
+    small = [near]
+    f = lambda x: x * small[0] + x * big[-1][0]  # noqa: E731
+    monkeypatch.setattr(watch, "BUDGET", 40)
+    found = watch.find(f, [near, far])
+    held = {id(h) for _, _, _, row in found.groups for h in row}
+    assert id(near) in held and id(far) not in held
+    monkeypatch.setattr(watch, "BUDGET", 1000)
+    found = watch.find(f, [near, far])
+    assert id(far) in {id(h) for _, _, _, row in found.groups for h in row}
+    search = watch._Search()
+    search.visit([[1.0, 2.0], [3.0], 4.0])  # three items; each inner list waits its turn
+    search.run()
+    assert search.looked == 3 + 2 + 1
