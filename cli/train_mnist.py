@@ -32,7 +32,8 @@ from scalargrad.output_file import check_distinct, check_writable, write_atomica
 from scalargrad.train.loop import (DEFAULT_LR, FORWARD_LIMIT, FORWARD_VISIT_SECONDS, IMAGE_SIZES,
                                    MAX_HIDDEN, MODES, Checkpoint, Dataset, Settings, Summary,
                                    TrainingRun, forward_cost, parameter_count)
-from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE
+from scalargrad.train.model import ACTIVATIONS, DEFAULT_ACTIVATION
+from scalargrad.train.step import GRADIENT_PHASE
 
 from . import interrupt, mnist_display, text_chart
 from .mnist_report import ReportWriter
@@ -56,7 +57,7 @@ class Interrupted(Failure):
 
 class _StopRequest:
     """Ctrl-C once: stop after the current batch (dropping it if its gradient is still being
-    computed: training.GradientPhase), show the summary, save, then stop. Twice: stop now."""
+    computed: scalargrad.train.step.GradientPhase), show the summary, save, then stop. Twice: stop now."""
 
     def __init__(self, console: Console) -> None:
         self.requested = False

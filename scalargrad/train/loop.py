@@ -19,15 +19,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, cast
 
 from ..errors import Diverged, InputError, WorkerFailed
-from ..optim import OPTIMIZERS, make_optimizer
-from .model import (ACTIVATIONS, DEFAULT_ACTIVATION, GRADIENT_PHASE, BatchReport, BatchStep,
-                    Classifier, EpochProgress, LossGuard, Predict, Rows, accuracy,
-                    step_in_this_process, train_epoch)
+from ..optim import OPTIMIZERS, Optimizer, make_optimizer
+from .checks import whole
+from .gradient import DEFAULT_ENGINE, MODES
+from .model import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, Classifier, EpochProgress,
+                    Predict, Rows, accuracy)
+from .step import GRADIENT_PHASE, BatchAbandoned, BatchStep, LossGuard, check_weights, local_step
 
 IMAGE_SIZES = (7, 14, 28)  # the sizes scalargrad.train.mnist shrinks MNIST's images to
 CLASSES = 10
 MAX_HIDDEN = 4096
-MODES = ("reverse", "forward")
 # Learning rates measured to work here: (softmax regression, with a hidden layer).
 DEFAULT_LR: Dict[str, Tuple[float, float]] = {"adam": (0.05, 0.003), "sgd": (0.5, 0.1),
                                               "momentum": (0.1, 0.01)}
@@ -59,11 +60,6 @@ def default_lr(optimizer: str, hidden: int) -> float:
     return DEFAULT_LR[optimizer][1 if hidden else 0]
 
 
-def _whole(value: Any, least: int, most: float = math.inf) -> bool:
-    """An int (not a bool) from least to most."""
-    return type(value) is int and least <= value <= most
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides what a run computes; a resumed run keeps all of them.
@@ -85,16 +81,16 @@ class Settings:
         checks = [
             ("size", self.size in IMAGE_SIZES and type(self.size) is int,
              f"one of {', '.join(map(str, IMAGE_SIZES))}"),
-            ("hidden", _whole(self.hidden, 0, MAX_HIDDEN),
+            ("hidden", whole(self.hidden, 0, MAX_HIDDEN),
              f"a whole number from 0 to {MAX_HIDDEN}"),
             ("activation", self.activation in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
             ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
             ("lr", self.lr is None or (isinstance(self.lr, (int, float))
                                        and not isinstance(self.lr, bool)
                                        and 0 < self.lr < math.inf), "a positive finite number"),
-            ("batch_size", _whole(self.batch_size, 1), "a whole number >= 1"),
+            ("batch_size", whole(self.batch_size, 1), "a whole number >= 1"),
             ("seed", type(self.seed) is int, "a whole number"),
-            ("limit", self.limit is None or _whole(self.limit, 1), "a whole number >= 1 or none"),
+            ("limit", self.limit is None or whole(self.limit, 1), "a whole number >= 1 or none"),
             ("mode", self.mode in MODES, f"one of {', '.join(MODES)}"),
         ]
         for name, ok, expected in checks:
@@ -199,6 +195,52 @@ class Summary:
                 "history": [asdict(record) for record in self.history]}
 
 
+def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
+                batch_size: int, rng: random.Random, mode: str = "reverse",
+                on_batch: Optional[Callable[[BatchReport], None]] = None,
+                should_stop: Callable[[], bool] = lambda: False,
+                resume: Optional[EpochProgress] = None,
+                step: Optional[BatchStep] = None) -> EpochProgress:
+    """One pass over the data in batches, in an order drawn from rng; stops after a batch
+    when should_stop() says so, or before one abandoned (BatchAbandoned) while its gradient
+    was computed (fewer examples than rows in the result).
+
+    ``resume`` continues an epoch that stopped early: give rng the state it had when that
+    epoch began, so that the same order is drawn, and the examples trained are skipped.
+    ``step`` trains each batch (default: step.local_step on model and optimizer).
+    """
+    if step is None:
+        step = local_step(model, optimizer, rows, labels, mode)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    start = time.perf_counter()
+    done = resume or EpochProgress()
+    seen, loss_sum, correct = done.examples, done.loss_sum, done.correct
+    for first in range(seen, len(order), batch_size):
+        batch = order[first:first + batch_size]
+        try:
+            loss, batch_correct = step(batch)
+        except BatchAbandoned:  # stopped while its gradient was computed: as before it
+            break
+        except Diverged as error:  # how far the epoch got, for the run to roll back
+            diverged = Diverged(f"{error} after {seen} examples")
+            diverged.progress = EpochProgress(seen, loss_sum, correct,
+                                              done.seconds + time.perf_counter() - start)
+            raise diverged from None
+        except WorkerFailed as error:  # how far the epoch got, for the run to be saved
+            error.progress = EpochProgress(seen, loss_sum, correct,
+                                           done.seconds + time.perf_counter() - start)
+            raise
+        seen += len(batch)
+        loss_sum += loss * len(batch)
+        correct += batch_correct
+        if on_batch is not None:
+            on_batch(BatchReport(seen, loss_sum / seen, correct / seen))
+        if should_stop():
+            break
+    return EpochProgress(seen, loss_sum, correct, done.seconds + time.perf_counter() - start)
+
+
 class Callbacks:
     """What a front end hears from a running run; each method does nothing by default."""
 
@@ -273,13 +315,14 @@ class TrainingRun:
     def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
               should_stop: Callable[[], bool] = lambda: False,
               step: Optional[BatchStep] = None, predict: Optional[Predict] = None,
-              sync: Optional[Sync] = None) -> Summary:
+              sync: Optional[Sync] = None, engine: str = DEFAULT_ENGINE) -> Summary:
         """Train until ``epochs`` more epochs have ended, or should_stop() is true after a
         batch; then evaluate on the test set (also after each epoch, finished or not).
 
         An unfinished epoch (from a run stopped early) is continued where it stopped and
         counts as the first of ``epochs``. ``step`` trains each batch and ``predict``
-        evaluates, by default in this process (see model.BatchStep):
+        evaluates, by default in this process (step.local_step with ``engine``; see
+        step.BatchStep):
         scalargrad.train.parallel and scalargrad.train.distributed make ones that share the
         work (and ``sync``, where the optimizer's state lives elsewhere while training). If
         one of those processes fails (WorkerFailed), the batches done are recorded as for a
@@ -310,9 +353,9 @@ class TrainingRun:
                 return accuracy(self.model, data.test_rows, data.test_labels)
 
         GRADIENT_PHASE.pending = False  # a stop asked for before this call is not this call's
-        guarded = LossGuard(step or step_in_this_process(
-            self.model, self.optimizer, data.train_rows, data.train_labels, settings.mode),
-            math.log(CLASSES))
+        guarded = LossGuard(step or local_step(
+            self.model, self.optimizer, data.train_rows, data.train_labels, settings.mode,
+            engine), math.log(CLASSES))
         # the run at the start of this call and of its last epochs
         marks: List[Optional[_Mark]] = []
         for _ in range(epochs):
@@ -363,12 +406,11 @@ class TrainingRun:
         progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
                                self.settings.batch_size, self.rng, self.settings.mode, on_batch,
                                should_stop, resume=self.unfinished, step=step)
-        bad = next((p.value for p in self.model.parameters() if not math.isfinite(p.value)),
-                   None)
-        if bad is not None:
-            error = Diverged(f"a weight became {bad} after {progress.examples} examples")
+        try:
+            check_weights(self.model.values(), progress.examples)
+        except Diverged as error:
             error.progress = progress
-            raise error
+            raise
         return progress
 
     def _record(self, progress: EpochProgress, test_accuracy: float,
@@ -455,13 +497,12 @@ class _Mark:
             return None
         unfinished = run.unfinished
         return cls(unfinished.examples if unfinished else 0,
-                   [p.value for p in run.model.parameters()], run.optimizer.state_dict(),
+                   run.model.values(), run.optimizer.state_dict(),
                    run.epoch_start_state, run.epochs, run.examples, unfinished,
                    list(run.history), run.test_accuracy)
 
     def restore(self, run: TrainingRun, sync: Optional[Sync]) -> None:
-        for parameter, value in zip(run.model.parameters(), self.values):
-            parameter.value = value
+        run.model.load(self.values)
         run.optimizer.load_state_dict(self.optimizer)
         run.epoch_start_state, run.epochs, run.examples = (self.epoch_start_state, self.epochs,
                                                            self.examples)

@@ -45,11 +45,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, cast
 
-from ..errors import Diverged, InputError, WorkerFailed
-from ..optim import Optimizer
 from ..core.scalar import Scalar
-from .gradient import GradientFactory, RecordedGradient, ShardGradient, bounds, split
-from .model import GRADIENT_PHASE, BatchAbandoned, Classifier, Rows
+from ..errors import InputError, WorkerFailed
+from ..optim import Optimizer
+from .gradient import GradientFactory, ShardGradient, bounds, make_gradient, split
+from .model import Classifier, Rows, set_values
+from .step import GRADIENT_PHASE, BatchAbandoned, checked_loss, update
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -69,8 +70,8 @@ def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
     return True
 
 
-# A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("abandoned",) (a
-# stop while it computed: see training.GradientPhase), ("failed", why), ("updated",),
+# A worker's answer: ("done", loss_sum, correct, overflow: why or None), ("abandoned",) (a
+# stop while it computed: see step.GradientPhase), ("failed", why), ("updated",),
 # ("state", its slice's optimizer state), ("reloaded",) or ("predicted", labels).
 Answer = Tuple[Any, ...]
 ABANDON_SIGNAL = signal.SIGUSR1  # the coordinator's word to drop the shard being computed
@@ -122,8 +123,7 @@ class OptimizerSlice:
         total = table[0][lo:hi].tolist()
         for row in table[1:]:
             total = list(map(add, total, row[lo:hi]))
-        scale = 1.0 / batch_size
-        self.optimizer.step([g * scale for g in total])
+        update(self.optimizer, total, batch_size)
         new_values = array("d", [p.value for p in self.parameters])
         new_state = {key: array("d", getattr(self.optimizer, key)) for key in buffers}
         marks[k] = -1
@@ -142,8 +142,7 @@ class OptimizerSlice:
         for key, shared in buffers.items():
             state[key] = shared[lo:hi].tolist()
         self.optimizer.load_state_dict(state)
-        for parameter, value in zip(self.parameters, values[lo:hi].tolist()):
-            parameter.value = value
+        set_values(self.parameters, values[lo:hi].tolist())
 
 
 def split_state(state: Dict[str, Any], kind: Type[Optimizer],
@@ -176,16 +175,17 @@ class SharedMemoryTraining:
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], workers: int, mode: str = "reverse",
-                 make_gradient: GradientFactory = RecordedGradient,
+                 make_gradient: GradientFactory = make_gradient,
                  predictions: int = 0) -> None:
         """Copy the data and the parameters into shared memory and start the workers.
 
         ``predict`` shares the predictions for up to ``predictions`` rows at a time (more
         are predicted in this process alone): room for them is made before the fork.
 
-        ``make_gradient(model, mode)`` makes each worker's ShardGradient; the one for this
-        process's model must leave the model holding the values it is loaded with (as
-        RecordedGradient does), since the run evaluates and saves that model.
+        ``make_gradient(model, mode)`` makes each worker's ShardGradient (by default the one
+        gradient.make_gradient chooses); the one for this process's model must leave the
+        model holding the values it is loaded with (as both engines do), since the run
+        evaluates and saves that model.
         """
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
@@ -202,7 +202,7 @@ class SharedMemoryTraining:
         self.bounds = [count * k // workers for k in range(workers + 1)]
         try:
             self.values = self._shared("d", count)
-            self.values[:] = array("d", [p.value for p in parameters])
+            self.values[:] = array("d", model.values())
             table = self._shared("d", count * workers)
             self.table = [table[k * count:(k + 1) * count] for k in range(workers)]
             shared_rows = rows if workers > 1 else []  # only other processes read them
@@ -239,7 +239,7 @@ class SharedMemoryTraining:
 
     @classmethod
     def for_run(cls, run: "TrainingRun", workers: int,
-                make_gradient: GradientFactory = RecordedGradient) -> "SharedMemoryTraining":
+                make_gradient: GradientFactory = make_gradient) -> "SharedMemoryTraining":
         """For a TrainingRun: its model, optimizer, training data, mode and test set."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels,
                    workers, run.settings.mode, make_gradient, len(run.data.test_rows))
@@ -273,7 +273,7 @@ class SharedMemoryTraining:
 
     # The batch step ----------------------------------------------------------------------
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
-        """Train on the examples with these indices (a model.BatchStep)."""
+        """Train on the examples with these indices (a step.BatchStep)."""
         if self.broken is not None:
             raise self.broken
         shards = split(batch, self.workers)
@@ -290,12 +290,9 @@ class SharedMemoryTraining:
             GRADIENT_PHASE.others = None
         if any(answer[0] == "abandoned" for answer in answers):
             raise BatchAbandoned
-        diverged = [answer[1] for answer in answers if answer[0] == "diverged"]
-        if diverged:
-            raise Diverged(diverged[0])
-        loss = math.fsum(answer[1] for answer in answers) / len(batch)
-        if not math.isfinite(loss):
-            raise Diverged(f"the loss became {loss}")
+        overflow = next((answer[3] for answer in answers if answer[3] is not None), None)
+        loss = checked_loss(math.inf if overflow else math.fsum(answer[1] for answer in answers),
+                            len(batch), overflow)
         self._update(len(batch))
         self.gradient.load(self.values.tolist())
         return loss, sum(answer[2] for answer in answers)
@@ -368,12 +365,9 @@ class SharedMemoryTraining:
         return own + [label for answer in self._answers() for label in answer[1]]
 
     def _own_gradient(self, shard: List[int]) -> Answer:
-        try:
-            result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
-        except Diverged as error:
-            return ("diverged", str(error))
+        result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
         self.table[0][:] = array("d", result.gradient)
-        return ("done", result.loss_sum, result.correct)
+        return ("done", result.loss_sum, result.correct, result.overflow)
 
     def _tell(self, commands: Sequence[Tuple[Any, ...]]) -> None:
         """Send worker k the command commands[k - 1]."""
@@ -464,7 +458,7 @@ class SharedMemoryTraining:
         if self.broken is not None:
             raise self.broken
         state = self.optimizer.state_dict()
-        self.values[:] = array("d", [p.value for p in self.model.parameters()])
+        self.values[:] = array("d", self.model.values())
         for key, shared in self.buffers.items():
             shared[:] = array("d", state[key])
         self.steps_done = state["steps"]
@@ -567,8 +561,7 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
 def _predict(setup: _WorkerSetup, first: int, last: int) -> List[int]:
     """The predictions for rows first to last (exclusive) of the shared ones, by the model
     at the latest parameter values."""
-    for parameter, value in zip(setup.model.parameters(), setup.values.tolist()):
-        parameter.value = value
+    setup.model.load(setup.values.tolist())
     width = setup.model.inputs
     rows = [setup.to_predict[i * width:(i + 1) * width].tolist() for i in range(first, last)]
     return setup.model.predict(rows)
@@ -582,9 +575,7 @@ def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
     try:
         with GRADIENT_PHASE:
             result = gradient(rows, [setup.labels[i] for i in shard])
-    except Diverged as error:
-        return ("diverged", str(error))
     except BatchAbandoned:
         return ("abandoned",)
     row[:] = array("d", result.gradient)
-    return ("done", result.loss_sum, result.correct)
+    return ("done", result.loss_sum, result.correct, result.overflow)

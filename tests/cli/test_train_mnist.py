@@ -658,14 +658,13 @@ def test_a_first_ctrl_c_drops_the_batch_whose_gradient_is_being_computed(shared_
                                                                          monkeypatch, mode):
     """The stop takes effect at once, whatever the mode: the second batch's gradient is
     abandoned where the Ctrl-C found it, and the run is saved as it stood after the first."""
-    import scalargrad.train.compiled_gradient as compiled
-    import scalargrad.train.model as training
+    import scalargrad.train.gradient as gradient
     if mode == "forward":
-        calls = ctrl_c_inside(monkeypatch, training, "forward_autodiff")
+        calls = ctrl_c_inside(monkeypatch, gradient, "forward_autodiff")
     elif mode == "reverse compiled":
-        calls = ctrl_c_inside(monkeypatch, compiled.CompiledGradient, "__call__")
+        calls = ctrl_c_inside(monkeypatch, gradient.CompiledGradient, "__call__")
     else:
-        calls = ctrl_c_inside(monkeypatch, training, "reverse_autodiff")
+        calls = ctrl_c_inside(monkeypatch, gradient, "reverse_autodiff")
     model = tmp_path / "model.json"
     result = run("--data-dir", str(shared_mnist), "--json", "--limit", "100", "--batch-size",
                  "20", *ENGINES[mode], "--save", str(model))

@@ -216,7 +216,7 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_batch(mpiexec, share
 CTRL_C_IN_A_GRADIENT_ON_RANK_1 = textwrap.dedent("""
     import os, signal, sys
     from mpi4py import MPI
-    from scalargrad.train.compiled_gradient import CompiledGradient
+    from scalargrad.train.gradient import CompiledGradient
     from scalargrad_cli.main import cli
 
     real_call, calls = CompiledGradient.__call__, []

@@ -11,7 +11,7 @@ from scalargrad.errors import Diverged
 from scalargrad.train.parallel import SharedMemoryTraining
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
 from scalargrad.optim import DIVERGENCE_FACTOR
-from scalargrad.train.model import LossGuard, step_in_this_process
+from scalargrad.train.step import LossGuard, local_step
 from tests.train.test_loop import DATA, StopAfter, values, without_seconds
 
 SETTINGS = Settings(hidden=3, batch_size=8, seed=4, lr=0.01)  # 60 examples: 8 batches an epoch
@@ -22,7 +22,7 @@ def the_batches(epochs=3):
     """The batches a run of SETTINGS trains, in order."""
     run = TrainingRun(SETTINGS, DATA)
     seen = []
-    step = step_in_this_process(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
+    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
 
     def recording(batch):
         seen.append(list(batch))
@@ -78,7 +78,7 @@ def diverged_at(k, workers=1, how="grows"):
     listener.epoch_ended = events.append
     with pytest.raises(Diverged) as raised:
         if workers == 1:
-            step = step_in_this_process(run.model, run.optimizer, DATA.train_rows,
+            step = local_step(run.model, run.optimizer, DATA.train_rows,
                                         DATA.train_labels)
             run.train(3, listener, step=DivergingAt(step, k, how))
         else:
@@ -120,7 +120,7 @@ def test_a_weight_that_is_not_finite_at_an_epoch_s_end_is_divergence():
     """The last update of the epoch made a weight nan (the loss never saw it): the run goes
     back to before that update."""
     run = TrainingRun(SETTINGS, DATA)
-    step = step_in_this_process(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
+    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
 
     def poisoning(batch):
         result = step(batch)
@@ -150,10 +150,10 @@ def test_the_loss_guard_measures_growth_from_the_first_loss_or_the_floor():
 def test_a_batch_abandoned_while_its_gradient_is_computed_is_as_if_never_begun():
     """A Ctrl-C during the k-th batch's gradient drops that batch: the run is the one a
     stop after k - 1 batches leaves (the update is never abandoned: see GradientPhase)."""
-    from scalargrad.train.model import GRADIENT_PHASE
+    from scalargrad.train.step import GRADIENT_PHASE
     for k in (1, 3, EPOCH + 2):
         run = TrainingRun(SETTINGS, DATA)
-        step = step_in_this_process(run.model, run.optimizer, DATA.train_rows,
+        step = local_step(run.model, run.optimizer, DATA.train_rows,
                                     DATA.train_labels)
         calls = []
 

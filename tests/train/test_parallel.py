@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from scalargrad.train import parallel
-from scalargrad.train.compiled_gradient import CompiledGradient
 from scalargrad.errors import Diverged, InputError, WorkerFailed
 from scalargrad.optim import Adam, SGD
 from scalargrad.train.parallel import SharedMemoryTraining, join_states, split_state
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
-from scalargrad.train.gradient import RecordedGradient
+from scalargrad.train.gradient import CompiledGradient, RecordedGradient
 from scalargrad.train.model import accuracy
 from tests.train.test_loop import StopAfter, dataset, values
 
