@@ -14,13 +14,13 @@ when a communicator is asked for.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, Any, Callable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 from ..errors import InputError
 from ..optim import Optimizer
 from .gradient import GradientFactory, ShardResult, bounds, make_gradient
 from .model import Classifier, Rows
-from .step import GRADIENT_PHASE, BatchAbandoned, checked_loss, update
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, update
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -42,11 +42,14 @@ class AllreduceTraining:
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], comm: Any, mode: str = "reverse",
-                 make_gradient: GradientFactory = make_gradient) -> None:
+                 make_gradient: GradientFactory = make_gradient,
+                 rate: Optional[Rate] = None) -> None:
+        """``rate`` gives each step's learning rate (step.Rate; every rank reads the same)."""
         from mpi4py import MPI  # comm is an mpi4py communicator, so this import works
         self.sum, self.logical_or = MPI.SUM, MPI.LOR
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         self.model, self.optimizer, self.rows, self.labels = model, optimizer, rows, labels
+        self.rate = rate
         self.gradient = make_gradient(model, mode)
         self.count = len(model.parameters())
         # the gradient, then the loss, the count correct and how many ranks abandoned the
@@ -59,7 +62,7 @@ class AllreduceTraining:
                 make_gradient: GradientFactory = make_gradient) -> "AllreduceTraining":
         """For a TrainingRun: its model, optimizer, training data and mode."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels, comm,
-                   run.settings.mode, make_gradient)
+                   run.settings.mode, make_gradient, run.rate)
 
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
         """Train on the examples with these indices, with the other ranks (a BatchStep:
@@ -83,7 +86,8 @@ class AllreduceTraining:
             raise BatchAbandoned
         # an overflow here (its loss is infinite, as the others see it) is told in its words
         loss = checked_loss(summed[count], len(batch), result.overflow)
-        update(self.optimizer, summed[:count], len(batch))
+        update(self.optimizer, summed[:count], len(batch),
+               None if self.rate is None else self.rate(self.optimizer.steps))
         return loss, int(summed[count + 1])
 
     def predict(self, rows: Rows) -> List[int]:

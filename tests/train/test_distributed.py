@@ -182,11 +182,11 @@ CTRL_C_ON_RANK_1 = textwrap.dedent("""
 
     real_step, steps = Adam.step, []
 
-    def step(self, grads):  # Ctrl-C reaches rank 1 alone, during its 10th step
+    def step(self, grads, lr=None):  # Ctrl-C reaches rank 1 alone, during its 10th step
         steps.append(1)
         if len(steps) == 10 and MPI.COMM_WORLD.Get_rank() == 1:
             os.kill(os.getpid(), signal.SIGINT)
-        return real_step(self, grads)
+        return real_step(self, grads, lr)
 
     Adam.step = step
     cli(["train-mnist", *sys.argv[1:]])
