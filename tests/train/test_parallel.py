@@ -10,7 +10,7 @@ import pytest
 from scalargrad.train import parallel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
 from scalargrad.optim import Adam, SGD
-from scalargrad.train.parallel import SharedMemoryTraining, join_states, split_state
+from scalargrad.train.parallel import SharedMemoryTraining
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
 from scalargrad.train.gradient import CompiledGradient, RecordedGradient
 from scalargrad.train.model import accuracy
@@ -251,16 +251,6 @@ def test_divergence_is_reported_as_in_one_process():
             trained(settings, workers, epochs=3)
         messages.append(str(caught.value))
     assert messages[0] == messages[1]
-
-
-def test_optimizer_states_split_and_join_back():
-    optimizer = Adam([], lr=0.1)
-    state = {**optimizer.state_dict(), "steps": 3, "first_moments": [1.0, 2.0, 3.0, 4.0, 5.0],
-             "second_moments": [6.0, 7.0, 8.0, 9.0, 10.0]}
-    parts = split_state(state, Adam, [0, 2, 2, 5])
-    assert [part["first_moments"] for part in parts] == [[1.0, 2.0], [], [3.0, 4.0, 5.0]]
-    assert all(part["steps"] == 3 and part["lr"] == 0.1 for part in parts)
-    assert join_states(parts, Adam) == state
 
 
 def test_without_fork_workers_are_refused_in_a_sentence(monkeypatch):
