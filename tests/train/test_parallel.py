@@ -9,7 +9,7 @@ import pytest
 
 from scalargrad.train import parallel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
-from scalargrad.optim import Adam, SGD
+from scalargrad.optim import SGD
 from scalargrad.train.parallel import SharedMemoryTraining
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
 from scalargrad.train.gradient import CompiledGradient, RecordedGradient
