@@ -179,8 +179,8 @@ def _generated_code(expression: Expression, point: Dict[str, float]) -> str:
     view = graph(output, names=inputs) if isinstance(output, Scalar) else None
     renamed = None if view is None else shown_code.numbered_like_the_trace(program, view, names)
     if renamed is None:  # no variables, or not one line per node: the names as generated
-        return shown_code.heading(names) + shown_code.tidy(program.grad_source(lambda var: None))
-    return shown_code.heading(names, view) + renamed
+        return shown_code.heading(names) + shown_code.tidy(program.grad_source(lambda var: None)) + "\n"
+    return shown_code.heading(names, view) + renamed + "\n"
 
 
 def _print_code(expression: Expression, code: str) -> None:
