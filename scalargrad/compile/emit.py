@@ -6,6 +6,10 @@ sweep seeded with 1.0, writing the gradients of list arguments into the lists it
 (zeros) and returning those of number arguments; ``vjp`` runs one sweep per seed (a weight
 per output), each into its own lists. The source holds only names made here (form.Var's
 names, and those below) and numbers written with repr(): no text of the user's function.
+A user's primitive (a Call) is called by reference: its functions are bound in the code's
+globals as ``_u<k>`` and ``_u<k>_d`` (form.Form.called), its value made a float as the
+recording engine makes it, and its partials unpacked where the sweep needs them (a wrong
+count is a ValueError there, so the call goes to the recording engine, which says why).
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..core import codegen
 from ..core.rules import NaryRule
-from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Contribution, Dot, Form,
+from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Call, CallPartial, Contribution, Dot, Form,
                    GradientSlice, Guard, Pack, Partial, Reduce, Seq, Var, is_var, literal, show, slice_text)
 
 
@@ -44,7 +48,7 @@ in_order: Callable[[Any, float], float] = sum if sys.version_info < (3, 12) else
 NAMESPACE: Dict[str, Any] = codegen.float_globals()
 NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                  _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
-                 _copysign=math.copysign, _in_order=in_order)
+                 _copysign=math.copysign, _in_order=in_order, _float=float)
 
 
 def expression(text: str, names: Dict[str, str]) -> str:
@@ -69,6 +73,7 @@ class Writer:
         self.slice_name: Optional[Callable[[Tuple[int, int, int, int], str], str]] = None
         self.dot: Optional[Callable[[Dot, str, str], Optional[str]]] = None
         self.keep: Optional[Callable[[GradientSlice, str, Seq], str]] = None
+        self.called = {id(rule): k for k, rule in enumerate(form.called())}
 
     # Values ------------------------------------------------------------------------------
     def seq(self, seq: Seq) -> str:
@@ -92,6 +97,9 @@ class Writer:
                 return (f"({a} - {show(top)}) - {show(inner)}" if how == "x - lse"
                         else f"({show(top)} - {b}) + {show(inner)}")
             return expression(rule.formula, dict(zip(rule.arguments, map(show, equation.args))))
+        if isinstance(equation, Call):
+            arguments = ", ".join(map(show, equation.args))
+            return f"_float(_u{self.called[id(equation.rule)]}({arguments}))"
         if isinstance(equation, Reduce):
             nary: NaryRule = equation.rule
             return expression(nary.formula, {"xs": self.seq(equation.items)})
@@ -188,7 +196,17 @@ class Writer:
     def gradient_slice(self, target: GradientSlice) -> str:
         return slice_text(f"{self.prefix}{target.position}", target.start, target.stop, target.step)
 
+    def call_partials(self, call: Call) -> str:
+        """The line computing a Call's partials, unpacked: p_<out>_<k> for argument k."""
+        rule = call.rule
+        names = ", ".join(f"p_{call.out.name}_{k}" for k in range(len(call.args)))
+        arguments = ", ".join(map(show, call.args))
+        out = f", out={call.out.name}" if rule.takes_out else ""
+        return f"{names}, = _u{self.called[id(rule)]}_d({arguments}{out})"
+
     def partial(self, partial: Any) -> str:
+        if isinstance(partial, CallPartial):
+            return f"p_{partial.call.out.name}_{partial.index}"
         if isinstance(partial, Partial):
             names = {k: show(v) for k, v in partial.names.items()}
             if partial.shift is not None:
@@ -224,6 +242,9 @@ class Writer:
             g = self.adjoint(step.var)
             guarded = not all(c.constant() is not None for c in step.contributions)
             body = [self.contribution(c, g, fresh and guarded, written) for c in step.contributions]
+            calls = {id(c.partial.call): c.partial.call for c in step.contributions
+                     if isinstance(c.partial, CallPartial)}
+            body[:0] = [self.call_partials(call) for call in calls.values()]
             if guarded:
                 lines.append(f"if {g}:")
                 lines.extend(indent(body))
@@ -272,8 +293,8 @@ class Writer:
             return seq.atoms if seq.sliced is None and seq.packed is None else ()
 
         for e in self.form.equations:
-            if isinstance(e, (Apply, Guard)):
-                found: Sequence[Atom] = (e.args if isinstance(e, Apply) else e.operands)
+            if isinstance(e, (Apply, Call, Guard)):
+                found: Sequence[Atom] = (e.operands if isinstance(e, Guard) else e.args)
             elif isinstance(e, Dot):
                 found = (*atoms(e.left), *atoms(e.right), *(() if e.start is None else (e.start,)))
             else:
@@ -284,6 +305,7 @@ class Writer:
             for c in step.contributions:
                 p = c.partial
                 found = (tuple(p.names.values()) if isinstance(p, Partial)
+                         else (*p.call.args, p.call.out) if isinstance(p, CallPartial)
                          else atoms(p) if isinstance(p, Seq) else (p,))
                 used.update(a for a in found if is_var(a))
         return used
@@ -333,6 +355,9 @@ def source(form: Form, watched: bool) -> str:
 def run(text: str, form: Form, watch: Any, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The functions text defines, with the names generated code uses."""
     namespace = dict(NAMESPACE, E=form.externals, _watch=watch, **(extra or {}))
+    for k, rule in enumerate(form.called()):  # a user's functions, by reference
+        namespace[f"_u{k}"] = rule.function
+        namespace[f"_u{k}_d"] = rule.derivative
     exec(builtins.compile(text, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
     return namespace
 
