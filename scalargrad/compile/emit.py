@@ -7,9 +7,10 @@ sweep seeded with 1.0, writing the gradients of list arguments into the lists it
 per output), each into its own lists. The source holds only names made here (form.Var's
 names, and those below) and numbers written with repr(): no text of the user's function.
 A user's primitive (a Call) is called by reference: its functions are bound in the code's
-globals as ``_u<k>`` and ``_u<k>_d`` (form.Form.called), its value made a float as the
-recording engine makes it, and its partials unpacked where the sweep needs them (a wrong
-count is a ValueError there, so the call goes to the recording engine, which says why).
+globals as ``_u<k>`` and ``_u<k>_d`` (form.Form.called). As the recording engine records
+its node, the code computes its value and then its partials, both made floats, on every
+call (an error or a wrong count there, a ValueError, sends the call to the recording
+engine, which raises it, naming the primitive).
 """
 from __future__ import annotations
 
@@ -121,6 +122,8 @@ class Writer:
                 lines.extend(self.shifted(e))
             else:
                 lines.append(f"{e.out.name} = {self.formula(e)}")
+                if isinstance(e, Call) and e.rule.derivative is not None:
+                    lines.append(self.call_partials(e))
         return lines
 
     def shifted(self, e: Reduce) -> List[str]:
@@ -197,12 +200,12 @@ class Writer:
         return slice_text(f"{self.prefix}{target.position}", target.start, target.stop, target.step)
 
     def call_partials(self, call: Call) -> str:
-        """The line computing a Call's partials, unpacked: p_<out>_<k> for argument k."""
+        """The line computing a Call's partials as floats: p_<out>_<k> for argument k."""
         rule = call.rule
         names = ", ".join(f"p_{call.out.name}_{k}" for k in range(len(call.args)))
         arguments = ", ".join(map(show, call.args))
         out = f", out={call.out.name}" if rule.takes_out else ""
-        return f"{names}, = _u{self.called[id(rule)]}_d({arguments}{out})"
+        return f"{names}, = _map(_float, _u{self.called[id(rule)]}_d({arguments}{out}))"
 
     def partial(self, partial: Any) -> str:
         if isinstance(partial, CallPartial):
@@ -242,9 +245,6 @@ class Writer:
             g = self.adjoint(step.var)
             guarded = not all(c.constant() is not None for c in step.contributions)
             body = [self.contribution(c, g, fresh and guarded, written) for c in step.contributions]
-            calls = {id(c.partial.call): c.partial.call for c in step.contributions
-                     if isinstance(c.partial, CallPartial)}
-            body[:0] = [self.call_partials(call) for call in calls.values()]
             if guarded:
                 lines.append(f"if {g}:")
                 lines.extend(indent(body))
