@@ -258,9 +258,12 @@ def _identity(x: float) -> float:
     return x
 
 
-stop_gradient = Primitive(_identity, None, STOP_GRADIENT, ("x",), False)
-stop_gradient.__name__ = stop_gradient.__qualname__ = STOP_GRADIENT
-stop_gradient.__doc__ = (
-    "stop_gradient(x): x's value, with derivative zero in every mode and at every order "
-    "(JAX's lax.stop_gradient, PyTorch's detach): recorded as a node with no edges, so that "
-    "nothing passes through it, not even a NaN or an infinite adjoint.")
+_STOP = Primitive(_identity, None, STOP_GRADIENT, ("x",), False)
+_STOP.__name__ = _STOP.__qualname__ = "_STOP"  # pickled by reference, under this name
+
+
+def stop_gradient(x: Union[Scalar, float]) -> Union[Scalar, float]:
+    """x's value, with derivative zero in every mode and at every order (JAX's
+    ``lax.stop_gradient``, PyTorch's ``detach``): recorded as a node with no edges, so that
+    nothing passes through it, not even a NaN or an infinite adjoint. A float for a number."""
+    return _STOP(x)
