@@ -86,15 +86,14 @@ class Primitive(FunctionRule):
 
     def _run(self, function: Callable[..., Any], values: Sequence[float], out: Optional[float]) -> Any:
         """function on the values (and out, for the partials function if it takes it), its
-        ValueErrors and ArithmeticErrors as scalargrad's errors naming the primitive."""
+        ValueErrors and ArithmeticErrors (scalargrad's own among them, raised inside a
+        custom_derivative) as scalargrad's errors naming the primitive."""
         try:
             if out is not None and self.takes_out:
                 return function(*values, out=out)
             return function(*values)
-        except ScalargradError as cause:  # raised inside (custom_derivative): say where
-            raise _translated(self, values, cause) from cause
         except (ArithmeticError, ValueError) as cause:
-            raise _translated(self, values, cause) from None
+            raise _translated(self, values, cause) from cause
 
     def _number(self, value: Any, values: Sequence[float], what: str) -> float:
         if value.__class__ is float:
