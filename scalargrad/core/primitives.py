@@ -72,41 +72,34 @@ class Primitive(FunctionRule):
                 values.append(float(arg))
             else:
                 raise TypeError(f"{self.name}() takes numbers or Scalars, got {type(arg).__name__}")
-        out = self._number(self._run(self.function, values, None), values, "its function returned")
-        if not recorded:
-            return out
-        arguments = tuple([a if a.__class__ is Scalar else v for a, v in zip(args, values)])
-        if self.derivative is None:  # stop_gradient: no edges
-            return make_node(out, self, (), (), arguments, None)
-        partials = self._partials(self._run(self.derivative, values, out), values)
+        derivative = self.derivative
+        try:  # a user's ValueErrors and ArithmeticErrors (scalargrad's among them) named
+            out = self.function(*values)
+            if out.__class__ is not float:
+                out = self._number(out, values, "its function returned")
+            if not recorded:
+                return out
+            if derivative is None:  # stop_gradient: no edges
+                return make_node(out, self, (), (), tuple(args), None)
+            partials = derivative(*values, out=out) if self.takes_out else derivative(*values)
+        except (ArithmeticError, ValueError) as cause:
+            raise _translated(self, values, cause) from cause
+        _check_count(self, partials)
+        partials = [d if d.__class__ is float else self._number(d, values, f"its partial {k} is")
+                    for k, d in enumerate(partials)]
+        if len(values) == 1:  # (then args[0] is the Scalar)
+            return make_node(out, self, args, (partials[0],), args, None)
         parents = tuple([a for a in args if a.__class__ is Scalar])
         if len(parents) < len(args):
             partials = [d for a, d in zip(args, partials) if a.__class__ is Scalar]
+        arguments = tuple([a if a.__class__ is Scalar else v for a, v in zip(args, values)])
         return make_node(out, self, parents, tuple(partials), arguments, None)
 
-    def _run(self, function: Callable[..., Any], values: Sequence[float], out: Optional[float]) -> Any:
-        """function on the values (and out, for the partials function if it takes it), its
-        ValueErrors and ArithmeticErrors (scalargrad's own among them, raised inside a
-        custom_derivative) as scalargrad's errors naming the primitive."""
-        try:
-            if out is not None and self.takes_out:
-                return function(*values, out=out)
-            return function(*values)
-        except (ArithmeticError, ValueError) as cause:
-            raise _translated(self, values, cause) from cause
-
     def _number(self, value: Any, values: Sequence[float], what: str) -> float:
-        if value.__class__ is float:
-            return value
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return float(value)
         raise TypeError(f"{self.name}{_shown(values)}: {what} a {type(value).__name__}, not a "
                         "number")
-
-    def _partials(self, partials: Any, values: Sequence[float]) -> List[float]:
-        """The partials on floats, checked: one number per argument."""
-        _check_count(self, partials)
-        return [self._number(d, values, f"its partial {k} is") for k, d in enumerate(partials)]
 
     def __reduce__(self) -> str:
         """Pickled by reference, as a function is: the name its module binds it to."""
