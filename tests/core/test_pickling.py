@@ -121,3 +121,13 @@ def test_a_graph_with_primitives_loads_in_another_process_by_importing_their_mod
     shown = subprocess.run([sys.executable, "-c", code], input=pickle.dumps([x, y]),
                            capture_output=True, check=True).stdout.decode().split()
     assert shown == ["erf", repr(y.value), repr(reverse_autodiff(y, x))]
+
+
+def test_copies_of_a_graph_with_primitives_share_the_primitive_itself():
+    x = Scalar(0.7)
+    y = erf(x) * sg.stop_gradient(x) + hypot(x, 1.0)
+    shallow, deep = copy.copy(y), copy.deepcopy(y)
+    assert reverse_autodiff(shallow, x) == reverse_autodiff(y, x)  # over the same leaf
+    erf_node = deep._a._a  # y = erf(x) * stop_gradient(x) + hypot(x, 1.0)
+    assert erf_node._rule is erf and erf_node._a[0] is not x  # the leaf copied
+    assert deep.value == y.value and reverse_autodiff(deep, erf_node._a[0]) == reverse_autodiff(y, x)
