@@ -26,6 +26,16 @@ def test_random_programs_with_users_primitives_answer_as_the_recording_engine(sc
         pytest.fail(outcome.report(), pytrace=False)
 
 
+@pytest.mark.fuzz
+@pytest.mark.slow
+@settings(max_examples=1500, deadline=None, suppress_health_check=SLOW_IS_FINE)
+@given(scenarios(users=True))
+def test_random_programs_with_users_primitives_answer_as_the_recording_engine_long(scenario):
+    outcome = differential.run(scenario)
+    if outcome.mismatches:
+        pytest.fail(outcome.report(), pytrace=False)
+
+
 def test_the_random_programs_do_call_users_primitives():
     drawn = []
 
