@@ -6,6 +6,11 @@ sweep seeded with 1.0, writing the gradients of list arguments into the lists it
 (zeros) and returning those of number arguments; ``vjp`` runs one sweep per seed (a weight
 per output), each into its own lists. The source holds only names made here (form.Var's
 names, and those below) and numbers written with repr(): no text of the user's function.
+A user's primitive (a Call) is called by reference: its functions are bound in the code's
+globals as ``_u<k>`` and ``_u<k>_d`` (form.Form.called). As the recording engine records
+its node, the code computes its value and then its partials, both made floats, on every
+call (an error or a wrong count there, a ValueError, sends the call to the recording
+engine, which raises it, naming the primitive).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..core import codegen
 from ..core.rules import NaryRule
-from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Contribution, Dot, Form,
+from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Call, CallPartial, Contribution, Dot, Form,
                    GradientSlice, Guard, Pack, Partial, Reduce, Seq, Var, is_var, literal, slice_text)
 
 
@@ -44,7 +49,7 @@ in_order: Callable[[Any, float], float] = sum if sys.version_info < (3, 12) else
 NAMESPACE: Dict[str, Any] = codegen.float_globals()
 NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                  _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
-                 _copysign=math.copysign, _in_order=in_order)
+                 _copysign=math.copysign, _in_order=in_order, _float=float)
 
 
 def expression(text: str, names: Dict[str, str]) -> str:
@@ -71,6 +76,7 @@ class Writer:
         self.slice_name: Optional[Callable[[Tuple[int, int, int, int], str], str]] = None
         self.dot: Optional[Callable[[Dot, str, str], Optional[str]]] = None
         self.keep: Optional[Callable[[GradientSlice, str, Seq], str]] = None
+        self.called = {id(rule): k for k, rule in enumerate(form.called())}
 
     # Names -------------------------------------------------------------------------------
     def name(self, var: Var) -> str:
@@ -106,6 +112,9 @@ class Writer:
                 return (f"({a} - {self.show(top)}) - {self.show(inner)}" if how == "x - lse"
                         else f"({self.show(top)} - {b}) + {self.show(inner)}")
             return expression(rule.formula, dict(zip(rule.arguments, map(self.show, equation.args))))
+        if isinstance(equation, Call):
+            arguments = ", ".join(map(self.show, equation.args))
+            return f"_float(_u{self.called[id(equation.rule)]}({arguments}))"
         if isinstance(equation, Reduce):
             nary: NaryRule = equation.rule
             return expression(nary.formula, {"xs": self.seq(equation.items)})
@@ -127,6 +136,8 @@ class Writer:
                 lines.extend(self.shifted(e))
             else:
                 lines.append(f"{self.name(e.out)} = {self.formula(e)}")
+                if isinstance(e, Call) and e.rule.derivative is not None:
+                    lines.append(self.call_partials(e))
         return lines
 
     def shifted(self, e: Reduce) -> List[str]:
@@ -201,7 +212,17 @@ class Writer:
     def gradient_slice(self, target: GradientSlice) -> str:
         return slice_text(f"{self.prefix}{target.position}", target.start, target.stop, target.step)
 
+    def call_partials(self, call: Call) -> str:
+        """The line computing a Call's partials as floats: p_<out>_<k> for argument k."""
+        rule = call.rule
+        names = ", ".join(f"p_{self.name(call.out)}_{k}" for k in range(len(call.args)))
+        arguments = ", ".join(map(self.show, call.args))
+        out = f", out={self.name(call.out)}" if rule.takes_out else ""
+        return f"{names}, = _map(_float, _u{self.called[id(rule)]}_d({arguments}{out}))"
+
     def partial(self, partial: Any) -> str:
+        if isinstance(partial, CallPartial):
+            return f"p_{self.name(partial.call.out)}_{partial.index}"
         if isinstance(partial, Partial):
             names = {k: self.show(v) for k, v in partial.names.items()}
             if partial.shift is not None:
@@ -285,8 +306,8 @@ class Writer:
             return seq.atoms if seq.sliced is None and seq.packed is None else ()
 
         for e in self.form.equations:
-            if isinstance(e, (Apply, Guard)):
-                found: Sequence[Atom] = (e.args if isinstance(e, Apply) else e.operands)
+            if isinstance(e, (Apply, Call, Guard)):
+                found: Sequence[Atom] = (e.operands if isinstance(e, Guard) else e.args)
             elif isinstance(e, Dot):
                 found = (*atoms(e.left), *atoms(e.right), *(() if e.start is None else (e.start,)))
             else:
@@ -297,6 +318,7 @@ class Writer:
             for c in step.contributions:
                 p = c.partial
                 found = (tuple(p.names.values()) if isinstance(p, Partial)
+                         else (*p.call.args, p.call.out) if isinstance(p, CallPartial)
                          else atoms(p) if isinstance(p, Seq) else (p,))
                 used.update(a for a in found if is_var(a))
         return used
@@ -369,6 +391,9 @@ def vjp_function(writer: Writer, watched: bool) -> str:
 def run(text: str, form: Form, watch: Any, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The functions text defines, with the names generated code uses."""
     namespace = dict(NAMESPACE, E=form.externals, _watch=watch, **(extra or {}))
+    for k, rule in enumerate(form.called()):  # a user's functions, by reference
+        namespace[f"_u{k}"] = rule.function
+        namespace[f"_u{k}_d"] = rule.derivative
     exec(builtins.compile(text, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
     return namespace
 
