@@ -171,17 +171,16 @@ def _generated_code(expression: Expression, point: Dict[str, float]) -> str:
     """The compiled value-and-gradient function of the expression, traced at point, with
     its names after the %n numbering of trace and graph where they can be (shown_code)."""
     names = list(point)
-    compiled = compile_function(expression.as_function(names))
-    compiled.value_and_grad(*point.values())
-    code = compiled.source.split("\n\ndef vjp(")[0].split("\n\n")[-1] + "\n"
+    program = compile_function(expression.as_function(names)).program(*point.values())
+    if program is None:
+        return "# no code: this expression runs on the recording engine at this point"
     inputs = {name: Scalar(value) for name, value in point.items()}
     output = expression.evaluate(inputs)
-    if not isinstance(output, Scalar):  # no variables: nothing to number
-        return shown_code.tidy(code)
-    view = graph(output, names=inputs)
-    renamed = shown_code.numbered_like_the_trace(code, view, names)
-    return (shown_code.heading(view, names, renamed is not None) + "\n"
-            + (renamed if renamed is not None else shown_code.tidy(code)))
+    view = graph(output, names=inputs) if isinstance(output, Scalar) else None
+    renamed = None if view is None else shown_code.numbered_like_the_trace(program, view, names)
+    if renamed is None:  # no variables, or not one line per node: the names as generated
+        return shown_code.heading(names) + shown_code.tidy(program.grad_source(lambda var: None)) + "\n"
+    return shown_code.heading(names, view) + renamed + "\n"
 
 
 def _print_code(expression: Expression, code: str) -> None:

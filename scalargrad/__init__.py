@@ -11,7 +11,8 @@ from .core.scalar import cycle_collector_paused
 from .compile import Compiled, compile
 from .errors import (DivisionByZero, DomainError, GraphLostError, NumericOverflow,
                      ScalargradError)
-from .core.transforms import grad, hessian, hessian_of, value_and_grad
+from .core.transforms import grad, hessian, hessian_of, jvp, value_and_grad, vjp
+from .core.primitives import Primitive, custom_derivative, primitive, stop_gradient
 from .core.functions import (absolute, atan, cos, divide, dot, exp, expm1, log, log1p, logsumexp,
                         maximum, mean, minimum, power, relu, sigmoid, sin, softplus, sqrt, sum,
                         tan, tanh)
@@ -25,7 +26,8 @@ __version__ = "0.2.0"
 
 __all__ = [
     "Scalar", "value_of", "reverse_autodiff", "forward_autodiff", "jacobian",
-    "finite_difference", "grad", "value_and_grad", "hessian", "hessian_of",
+    "finite_difference", "grad", "value_and_grad", "hessian", "hessian_of", "jvp", "vjp",
+    "primitive", "custom_derivative", "stop_gradient", "Primitive",
     "cycle_collector_paused", "strict_conversions", "compile", "Compiled",
     "check_gradients", "GradientReport", "InputCheck", "Matrix", "graph",
     "ScalargradError", "DomainError", "DivisionByZero", "NumericOverflow", "GraphLostError",

@@ -7,6 +7,7 @@ import scalargrad as sg
 from scalargrad import Scalar, finite_difference, reverse_autodiff
 from scalargrad.matrix import Matrix, gradients
 from scalargrad.core.scalar import edges
+from tests.core.test_primitives import erf
 
 
 def params(rows):
@@ -316,3 +317,11 @@ def test_matrix_is_exported_and_indexing_by_one_number_says_how_to_index():
     with pytest.raises(TypeError, match=r"\[row, column\]"):
         m[0]
     assert m[-1, -1].value == 4.0 and [x.value for x in m.row(1)] == [3.0, 4.0]
+
+
+def test_a_users_primitive_applies_to_a_matrix_entry_by_entry():
+    m = sg.Matrix([[Scalar(0.5), Scalar(-1.0)], [Scalar(2.0), Scalar(0.1)]])
+    loss = m.apply(erf).sum()
+    grads = reverse_autodiff(loss, m.parameters())
+    assert grads == pytest.approx([2 / math.sqrt(math.pi) * math.exp(-v * v) for v in (0.5, -1.0, 2.0, 0.1)],
+                                  rel=1e-14)

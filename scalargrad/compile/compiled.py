@@ -225,6 +225,18 @@ class Compiled:
         return "\n".join(source for programs in self._variants.values() for program in programs
                          for source in (program.source, *program.batch_sources))
 
+    def program(self, *args: Any) -> Optional[Program]:
+        """The variant that a call on args runs (traced now if none fits, as a call would);
+        None where that call runs on the recording engine."""
+        ran: List[Program] = []
+
+        def values(program: Program, a: Args) -> Any:
+            result = _values(program, a)
+            ran.append(program)
+            return result
+        self._run(args, values, None)
+        return ran[0] if ran else None
+
     @property
     def ir(self) -> str:
         """The intermediate form of every variant traced so far, as the code is written from

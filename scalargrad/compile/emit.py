@@ -6,6 +6,11 @@ sweep seeded with 1.0, writing the gradients of list arguments into the lists it
 (zeros) and returning those of number arguments; ``vjp`` runs one sweep per seed (a weight
 per output), each into its own lists. The source holds only names made here (form.Var's
 names, and those below) and numbers written with repr(): no text of the user's function.
+A user's primitive (a Call) is called by reference: its functions are bound in the code's
+globals as ``_u<k>`` and ``_u<k>_d`` (form.Form.called). As the recording engine records
+its node, the code computes its value and then its partials, both made floats, on every
+call (an error or a wrong count there, a ValueError, sends the call to the recording
+engine, which raises it, naming the primitive).
 """
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..core import codegen
 from ..core.rules import NaryRule
-from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Contribution, Dot, Form,
-                   GradientSlice, Guard, Pack, Partial, Reduce, Seq, Var, is_var, literal, show, slice_text)
+from .form import (COMPARISONS, ITEM, NODE, Apply, Atom, Call, CallPartial, Contribution, Dot, Form,
+                   GradientSlice, Guard, Pack, Partial, Reduce, Seq, Var, is_var, literal, slice_text)
 
 
 class Retrace(Exception):
@@ -44,7 +49,7 @@ in_order: Callable[[Any, float], float] = sum if sys.version_info < (3, 12) else
 NAMESPACE: Dict[str, Any] = codegen.float_globals()
 NAMESPACE.update(_Retrace=Retrace, _Rebound=Rebound, _inf=math.inf, _nan=math.nan, _mul=operator.mul,
                  _add=operator.add, _zip=zip, _map=map, _list=list, _sum=sum,
-                 _copysign=math.copysign, _in_order=in_order)
+                 _copysign=math.copysign, _in_order=in_order, _float=float)
 
 
 def expression(text: str, names: Dict[str, str]) -> str:
@@ -61,14 +66,29 @@ class Writer:
     """Writes the parts of a Form's code. batch.py changes how a few parts are written for
     vjp_batch's loop: list gradients go to ``L<i>`` (``prefix``), ``slice_name`` names the
     slices of shared lists, ``dot`` writes dots over data skipping zeros, and ``keep``
-    takes the adjoints of gradient slices to add them for the whole batch."""
+    takes the adjoints of gradient slices to add them for the whole batch. ``label`` gives
+    some Vars other names (check-grad --show-code numbers them as trace and graph do)."""
 
-    def __init__(self, form: Form) -> None:
+    def __init__(self, form: Form, label: Optional[Callable[[Var], Optional[str]]] = None) -> None:
         self.form = form
+        self.label = label
         self.prefix = "G"
         self.slice_name: Optional[Callable[[Tuple[int, int, int, int], str], str]] = None
         self.dot: Optional[Callable[[Dot, str, str], Optional[str]]] = None
         self.keep: Optional[Callable[[GradientSlice, str, Seq], str]] = None
+        self.called = {id(rule): k for k, rule in enumerate(form.called())}
+
+    # Names -------------------------------------------------------------------------------
+    def name(self, var: Var) -> str:
+        return (self.label(var) if self.label is not None else None) or var.name
+
+    def show(self, atom: Atom) -> str:
+        return self.name(atom) if isinstance(atom, Var) else literal(atom)
+
+    def argument(self, position: int) -> str:
+        """The name of a number argument (a list argument is ``X<position>``)."""
+        var = self.form.inputs[position]
+        return self.name(var) if isinstance(var, Var) else f"x{position}"
 
     # Values ------------------------------------------------------------------------------
     def seq(self, seq: Seq) -> str:
@@ -79,8 +99,8 @@ class Writer:
             text = slice_text(f"X{position}", start, stop, step)
             return text if self.slice_name is None else self.slice_name(seq.sliced, text)
         if seq.packed is not None:
-            return seq.packed.name
-        inside = ", ".join(map(show, seq.atoms))
+            return self.name(seq.packed)
+        inside = ", ".join(map(self.show, seq.atoms))
         return f"({inside}{',' if len(seq.atoms) == 1 else ''})"
 
     def formula(self, equation: Any) -> str:
@@ -88,10 +108,13 @@ class Writer:
             rule = equation.rule
             if equation.exact is not None:
                 how, top, inner = equation.exact
-                a, b = map(show, equation.args)
-                return (f"({a} - {show(top)}) - {show(inner)}" if how == "x - lse"
-                        else f"({show(top)} - {b}) + {show(inner)}")
-            return expression(rule.formula, dict(zip(rule.arguments, map(show, equation.args))))
+                a, b = map(self.show, equation.args)
+                return (f"({a} - {self.show(top)}) - {self.show(inner)}" if how == "x - lse"
+                        else f"({self.show(top)} - {b}) + {self.show(inner)}")
+            return expression(rule.formula, dict(zip(rule.arguments, map(self.show, equation.args))))
+        if isinstance(equation, Call):
+            arguments = ", ".join(map(self.show, equation.args))
+            return f"_float(_u{self.called[id(equation.rule)]}({arguments}))"
         if isinstance(equation, Reduce):
             nary: NaryRule = equation.rule
             return expression(nary.formula, {"xs": self.seq(equation.items)})
@@ -100,7 +123,7 @@ class Writer:
         assert isinstance(equation, Dot)
         left, right = self.seq(equation.left), self.seq(equation.right)
         if equation.start is not None:  # fused: added as the operations it replaced added
-            return f"_in_order(_map(_mul, {left}, {right}), {show(equation.start)})"
+            return f"_in_order(_map(_mul, {left}, {right}), {self.show(equation.start)})"
         sparse = self.dot(equation, left, right) if self.dot is not None else None
         return sparse or f"_sum(_map(_mul, {left}, {right}))"
 
@@ -112,27 +135,28 @@ class Writer:
             elif isinstance(e, Reduce) and e.top is not None and e.inner is not None:
                 lines.extend(self.shifted(e))
             else:
-                lines.append(f"{e.out.name} = {self.formula(e)}")
+                lines.append(f"{self.name(e.out)} = {self.formula(e)}")
+                if isinstance(e, Call) and e.rule.derivative is not None:
+                    lines.append(self.call_partials(e))
         return lines
 
     def shifted(self, e: Reduce) -> List[str]:
         """A rule with a shift, as the recording engine computes it (recording.record_shifted):
         the shift, the formula on the arguments less the shift (unless it is 0), their sum."""
         assert e.top is not None and e.inner is not None
-        top, inner, items = e.top.name, e.inner.name, self.seq(e.items)
+        top, inner, items = self.name(e.top), self.name(e.inner), self.seq(e.items)
         shifted = f"[_s - {top} for _s in {items}]"
         return [f"{top} = {expression(e.rule.shift, {'xs': items})}",
                 f"{inner} = {expression(e.rule.formula, {'xs': shifted})} if {top} "
                 f"else {expression(e.rule.formula, {'xs': items})}",
-                f"{e.out.name} = {top} + {inner} if {top} else {inner}"]
+                f"{self.name(e.out)} = {top} + {inner} if {top} else {inner}"]
 
-    @staticmethod
-    def guard(guard: Guard) -> str:
+    def guard(self, guard: Guard) -> str:
         """The line that stops a call taking another path than the traced one."""
-        value = show(guard.operands[0])
+        value = self.show(guard.operands[0])
         outcome = guard.outcome
         if guard.test in COMPARISONS:
-            test = f"{value} {COMPARISONS[guard.test]} {show(guard.operands[1])}"
+            test = f"{value} {COMPARISONS[guard.test]} {self.show(guard.operands[1])}"
             return f"if {'not ' if outcome else ''}({test}): raise _Retrace"
         if guard.test == "bool":
             return f"if {'not ' if outcome else ''}{value}: raise _Retrace"
@@ -154,7 +178,7 @@ class Writer:
                 continue
             wanted = [item for item in items if item in used]
             if len(wanted) > len(items) // 2:
-                lines.append(", ".join(item.name for item in items) + f", = X{position}")
+                lines.append(", ".join(self.name(item) for item in items) + f", = X{position}")
                 continue
             runs: List[List[Var]] = []
             for item in wanted:
@@ -164,9 +188,9 @@ class Writer:
                     runs.append([item])
             for run in runs:
                 if len(run) == 1:
-                    lines.append(f"{run[0].name} = X{position}[{run[0].index}]")
+                    lines.append(f"{self.name(run[0])} = X{position}[{run[0].index}]")
                 else:
-                    names = ", ".join(item.name for item in run)
+                    names = ", ".join(self.name(item) for item in run)
                     lines.append(f"{names}, = X{position}[{run[0].index}:{run[-1].index + 1}]")
         return lines
 
@@ -180,24 +204,34 @@ class Writer:
     def adjoint(self, var: Var) -> str:
         if var.kind == NODE:
             assert self.form.sweep is not None
-            return "g_" + self.form.sweep.slots[var].name
+            return "g_" + self.name(self.form.sweep.slots[var])
         if var.kind == ITEM:
             return f"{self.prefix}{var.position}[{var.index}]"
-        return f"g_{var.name}"
+        return f"g_{self.name(var)}"
 
     def gradient_slice(self, target: GradientSlice) -> str:
         return slice_text(f"{self.prefix}{target.position}", target.start, target.stop, target.step)
 
+    def call_partials(self, call: Call) -> str:
+        """The line computing a Call's partials as floats: p_<out>_<k> for argument k."""
+        rule = call.rule
+        names = ", ".join(f"p_{self.name(call.out)}_{k}" for k in range(len(call.args)))
+        arguments = ", ".join(map(self.show, call.args))
+        out = f", out={self.name(call.out)}" if rule.takes_out else ""
+        return f"{names}, = _map(_float, _u{self.called[id(rule)]}_d({arguments}{out}))"
+
     def partial(self, partial: Any) -> str:
+        if isinstance(partial, CallPartial):
+            return f"p_{self.name(partial.call.out)}_{partial.index}"
         if isinstance(partial, Partial):
-            names = {k: show(v) for k, v in partial.names.items()}
+            names = {k: self.show(v) for k, v in partial.names.items()}
             if partial.shift is not None:
-                x, top = names["x"], partial.shift.name
+                x, top = names["x"], self.name(partial.shift)
                 names["x"] = f"({x} - {top} if {top} else {x})"
             return expression(partial.expression, names)
         if isinstance(partial, Seq):
             return self.seq(partial)
-        return show(partial)
+        return self.show(partial)
 
     def reverse(self, seed: Callable[[int], str], fresh: bool = False) -> List[str]:
         """The reverse sweep: each step's contributions, newest equation first, under a test
@@ -211,7 +245,7 @@ class Writer:
         assert sweep is not None
         slots = sorted(set(sweep.slots.values()), key=lambda var: var.position)
         zeros = [self.adjoint(var) for var in slots]
-        zeros += [f"g_x{i}" for i in form.differentiate if form.arguments[i] is None]
+        zeros += [f"g_{self.argument(i)}" for i in form.differentiate if form.arguments[i] is None]
         lines = [" = ".join(zeros[start:start + 64]) + " = 0.0" for start in range(0, len(zeros), 64)]
         written: Set[Tuple[int, int]] = set()  # the gradient cells some line writes
         for j, var in sweep.seeds:
@@ -272,8 +306,8 @@ class Writer:
             return seq.atoms if seq.sliced is None and seq.packed is None else ()
 
         for e in self.form.equations:
-            if isinstance(e, (Apply, Guard)):
-                found: Sequence[Atom] = (e.args if isinstance(e, Apply) else e.operands)
+            if isinstance(e, (Apply, Call, Guard)):
+                found: Sequence[Atom] = (e.operands if isinstance(e, Guard) else e.args)
             elif isinstance(e, Dot):
                 found = (*atoms(e.left), *atoms(e.right), *(() if e.start is None else (e.start,)))
             else:
@@ -284,6 +318,7 @@ class Writer:
             for c in step.contributions:
                 p = c.partial
                 found = (tuple(p.names.values()) if isinstance(p, Partial)
+                         else (*p.call.args, p.call.out) if isinstance(p, CallPartial)
                          else atoms(p) if isinstance(p, Seq) else (p,))
                 used.update(a for a in found if is_var(a))
         return used
@@ -302,37 +337,63 @@ def _differs(value: str, expected: float) -> str:
 def source(form: Form, watched: bool) -> str:
     """The generated source of a variant: value, grad and vjp (see the module's docs)."""
     writer = Writer(form)
-    forward = writer.forward()
+    functions = (value_function, grad_function, vjp_function)
+    return "\n".join(function(writer, watched) + "\n" for function in functions)
+
+
+def _parts(writer: Writer, watched: bool) -> Tuple[List[str], str, str, str, str]:
+    """What the three functions share: the head (arguments unpacked, externals read), the
+    signature, and the outputs, the gradient buffers and the scalars' gradients listed."""
+    form = writer.form
     head = writer.unpack(range(len(form.arguments)), writer.used()) + writer.externals(watched)
-    signature = ", ".join(f"X{i}" if size is not None else f"x{i}"
+    signature = ", ".join(f"X{i}" if size is not None else writer.argument(i)
                           for i, size in enumerate(form.arguments))
-    outputs = "".join(show(out) + ", " for out in form.outputs)
+    outputs = "".join(writer.show(out) + ", " for out in form.outputs)
     buffers = "".join(f"G{i}, " for i in form.differentiate if form.arguments[i] is not None)
-    scalars = "".join(f"g_x{i}, " for i in form.differentiate if form.arguments[i] is None)
+    scalars = "".join(f"g_{writer.argument(i)}, " for i in form.differentiate
+                      if form.arguments[i] is None)
+    return head, signature, outputs, buffers, scalars
+
+
+def value_function(writer: Writer, watched: bool) -> str:
+    """def value(...): the outputs' values."""
+    head, signature, outputs, _, _ = _parts(writer, watched)
+    return "\n".join(["def value(" + signature + "):", *indent(head + writer.forward()),
+                      f"    return ({outputs})"])
+
+
+def grad_function(writer: Writer, watched: bool) -> str:
+    """def grad(...): the first output's value and its gradient (lists' into buffers)."""
+    head, signature, _, buffers, scalars = _parts(writer, watched)
+    form = writer.form
+    comma = ", " if signature else ""
+    first = writer.show(form.outputs[0]) if form.outputs else "None"
+    return "\n".join([
+        "def grad(" + signature + comma + buffers + "):",
+        *indent(head + writer.forward() + writer.reverse(lambda j: "1.0", fresh=True)),
+        f"    return {first}, ({scalars})"])
+
+
+def vjp_function(writer: Writer, watched: bool) -> str:
+    """def vjp(...): the outputs' values, and for each seed its vector-Jacobian product."""
+    head, signature, outputs, buffers, scalars = _parts(writer, watched)
     comma = ", " if signature else ""
     return "\n".join([
-        "def value(" + signature + "):",
-        *indent(head + forward),
-        f"    return ({outputs})",
-        "",
-        "def grad(" + signature + comma + buffers + "):",
-        *indent(head + forward + writer.reverse(lambda j: "1.0", fresh=True)),
-        f"    return {show(form.outputs[0]) if form.outputs else 'None'}, ({scalars})",
-        "",
         "def vjp(" + signature + comma + "seeds, buffers):",
-        *indent(head + forward),
+        *indent(head + writer.forward()),
         "    scalar_gradients = []",
         "    for seed, (" + buffers + ") in zip(seeds, buffers):",
         *indent(writer.reverse(lambda j: f"seed[{j}]"), 8),
         f"        scalar_gradients.append(({scalars}))",
-        f"    return ({outputs}), scalar_gradients",
-        "",
-    ])
+        f"    return ({outputs}), scalar_gradients"])
 
 
 def run(text: str, form: Form, watch: Any, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The functions text defines, with the names generated code uses."""
     namespace = dict(NAMESPACE, E=form.externals, _watch=watch, **(extra or {}))
+    for k, rule in enumerate(form.called()):  # a user's functions, by reference
+        namespace[f"_u{k}"] = rule.function
+        namespace[f"_u{k}_d"] = rule.derivative
     exec(builtins.compile(text, "<scalargrad compiled>", "exec"), namespace)  # noqa: S102
     return namespace
 
@@ -354,3 +415,7 @@ class Program:
         self.only_lists = len(self.lists) == len(form.differentiate)  # gradients: the lists
         self.batches: Dict[int, Callable[..., Any]] = {}
         self.batch_sources: List[str] = []
+
+    def grad_source(self, label: Callable[[Var], Optional[str]]) -> str:
+        """The grad function's source, its Vars named by label where it gives a name."""
+        return grad_function(Writer(self.form, label), self.watch is not None)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeGuard, Union
 
-from ..core.rules import NaryRule, Rule
+from ..core.rules import FunctionRule, NaryRule, Rule
 
 ARGUMENT, ITEM, EXTERNAL, NODE, TUPLE = "x", "item", "e", "v", "t"
 SHIFT, INNER = "top", "inner"  # a shifted rule's shift, and its value on shifted arguments
@@ -124,6 +124,25 @@ class Apply:
             how, top, inner = self.exact
             exact = f" (exactly, as {how} from {show(top)} and {show(inner)})"
         return f"{self.out.name} = {self.rule.name} {' '.join(map(show, self.args))}{exact}"
+
+
+class Call:
+    """out = rule's function of args: a function rule (a user's primitive, stop_gradient),
+    whose value and partials are the user's functions, which the code calls by reference
+    (Form.called names them), never by their source."""
+
+    __slots__ = ("rule", "args", "out")
+
+    def __init__(self, rule: FunctionRule, args: Sequence[Atom], out: Var) -> None:
+        self.rule = rule
+        self.args: Tuple[Atom, ...] = tuple(args)
+        self.out = out
+
+    def reads(self) -> Iterator[Atom]:
+        return iter(self.args)
+
+    def __str__(self) -> str:
+        return f"{self.out.name} = call {self.rule.name} {' '.join(map(show, self.args))}"
 
 
 class Reduce:
@@ -235,7 +254,7 @@ class Guard:
         return f"guard {shown} is {self.outcome!r}"
 
 
-Equation = Union[Apply, Reduce, Dot, Pack, Guard]
+Equation = Union[Apply, Call, Reduce, Dot, Pack, Guard]
 
 
 def slice_text(name: str, start: int, stop: int, step: int) -> str:
@@ -271,6 +290,20 @@ class Partial:
         return f"[{self.expression} with {names}{shifted}]"
 
 
+class CallPartial:
+    """The partial of a Call's rule with respect to its argument number ``index``: one of the
+    partials its partials function returns, called once per step of the sweep."""
+
+    __slots__ = ("call", "index")
+
+    def __init__(self, call: Call, index: int) -> None:
+        self.call = call
+        self.index = index
+
+    def __str__(self) -> str:
+        return f"[partial {self.index} of {self.call.rule.name} at {self.call.out.name}]"
+
+
 class GradientSlice:
     """The gradient cells of a slice of a differentiated list argument: a dot's adjoints
     there are added all at once, one partner per cell."""
@@ -286,7 +319,7 @@ class GradientSlice:
 
 
 Target = Union[Var, GradientSlice]
-PartialValue = Union[Atom, Seq, Partial]  # a Seq only for a GradientSlice: one per cell
+PartialValue = Union[Atom, Seq, Partial, CallPartial]  # a Seq only for a GradientSlice: one per cell
 
 
 class Contribution:
@@ -309,7 +342,7 @@ class Contribution:
     def __str__(self) -> str:
         partial = self.partial
         shown = (show_seq(partial) if isinstance(partial, Seq)
-                 else str(partial) if isinstance(partial, Partial) else show(partial))
+                 else str(partial) if isinstance(partial, (Partial, CallPartial)) else show(partial))
         target = self.target
         return f"{target if isinstance(target, GradientSlice) else target.name} += g * {shown}"
 
@@ -365,6 +398,15 @@ class Form:
                     self.sweep if sweep is None else sweep)
         made.derivable = self.derivable
         return made
+
+    def called(self) -> List[FunctionRule]:
+        """The function rules its Calls use, each once, in order: the code calls rule k's
+        function as ``_u<k>`` and its partials function as ``_u<k>_d``."""
+        rules: Dict[int, FunctionRule] = {}
+        for equation in self.equations:
+            if isinstance(equation, Call):
+                rules.setdefault(id(equation.rule), equation.rule)
+        return list(rules.values())
 
     def differentiated(self, var: Var) -> bool:
         """Whether var is a differentiated argument or an item of one."""

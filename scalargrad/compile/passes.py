@@ -9,7 +9,8 @@
 - ``slices``: a sequence of items of one list argument in arithmetic progression is read as
   a slice of it (``X0[3:9:2]``), and its adjoints go to the same slice of the gradient.
 - ``reverse``: the reverse sweep, with the recording engine's order (newest equation first,
-  each one's arguments in order), partials of numbers folded into numbers, and a node that
+  each one's arguments in order; a Call's partials come from its rule's partials function,
+  and stop_gradient's Call passes nothing on), partials of numbers folded into numbers, and a node that
   passes its adjoint on with partial 1 to its only consumer sharing that consumer's
   adjoint, unless it is an output (its own seed would leak into the consumer's).
 - ``share_tuples``: a tuple several lines read is made once (Pack), before its first reader.
@@ -21,8 +22,9 @@ import functools
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeGuard
 
 from ..core import codegen
+from ..core.primitives import STOP_GRADIENT
 from ..core.rules import ADD, MUL, NaryRule, Rule
-from .form import (ITEM, NODE, TUPLE, Apply, Atom, Contribution, Dot, Equation, Form,
+from .form import (ITEM, NODE, TUPLE, Apply, Atom, Call, CallPartial, Contribution, Dot, Equation, Form,
                    GradientSlice, Guard, Pack, Partial, PartialValue, Reduce, Seq, Step, Sweep,
                    Var, is_var)
 
@@ -50,6 +52,8 @@ def _output_vars(form: Form) -> Set[Var]:
 def can_raise(equation: Equation) -> bool:
     if isinstance(equation, Apply):
         return equation.rule.name not in NEVER_RAISE
+    if isinstance(equation, Call):  # a user's functions can raise anything
+        return equation.rule.name != STOP_GRADIENT
     return isinstance(equation, Guard)  # a guard "raises" Retrace, and int() of nan ValueError
 
 
@@ -216,6 +220,11 @@ class _Edges:
             names["out"] = equation.out
             return [Contribution(arg, partial(expression, names))
                     for arg, expression in zip(equation.args, rule.partials) if wants(arg)]
+        if isinstance(equation, Call):
+            if equation.rule.derivative is None:  # stop_gradient: nothing passes through
+                return []
+            return [Contribution(arg, CallPartial(equation, k))
+                    for k, arg in enumerate(equation.args) if wants(arg)]
         if isinstance(equation, Reduce):
             nary: NaryRule = equation.rule
             if equation.top is not None and equation.inner is not None:  # on shifted arguments
@@ -277,6 +286,8 @@ def reverse(form: Form) -> Form:
     active: Set[Var] = set()
     for equation in form.equations:
         out = equation.out
+        if isinstance(equation, Call) and equation.rule.derivative is None:
+            continue  # stop_gradient: what it reads passes nothing on through it
         if out is not None and not isinstance(equation, Pack) and any(
                 v in active or form.differentiated(v) for v in var_reads(equation)):
             active.add(out)

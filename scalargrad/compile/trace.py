@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ..core import rules
-from ..core.rules import NaryRule, Rule
+from ..core.rules import FunctionRule, NaryRule, Rule
 from ..core.scalar import (Scalar, arguments, cycle_collector_paused, end_tape, make_node, newest,
                            observing)
-from .form import (ARGUMENT, EXTERNAL, ITEM, NODE, Apply, Atom, Dot, Equation, Form, Guard,
+from .form import (ARGUMENT, EXTERNAL, ITEM, NODE, Apply, Atom, Call, Dot, Equation, Form, Guard,
                    Reduce, Seq, Var)
 
 Shape = Tuple[Optional[int], ...]
@@ -205,6 +205,8 @@ class _Builder:
         rule = node._rule
         if isinstance(rule, Rule):
             return Apply(rule, [self.atom(a) for a in arguments(node)], out, self._exact(node))
+        if isinstance(rule, FunctionRule):
+            return Call(rule, [self.atom(a) for a in arguments(node)], out)
         assert isinstance(rule, NaryRule)
         told = self.recorder.nary.get(id(node))
         if rule is not rules.DOT:

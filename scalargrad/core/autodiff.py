@@ -34,7 +34,8 @@ import operator
 from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, TypeGuard, Union, overload
 
 from .functions import nary_partial, scalar_partials, shifted_partials
-from .rules import NaryRule
+from .primitives import recorded_partials
+from .rules import FunctionRule, NaryRule
 from .scalar import SWEEPS, Number, Scalar, edges, end_tape
 
 Inputs = Union[Scalar, Sequence[Scalar]]
@@ -297,9 +298,12 @@ def symbolic_partials(node: Scalar) -> Tuple[Any, ...]:
 
     The rule's partials evaluated on the node's own arguments and on the node itself as
     ``out``, so that they can be differentiated again (for a rule with a shift, on the
-    shifted arguments: functions.shifted_partials).
+    shifted arguments: functions.shifted_partials; for a function rule, its partials
+    function: primitives.recorded_partials).
     """
     rule = node._rule
+    if isinstance(rule, FunctionRule):
+        return recorded_partials(node)
     if isinstance(rule, NaryRule):
         if rule.shift:
             return shifted_partials(rule, node)
@@ -338,9 +342,9 @@ def _adjoints_in_order(y: Scalar, inputs: List[Scalar], recorded: bool) -> List[
 
 # ---------------------------------------------------------------------------------------
 # Forward mode.
-def _tangents_recorded(nodes: List[Scalar], start: int) -> None:
+def _tangents_recorded(nodes: List[Scalar], start: int, stop: Optional[int] = None) -> None:
     """As _tangents, with tangents that are recorded Scalars (create_graph)."""
-    for i in range(start, len(nodes)):
+    for i in range(start, len(nodes) if stop is None else stop):
         node = nodes[i]
         t: Any = 0.0
         for parent, d in zip(edges(node)[0], symbolic_partials(node)):
@@ -350,13 +354,13 @@ def _tangents_recorded(nodes: List[Scalar], start: int) -> None:
         node._acc = t
 
 
-def _tangents(nodes: List[Scalar], start: int) -> None:
-    """Tangents of nodes[start:] from their parents' (set before)."""
-    for i in range(start, len(nodes)):
+def _tangents(nodes: List[Scalar], start: int, stop: Optional[int] = None) -> None:
+    """Tangents of nodes[start:stop] from their parents' (set before)."""
+    for i in range(start, len(nodes) if stop is None else stop):
         node = nodes[i]
         da = node._da
-        if da.__class__ is tuple:
-            t = builtins.sum([d * p._acc for p, d in zip(node._a, da) if p._acc != 0.0])
+        if da.__class__ is tuple:  # (0.0 for a node with no parents: stop_gradient's)
+            t = builtins.sum([d * p._acc for p, d in zip(node._a, da) if p._acc != 0.0], 0.0)
         else:
             t = 0.0
             if da is not None:
@@ -394,6 +398,32 @@ def _forward(ys: Sequence[Output], inputs: List[Scalar], recorded: bool) -> List
     finally:
         release(nodes, leaves)
     return columns
+
+
+def directional(ys: Sequence[Output], inputs: List[Scalar], seeds: Sequence[Any],
+                recorded: bool) -> List[Any]:
+    """The derivative of each y along the direction seeds (one per input: a number, or a
+    Scalar with recorded), by one forward sweep: sum of seed * dy/dx over the inputs. An
+    input's tangent is its seed, whatever it depends on (as in _forward)."""
+    roots = [y for y in ys if y.__class__ is Scalar]
+    nodes, leaves = ancestors(roots)
+    sweep = _tangents_recorded if recorded else _tangents
+    try:
+        position = {id(node): i for i, node in enumerate(nodes)}
+        seeded = []
+        for x, seed in zip(inputs, seeds):
+            if x._acc is not None:  # reached: some y depends on x
+                x._acc = x._acc + seed
+                if id(x) in position:
+                    seeded.append(position[id(x)])
+        start = 0
+        for stop in sorted(set(seeded)):  # sweep around the seeded nodes, leaving them be
+            sweep(nodes, start, stop)
+            start = stop + 1
+        sweep(nodes, start)
+        return [y._acc if y.__class__ is Scalar else 0.0 for y in ys]
+    finally:
+        release(nodes, leaves)
 
 
 # ---------------------------------------------------------------------------------------

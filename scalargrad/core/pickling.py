@@ -6,6 +6,9 @@
   refer to written as an index, and the leaves as Scalars. Loading records those nodes
   again, in that order, so the copy is a graph like any other (on the tape of the process
   that loads it) with the same values and derivatives.
+- A node of a user's primitive (primitives.py) keeps the primitive itself, which pickles
+  by reference to its module's name for it, as pickle pickles functions; stop_gradient's
+  argument, which nothing derives through, pickles as its value.
 - Leaves are pickled as objects, so Scalars pickled together (``pickle.dumps([x, y])``)
   share them as pickle always shares objects: y's copy depends on x's copy. Interior nodes
   shared by two computed Scalars are copied once for each: derivatives with respect to
@@ -23,10 +26,10 @@ import copyreg
 from typing import Any, List, NamedTuple, Tuple
 
 from .autodiff import ancestors, release
-from .rules import RULES
+from .rules import RULES, FunctionRule
 from .scalar import Scalar, make_node
 
-Record = Tuple[str, float, Any, Any, Any, Any]
+Record = Tuple[Any, float, Any, Any, Any, Any]  # a built-in rule by name; a function rule itself
 
 
 class _At(NamedTuple):
@@ -44,13 +47,14 @@ def graph_records(y: Scalar) -> Tuple[List[Scalar], List[Record]]:
 
     def ref(item: Any) -> Any:
         if item.__class__ is Scalar:
-            return _At(index[id(item)])
+            at = index.get(id(item))
+            return item._value if at is None else _At(at)  # None: not derived through
         if item.__class__ is tuple:
             return tuple([ref(x) for x in item])
         return item
 
-    records = [(node.operation, node._value, ref(node._a), node._da, ref(node._b), node._db)
-               for node in nodes]
+    records = [(node._rule if isinstance(node._rule, FunctionRule) else node.operation, node._value,
+                ref(node._a), node._da, ref(node._b), node._db) for node in nodes]
     return leaves, records
 
 
@@ -65,8 +69,9 @@ def rebuild(leaves: List[Scalar], records: List[Record]) -> Scalar:
             return tuple([resolve(x) for x in item])
         return item
 
-    for name, value, a, da, b, db in records:
-        table.append(make_node(value, RULES[name], resolve(a), da, resolve(b), db))
+    for rule, value, a, da, b, db in records:
+        table.append(make_node(value, RULES[rule] if rule.__class__ is str else rule, resolve(a), da,
+                               resolve(b), db))
     return table[-1]
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-from typing import TYPE_CHECKING, Dict, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     from .scalar import Scalar
@@ -92,6 +92,34 @@ class NaryRule:
 
     def __repr__(self) -> str:
         return f"NaryRule({self.name})"
+
+
+class FunctionRule:
+    """A primitive whose value and partials are Python functions, not expressions: one a
+    user adds (scalargrad.primitive, custom_derivative: primitives.py), and stop_gradient.
+
+    ``function`` computes the value on floats; ``derivative`` returns one partial per
+    argument (a list), written with scalargrad's functions so that it works on floats (when
+    a node is recorded) and on Scalars (to differentiate again), given the value as the
+    keyword ``out`` when ``takes_out``; None for a rule no derivative passes through
+    (stop_gradient): its nodes have no edges. ``arguments`` names the arguments.
+
+    Its nodes keep, as an n-ary node does, their Scalar arguments in ``_a`` and the partials
+    for them in ``_da`` (tuples), and every argument, numbers (as floats) included, in ``_b``.
+    """
+
+    def __init__(self, name: str, arguments: Tuple[str, ...], function: Callable[..., Any],
+                 derivative: Optional[Callable[..., Sequence[Any]]],
+                 takes_out: bool = False) -> None:
+        self.name = name
+        self.arguments = arguments
+        self.function = function
+        self.derivative = derivative
+        self.takes_out = takes_out
+        self.domain = self.convention = self.kink = ""
+
+    def __repr__(self) -> str:
+        return f"FunctionRule({self.name})"
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ The node's slots, the one layout every part of scalargrad reads (``edges`` and
   the tuple of their partials, ``_b`` each one's partner in a pair when the partials are
   themselves Scalars (a dot product of Scalars with Scalars), else None; ``_db`` for a
   rule with a shift (logsumexp) the numbers among its arguments, if any, else None.
+- A function rule (rules.FunctionRule: a user's primitive, stop_gradient): ``_a`` and
+  ``_da`` as an n-ary node's, ``_b`` all its arguments in order (numbers as floats),
+  ``_db`` None. stop_gradient's node has no parents: nothing passes through it.
 - ``_acc``: scratch space for a sweep in progress (an adjoint or a tangent); None at rest.
 - ``_previous``: the node recorded just before this one: the tape (below).
 
@@ -62,7 +65,7 @@ from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, Opti
 
 from ..errors import DivisionByZero, DomainError, GraphLostError, NumericOverflow, ScalargradError
 from . import codegen
-from .rules import NaryRule, Rule
+from .rules import FunctionRule, NaryRule, Rule
 
 Number = Union[int, float]
 ScalarLike = Union["Scalar", int, float]
@@ -106,7 +109,7 @@ class Scalar:
     # Scalar, a number, a tuple or None depending on the rule, and _acc an adjoint or tangent
     # (a float or a Scalar) or a sweep's mark: Any, since only the rule says which.
     _value: float
-    _rule: Union[Rule, NaryRule, None]
+    _rule: Union[Rule, NaryRule, FunctionRule, None]
     _a: Any
     _da: Any
     _b: Any
@@ -418,7 +421,7 @@ def edges(node: Scalar) -> Tuple[Tuple[Scalar, ...], Tuple[Any, ...]]:
     rule = node._rule
     if rule is None:
         return (), ()
-    if isinstance(rule, NaryRule):
+    if isinstance(rule, (NaryRule, FunctionRule)):
         return node._a, node._da
     if node._da is None:  # a number, then a Scalar
         return (node._b,), (node._db,)
@@ -430,10 +433,15 @@ def edges(node: Scalar) -> Tuple[Tuple[Scalar, ...], Tuple[Any, ...]]:
 def arguments(node: Scalar) -> Tuple[Any, ...]:
     """The arguments node's rule was applied to: Scalars and numbers, in order.
 
-    For an n-ary node, the Scalar arguments (numbers among them are folded into its value).
+    For an n-ary node, the Scalar arguments (numbers among them are folded into its value);
+    for a function rule's, all of them (a stopped gradient's argument too, which is not
+    among its parents).
     """
-    if isinstance(node._rule, NaryRule):
+    rule = node._rule
+    if isinstance(rule, NaryRule):
         return node._a
+    if isinstance(rule, FunctionRule):
+        return node._b
     return (node._a,) if node._b is None else (node._a, node._b)
 
 

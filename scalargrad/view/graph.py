@@ -132,11 +132,21 @@ def _numbered_nodes(y: Scalar, named: List[Scalar]) -> List[Scalar]:
 
 
 def _arguments(node: Scalar, number: Dict[int, int]) -> Tuple[Argument, ...]:
-    """node's arguments in order, with the recorded partial for each Scalar among them."""
-    partials = iter(edges(node)[1])
-    return tuple(Argument(number[id(arg)], None, value_of(next(partials)))
-                 if arg.__class__ is Scalar else Argument(None, float(arg), None)
-                 for arg in (arguments(node) if not node.is_leaf else ()))
+    """node's arguments in order, with the recorded partial for each Scalar among them. A
+    Scalar that is not among its parents (stop_gradient's argument: no derivative passes)
+    is shown as the constant it is to derivatives."""
+    if node.is_leaf:
+        return ()
+    parents, partials = edges(node)
+    shown = []
+    k = 0
+    for arg in arguments(node):
+        if arg.__class__ is Scalar and k < len(parents) and parents[k] is arg:
+            shown.append(Argument(number[id(arg)], None, value_of(partials[k])))
+            k += 1
+        else:
+            shown.append(Argument(None, value_of(arg), None))
+    return tuple(shown)
 
 
 class GraphView:

@@ -109,6 +109,7 @@ def test_an_option_error_is_exactly_one_error_line_as_the_manual_says(args):
 
 INTERRUPT_IMPORT = """
 import os, runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's, even if ignored here
 target = sys.argv[1]
 class CtrlC:  # a Ctrl-C while `target` is being imported
     def find_spec(self, name, path=None, target_=None):

@@ -11,6 +11,9 @@ names from outside: closed-over Scalars ``C<k>`` and a closed-over list of Scala
 Python text; ``Program.build`` execs it and returns the function, so the text printed for a
 failing example is exactly the code that ran, and hypothesis shrinks the tree.
 
+With ``users=True`` the expressions call users' primitives too (``P.<name>(...)``,
+tests/compile/compile_primitives.py), which the compiled code calls by reference.
+
 ``programs()`` draws programs; ``scenarios()`` draws a program with the calls to make of its
 compiled form (tests/compile_differential.py runs them).
 """
@@ -25,6 +28,7 @@ from hypothesis import strategies as st
 import scalargrad as sg
 from scalargrad import Scalar
 from scalargrad.core import rules
+from tests.compile import compile_primitives
 
 UNARY = tuple(rule.name for rule in rules.UNARY)
 BINARY = tuple(rule.name for rule in rules.BINARY)
@@ -118,6 +122,16 @@ class Binary:
 
 
 @dataclass(frozen=True)
+class User:
+    """A user's primitive (compile_primitives.py) of its arguments."""
+    op: str
+    args: Tuple["Expr", ...]
+
+    def source(self, seen: bool = False) -> str:
+        return f"P.{self.op}({', '.join(x.source(seen) for x in self.args)})"
+
+
+@dataclass(frozen=True)
 class Nary:
     op: str
     items: Union[Slice, Tuple["Expr", ...]]
@@ -161,7 +175,7 @@ class Read:
                 "format": f"float(format({inner}, '.3f'))"}[self.kind]
 
 
-Expr = Union[Var, Num, Outer, Item, Unary, Binary, Nary, Dot, Neuron, Read]
+Expr = Union[User, Var, Num, Outer, Item, Unary, Binary, Nary, Dot, Neuron, Read]
 
 
 @dataclass(frozen=True)
@@ -294,7 +308,8 @@ class Program:
     def build(self, seen: Optional[List[Any]] = None) -> Tuple[Any, Dict[str, Any]]:
         """(f, the namespace it reads its globals from). With seen, a list, f appends to it
         every value a comparison or read looks at (an instrumented copy, for points)."""
-        namespace: Dict[str, Any] = {"sg": sg, "Scalar": Scalar, "_seen": _recorder(seen)}
+        namespace: Dict[str, Any] = {"sg": sg, "Scalar": Scalar, "_seen": _recorder(seen),
+                                     "P": compile_primitives}
         exec(compile(self.source(seen is not None), "<fuzzed program>", "exec"), namespace)  # noqa: S102
         return namespace["f"], namespace
 
@@ -348,8 +363,9 @@ class _Drawer:
     """Draws one program's parts, spending a budget of primitives."""
 
     def __init__(self, draw: Any, inputs: Tuple[Optional[int], ...], outer: List[str], slots: int,
-                 budget: int) -> None:
+                 budget: int, users: bool = False) -> None:
         self.draw, self.inputs, self.outer, self.slots, self.budget = draw, inputs, outer, slots, budget
+        self.users = users
         self.lists = [i for i, size in enumerate(inputs) if size is not None]
 
     def leaf(self) -> Expr:
@@ -380,8 +396,11 @@ class _Drawer:
         if self.budget <= 0 or depth >= 4 or (depth > 0 and not self.draw(st.integers(0, 2))):
             return self.leaf()  # an expression standing alone is an operation while the budget lasts
         kind = self.draw(st.sampled_from(["unary", "unary", "binary", "binary", "binary", "minmax",
-                                          "nary", "dot", "neuron", "read"]))
+                                          "nary", "dot", "neuron", "read"] + ["user"] * 4 * self.users))
         self.budget -= 1
+        if kind == "user":
+            op = self.draw(st.sampled_from(sorted(compile_primitives.ARITY)))
+            return User(op, tuple(self.expr(depth + 1) for _ in range(compile_primitives.ARITY[op])))
         if kind == "unary":
             return Unary(self.draw(st.sampled_from(UNARY)), self.expr(depth + 1))
         if kind in ("binary", "minmax"):
@@ -441,8 +460,9 @@ class _Drawer:
 
 
 @st.composite
-def programs(draw: Any) -> Program:
-    """1-4 arguments (numbers and lists), names from outside, 5-40 primitives' worth of code."""
+def programs(draw: Any, users: bool = False) -> Program:
+    """1-4 arguments (numbers and lists), names from outside, 5-40 primitives' worth of code
+    (users' primitives among them, with users)."""
     inputs = tuple(draw(st.lists(st.sampled_from([None, None, None, 1, 2, 3, 4, 9]), min_size=1, max_size=4)))
     cells = tuple(draw(st.lists(ORDINARY, max_size=2)))
     weights = tuple(draw(st.lists(ORDINARY, max_size=3)))
@@ -453,7 +473,7 @@ def programs(draw: Any) -> Program:
     starts: List[Expr] = [Outer(f"x{i}") if size is None else Item(i, 0) for i, size in enumerate(inputs)]
     starts += [Outer(draw(st.sampled_from(outer))) if outer and draw(st.booleans()) else Num(draw(CONSTANTS))
                for _ in range(draw(st.integers(0, 2)))]
-    drawer = _Drawer(draw, inputs, outer, len(starts), draw(st.integers(5, 40)))
+    drawer = _Drawer(draw, inputs, outer, len(starts), draw(st.integers(5, 40)), users)
     count = draw(st.integers(1, 3))
     single = count == 1 and draw(st.booleans())
     body = drawer.statements(0, count, single, 12) + (drawer.outputs(count, single),)
@@ -500,8 +520,8 @@ def arguments(inputs: Tuple[Optional[int], ...]) -> st.SearchStrategy:
 
 
 @st.composite
-def scenarios(draw: Any) -> Scenario:
-    program = draw(programs())
+def scenarios(draw: Any, users: bool = False) -> Scenario:
+    program = draw(programs(users))
     n = len(program.inputs)
     argnums: Optional[Tuple[int, ...]] = None
     if draw(st.booleans()):

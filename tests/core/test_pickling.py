@@ -10,6 +10,7 @@ import pytest
 
 import scalargrad as sg
 from scalargrad import Scalar, forward_autodiff, reverse_autodiff
+from tests.core.test_primitives import erf, hypot, log1pexp
 
 
 def graph(x, z):
@@ -84,3 +85,49 @@ def test_forward_mode_works_on_scalars_unpickled_from_another_process():
     sech2 = 1 / math.cosh(0.0 * 0.1) ** 2
     assert forward[:3] == pytest.approx([0.0 + sech2 * 0.1, 1.0 + sech2 * 0.0, 2.0])
     assert all(d != 0.0 for d in forward[2:])
+
+
+def test_a_graph_with_primitives_pickles_by_reference_and_differentiates_the_same():
+    x, w = Scalar(0.4), Scalar(-1.3)
+    y = hypot(erf(x * w), 2.0) + sg.stop_gradient(x * x) * x + log1pexp(w)
+    copy_x, copy_w, copy_y = pickle.loads(pickle.dumps([x, w, y]))
+    assert copy_y.value == y.value
+    assert reverse_autodiff(copy_y, [copy_x, copy_w]) == reverse_autodiff(y, [x, w])
+    assert (reverse_autodiff(reverse_autodiff(copy_y, copy_x, create_graph=True), copy_w)
+            == reverse_autodiff(reverse_autodiff(y, x, create_graph=True), w))
+    assert b"erf" in pickle.dumps(y) and b"math.erf" not in pickle.dumps(y)
+
+
+def test_a_primitive_defined_inside_a_function_cannot_be_pickled_and_says_why():
+    @sg.primitive(partials=lambda x: [1.0])
+    def local(x):
+        return x
+    with pytest.raises(pickle.PicklingError, match="the primitive local cannot be pickled: it is pickled by "
+                       "reference, as functions are, .*define it at the top level of a module"):
+        pickle.dumps(local(Scalar(1.0)) * 2)
+
+
+def test_a_graph_with_primitives_loads_in_another_process_by_importing_their_module():
+    """The pickle names the primitives' module and names, which the loading process imports
+    (here a fresh interpreter, which has never seen them)."""
+    x = Scalar(0.3)
+    y = erf(x) * hypot(x, 4.0)
+    code = textwrap.dedent("""
+        import pickle, sys
+        from scalargrad import reverse_autodiff
+        x, y = pickle.loads(sys.stdin.buffer.read())
+        print(y._a.operation, y.value, reverse_autodiff(y, x))
+    """)
+    shown = subprocess.run([sys.executable, "-c", code], input=pickle.dumps([x, y]),
+                           capture_output=True, check=True).stdout.decode().split()
+    assert shown == ["erf", repr(y.value), repr(reverse_autodiff(y, x))]
+
+
+def test_copies_of_a_graph_with_primitives_share_the_primitive_itself():
+    x = Scalar(0.7)
+    y = erf(x) * sg.stop_gradient(x) + hypot(x, 1.0)
+    shallow, deep = copy.copy(y), copy.deepcopy(y)
+    assert reverse_autodiff(shallow, x) == reverse_autodiff(y, x)  # over the same leaf
+    erf_node = deep._a._a  # y = erf(x) * stop_gradient(x) + hypot(x, 1.0)
+    assert erf_node._rule is erf and erf_node._a[0] is not x  # the leaf copied
+    assert deep.value == y.value and reverse_autodiff(deep, erf_node._a[0]) == reverse_autodiff(y, x)

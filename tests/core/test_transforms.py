@@ -283,3 +283,134 @@ def test_the_record_of_calls_in_progress_is_emptied_when_the_outermost_returns_o
     with pytest.raises(ZeroDivisionError):
         grad(lambda x: grad(lambda z: x * z / 0.0)(2.0))(3.0)
     assert transforms._calls.depth == 0 and transforms._calls.finished == []
+
+
+# ---------------------------------------------------------------------------------------
+# jvp and vjp, against finite differences, the Jacobian and the Hessian.
+def _surface(a, b):
+    """A function of two arguments through built-in rules and users' primitives."""
+    from tests.core.test_primitives import erf, hypot
+    return erf(a * b) * hypot(a, 2.0 * b) + sg.sin(a) * b ** 2
+
+
+def _surface_floats(a, b):
+    return math.erf(a * b) * math.hypot(a, 2.0 * b) + math.sin(a) * b ** 2
+
+
+SURFACE_POINTS = [(0.4, -0.7), (1.3, 0.2), (-0.9, 1.1)]
+DIRECTIONS = [(1.0, 0.0), (0.3, -2.0), (-1.5, 0.5)]
+
+
+def _along(function, point, direction):
+    """d/ds function(point + s * direction) at 0, by finite differences."""
+    return sg.finite_difference(lambda s: function(*(p + s * d for p, d in zip(point, direction))),
+                                0.0, richardson=True)
+
+
+@pytest.mark.parametrize("point", SURFACE_POINTS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_jvp_is_the_derivative_along_the_tangent(point, direction):
+    value, tangent = sg.jvp(_surface, point, direction)
+    assert value == pytest.approx(_surface_floats(*point), rel=1e-14)
+    assert type(value) is float and type(tangent) is float
+    assert tangent == pytest.approx(_along(_surface_floats, point, direction), rel=1e-8)
+    gradient = grad(_surface, (0, 1))(*point)
+    assert tangent == pytest.approx(sum(g * d for g, d in zip(gradient, direction)), rel=1e-12)
+
+
+@pytest.mark.parametrize("point", SURFACE_POINTS)
+def test_jvp_and_vjp_of_a_list_valued_function_against_its_jacobian(point):
+    def two(a, b):
+        return [_surface(a, b), a * sg.exp(b), 3.0]
+    xs = [Scalar(v) for v in point]
+    rows = sg.jacobian(two(*xs), xs)
+    for direction in DIRECTIONS:
+        values, tangents = sg.jvp(two, point, direction)
+        assert values == pytest.approx([_surface_floats(*point), point[0] * math.exp(point[1]), 3.0])
+        assert tangents == pytest.approx([sum(r * d for r, d in zip(row, direction)) for row in rows],
+                                         rel=1e-12)
+    values, vjp_fn = sg.vjp(two, *point)
+    assert values == pytest.approx([_surface_floats(*point), point[0] * math.exp(point[1]), 3.0])
+    for cotangent in ([1.0, 0.0, 0.0], [0.5, -2.0, 7.0]):
+        expected = [sum(c * row[i] for c, row in zip(cotangent, rows)) for i in range(2)]
+        assert vjp_fn(cotangent) == pytest.approx(tuple(expected), rel=1e-12)
+
+
+def test_vjp_of_a_number_valued_function_is_the_gradient_scaled():
+    value, vjp_fn = sg.vjp(_surface, 0.4, -0.7)
+    gradient = grad(_surface, (0, 1))(0.4, -0.7)
+    assert value == _surface(0.4, -0.7)
+    assert vjp_fn(1.0) == gradient  # the same sweep
+    assert vjp_fn(-2.5) == pytest.approx(tuple(-2.5 * g for g in gradient), rel=1e-15)
+    assert vjp_fn(1.0) == gradient  # called again: the same
+    for k, truth in enumerate((_along(_surface_floats, (0.4, -0.7), (1.0, 0.0)),
+                               _along(_surface_floats, (0.4, -0.7), (0.0, 1.0)))):
+        assert vjp_fn(1.0)[k] == pytest.approx(truth, rel=1e-8)
+
+
+def _hessian_vector_products(function, point, direction):
+    """H v four ways, each a pairing of jvp (forward) and vjp (reverse), grad between."""
+    n = len(point)
+    gradient = grad(function, tuple(range(n)))
+
+    def directional(*x):
+        return sg.jvp(function, x, direction)[1]
+
+    def basis(i):
+        return tuple(1.0 if j == i else 0.0 for j in range(n))
+    return {
+        "forward over reverse": list(sg.jvp(gradient, point, direction)[1]),
+        "reverse over reverse": list(sg.vjp(lambda *x: list(gradient(*x)), *point)[1](list(direction))),
+        "reverse over forward": list(sg.vjp(directional, *point)[1](1.0)),
+        "forward over forward": [sg.jvp(lambda *x, i=i: sg.jvp(function, x, basis(i))[1], point,
+                                        direction)[1] for i in range(n)],
+    }
+
+
+@pytest.mark.parametrize("point", SURFACE_POINTS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_hessian_vector_products_four_ways_against_hessian_and_finite_differences(point, direction):
+    xs = [Scalar(v) for v in point]
+    rows = hessian(_surface(*xs), xs)
+    expected = [sum(h * d for h, d in zip(row, direction)) for row in rows]
+    gradient = grad(_surface, (0, 1))
+    estimated = [_along(lambda *x, i=i: gradient(*x)[i], point, direction) for i in range(2)]
+    assert expected == pytest.approx(estimated, rel=1e-6, abs=1e-8)
+    for pairing, product in _hessian_vector_products(_surface, point, direction).items():
+        assert product == pytest.approx(expected, rel=1e-12, abs=1e-14), pairing
+
+
+def test_jvp_composes_with_grad_both_ways_and_with_stop_gradient():
+    # d/dx of (d/dx f along 1) is f''
+    assert grad(lambda x: sg.jvp(f, (x,), (1.0,))[1])(0.7) == pytest.approx(f2(0.7), rel=1e-12)
+    assert sg.jvp(grad(f), (0.7,), (2.0,)) == pytest.approx((f1(0.7), 2.0 * f2(0.7)), rel=1e-12)
+    # d/dx [x * jvp of (y -> x*y) along 1] = d/dx x**2 = 2x: the inner call's x is outer's
+    assert grad(lambda x: x * sg.jvp(lambda y: x * y, (1.5,), (1.0,))[1])(3.0) == 6.0
+    assert sg.jvp(lambda x: x * sg.stop_gradient(x), (3.0,), (1.0,)) == (9.0, 3.0)
+    assert sg.vjp(lambda x: x * sg.stop_gradient(x), 3.0)[1](1.0) == (3.0,)
+
+
+def test_jvp_and_vjp_with_scalars_record_what_depends_on_them():
+    w = Scalar(2.0)
+    value, tangent = sg.jvp(lambda x: w * x * x, (3.0,), (1.0,))
+    assert value.__class__ is Scalar and tangent.__class__ is Scalar
+    assert (value.value, tangent.value) == (18.0, 12.0)
+    assert reverse_autodiff(tangent, w) == 6.0  # d/dw of 2wx
+    value, vjp_fn = sg.vjp(lambda x: w * x, 3.0)
+    (cotangent,) = vjp_fn(1.0)
+    assert value.value == 6.0 and reverse_autodiff(cotangent, w) == 1.0
+
+
+@pytest.mark.parametrize("call, kind, words", [
+    (lambda: sg.jvp(f, (1.0, 2.0), (1.0,)), ValueError, "jvp: 2 primals but 1 tangents"),
+    (lambda: sg.jvp(f, 1.0, 1.0), TypeError, "jvp: the primals must be a tuple or list, got float"),
+    (lambda: sg.jvp(f, (1.0,), ("1",)), TypeError, "jvp: a tangent must be a number, got str"),
+    (lambda: sg.jvp(lambda x: "x", (1.0,), (1.0,)), TypeError,
+     "jvp: the function must return a number or a list of numbers, got str"),
+    (lambda: sg.vjp(lambda x: [x, x], 1.0)[1]([1.0]), ValueError, "vjp: a cotangent of 1 for 2 outputs"),
+    (lambda: sg.vjp(lambda x: [x, x], 1.0)[1](1.0), TypeError, "vjp: the cotangent must be a tuple or list"),
+])
+def test_jvp_and_vjp_refuse_what_does_not_fit(call, kind, words):
+    with pytest.raises(kind) as caught:
+        call()
+    assert words in str(caught.value)

@@ -96,3 +96,16 @@ def test_a_graph_that_is_one_input():
     assert [s.tangent for s in forward_steps(view, 0)] == [1.0]
     with pytest.raises(ValueError, match="no node %3"):
         forward_steps(view, 3)
+
+
+def test_the_sweeps_through_a_users_primitive_name_it_and_use_its_partials():
+    from tests.core.test_primitives import hypot
+    x, y = Scalar(3.0), Scalar(4.0)
+    view = graph(hypot(x, y) * x, names={"x": x, "y": y})
+    reverse = reverse_steps(view)
+    assert [s.node.operation for s in reverse[:2]] == ["mul", "hypot"]
+    for got, hand in zip(contributions(reverse[1]), [(0, 0.6, 1.8, 5.0, 6.8), (1, 0.8, 2.4, 0.0, 2.4)]):
+        assert got == pytest.approx(hand)
+    assert [s.adjoint for s in reverse[-2:]] == reverse_autodiff(hypot(x, y) * x, [x, y])
+    assert reverse_autodiff(hypot(x, y) * x, [x, y]) == pytest.approx([6.8, 2.4])
+    assert forward_steps(view, 0)[-1].tangent == forward_autodiff(hypot(x, y) * x, x)

@@ -251,3 +251,23 @@ def test_jupyter_shows_the_svg():
     shown = view._repr_svg_()
     assert isinstance(view, GraphView) and shown.startswith("<svg ") and shown in view.svg()
     ET.fromstring(shown)
+
+
+def test_a_users_primitive_is_shown_by_its_name_and_a_stopped_argument_as_a_constant():
+    from scalargrad import stop_gradient
+    from tests.core.test_primitives import erf, hypot
+    x = Scalar(0.5)
+    view = graph(hypot(erf(x), 3.0) + stop_gradient(x * x), names={"x": x})
+    partial = 2 / math.sqrt(math.pi) * math.exp(-0.25)
+    assert [line.split() for line in view.trace().splitlines()[:5]] == [
+        ["%0", "=", "input", "x", "#", "0.5"],
+        ["%1", "=", "erf", "%0", "#", repr(math.erf(0.5))],
+        ["%2", "=", "hypot", "%1", "3.0", "#", repr(math.hypot(math.erf(0.5), 3.0))],
+        ["%3", "=", "stop_gradient", "0.25", "#", "0.25"],
+        ["%4", "=", "add", "%2", "%3", "#", repr(math.hypot(math.erf(0.5), 3.0) + 0.25)]]
+    erf_node, hypot_node, stopped = view.nodes[1:4]
+    assert erf_node.arguments[0].partial == partial
+    assert [a.constant for a in hypot_node.arguments] == [None, 3.0]
+    assert stopped.arguments[0].node is None and stopped.arguments[0].partial is None
+    assert view.nodes[0].grad == pytest.approx(math.erf(0.5) / math.hypot(math.erf(0.5), 3.0) * partial)
+    assert "erf" in view.tree() and "stop_gradient" in view.dot()
