@@ -100,7 +100,7 @@ def engine_speedups(data_dir, repeats=3):
     (--no-compile), on the same real examples in batches of 32 (the default), interleaved: the medians, and
     how long the compiled code took to make (trace, generate, compile both functions)."""
     import statistics
-    from scalargrad.train.compiled_gradient import CompiledGradient
+    from scalargrad.train.gradient import CompiledGradient
     from scalargrad.train.gradient import RecordedGradient
     from scalargrad.train.model import Classifier
     for name, size, hidden, count in ENGINE_MODELS:

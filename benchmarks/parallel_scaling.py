@@ -35,11 +35,13 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from scalargrad.optim import make_optimizer
-from scalargrad.train.parallel import OptimizerSlice, SharedMemoryTraining, cores
-from scalargrad.train.compiled_gradient import fastest_gradient
+from scalargrad.train.parallel import SharedMemoryTraining, cores
+from scalargrad.train.slices import OptimizerSlice
+from scalargrad.train.gradient import factory
+from scalargrad.train.loop import train_epoch
 from scalargrad.train.mnist import load_mnist
-from scalargrad.train.gradient import RecordedGradient, step_with
-from scalargrad.train.model import Classifier, train_epoch
+from scalargrad.train.model import Classifier
+from scalargrad.train.step import step_with
 
 ROOT = Path(__file__).resolve().parents[1]
 PREDICTED = (1, 2, 4, 8, 16, 32)  # the worker counts the model predicts (and measures shards for)
@@ -185,7 +187,7 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true",
                         help="the recording engine, as train-mnist --no-compile")
     args = parser.parse_args()
-    make_gradient = RecordedGradient if args.no_compile else fastest_gradient
+    make_gradient = factory("recording" if args.no_compile else "compiled")
     (train_rows, train_labels), _ = load_mnist(args.data_dir, size=args.size, download=False)
     rows, labels = train_rows[:args.limit].tolist(), train_labels[:args.limit].tolist()
     counts = ([int(n) for n in args.workers.split(",")] if args.workers

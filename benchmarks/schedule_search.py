@@ -2,7 +2,7 @@
 
 The twin trains what `scalargrad train-mnist` trains, batched in numpy: the Classifier's own
 initial weights (taken from scalargrad.train.model.Classifier), the same shuffled order
-(random.Random(seed), one shuffle per epoch, as train.model.train_epoch draws it), relu, mean
+(random.Random(seed), one shuffle per epoch, as train.loop.train_epoch draws it), relu, mean
 cross-entropy, Adam as scalargrad.optim has it, and the rate of each step from
 scalargrad.optim.Schedule. It follows scalargrad's trajectory up to the order of float sums
 (`--check` measures how closely), about a thousand times faster, so a grid of schedules,
@@ -173,7 +173,7 @@ def check(options) -> None:
     """The twin against scalargrad's own compiled training step (the engine train-mnist runs),
     from the same initial weights over the same batches with the same scheduled rates: the
     largest difference in the losses and in the parameters after every `--every` steps."""
-    from scalargrad.train.compiled_gradient import CompiledGradient
+    from scalargrad.train.gradient import CompiledGradient
 
     x_train, y_train, _, _ = load(options.data_dir, options.size)
     seed, batch, steps = options.seeds[0], options.batches[0], options.steps
@@ -190,7 +190,7 @@ def check(options) -> None:
     for k in range(steps):
         index = order[k * batch:(k + 1) * batch]
         result = gradient([rows[i] for i in index], [labels[i] for i in index])
-        scalar_loss = result.loss_sum / len(index)  # as shards.step_with steps
+        scalar_loss = result.loss_sum / len(index)  # as step.step_with steps
         optimizer.step([g * (1.0 / len(index)) for g in result.gradient],
                        lr=schedule.rate(optimizer.steps))
         twin_loss = twin.step(x_train[index], y_train[index], schedule.rate(twin.steps))

@@ -18,12 +18,12 @@ from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import click
 
-from scalargrad.train.compiled_gradient import fastest_gradient
-from scalargrad.train.distributed import AllreduceTraining, world
 from scalargrad.errors import Diverged, ScalargradError
-from scalargrad.train.parallel import SharedMemoryTraining, cores
+from scalargrad.train.distributed import world
+from scalargrad.train.gradient import engine_used
 from scalargrad.train.loop import TrainingRun
-from scalargrad.train.gradient import RecordedGradient, step_with
+from scalargrad.train.parallel import cores
+from scalargrad.train.sharing import sharing
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
 
@@ -64,7 +64,7 @@ class Processes:
             raise click.UsageError("--distributed runs one process per MPI rank: give "
                                    "--workers to one or the other, not both")
         self.workers = workers
-        self.compiled = compiled
+        self.asked = "compiled" if compiled else "recording"  # the engine asked for
         self.comm = world() if distributed else None
         self.root = self.comm is None or self.comm.Get_rank() == 0
         self.together = False  # every rank is known to be leaving at the same point
@@ -92,35 +92,23 @@ class Processes:
 
     def engine(self, run: TrainingRun) -> str:
         """How the gradients are computed: "compiled" code, or the "recording" engine."""
-        return "compiled" if self.compiled and run.settings.mode == "reverse" else "recording"
+        return engine_used(run.settings.mode, self.asked)
 
     @contextlib.contextmanager
     def training(self, run: TrainingRun,
                  should_stop: Callable[[], bool]) -> Iterator[Dict[str, Any]]:
-        """The keyword arguments of run.train that share its work (should_stop, step,
-        predict); workers are started here (before any display thread), then stopped
-        and their optimizer state gathered."""
-        make_gradient = fastest_gradient if self.compiled else RecordedGradient
-        if self.comm is not None:
-            training = AllreduceTraining.for_run(run, self.comm, make_gradient)
+        """The keyword arguments of run.train that share its work (scalargrad.train.sharing);
+        under MPI, every rank is known to leave together once training ends or diverges."""
+        with sharing(run, should_stop, self.workers, self.comm, self.asked) as work:
+            if self.comm is None:
+                yield work
+                return
             try:
-                yield {"should_stop": training.agreed(should_stop), "step": training.step,
-                       "predict": training.predict}
+                yield work
             except Diverged:
                 self.together = True
                 raise
             self.together = True
-        elif self.workers > 1:
-            with SharedMemoryTraining.for_run(run, self.workers, make_gradient) as shared:
-                yield {"should_stop": should_stop, "step": shared.step,
-                       "predict": shared.predict, "sync": shared}
-        elif self.engine(run) == "compiled":
-            gradient = fastest_gradient(run.model, run.settings.mode)
-            yield {"should_stop": should_stop,
-                   "step": step_with(gradient, run.optimizer, run.data.train_rows,
-                                     run.data.train_labels)}
-        else:  # the recording engine, a whole batch recorded at once
-            yield {"should_stop": should_stop}
 
     @contextlib.contextmanager
     def leaving_together(self) -> Iterator[None]:

@@ -54,18 +54,26 @@ def chain(system: NumberSystem, x: Any, operations: int) -> Any:
     return x
 
 
+def forward(system: NumberSystem, layers: Sequence[Tuple[Sequence[Sequence[Any]], Sequence[Any]]],
+            pixels: Sequence[Any]) -> List[Any]:
+    """The workloads' model, written once: each layer's rows times x plus its bias (Python's
+    sum over a generator, as micrograd's MLP writes a layer), tanh between layers."""
+    x = list(pixels)
+    for k, (weights, biases) in enumerate(layers):
+        x = [sum((w * v for w, v in zip(row, x)), b) for row, b in zip(weights, biases)]
+        if k < len(layers) - 1:
+            x = [system.tanh(v) for v in x]
+    return x
+
+
 def softmax_regression(system: NumberSystem, weights: Sequence[Sequence[Any]], biases: Sequence[Any],
                        pixels: Sequence[float], label: int) -> Any:
-    """Cross-entropy of one example, logits = W x + b, as micrograd's MLP writes a layer."""
-    logits = [sum((w * p for w, p in zip(row, pixels)), b) for row, b in zip(weights, biases)]
-    return _cross_entropy(system, logits, label)
+    """Cross-entropy of one example, logits = W x + b."""
+    return _cross_entropy(system, forward(system, [(weights, biases)], pixels), label)
 
 
 def mlp(system: NumberSystem, layers: Sequence[Any], pixels: Sequence[float], label: int) -> Any:
-    (w1, b1), (w2, b2) = layers
-    hidden = [system.tanh(sum((w * p for w, p in zip(row, pixels)), b)) for row, b in zip(w1, b1)]
-    logits = [sum((w * h for w, h in zip(row, hidden)), b) for row, b in zip(w2, b2)]
-    return _cross_entropy(system, logits, label)
+    return _cross_entropy(system, forward(system, layers, pixels), label)
 
 
 def _cross_entropy(system: NumberSystem, logits: List[Any], label: int) -> Any:
@@ -357,9 +365,8 @@ def _flat_softmax_regression(params: List[Any], pixels: List[Any], target: List[
     index: a compiled function takes numbers and lists of numbers)."""
     system = scalargrad_system()
     weights = [params[k * INPUTS:(k + 1) * INPUTS] for k in range(CLASSES)]
-    logits = [sum((w * p for w, p in zip(row, pixels)), b)
-              for row, b in zip(weights, params[CLASSES * INPUTS:])]
-    return _one_hot_cross_entropy(system, logits, target)
+    layers = [(weights, params[CLASSES * INPUTS:])]
+    return _one_hot_cross_entropy(system, forward(system, layers, pixels), target)
 
 
 def _flat_mlp(params: List[Any], pixels: List[Any], target: List[Any]) -> Any:
@@ -367,10 +374,8 @@ def _flat_mlp(params: List[Any], pixels: List[Any], target: List[Any]) -> Any:
     first, second = HIDDEN * INPUTS, HIDDEN * INPUTS + CLASSES * HIDDEN
     w1 = [params[k * INPUTS:(k + 1) * INPUTS] for k in range(HIDDEN)]
     w2 = [params[first + k * HIDDEN:first + (k + 1) * HIDDEN] for k in range(CLASSES)]
-    b1, b2 = params[second:second + HIDDEN], params[second + HIDDEN:]
-    hidden = [system.tanh(sum((w * p for w, p in zip(row, pixels)), b)) for row, b in zip(w1, b1)]
-    logits = [sum((w * h for w, h in zip(row, hidden)), b) for row, b in zip(w2, b2)]
-    return _one_hot_cross_entropy(system, logits, target)
+    layers = [(w1, params[second:second + HIDDEN]), (w2, params[second + HIDDEN:])]
+    return _one_hot_cross_entropy(system, forward(system, layers, pixels), target)
 
 
 def _one_hot_cross_entropy(system: NumberSystem, logits: List[Any], target: List[Any]) -> Any:

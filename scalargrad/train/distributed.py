@@ -13,14 +13,14 @@ when a communicator is asked for.
 """
 from __future__ import annotations
 
-import math
 from array import array
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
-from ..errors import Diverged, InputError
+from ..errors import InputError
 from ..optim import Optimizer
-from .gradient import GradientFactory, RecordedGradient, ShardResult, bounds
-from .model import GRADIENT_PHASE, BatchAbandoned, Classifier, Rows
+from .gradient import GradientFactory, ShardResult, bounds, make_gradient
+from .model import Classifier, Rows
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, update
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -42,39 +42,38 @@ class AllreduceTraining:
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], comm: Any, mode: str = "reverse",
-                 make_gradient: GradientFactory = RecordedGradient) -> None:
+                 make_gradient: GradientFactory = make_gradient,
+                 rate: Optional[Rate] = None) -> None:
+        """``rate`` gives each step's learning rate (step.Rate; every rank reads the same)."""
         from mpi4py import MPI  # comm is an mpi4py communicator, so this import works
         self.sum, self.logical_or = MPI.SUM, MPI.LOR
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         self.model, self.optimizer, self.rows, self.labels = model, optimizer, rows, labels
+        self.rate = rate
         self.gradient = make_gradient(model, mode)
         self.count = len(model.parameters())
         # the gradient, then the loss, the count correct and how many ranks abandoned the
-        # batch (training.GradientPhase): one buffer, one Allreduce
+        # batch (step.GradientPhase): one buffer, one Allreduce
         self.sent = array("d", bytes(8 * (self.count + 3)))
         self.summed = array("d", bytes(8 * (self.count + 3)))
 
     @classmethod
     def for_run(cls, run: "TrainingRun", comm: Any,
-                make_gradient: GradientFactory = RecordedGradient) -> "AllreduceTraining":
+                make_gradient: GradientFactory = make_gradient) -> "AllreduceTraining":
         """For a TrainingRun: its model, optimizer, training data and mode."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels, comm,
-                   run.settings.mode, make_gradient)
+                   run.settings.mode, make_gradient, run.rate)
 
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
         """Train on the examples with these indices, with the other ranks (a BatchStep:
         every rank must call it with the same batch)."""
         first, last = bounds(len(batch), self.size)[self.rank]
         shard = batch[first:last]
-        overflow: Optional[str] = None
         abandoned = 0.0
         try:
             with GRADIENT_PHASE:
                 result = self.gradient([self.rows[i] for i in shard],
                                        [self.labels[i] for i in shard])
-        except Diverged as error:  # the others must still be answered: with an infinite loss
-            overflow = str(error)
-            result = ShardResult(math.inf, 0, [0.0] * self.count)
         except BatchAbandoned:  # a stop here: the others must still be answered, and told
             abandoned = 1.0
             result = ShardResult(0.0, 0, [0.0] * self.count)
@@ -85,11 +84,10 @@ class AllreduceTraining:
         summed = self.summed
         if summed[count + 2]:  # a rank was stopped while it computed: every rank drops it
             raise BatchAbandoned
-        loss = summed[count] / len(batch)
-        if not math.isfinite(loss):
-            raise Diverged(overflow or f"the loss became {loss}")
-        scale = 1.0 / len(batch)
-        self.optimizer.step([g * scale for g in summed[:count]])
+        # an overflow here (its loss is infinite, as the others see it) is told in its words
+        loss = checked_loss(summed[count], len(batch), result.overflow)
+        update(self.optimizer, summed[:count], len(batch),
+               None if self.rate is None else self.rate(self.optimizer.steps))
         return loss, int(summed[count + 1])
 
     def predict(self, rows: Rows) -> List[int]:

@@ -10,19 +10,14 @@ Data arrive as rows of floats (lists, not arrays): this module knows nothing of 
 from __future__ import annotations
 
 import math
-import random
-import sys
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
-from ..core.autodiff import forward_autodiff, reverse_autodiff
-from ..core.scalar import cycle_collector_paused
-from ..errors import Diverged, InputError, WorkerFailed
 from ..core.functions import dot, logsumexp, relu, tanh
-from ..matrix import Matrix
-from ..optim import DIVERGENCE_FACTOR, Optimizer
 from ..core.scalar import Scalar
+from ..errors import InputError
+from ..matrix import Matrix
+from .checks import finite_number, json_type, require, whole
 
 ACTIVATIONS: Dict[str, Callable] = {"tanh": tanh, "relu": relu}
 # relu: the activation train-mnist's measured targets were reached with, and cheaper than
@@ -68,19 +63,27 @@ class Classifier:
                 target: Sequence[Any]) -> List[Any]:
         """[cross-entropy, *logits] of one example, with the parameters given as one flat list
         in the order of parameters() and the label one-hot: what a compiled training step
-        runs (compiled_gradient.py). The same arithmetic, in the same order, as logits() and
-        cross_entropy() on a batch."""
-        activate = ACTIVATIONS[self.activation]
-        h: List[Any] = list(pixels)
-        start = 0
-        for k, (weights, _) in enumerate(self.layers):
+        runs (scalargrad.train.gradient.CompiledGradient). The forward pass is logits()'s
+        (_through), on one row; the loss is cross_entropy()'s with a one-hot dot product
+        for the label, which a compiled function takes as data."""
+        layers, start = [], 0
+        for weights, _ in self.layers:
             fan_in, fan_out = weights.shape
             bias = start + fan_in * fan_out
-            h = [dot(parameters[start + j:bias:fan_out], h) + parameters[bias + j] for j in range(fan_out)]
-            if k < len(self.layers) - 1:
-                h = [activate(v) for v in h]
+            layers.append((Matrix._wrap([list(parameters[start + i * fan_out:start + (i + 1) * fan_out])
+                                         for i in range(fan_in)]),
+                           Matrix._wrap([list(parameters[bias:bias + fan_out])])))
             start = bias + fan_out
-        return [logsumexp(h) - dot(target, h), *h]
+        logits = self._through(layers, Matrix._wrap([list(pixels)])).row(0)
+        return [logsumexp(logits) - dot(target, logits), *logits]
+
+    def load(self, values: Sequence[float]) -> None:
+        """Set the parameters to these values (in the order of parameters())."""
+        set_values(self.parameters(), values)
+
+    def values(self) -> List[float]:
+        """The parameters' values, in the order of parameters()."""
+        return [parameter._value for parameter in self.parameters()]
 
     def loss(self, rows: Rows, labels: Sequence[int]) -> Scalar:
         """Mean cross-entropy of a batch."""
@@ -107,10 +110,8 @@ class Classifier:
         built if data does not describe one."""
         cls.check_dict(data)
         model = cls(data["inputs"], data["classes"], data["hidden"], data["activation"])
-        for (weights, bias), layer in zip(model.layers, data["layers"]):
-            values = [v for row in layer["weights"] for v in row] + layer["bias"]
-            for parameter, v in zip(weights.parameters() + bias.parameters(), values):
-                parameter.value = float(v)
+        model.load([float(v) for layer in data["layers"]
+                    for v in [x for row in layer["weights"] for x in row] + layer["bias"]])
         return model
 
     @staticmethod
@@ -119,7 +120,7 @@ class Classifier:
         must be those of the layers actually given (so a file cannot ask for billions of
         Scalars), every row must have its full width, every entry be a finite number."""
         if not isinstance(data, dict):
-            raise InputError(f"the model must be an object, not {_json_type(data)}")
+            raise InputError(f"the model must be an object, not {json_type(data)}")
         inputs, classes = _size(data, "inputs", 1), _size(data, "classes", 1)
         hidden = _size(data, "hidden", 0)
         activation = data.get("activation")
@@ -130,49 +131,41 @@ class Classifier:
         layers = data.get("layers")
         expected = len(widths) - 1
         if not isinstance(layers, list) or len(layers) != expected:
-            found = f"{len(layers)}" if isinstance(layers, list) else _json_type(layers)
+            found = f"{len(layers)}" if isinstance(layers, list) else json_type(layers)
             raise InputError(f"the model's layers must be a list of {expected} "
                              f"layer{'s' if expected > 1 else ''} (hidden {hidden}), not {found}")
         for k, (layer, fan_in, fan_out) in enumerate(zip(layers, widths, widths[1:]), 1):
             if not isinstance(layer, dict):
                 raise InputError(f"layer {k} must be an object with weights and bias, "
-                                 f"not {_json_type(layer)}")
+                                 f"not {json_type(layer)}")
             weights = layer.get("weights")
             if not isinstance(weights, list) or len(weights) != fan_in:
-                found = f"{len(weights)} rows" if isinstance(weights, list) else _json_type(weights)
+                found = f"{len(weights)} rows" if isinstance(weights, list) else json_type(weights)
                 raise InputError(f"layer {k}'s weights has {found}, expected {fan_in}")
             for i, row in enumerate(weights, 1):
                 _check_numbers(row, fan_out, f"row {i} of layer {k}'s weights")
             _check_numbers(layer.get("bias"), fan_out, f"layer {k}'s bias")
 
 
-def _json_type(x: Any) -> str:
-    """How a parsed JSON value is described in errors."""
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-             type(None): "null"}
-    return names.get(type(x), repr(x))
+def set_values(parameters: Sequence[Scalar], values: Sequence[float]) -> None:
+    """Set each parameter to its value (a model's, or a slice of them)."""
+    for parameter, value in zip(parameters, values):
+        parameter._value = value
 
 
 def _size(data: Dict[str, Any], key: str, least: int) -> int:
     value = data.get(key)
-    if type(value) is not int or value < least:
-        raise InputError(f"the model's {key} must be a whole number >= {least}, not {value!r}")
-    return value
-
-
-def _finite(x: Any) -> bool:
-    """A JSON number that is a finite float (booleans, text and null are not numbers here)."""
-    if type(x) is float:
-        return math.isfinite(x)
-    return type(x) is int and abs(x) <= sys.float_info.max
+    require(whole(value, least), f"the model's {key} must be a whole number >= {least}, "
+                                 f"not {value!r}")
+    return cast(int, value)
 
 
 def _check_numbers(row: Any, width: int, what: str) -> None:
     if not isinstance(row, list) or len(row) != width:
-        found = f"{len(row)} entries" if isinstance(row, list) else _json_type(row)
+        found = f"{len(row)} entries" if isinstance(row, list) else json_type(row)
         raise InputError(f"{what} has {found}, expected {width}")
-    if not all(map(_finite, row)):
-        bad = next(x for x in row if not _finite(x))
+    if not all(map(finite_number, row)):
+        bad = next(x for x in row if not finite_number(x))
         raise InputError(f"{what} holds {bad!r}, not a finite number")
 
 
@@ -207,153 +200,6 @@ class BatchReport:
 def argmax(values: Sequence[float]) -> int:
     """The position of the largest value (the first of equal ones): a predicted class."""
     return values.index(max(values))
-
-
-class BatchAbandoned(BaseException):
-    """A batch dropped before its update: a stop was asked for (Ctrl-C) while its gradient
-    was being computed, which changes nothing. A BaseException, like KeyboardInterrupt, so
-    that no handler of errors takes it for one."""
-
-
-class GradientPhase:
-    """Whether this process is computing a batch's gradient (``with GRADIENT_PHASE:``), the
-    part of a step that changes nothing, so that a stop may abandon it at once
-    (``interrupt``, called by a signal handler) rather than wait for the batch to end: a
-    batch of forward mode on a large model takes minutes. The update is never abandoned.
-    A stop asked for between gradients drops the next one as it begins (a worker's signal
-    can overtake the command to compute its shard): TrainingRun.train forgets it first."""
-
-    def __init__(self) -> None:
-        self.active = self.pending = False
-        # while other processes compute shards of this process's batch: how to tell them
-        self.others: Optional[Callable[[], None]] = None
-
-    def __enter__(self) -> "GradientPhase":
-        if self.pending:
-            self.pending = False
-            raise BatchAbandoned
-        self.active = True
-        return self
-
-    def __exit__(self, *exception: object) -> None:
-        self.active = False
-
-    def interrupt(self) -> None:
-        """Have the other processes abandon their shards, and raise BatchAbandoned (into
-        the code a signal interrupted) if a gradient is being computed here; else the next
-        one will be abandoned as it begins."""
-        if self.others is not None:
-            self.others()
-        if not self.active:
-            self.pending = True
-            return
-        self.active = False
-        raise BatchAbandoned
-
-
-GRADIENT_PHASE = GradientPhase()  # this process's (signals are delivered to a process)
-
-
-class LossGuard:
-    """A batch step whose loss is watched: Diverged once it exceeds DIVERGENCE_FACTOR times
-    the larger of the first loss seen and ``floor`` (the loss of a uniform guess, log 10 for
-    ten classes, so that a run starting from a very good model is not held to a tiny one).
-    A loss that is not finite has diverged too (the steps check that before they update)."""
-
-    def __init__(self, step: "BatchStep", floor: float) -> None:
-        self.step, self.floor = step, floor
-        self.first: Optional[float] = None
-
-    def __call__(self, batch: Sequence[int]) -> Tuple[float, int]:
-        loss, correct = self.step(batch)
-        if not math.isfinite(loss):
-            raise Diverged(f"the loss became {loss}")
-        if self.first is None:
-            self.first = loss
-        elif loss > DIVERGENCE_FACTOR * max(self.first, self.floor):
-            raise Diverged(f"the loss grew to {loss:.3g}, more than {DIVERGENCE_FACTOR:g} times "
-                           f"its first value ({self.first:.3g})")
-        return loss, correct
-
-
-BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
-"""Trains the model on the training examples with these indices: one optimizer step on the
-gradient of their mean loss. Returns that mean loss and how many of the examples the model
-classified right before the step; raises Diverged, before stepping, if the loss is not
-finite. By default train_epoch computes in this process (step_in_this_process);
-scalargrad.train.parallel and scalargrad.train.distributed share the work between processes."""
-
-
-def step_in_this_process(model: Classifier, optimizer: Optimizer, rows: Rows,
-                         labels: Sequence[int], mode: str = "reverse") -> BatchStep:
-    """The batch step that records and differentiates a whole batch in this process."""
-    if mode not in ("reverse", "forward"):
-        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
-    differentiate = reverse_autodiff if mode == "reverse" else forward_autodiff
-    parameters = model.parameters()
-
-    def step(batch: Sequence[int]) -> Tuple[float, int]:
-        batch_labels = [labels[i] for i in batch]
-        with cycle_collector_paused(), GRADIENT_PHASE:
-            try:
-                logits = model.logits(Matrix([rows[i] for i in batch]))
-                # Recorded, never a float: the logits depend on the parameters (Scalars).
-                loss = cast(Scalar, logits.cross_entropy(batch_labels))
-            except OverflowError as error:  # parameters so large that a value overflowed
-                raise Diverged(str(error)) from None
-            if not math.isfinite(loss.value):
-                raise Diverged(f"the loss became {loss.value}")
-            gradients = differentiate(loss, parameters)
-        optimizer.step(gradients)
-        correct = sum(argmax(row) == label for row, label in zip(logits.tolist(), batch_labels))
-        return loss.value, correct
-    return step
-
-
-def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
-                batch_size: int, rng: random.Random, mode: str = "reverse",
-                on_batch: Optional[Callable[[BatchReport], None]] = None,
-                should_stop: Callable[[], bool] = lambda: False,
-                resume: Optional[EpochProgress] = None,
-                step: Optional[BatchStep] = None) -> EpochProgress:
-    """One pass over the data in batches, in an order drawn from rng; stops after a batch
-    when should_stop() says so, or before one abandoned (BatchAbandoned) while its gradient
-    was computed (fewer examples than rows in the result).
-
-    ``resume`` continues an epoch that stopped early: give rng the state it had when that
-    epoch began, so that the same order is drawn, and the examples trained are skipped.
-    ``step`` trains each batch (default: step_in_this_process on model and optimizer).
-    """
-    if step is None:
-        step = step_in_this_process(model, optimizer, rows, labels, mode)
-    order = list(range(len(rows)))
-    rng.shuffle(order)
-    start = time.perf_counter()
-    done = resume or EpochProgress()
-    seen, loss_sum, correct = done.examples, done.loss_sum, done.correct
-    for first in range(seen, len(order), batch_size):
-        batch = order[first:first + batch_size]
-        try:
-            loss, batch_correct = step(batch)
-        except BatchAbandoned:  # stopped while its gradient was computed: as before it
-            break
-        except Diverged as error:  # how far the epoch got, for the run to roll back
-            diverged = Diverged(f"{error} after {seen} examples")
-            diverged.progress = EpochProgress(seen, loss_sum, correct,
-                                              done.seconds + time.perf_counter() - start)
-            raise diverged from None
-        except WorkerFailed as error:  # how far the epoch got, for the run to be saved
-            error.progress = EpochProgress(seen, loss_sum, correct,
-                                           done.seconds + time.perf_counter() - start)
-            raise
-        seen += len(batch)
-        loss_sum += loss * len(batch)
-        correct += batch_correct
-        if on_batch is not None:
-            on_batch(BatchReport(seen, loss_sum / seen, correct / seen))
-        if should_stop():
-            break
-    return EpochProgress(seen, loss_sum, correct, done.seconds + time.perf_counter() - start)
 
 
 Predict = Callable[[Rows], List[int]]

@@ -38,18 +38,17 @@ import os
 import signal
 import time
 from array import array
-from multiprocessing import shared_memory
 from multiprocessing.connection import Connection, wait
-from operator import add
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type
 
-from ..errors import Diverged, InputError, WorkerFailed
+from ..errors import InputError, WorkerFailed
 from ..optim import Optimizer
-from ..core.scalar import Scalar
-from .gradient import GradientFactory, RecordedGradient, ShardGradient, bounds, split
-from .model import GRADIENT_PHASE, BatchAbandoned, Classifier, Rows
+from .gradient import GradientFactory, ShardGradient, bounds, make_gradient, split
+from .model import Classifier, Rows
+from .slices import OptimizerSlice, SharedArray, join_states, split_state
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -69,8 +68,8 @@ def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
     return True
 
 
-# A worker's answer: ("done", loss_sum, correct), ("diverged", why), ("abandoned",) (a
-# stop while it computed: see training.GradientPhase), ("failed", why), ("updated",),
+# A worker's answer: ("done", loss_sum, correct, overflow: why or None), ("abandoned",) (a
+# stop while it computed: see step.GradientPhase), ("failed", why), ("updated",),
 # ("state", its slice's optimizer state), ("reloaded",) or ("predicted", labels).
 Answer = Tuple[Any, ...]
 ABANDON_SIGNAL = signal.SIGUSR1  # the coordinator's word to drop the shard being computed
@@ -82,81 +81,6 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-class SharedArray:
-    """A flat array of one C type ('d' for doubles, 'q' for integers) in shared memory."""
-
-    def __init__(self, typecode: str, length: int) -> None:
-        size = length * array(typecode).itemsize
-        self.memory = shared_memory.SharedMemory(create=True, size=max(size, 1))
-        assert self.memory.buf is not None  # None only once closed
-        self._bytes = self.memory.buf[:size]
-        self.view: memoryview = cast(Any, self._bytes).cast(typecode)
-
-    def close(self) -> None:
-        """Let go of the memory and remove it (in the process that made it)."""
-        self.view.release()
-        self._bytes.release()
-        self.memory.close()
-        self.memory.unlink()
-
-
-class OptimizerSlice:
-    """One worker's part of the update: parameters lo to hi and an optimizer over them."""
-
-    def __init__(self, parameters: Sequence[Scalar], lo: int, hi: int,
-                 kind: Type[Optimizer], state: Dict[str, Any]) -> None:
-        self.lo, self.hi = lo, hi
-        self.parameters = list(parameters[lo:hi])
-        self.optimizer = kind(self.parameters, **{key: state[key] for key in kind.HYPERPARAMETERS})
-        self.optimizer.load_state_dict(state)
-
-    def update(self, table: Sequence[memoryview], values: memoryview, batch_size: int,
-               buffers: Dict[str, memoryview], marks: memoryview, k: int) -> None:
-        """Step on the slice of the summed gradients, then share the slice's new values and
-        its optimizer's per-parameter state (buffers: one shared list per kind of state).
-        marks[k] says how far the shared copy is: -1 while it is written, then the step
-        count, so that a process dying meanwhile leaves a copy known to be whole or not."""
-        lo, hi = self.lo, self.hi
-        total = table[0][lo:hi].tolist()
-        for row in table[1:]:
-            total = list(map(add, total, row[lo:hi]))
-        scale = 1.0 / batch_size
-        self.optimizer.step([g * scale for g in total])
-        new_values = array("d", [p.value for p in self.parameters])
-        new_state = {key: array("d", getattr(self.optimizer, key)) for key in buffers}
-        marks[k] = -1
-        values[lo:hi] = new_values
-        for key, shared in buffers.items():
-            shared[lo:hi] = new_state[key]
-        marks[k] = self.optimizer.steps
-
-
-    def reload(self, values: memoryview, buffers: Dict[str, memoryview], steps: int) -> None:
-        """Take the slice's parameter values and optimizer state from shared memory again
-        (after the run went back to an earlier step: scalargrad.run's rollback)."""
-        lo, hi = self.lo, self.hi
-        state = self.optimizer.state_dict()
-        state["steps"] = steps
-        for key, shared in buffers.items():
-            state[key] = shared[lo:hi].tolist()
-        self.optimizer.load_state_dict(state)
-        for parameter, value in zip(self.parameters, values[lo:hi].tolist()):
-            parameter.value = value
-
-
-def split_state(state: Dict[str, Any], kind: Type[Optimizer],
-                bounds: Sequence[int]) -> List[Dict[str, Any]]:
-    """An optimizer's state_dict() cut into the states of slices lo..hi (bounds in order)."""
-    return [{**state, **{key: state[key][lo:hi] for key in kind.BUFFERS}}
-            for lo, hi in zip(bounds, bounds[1:])]
-
-
-def join_states(states: Sequence[Dict[str, Any]], kind: Type[Optimizer]) -> Dict[str, Any]:
-    """The state of the whole optimizer from its slices' states (split_state's inverse)."""
-    return {**states[0], **{key: [x for state in states for x in state[key]]
-                            for key in kind.BUFFERS}}
 
 
 class SharedMemoryTraining:
@@ -176,16 +100,19 @@ class SharedMemoryTraining:
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], workers: int, mode: str = "reverse",
-                 make_gradient: GradientFactory = RecordedGradient,
-                 predictions: int = 0) -> None:
+                 make_gradient: GradientFactory = make_gradient,
+                 predictions: int = 0, rate: Optional[Rate] = None) -> None:
         """Copy the data and the parameters into shared memory and start the workers.
 
         ``predict`` shares the predictions for up to ``predictions`` rows at a time (more
         are predicted in this process alone): room for them is made before the fork.
+        ``rate`` gives each step's learning rate (step.Rate), read here and sent to the
+        workers with each update.
 
-        ``make_gradient(model, mode)`` makes each worker's ShardGradient; the one for this
-        process's model must leave the model holding the values it is loaded with (as
-        RecordedGradient does), since the run evaluates and saves that model.
+        ``make_gradient(model, mode)`` makes each worker's ShardGradient (by default the one
+        gradient.make_gradient chooses); the one for this process's model must leave the
+        model holding the values it is loaded with (as both engines do), since the run
+        evaluates and saves that model.
         """
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
@@ -193,6 +120,7 @@ class SharedMemoryTraining:
             raise InputError("worker processes are forked, which this system cannot do: "
                              "train in one process, or with MPI (--distributed)")
         self.model, self.optimizer, self.workers = model, optimizer, workers
+        self.rate = rate
         self.rows, self.labels = rows, labels
         self.processes: List[multiprocessing.process.BaseProcess] = []
         self.connections: List[Connection] = []
@@ -202,7 +130,7 @@ class SharedMemoryTraining:
         self.bounds = [count * k // workers for k in range(workers + 1)]
         try:
             self.values = self._shared("d", count)
-            self.values[:] = array("d", [p.value for p in parameters])
+            self.values[:] = array("d", model.values())
             table = self._shared("d", count * workers)
             self.table = [table[k * count:(k + 1) * count] for k in range(workers)]
             shared_rows = rows if workers > 1 else []  # only other processes read them
@@ -239,10 +167,11 @@ class SharedMemoryTraining:
 
     @classmethod
     def for_run(cls, run: "TrainingRun", workers: int,
-                make_gradient: GradientFactory = RecordedGradient) -> "SharedMemoryTraining":
+                make_gradient: GradientFactory = make_gradient) -> "SharedMemoryTraining":
         """For a TrainingRun: its model, optimizer, training data, mode and test set."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels,
-                   workers, run.settings.mode, make_gradient, len(run.data.test_rows))
+                   workers, run.settings.mode, make_gradient, len(run.data.test_rows),
+                   run.rate)
 
     def _shared(self, typecode: str, length: int) -> memoryview:
         self._arrays.append(SharedArray(typecode, length))
@@ -273,7 +202,7 @@ class SharedMemoryTraining:
 
     # The batch step ----------------------------------------------------------------------
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
-        """Train on the examples with these indices (a model.BatchStep)."""
+        """Train on the examples with these indices (a step.BatchStep)."""
         if self.broken is not None:
             raise self.broken
         shards = split(batch, self.workers)
@@ -290,12 +219,9 @@ class SharedMemoryTraining:
             GRADIENT_PHASE.others = None
         if any(answer[0] == "abandoned" for answer in answers):
             raise BatchAbandoned
-        diverged = [answer[1] for answer in answers if answer[0] == "diverged"]
-        if diverged:
-            raise Diverged(diverged[0])
-        loss = math.fsum(answer[1] for answer in answers) / len(batch)
-        if not math.isfinite(loss):
-            raise Diverged(f"the loss became {loss}")
+        overflow = next((answer[3] for answer in answers if answer[3] is not None), None)
+        loss = checked_loss(math.inf if overflow else math.fsum(answer[1] for answer in answers),
+                            len(batch), overflow)
         self._update(len(batch))
         self.gradient.load(self.values.tolist())
         return loss, sum(answer[2] for answer in answers)
@@ -315,27 +241,29 @@ class SharedMemoryTraining:
         stepped here, if it had not begun to share it, so that the step is whole; its failure
         is raised at the next command. Otherwise (it died while sharing it) raised now."""
         self.updating = True
+        lr = None if self.rate is None else self.rate(self.steps_done)
         told, failures = [], []
         for k in range(1, self.workers):
             try:
-                self._send(k, ("update", batch_size))
+                self._send(k, ("update", batch_size, lr))
                 told.append(k)
             except WorkerFailed as failed:
                 failures.append(failed)
-        self.own_slice.update(self.table, self.values, batch_size, self.buffers, self.marks, 0)
+        self.own_slice.update(self.table, self.values, batch_size, self.buffers, self.marks, 0,
+                              lr)
         for k in told:
             try:
                 self._answer(k)
             except WorkerFailed as failed:
                 failures.append(failed)
         if failures:
-            if not self._step_for_the_lost(batch_size):
+            if not self._step_for_the_lost(batch_size, lr):
                 raise failures[0]
             self.broken = failures[0]
         self.updating = False
         self.steps_done += 1
 
-    def _step_for_the_lost(self, batch_size: int) -> bool:
+    def _step_for_the_lost(self, batch_size: int, lr: Optional[float]) -> bool:
         """Step here the slices no worker stepped (their shared state is still the last
         step's); False if one was left half written."""
         marks = [self.marks[k] for k in range(self.workers)]
@@ -349,7 +277,7 @@ class SharedMemoryTraining:
                 own = {**state, "steps": mark,
                        **{key: shared[lo:hi].tolist() for key, shared in self.buffers.items()}}
                 OptimizerSlice(parameters, lo, hi, kind, own).update(
-                    self.table, self.values, batch_size, self.buffers, self.marks, k)
+                    self.table, self.values, batch_size, self.buffers, self.marks, k, lr)
         return True
 
     def predict(self, rows: Rows) -> List[int]:
@@ -368,12 +296,9 @@ class SharedMemoryTraining:
         return own + [label for answer in self._answers() for label in answer[1]]
 
     def _own_gradient(self, shard: List[int]) -> Answer:
-        try:
-            result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
-        except Diverged as error:
-            return ("diverged", str(error))
+        result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
         self.table[0][:] = array("d", result.gradient)
-        return ("done", result.loss_sum, result.correct)
+        return ("done", result.loss_sum, result.correct, result.overflow)
 
     def _tell(self, commands: Sequence[Tuple[Any, ...]]) -> None:
         """Send worker k the command commands[k - 1]."""
@@ -464,7 +389,7 @@ class SharedMemoryTraining:
         if self.broken is not None:
             raise self.broken
         state = self.optimizer.state_dict()
-        self.values[:] = array("d", [p.value for p in self.model.parameters()])
+        self.values[:] = array("d", self.model.values())
         for key, shared in self.buffers.items():
             shared[:] = array("d", state[key])
         self.steps_done = state["steps"]
@@ -546,7 +471,8 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
             if command[0] == "gradient":
                 connection.send(_gradient(setup, gradient, setup.table[k], command[1]))
             elif command[0] == "update":
-                own.update(setup.table, setup.values, command[1], setup.buffers, setup.marks, k)
+                own.update(setup.table, setup.values, command[1], setup.buffers, setup.marks, k,
+                           command[2])
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))
@@ -567,8 +493,7 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
 def _predict(setup: _WorkerSetup, first: int, last: int) -> List[int]:
     """The predictions for rows first to last (exclusive) of the shared ones, by the model
     at the latest parameter values."""
-    for parameter, value in zip(setup.model.parameters(), setup.values.tolist()):
-        parameter.value = value
+    setup.model.load(setup.values.tolist())
     width = setup.model.inputs
     rows = [setup.to_predict[i * width:(i + 1) * width].tolist() for i in range(first, last)]
     return setup.model.predict(rows)
@@ -582,9 +507,7 @@ def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
     try:
         with GRADIENT_PHASE:
             result = gradient(rows, [setup.labels[i] for i in shard])
-    except Diverged as error:
-        return ("diverged", str(error))
     except BatchAbandoned:
         return ("abandoned",)
     row[:] = array("d", result.gradient)
-    return ("done", result.loss_sum, result.correct)
+    return ("done", result.loss_sum, result.correct, result.overflow)

@@ -182,11 +182,11 @@ CTRL_C_ON_RANK_1 = textwrap.dedent("""
 
     real_step, steps = Adam.step, []
 
-    def step(self, grads):  # Ctrl-C reaches rank 1 alone, during its 10th step
+    def step(self, grads, lr=None):  # Ctrl-C reaches rank 1 alone, during its 10th step
         steps.append(1)
         if len(steps) == 10 and MPI.COMM_WORLD.Get_rank() == 1:
             os.kill(os.getpid(), signal.SIGINT)
-        return real_step(self, grads)
+        return real_step(self, grads, lr)
 
     Adam.step = step
     cli(["train-mnist", *sys.argv[1:]])
@@ -216,7 +216,7 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_batch(mpiexec, share
 CTRL_C_IN_A_GRADIENT_ON_RANK_1 = textwrap.dedent("""
     import os, signal, sys
     from mpi4py import MPI
-    from scalargrad.train.compiled_gradient import CompiledGradient
+    from scalargrad.train.gradient import CompiledGradient
     from scalargrad_cli.main import cli
 
     real_call, calls = CompiledGradient.__call__, []

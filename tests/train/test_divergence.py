@@ -11,7 +11,7 @@ from scalargrad.errors import Diverged
 from scalargrad.train.parallel import SharedMemoryTraining
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
 from scalargrad.optim import DIVERGENCE_FACTOR
-from scalargrad.train.model import LossGuard, step_in_this_process
+from scalargrad.train.step import LossGuard, local_step
 from tests.train.test_loop import DATA, StopAfter, values, without_seconds
 
 SETTINGS = Settings(hidden=3, batch_size=8, seed=4, lr=0.01)  # 60 examples: 8 batches an epoch
@@ -22,7 +22,8 @@ def the_batches(epochs=3):
     """The batches a run of SETTINGS trains, in order."""
     run = TrainingRun(SETTINGS, DATA)
     seen = []
-    step = step_in_this_process(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
+    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels,
+                      rate=run.rate)
 
     def recording(batch):
         seen.append(list(batch))
@@ -78,8 +79,8 @@ def diverged_at(k, workers=1, how="grows"):
     listener.epoch_ended = events.append
     with pytest.raises(Diverged) as raised:
         if workers == 1:
-            step = step_in_this_process(run.model, run.optimizer, DATA.train_rows,
-                                        DATA.train_labels)
+            step = local_step(run.model, run.optimizer, DATA.train_rows,
+                              DATA.train_labels, rate=run.rate)
             run.train(3, listener, step=DivergingAt(step, k, how))
         else:
             with SharedMemoryTraining.for_run(run, workers) as training:
@@ -120,7 +121,8 @@ def test_a_weight_that_is_not_finite_at_an_epoch_s_end_is_divergence():
     """The last update of the epoch made a weight nan (the loss never saw it): the run goes
     back to before that update."""
     run = TrainingRun(SETTINGS, DATA)
-    step = step_in_this_process(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
+    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels,
+                      rate=run.rate)
 
     def poisoning(batch):
         result = step(batch)
@@ -128,7 +130,7 @@ def test_a_weight_that_is_not_finite_at_an_epoch_s_end_is_divergence():
             run.model.parameters()[5].value = math.nan
         return result
     with pytest.raises(Diverged, match="a weight became nan after 60 examples of epoch 1") as raised:
-        run.train(2, step=poisoning)
+        run.train(3, step=poisoning)  # planned over 3 epochs, as stopped_after's runs
     assert raised.value.rolled_back
     assert state(run) == state(stopped_after(EPOCH - 1))
 
@@ -150,11 +152,11 @@ def test_the_loss_guard_measures_growth_from_the_first_loss_or_the_floor():
 def test_a_batch_abandoned_while_its_gradient_is_computed_is_as_if_never_begun():
     """A Ctrl-C during the k-th batch's gradient drops that batch: the run is the one a
     stop after k - 1 batches leaves (the update is never abandoned: see GradientPhase)."""
-    from scalargrad.train.model import GRADIENT_PHASE
+    from scalargrad.train.step import GRADIENT_PHASE
     for k in (1, 3, EPOCH + 2):
         run = TrainingRun(SETTINGS, DATA)
-        step = step_in_this_process(run.model, run.optimizer, DATA.train_rows,
-                                    DATA.train_labels)
+        step = local_step(run.model, run.optimizer, DATA.train_rows,
+                          DATA.train_labels, rate=run.rate)
         calls = []
 
         def interrupted(batch):

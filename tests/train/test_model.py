@@ -7,8 +7,8 @@ from scalargrad import finite_difference, forward_autodiff, reverse_autodiff
 from scalargrad.matrix import Matrix
 from scalargrad.optim import make_optimizer
 from scalargrad.errors import Diverged, InputError
-from scalargrad.train.model import (DEFAULT_ACTIVATION, Classifier, accuracy, argmax, confusion_matrix,
-                                 train_epoch)
+from scalargrad.train.loop import train_epoch
+from scalargrad.train.model import DEFAULT_ACTIVATION, Classifier, accuracy, argmax, confusion_matrix
 
 
 def blobs(n=200, seed=0):

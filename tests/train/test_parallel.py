@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from scalargrad.train import parallel
-from scalargrad.train.compiled_gradient import CompiledGradient
 from scalargrad.errors import Diverged, InputError, WorkerFailed
-from scalargrad.optim import Adam, SGD
-from scalargrad.train.parallel import SharedMemoryTraining, join_states, split_state
+from scalargrad.optim import SGD
+from scalargrad.train.parallel import SharedMemoryTraining
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
-from scalargrad.train.gradient import RecordedGradient
+from scalargrad.train.gradient import CompiledGradient, RecordedGradient
 from scalargrad.train.model import accuracy
 from tests.train.test_loop import StopAfter, dataset, values
 
@@ -178,12 +177,12 @@ def dying_at_step(monkeypatch, steps, half_written):
     steps: before sharing anything, or halfway through sharing (its mark set to -1)."""
     parent, update = os.getpid(), parallel.OptimizerSlice.update
 
-    def dying(self, table, values, batch_size, buffers, marks, k):
+    def dying(self, table, values, batch_size, buffers, marks, k, lr=None):
         if os.getpid() != parent and self.optimizer.steps == steps:
             if half_written:
                 marks[k] = -1
             os._exit(3)
-        update(self, table, values, batch_size, buffers, marks, k)
+        update(self, table, values, batch_size, buffers, marks, k, lr)
 
     monkeypatch.setattr(parallel.OptimizerSlice, "update", dying)
 
@@ -252,16 +251,6 @@ def test_divergence_is_reported_as_in_one_process():
             trained(settings, workers, epochs=3)
         messages.append(str(caught.value))
     assert messages[0] == messages[1]
-
-
-def test_optimizer_states_split_and_join_back():
-    optimizer = Adam([], lr=0.1)
-    state = {**optimizer.state_dict(), "steps": 3, "first_moments": [1.0, 2.0, 3.0, 4.0, 5.0],
-             "second_moments": [6.0, 7.0, 8.0, 9.0, 10.0]}
-    parts = split_state(state, Adam, [0, 2, 2, 5])
-    assert [part["first_moments"] for part in parts] == [[1.0, 2.0], [], [3.0, 4.0, 5.0]]
-    assert all(part["steps"] == 3 and part["lr"] == 0.1 for part in parts)
-    assert join_states(parts, Adam) == state
 
 
 def test_without_fork_workers_are_refused_in_a_sentence(monkeypatch):
