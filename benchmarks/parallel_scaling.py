@@ -276,6 +276,9 @@ def main() -> None:
             f"weak_{args.batch_size}_per_worker": {
                 "ms_per_step": round(predicted_step(costs, n, n * args.batch_size) * 1e3, 3),
                 "speedup": round(weak_speedup(costs, n, args.batch_size), 2)}}), flush=True)
+    largest = sorted(shard_sizes(args.large_batch))[-2:]
+    marginal = ((costs[f"shard {largest[1]}"] - costs[f"shard {largest[0]}"])
+                / (largest[1] - largest[0]))
     n = 16
     for name, batch, speedup in [
             *((f"strong, batch {b}", b, strong_speedup(costs, n, b)) for b in batches),
@@ -289,10 +292,10 @@ def main() -> None:
             "one_process_ms": round(predicted_step(
                 costs, 1, batch if name.startswith("strong") else args.batch_size) * 1e3, 2),
             "terms_ms": {key: round(value * 1e3, 2) for key, value in terms.items()},
-            # what a shard costs beyond its share of the batch's examples, and the largest
-            # of the terms that are not the shard's work
-            "shard_fixed_ms": round((terms["shard"] - costs[f"shard {args.large_batch}"]
-                                     * shard / args.large_batch) * 1e3, 2),
+            # what a shard costs beyond its examples' (each at the marginal cost of an
+            # example, between the two largest shards), and the largest of the terms that
+            # are not the shard's work
+            "shard_fixed_ms": round((terms["shard"] - shard * marginal) * 1e3, 2),
             "largest_overhead": max(overheads, key=lambda key: overheads[key]),
             # weak scaling without the optimizer's share: N s(b) / T(N, N b)
             **({} if name.startswith("strong") else {"gradient_work_speedup": round(
