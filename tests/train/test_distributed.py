@@ -49,8 +49,8 @@ def mpiexec():
     return command
 
 
-def ranks(mpiexec, *args, timeout=120, **kwargs):
-    return subprocess.run([mpiexec, "-n", "2", *args], capture_output=True, text=True,
+def ranks(mpiexec, *args, timeout=120, n=2, **kwargs):
+    return subprocess.run([mpiexec, "-n", str(n), *args], capture_output=True, text=True,
                           timeout=timeout, **kwargs)
 
 
@@ -93,13 +93,15 @@ def close_to(ours, theirs):
     return ours == pytest.approx(theirs, rel=1e-9, abs=1e-9 * scale)
 
 
-@pytest.mark.parametrize("way", ["ZeroTraining", "AllreduceTraining"])
-def test_two_ranks_follow_the_single_process_trajectory(mpiexec, tmp_path, way):
+@pytest.mark.parametrize("way, n", [("ZeroTraining", 2), ("ZeroTraining", 3),
+                                    ("AllreduceTraining", 2)])
+def test_ranks_follow_the_single_process_trajectory(mpiexec, tmp_path, way, n):
+    """Three ranks cut the parameters into slices of unequal sizes."""
     script = tmp_path / "train.py"
     script.write_text(SCRIPT.format(root=str(ROOT)))
-    result = ranks(mpiexec, sys.executable, str(script), str(tmp_path), way)
+    result = ranks(mpiexec, sys.executable, str(script), str(tmp_path), way, n=n)
     assert result.returncode == 0, result.stderr
-    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(n)]
     single, single_losses = trained(Settings(hidden=8, batch_size=8, seed=3, lr=0.01), 1,
                                     epochs=2)
     assert len(single_losses) == 100
@@ -113,17 +115,21 @@ def test_two_ranks_follow_the_single_process_trajectory(mpiexec, tmp_path, way):
         assert state["steps"] == expected_state["steps"] == 100
         for key in ("first_moments", "second_moments"):  # gathered whole, on every rank
             assert close_to(state[key], expected_state[key])
-    assert reports[0]["values"] == reports[1]["values"]
-    if way == "ZeroTraining":  # the slices are the ranks' halves, each stepped by its rank
+    assert all(report["values"] == reports[0]["values"] for report in reports)
+    if way == "ZeroTraining":  # the slices cut the parameters in turn, each its rank's
         count = len(reports[0]["values"])
         slices = [report["slice"] for report in reports]
-        assert [(s["lo"], s["hi"]) for s in slices] == [(0, count // 2), (count // 2, count)]
+        edges = [s["lo"] for s in slices] + [slices[-1]["hi"]]
+        assert edges[0] == 0 and edges[-1] == count
+        assert [s["hi"] for s in slices] == edges[1:]
+        assert max(s["hi"] - s["lo"] for s in slices) - min(s["hi"] - s["lo"]
+                                                           for s in slices) == (count % n > 0)
         for s in slices:
             assert s["theirs"] and s["parameters"] == s["hi"] - s["lo"]
             assert s["lengths"] == [s["hi"] - s["lo"]] * 2  # Adam's two moments, its slice's
         # between pulls the run's whole optimizer is not stepped: it is as pulled at the
         # second epoch's start, 50 steps in
-        assert [report["unpulled_steps"] for report in reports] == [50, 50]
+        assert [report["unpulled_steps"] for report in reports] == [50] * n
 
 
 ARGS = ("--limit", "400", "--batch-size", "8", "--hidden", "8", "--seed", "2")
