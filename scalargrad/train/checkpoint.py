@@ -1,10 +1,10 @@
 """The model file train-mnist saves and loads: a run's Checkpoint as one JSON document.
 
-Format "scalargrad-mnist-model", version 2::
+Format "scalargrad-mnist-model", version 3::
 
-    {"format": "scalargrad-mnist-model", "version": 2,
+    {"format": "scalargrad-mnist-model", "version": 3,
      "options":   Settings.to_dict(): size, hidden, activation, optimizer, lr, batch_size,
-                  seed, limit, mode,
+                  seed, limit, mode, schedule, warmup,
      "model":     Classifier.to_dict(): inputs, classes, hidden, activation,
                   layers [{"weights": inputs rows of outputs numbers, "bias": [...]}, ...],
      "optimizer": Optimizer.state_dict(): type, steps, hyperparameters, moments/velocities,
@@ -17,10 +17,13 @@ Format "scalargrad-mnist-model", version 2::
                     "test_accuracy", "seconds"}, ...],
      "test_accuracy": after the last epoch (or null),
      "run":       the run's id (letters, digits, '-' and '_'; absent or null in files
-                  saved before runs had ids, which still load)}
+                  saved before runs had ids, which still load),
+     "schedule":  the learning-rate schedule as planned (Schedule.state_dict(): kind, lr,
+                  steps, warmup), or null if the run has not been planned (never trained)}
 
-Version 1 files (options and model only, no training state) are still read: their
-weights can be evaluated or trained further, but their run cannot be resumed.
+Version 2 files (before schedules) are read as runs at a constant rate without warm-up,
+which they were. Version 1 files (options and model only, no training state) are still
+read: their weights can be evaluated or trained further, but their run cannot be resumed.
 
 ``load`` checks the whole document (types, shapes, finite values, sane sizes, the parts
 agreeing with each other) before it builds anything, and refuses a malformed file with
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, cast
 
 from ..errors import InputError
-from ..optim import make_optimizer
+from ..optim import Schedule, make_optimizer
 from ..output_file import write_atomically
 from .checks import finite_number, fraction, require, whole
 from .loop import CLASSES, Checkpoint, EpochRecord, Settings, parameter_count
@@ -46,8 +49,8 @@ from .model import Classifier, EpochProgress
 
 FORMAT = "scalargrad-mnist-model"
 _RUN_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def save(path: str, checkpoint: Checkpoint) -> None:
@@ -77,9 +80,9 @@ def load(path: str) -> Checkpoint:
 
 
 def to_document(checkpoint: Checkpoint) -> Dict[str, Any]:
-    """The JSON document (version 2) for a resumable checkpoint."""
+    """The JSON document (version 3) for a resumable checkpoint."""
     if not checkpoint.resumable:
-        raise ValueError("a checkpoint without training state cannot be saved as version 2")
+        raise ValueError("a checkpoint without training state cannot be saved as version 3")
     # A resumable checkpoint holds the RNG's state too (see TrainingRun.resume).
     version, internal, gauss = cast(tuple, checkpoint.random_state)
     unfinished = checkpoint.unfinished
@@ -91,7 +94,8 @@ def to_document(checkpoint: Checkpoint) -> Dict[str, Any]:
                          "random_state": [version, list(internal), gauss],
                          "unfinished": None if unfinished is None else asdict(unfinished)},
             "history": [asdict(record) for record in checkpoint.history],
-            "test_accuracy": checkpoint.test_accuracy, "run": checkpoint.run_id}
+            "test_accuracy": checkpoint.test_accuracy, "run": checkpoint.run_id,
+            "schedule": checkpoint.schedule}
 
 
 def from_document(document: Any) -> Checkpoint:
@@ -106,6 +110,8 @@ def from_document(document: Any) -> Checkpoint:
     options = document.get("options")
     if version == 1 and isinstance(options, dict):  # version 1 had no mode and kept epochs here
         options = {"mode": "reverse", **options}
+    if version < 3 and isinstance(options, dict):  # before schedules: a constant rate
+        options = {"schedule": "constant", "warmup": 0.0, **options}
     try:
         settings = Settings.from_dict(options)
     except InputError as error:
@@ -130,7 +136,7 @@ def from_document(document: Any) -> Checkpoint:
              f"progress.epochs and progress.examples must be whole numbers >= 0, "
              f"not {epochs!r} and {examples!r}")
     random_state = _checked_random_state(progress.get("random_state"))
-    unfinished = _checked_unfinished(progress.get("unfinished"), settings.batch_size)
+    unfinished = _checked_unfinished(progress.get("unfinished"), cast(int, settings.batch_size))
     history = _checked_history(document.get("history"))
     complete = [record for record in history if record.complete]
     require(len(complete) == epochs, f"the history holds {len(complete)} complete epochs, "
@@ -146,8 +152,26 @@ def from_document(document: Any) -> Checkpoint:
     run = document.get("run")
     require(run is None or (isinstance(run, str) and _RUN_ID.fullmatch(run) is not None),
              f"run must be an id of 1 to 64 letters, digits, '-' and '_', or null, not {run!r}")
+    schedule = _checked_schedule(document.get("schedule"), settings, optimizer["steps"])
     return Checkpoint(settings, Classifier.from_dict(model), optimizer, random_state, epochs,
-                      examples, unfinished, history, test_accuracy, run)
+                      examples, unfinished, history, test_accuracy, run, schedule)
+
+
+def _checked_schedule(state: Any, settings: Settings, steps: int) -> Optional[Dict[str, Any]]:
+    """The planned schedule, if it is one of the options' kind and rate (null only for a
+    run that has taken no step, or one saved before schedules)."""
+    if state is None:
+        require(steps == 0 or settings.schedule == "constant" and settings.warmup == 0,
+                 "schedule must be planned (not null) once the run has taken a step")
+        return None
+    try:
+        Schedule.check_state(state)
+    except ValueError as error:
+        raise InputError(f"schedule: {error}") from None
+    require(state["kind"] == settings.schedule and state["lr"] == settings.lr,
+             f"schedule: {state['kind']} at lr {state['lr']!r}, but the options make it "
+             f"{settings.schedule} at lr {settings.lr!r}")
+    return {key: state[key] for key in Schedule.KEYS}
 
 
 def _checked_optimizer(state: Any, settings: Settings) -> Dict[str, Any]:

@@ -30,14 +30,14 @@ when a communicator is asked for.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, Any, Callable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 from ..errors import InputError
 from ..optim import Optimizer
 from .gradient import GradientFactory, ShardResult, bounds, make_gradient
 from .model import Classifier, Rows, set_values
 from .parallel import OptimizerSlice, split_state
-from .step import GRADIENT_PHASE, BatchAbandoned, checked_loss, update
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, update
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -82,11 +82,14 @@ class AllreduceTraining(_RankTraining):
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], comm: Any, mode: str = "reverse",
-                 make_gradient: GradientFactory = make_gradient) -> None:
+                 make_gradient: GradientFactory = make_gradient,
+                 rate: Optional[Rate] = None) -> None:
+        """``rate`` gives each step's learning rate (step.Rate; every rank reads the same)."""
         from mpi4py import MPI  # comm is an mpi4py communicator, so this import works
         self.sum, self.logical_or = MPI.SUM, MPI.LOR
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         self.model, self.optimizer, self.rows, self.labels = model, optimizer, rows, labels
+        self.rate = rate
         self.gradient = make_gradient(model, mode)
         self.count = len(model.parameters())
         # the gradient, then the loss, the count correct and how many ranks abandoned the
@@ -99,7 +102,7 @@ class AllreduceTraining(_RankTraining):
                 make_gradient: GradientFactory = make_gradient) -> "AllreduceTraining":
         """For a TrainingRun: its model, optimizer, training data and mode."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels, comm,
-                   run.settings.mode, make_gradient)
+                   run.settings.mode, make_gradient, run.rate)
 
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
         """Train on the examples with these indices, with the other ranks (a BatchStep:
@@ -123,7 +126,8 @@ class AllreduceTraining(_RankTraining):
             raise BatchAbandoned
         # an overflow here (its loss is infinite, as the others see it) is told in its words
         loss = checked_loss(summed[count], len(batch), result.overflow)
-        update(self.optimizer, summed[:count], len(batch))
+        update(self.optimizer, summed[:count], len(batch),
+               None if self.rate is None else self.rate(self.optimizer.steps))
         return loss, int(summed[count + 1])
 
 
@@ -135,11 +139,14 @@ class ZeroTraining(_RankTraining):
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], comm: Any, mode: str = "reverse",
-                 make_gradient: GradientFactory = make_gradient) -> None:
+                 make_gradient: GradientFactory = make_gradient,
+                 rate: Optional[Rate] = None) -> None:
+        """``rate`` gives each step's learning rate (step.Rate; every rank reads the same)."""
         from mpi4py import MPI  # comm is an mpi4py communicator, so this import works
         self.sum, self.logical_or, self.double = MPI.SUM, MPI.LOR, MPI.DOUBLE
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         self.model, self.optimizer, self.rows, self.labels = model, optimizer, rows, labels
+        self.rate = rate
         self.gradient = make_gradient(model, mode)
         self.parameters = model.parameters()
         count = len(self.parameters)
@@ -156,9 +163,9 @@ class ZeroTraining(_RankTraining):
     @classmethod
     def for_run(cls, run: "TrainingRun", comm: Any,
                 make_gradient: GradientFactory = make_gradient) -> "ZeroTraining":
-        """For a TrainingRun: its model, optimizer, training data and mode."""
+        """For a TrainingRun: its model, optimizer, training data, mode and schedule."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels, comm,
-                   run.settings.mode, make_gradient)
+                   run.settings.mode, make_gradient, run.rate)
 
     def _own_slice(self) -> OptimizerSlice:
         """This rank's slice of the run's optimizer, state and all."""
@@ -189,7 +196,9 @@ class ZeroTraining(_RankTraining):
         loss = checked_loss(sums[0], len(batch), result.overflow)
         self.comm.Reduce_scatter(array("d", result.gradient), self.gradient_sum,
                                  recvcounts=self.counts, op=self.sum)
-        update(self.own.optimizer, self.gradient_sum, len(batch))
+        own = self.own.optimizer  # its step count is the run's
+        update(own, self.gradient_sum, len(batch),
+               None if self.rate is None else self.rate(own.steps))
         lo, hi, values, parameters = self.lo, self.hi, self.values, self.parameters
         self.comm.Allgatherv(array("d", [p._value for p in self.own.parameters]),
                              [values, (self.counts, self.offsets), self.double])

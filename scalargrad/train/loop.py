@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, cast
 
 from ..errors import Diverged, InputError, WorkerFailed
-from ..optim import OPTIMIZERS, Optimizer, make_optimizer
+from ..optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, make_optimizer
 from .checks import whole
 from .gradient import DEFAULT_ENGINE, MODES
+from .recipes import recipe
 from .model import (ACTIVATIONS, DEFAULT_ACTIVATION, BatchReport, Classifier, EpochProgress,
                     Predict, Rows, accuracy)
 from .step import GRADIENT_PHASE, BatchAbandoned, BatchStep, LossGuard, check_weights, local_step
@@ -29,9 +30,6 @@ from .step import GRADIENT_PHASE, BatchAbandoned, BatchStep, LossGuard, check_we
 IMAGE_SIZES = (7, 14, 28)  # the sizes scalargrad.train.mnist shrinks MNIST's images to
 CLASSES = 10
 MAX_HIDDEN = 4096
-# Learning rates measured to work here: (softmax regression, with a hidden layer).
-DEFAULT_LR: Dict[str, Tuple[float, float]] = {"adam": (0.05, 0.003), "sgd": (0.5, 0.1),
-                                              "momentum": (0.1, 0.01)}
 
 
 # Forward mode makes one sweep per parameter over each batch's graph, which holds about one
@@ -55,27 +53,27 @@ def forward_cost(settings: "Settings", examples: int, epochs: int) -> Tuple[floa
     return visits, visits * FORWARD_VISIT_SECONDS
 
 
-def default_lr(optimizer: str, hidden: int) -> float:
-    """The learning rate a run uses unless told otherwise."""
-    return DEFAULT_LR[optimizer][1 if hidden else 0]
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides what a run computes; a resumed run keeps all of them.
 
-    Checked when made: InputError (one line) names the first unusable value. ``lr`` None
-    means the default for the optimizer and architecture (default_lr).
+    Checked when made: InputError (one line) names the first unusable value. ``lr``,
+    ``batch_size``, ``schedule`` and ``warmup`` None mean the defaults measured for the
+    model and optimizer (scalargrad.train.recipes), which are put in. ``lr`` is the peak
+    of the schedule; ``warmup`` the fraction of the run's planned steps the rate rises over
+    (TrainingRun.plan).
     """
     size: int = 7
     hidden: int = 0
     activation: str = DEFAULT_ACTIVATION
     optimizer: str = "adam"
     lr: Optional[float] = None
-    batch_size: int = 32
+    batch_size: Optional[int] = None
     seed: int = 0
     limit: Optional[int] = None  # train on the first `limit` training examples only
     mode: str = "reverse"
+    schedule: Optional[str] = None  # one of optim.SCHEDULES
+    warmup: Optional[float] = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -88,18 +86,29 @@ class Settings:
             ("lr", self.lr is None or (isinstance(self.lr, (int, float))
                                        and not isinstance(self.lr, bool)
                                        and 0 < self.lr < math.inf), "a positive finite number"),
-            ("batch_size", whole(self.batch_size, 1), "a whole number >= 1"),
+            ("batch_size", self.batch_size is None or whole(self.batch_size, 1),
+             "a whole number >= 1"),
             ("seed", type(self.seed) is int, "a whole number"),
             ("limit", self.limit is None or whole(self.limit, 1), "a whole number >= 1 or none"),
             ("mode", self.mode in MODES, f"one of {', '.join(MODES)}"),
+            ("schedule", self.schedule is None or self.schedule in SCHEDULES,
+             f"one of {', '.join(SCHEDULES)}"),
+            ("warmup", self.warmup is None or (isinstance(self.warmup, (int, float))
+                                               and not isinstance(self.warmup, bool)
+                                               and 0 <= self.warmup <= 1),
+             "a fraction from 0 to 1"),
         ]
         for name, ok, expected in checks:
             if not ok:
                 raise InputError(f"{name} must be {expected}, not {getattr(self, name)!r}")
-        if self.limit is not None and self.batch_size > self.limit:
+        defaults = recipe(self.size, self.hidden, self.optimizer, self.schedule)
+        for name in ("lr", "batch_size", "schedule", "warmup"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, getattr(defaults, name))
+        object.__setattr__(self, "lr", float(cast(float, self.lr)))
+        object.__setattr__(self, "warmup", float(cast(float, self.warmup)))
+        if self.limit is not None and cast(int, self.batch_size) > self.limit:
             raise InputError(f"batch_size {self.batch_size} is larger than limit {self.limit}")
-        lr = default_lr(self.optimizer, self.hidden) if self.lr is None else float(self.lr)
-        object.__setattr__(self, "lr", lr)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -159,6 +168,7 @@ class Checkpoint:
     history: List[EpochRecord] = field(default_factory=list)
     test_accuracy: Optional[float] = None
     run_id: Optional[str] = None  # None in files saved before runs had ids
+    schedule: Optional[Dict[str, Any]] = None  # Schedule.state_dict(), once planned
 
     @property
     def resumable(self) -> bool:
@@ -270,7 +280,7 @@ class TrainingRun:
             raise InputError(f"the model (inputs, classes, hidden, activation) is {found}, "
                              f"but the settings ask for {expected}")
         examples = len(data.train_rows)
-        if not 0 < settings.batch_size <= examples:
+        if not 0 < cast(int, settings.batch_size) <= examples:
             raise InputError(f"the batch size {settings.batch_size} is larger than the "
                              f"{examples} training examples")
         self.settings, self.data, self.model = settings, data, model
@@ -284,6 +294,7 @@ class TrainingRun:
         self.history: List[EpochRecord] = []
         self.test_accuracy: Optional[float] = None
         self.run_id = secrets.token_hex(8)  # a new run: kept by checkpoints and resume
+        self.schedule: Optional[Schedule] = None  # planned by the first train() (plan)
 
     @classmethod
     def resume(cls, checkpoint: Checkpoint, data: Dataset) -> "TrainingRun":
@@ -304,13 +315,51 @@ class TrainingRun:
         run.unfinished, run.history = unfinished, list(checkpoint.history)
         run.test_accuracy = checkpoint.test_accuracy
         run.run_id = checkpoint.run_id or run.run_id  # a file from before ids: a new one
+        if checkpoint.schedule is not None:
+            run.schedule = Schedule(**checkpoint.schedule)
         return run
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches in an epoch (the last one may be smaller)."""
+        return math.ceil(len(self.data.train_rows) / cast(int, self.settings.batch_size))
+
+    def plan(self, epochs: int) -> None:
+        """Plan the learning-rate schedule over ``epochs`` epochs, counted from the start of
+        the run, unless it is planned already (by an earlier call, or in the checkpoint a
+        run was resumed from): the first train() call plans it over its epochs."""
+        if self.schedule is None and epochs > 0:
+            settings = self.settings
+            steps = epochs * self.steps_per_epoch
+            self.schedule = Schedule(cast(str, settings.schedule), cast(float, settings.lr),
+                                     steps, round(cast(float, settings.warmup) * steps))
+
+    def check_plan(self, epochs: int) -> None:
+        """InputError if ``epochs`` more epochs (an unfinished one counting as the first)
+        would train past the end of a schedule that falls to 0 there (cosine, onecycle)."""
+        schedule = self.schedule
+        if schedule is None or schedule.kind == "constant" or epochs == 0:
+            return
+        planned = schedule.steps // self.steps_per_epoch
+        left = planned - self.epochs
+        if epochs > left:
+            raise InputError(
+                f"the run's {schedule.kind} schedule was planned over {planned} "
+                f"epoch{'s' if planned != 1 else ''} and its rate is 0 after them: "
+                + (f"at most {left} more can be trained" if left > 0
+                   else "the run has trained them all"))
+
+    def rate(self, steps: int) -> Optional[float]:
+        """The learning rate of the step after ``steps`` steps: the schedule's (None before
+        it is planned: the optimizer's own)."""
+        return None if self.schedule is None else self.schedule.rate(steps)
 
     def checkpoint(self) -> Checkpoint:
         """The run's state now (the model itself, not a copy: save it before training on)."""
         return Checkpoint(self.settings, self.model, self.optimizer.state_dict(),
                           self.epoch_start_state, self.epochs, self.examples, self.unfinished,
-                          list(self.history), self.test_accuracy, self.run_id)
+                          list(self.history), self.test_accuracy, self.run_id,
+                          None if self.schedule is None else self.schedule.state_dict())
 
     def train(self, epochs: int, callbacks: Optional[Callbacks] = None,
               should_stop: Callable[[], bool] = lambda: False,
@@ -328,6 +377,10 @@ class TrainingRun:
         one of those processes fails (WorkerFailed), the batches done are recorded as for a
         stop (evaluated in this process), then the error is raised again: the run can be
         saved as it stands, once its optimizer is whole (WorkerFailed.recovered).
+
+        The first call plans the learning-rate schedule over its ``epochs`` (plan); InputError,
+        before anything is trained, if the epochs asked for go past the end of a schedule
+        that falls to 0 there (check_plan).
 
         Diverged if a loss is not finite or grows by more than DIVERGENCE_FACTOR over the
         first (model.LossGuard), or a weight is not finite at an epoch's end: the run is
@@ -353,9 +406,11 @@ class TrainingRun:
                 return accuracy(self.model, data.test_rows, data.test_labels)
 
         GRADIENT_PHASE.pending = False  # a stop asked for before this call is not this call's
+        self.check_plan(epochs)
+        self.plan(epochs)
         guarded = LossGuard(step or local_step(
             self.model, self.optimizer, data.train_rows, data.train_labels, settings.mode,
-            engine), math.log(CLASSES))
+            engine, self.rate), math.log(CLASSES))
         # the run at the start of this call and of its last epochs
         marks: List[Optional[_Mark]] = []
         for _ in range(epochs):
@@ -404,7 +459,7 @@ class TrainingRun:
         data = self.data
         self.rng.setstate(self.epoch_start_state)
         progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
-                               self.settings.batch_size, self.rng, self.settings.mode, on_batch,
+                               cast(int, self.settings.batch_size), self.rng, self.settings.mode, on_batch,
                                should_stop, resume=self.unfinished, step=step)
         try:
             check_weights(self.model.values(), progress.examples)
@@ -444,7 +499,7 @@ class TrainingRun:
         is the one before that update: found by restoring the mark of the epoch it was in
         and training again up to its start."""
         diverged = Diverged(f"{error} of epoch {self.epochs + 1}")
-        size, total = self.settings.batch_size, len(self.data.train_rows)
+        size, total = cast(int, self.settings.batch_size), len(self.data.train_rows)
         position = error.progress.examples if error.progress is not None else None
         mark = marks[-1]
         if mark is not None and position == mark.position and len(marks) > 1:

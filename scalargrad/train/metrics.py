@@ -15,7 +15,8 @@ crashed keeps what it logged):
 since the run began and ``examples`` the examples trained, over all epochs (so a resumed
 run goes on counting where it stopped); ``loss`` and ``accuracy``
 are the epoch's running means, as the progress bar shows them; ``examples_per_second``
-is measured since the previous line of the epoch.
+is measured since the previous line of the epoch; ``lr`` is the learning rate of the line's
+step (of the epoch's last step, for an epoch), as the run's schedule gave it.
 
 For charts (scalargrad.view.training_chart) it also keeps each step's own loss and accuracy,
 those of its batch alone (thinned, series.py), against the epoch as a fraction: one series
@@ -34,7 +35,7 @@ import json
 import math
 import os
 import time
-from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..errors import DataError
 from .loop import Callbacks, EpochRecord
@@ -46,8 +47,11 @@ from .model import BatchReport
 class MetricsRecorder(Callbacks):
     """See the module docstring. ``out`` is a text file to write the lines to, or None."""
 
-    def __init__(self, batch_size: int, lr: float, every: int = 10,
-                 out: Optional[IO[str]] = None, run: Optional[str] = None) -> None:
+    def __init__(self, batch_size: int, lr: Union[float, Callable[[int], Optional[float]]],
+                 every: int = 10, out: Optional[IO[str]] = None,
+                 run: Optional[str] = None) -> None:
+        """``lr`` is the learning rate, or the rate of the step taken after so many steps
+        (TrainingRun.rate, for a schedule; None falls back to nothing better: null)."""
         if every < 1:
             raise ValueError("every must be at least 1")
         self.batch_size, self.lr, self.every, self.out = batch_size, lr, every, out
@@ -63,6 +67,10 @@ class MetricsRecorder(Callbacks):
     def _step(self, epoch: int, examples: int) -> int:
         per_epoch = math.ceil(self._total / self.batch_size)
         return (epoch - 1) * per_epoch + math.ceil(examples / self.batch_size)
+
+    def _lr(self, step: int) -> Optional[float]:
+        """The learning rate of step number ``step`` (counted from 1)."""
+        return self.lr(max(step - 1, 0)) if callable(self.lr) else self.lr
 
     def _speed(self, examples: int) -> Optional[float]:
         clock, before = self._since
@@ -98,7 +106,8 @@ class MetricsRecorder(Callbacks):
             self._write({"kind": "step", "run": self.run, "step": step, "epoch": epoch,
                          "examples": (epoch - 1) * total + report.examples,
                          "loss": report.loss, "accuracy": report.accuracy,
-                         "examples_per_second": self._speed(report.examples), "lr": self.lr})
+                         "examples_per_second": self._speed(report.examples),
+                         "lr": self._lr(step)})
 
     def epoch_ended(self, record: EpochRecord) -> None:
         total = self._total
@@ -109,7 +118,7 @@ class MetricsRecorder(Callbacks):
             "test_accuracy": record.test_accuracy, "complete": record.complete,
             "seconds": record.seconds,
             "examples_per_second": record.examples / record.seconds if record.seconds else None,
-            "lr": self.lr}
+            "lr": self._lr(self._step(record.epoch, record.examples))}
         self.records.append(record_line)
         self._write(record_line)
 

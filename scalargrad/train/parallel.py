@@ -50,7 +50,7 @@ from ..errors import InputError, WorkerFailed
 from ..optim import Optimizer
 from .gradient import GradientFactory, ShardGradient, bounds, make_gradient, split
 from .model import Classifier, Rows, set_values
-from .step import GRADIENT_PHASE, BatchAbandoned, checked_loss, update
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, update
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -114,8 +114,10 @@ class OptimizerSlice:
         self.optimizer.load_state_dict(state)
 
     def update(self, table: Sequence[memoryview], values: memoryview, batch_size: int,
-               buffers: Dict[str, memoryview], marks: memoryview, k: int) -> None:
-        """Step on the slice of the summed gradients, then share the slice's new values and
+               buffers: Dict[str, memoryview], marks: memoryview, k: int,
+               lr: Optional[float] = None) -> None:
+        """Step on the slice of the summed gradients (at the learning rate ``lr``, None for
+        the optimizer's own), then share the slice's new values and
         its optimizer's per-parameter state (buffers: one shared list per kind of state).
         marks[k] says how far the shared copy is: -1 while it is written, then the step
         count, so that a process dying meanwhile leaves a copy known to be whole or not."""
@@ -123,7 +125,7 @@ class OptimizerSlice:
         total = table[0][lo:hi].tolist()
         for row in table[1:]:
             total = list(map(add, total, row[lo:hi]))
-        update(self.optimizer, total, batch_size)
+        update(self.optimizer, total, batch_size, lr)
         new_values = array("d", [p.value for p in self.parameters])
         new_state = {key: array("d", getattr(self.optimizer, key)) for key in buffers}
         marks[k] = -1
@@ -176,11 +178,13 @@ class SharedMemoryTraining:
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,
                  labels: Sequence[int], workers: int, mode: str = "reverse",
                  make_gradient: GradientFactory = make_gradient,
-                 predictions: int = 0) -> None:
+                 predictions: int = 0, rate: Optional[Rate] = None) -> None:
         """Copy the data and the parameters into shared memory and start the workers.
 
         ``predict`` shares the predictions for up to ``predictions`` rows at a time (more
         are predicted in this process alone): room for them is made before the fork.
+        ``rate`` gives each step's learning rate (step.Rate), read here and sent to the
+        workers with each update.
 
         ``make_gradient(model, mode)`` makes each worker's ShardGradient (by default the one
         gradient.make_gradient chooses); the one for this process's model must leave the
@@ -193,6 +197,7 @@ class SharedMemoryTraining:
             raise InputError("worker processes are forked, which this system cannot do: "
                              "train in one process, or with MPI (--distributed)")
         self.model, self.optimizer, self.workers = model, optimizer, workers
+        self.rate = rate
         self.rows, self.labels = rows, labels
         self.processes: List[multiprocessing.process.BaseProcess] = []
         self.connections: List[Connection] = []
@@ -242,7 +247,8 @@ class SharedMemoryTraining:
                 make_gradient: GradientFactory = make_gradient) -> "SharedMemoryTraining":
         """For a TrainingRun: its model, optimizer, training data, mode and test set."""
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels,
-                   workers, run.settings.mode, make_gradient, len(run.data.test_rows))
+                   workers, run.settings.mode, make_gradient, len(run.data.test_rows),
+                   run.rate)
 
     def _shared(self, typecode: str, length: int) -> memoryview:
         self._arrays.append(SharedArray(typecode, length))
@@ -312,27 +318,29 @@ class SharedMemoryTraining:
         stepped here, if it had not begun to share it, so that the step is whole; its failure
         is raised at the next command. Otherwise (it died while sharing it) raised now."""
         self.updating = True
+        lr = None if self.rate is None else self.rate(self.steps_done)
         told, failures = [], []
         for k in range(1, self.workers):
             try:
-                self._send(k, ("update", batch_size))
+                self._send(k, ("update", batch_size, lr))
                 told.append(k)
             except WorkerFailed as failed:
                 failures.append(failed)
-        self.own_slice.update(self.table, self.values, batch_size, self.buffers, self.marks, 0)
+        self.own_slice.update(self.table, self.values, batch_size, self.buffers, self.marks, 0,
+                              lr)
         for k in told:
             try:
                 self._answer(k)
             except WorkerFailed as failed:
                 failures.append(failed)
         if failures:
-            if not self._step_for_the_lost(batch_size):
+            if not self._step_for_the_lost(batch_size, lr):
                 raise failures[0]
             self.broken = failures[0]
         self.updating = False
         self.steps_done += 1
 
-    def _step_for_the_lost(self, batch_size: int) -> bool:
+    def _step_for_the_lost(self, batch_size: int, lr: Optional[float]) -> bool:
         """Step here the slices no worker stepped (their shared state is still the last
         step's); False if one was left half written."""
         marks = [self.marks[k] for k in range(self.workers)]
@@ -346,7 +354,7 @@ class SharedMemoryTraining:
                 own = {**state, "steps": mark,
                        **{key: shared[lo:hi].tolist() for key, shared in self.buffers.items()}}
                 OptimizerSlice(parameters, lo, hi, kind, own).update(
-                    self.table, self.values, batch_size, self.buffers, self.marks, k)
+                    self.table, self.values, batch_size, self.buffers, self.marks, k, lr)
         return True
 
     def predict(self, rows: Rows) -> List[int]:
@@ -540,7 +548,8 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
             if command[0] == "gradient":
                 connection.send(_gradient(setup, gradient, setup.table[k], command[1]))
             elif command[0] == "update":
-                own.update(setup.table, setup.values, command[1], setup.buffers, setup.marks, k)
+                own.update(setup.table, setup.values, command[1], setup.buffers, setup.marks, k,
+                           command[2])
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))

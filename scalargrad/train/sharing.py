@@ -24,7 +24,8 @@ def sharing(run: TrainingRun, should_stop: Callable[[], bool], workers: int = 1,
             comm: Any = None, engine: str = DEFAULT_ENGINE) -> Iterator[Dict[str, Any]]:
     """run.train's keyword arguments for training in ``workers`` processes on this machine,
     or as this rank of the MPI communicator ``comm`` (every rank agreeing on should_stop),
-    with gradients by ``engine`` ("compiled" or "recording"; forward mode records)."""
+    with gradients by ``engine`` ("compiled" or "recording"; forward mode records), each
+    step at the run's scheduled learning rate (TrainingRun.rate)."""
     make_gradient = factory(engine)
     if comm is not None:
         training = ZeroTraining.for_run(run, comm, make_gradient)
@@ -39,4 +40,4 @@ def sharing(run: TrainingRun, should_stop: Callable[[], bool], workers: int = 1,
         data = run.data
         yield {"should_stop": should_stop,
                "step": local_step(run.model, run.optimizer, data.train_rows, data.train_labels,
-                                  run.settings.mode, engine)}
+                                  run.settings.mode, engine, run.rate)}

@@ -18,6 +18,10 @@ from ..optim import DIVERGENCE_FACTOR, Optimizer
 from .gradient import DEFAULT_ENGINE, ShardGradient, make_gradient
 from .model import Classifier, Rows
 
+Rate = Callable[[int], Optional[float]]
+"""The learning rate of the step taken after so many steps (None: the optimizer's own rate):
+a run's schedule (TrainingRun.rate), read when each step is taken."""
+
 BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
 """Trains the model on the training examples with these indices: one optimizer step on the
 gradient of their mean loss. Returns that mean loss and how many of the examples the model
@@ -83,11 +87,13 @@ def _finite(loss: float, overflow: Optional[str] = None) -> float:
     return loss
 
 
-def update(optimizer: Optimizer, gradient_sum: Sequence[float], examples: int) -> None:
+def update(optimizer: Optimizer, gradient_sum: Sequence[float], examples: int,
+           lr: Optional[float] = None) -> None:
     """One optimizer step on the gradient of the mean loss of ``examples`` examples, given
-    the gradient of their summed loss (divided here, once, whoever added it up)."""
+    the gradient of their summed loss (divided here, once, whoever added it up), at the
+    learning rate ``lr`` (None: the optimizer's own)."""
     scale = 1.0 / examples
-    optimizer.step([g * scale for g in gradient_sum])
+    optimizer.step([g * scale for g in gradient_sum], lr)
 
 
 def check_weights(values: Iterable[float], examples: int) -> None:
@@ -119,21 +125,24 @@ class LossGuard:
 
 
 def step_with(gradient: ShardGradient, optimizer: Optimizer, rows: Rows,
-              labels: Sequence[int]) -> BatchStep:
+              labels: Sequence[int], rate: Optional[Rate] = None) -> BatchStep:
     """The batch step that computes each whole batch's gradient with one ShardGradient in
-    this process (one shard, all the batch). The gradient is taken at the model's values,
-    which the optimizer sets."""
+    this process (one shard, all the batch), and steps at the learning rate ``rate`` gives
+    (by default the optimizer's own). The gradient is taken at the model's values, which
+    the optimizer sets."""
     def step(batch: Sequence[int]) -> Tuple[float, int]:
         with GRADIENT_PHASE:
             result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
         loss = checked_loss(result.loss_sum, len(batch), result.overflow)
-        update(optimizer, result.gradient, len(batch))
+        update(optimizer, result.gradient, len(batch),
+               None if rate is None else rate(optimizer.steps))
         return loss, result.correct
     return step
 
 
 def local_step(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Sequence[int],
-               mode: str = "reverse", engine: str = DEFAULT_ENGINE) -> BatchStep:
+               mode: str = "reverse", engine: str = DEFAULT_ENGINE,
+               rate: Optional[Rate] = None) -> BatchStep:
     """The batch step of a run in one process: step_with the gradient make_gradient
     chooses (compiled code unless engine is "recording" or mode "forward")."""
-    return step_with(make_gradient(model, mode, engine), optimizer, rows, labels)
+    return step_with(make_gradient(model, mode, engine), optimizer, rows, labels, rate)

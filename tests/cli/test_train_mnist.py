@@ -101,12 +101,12 @@ def press_ctrl_c(monkeypatch, at_step, times=1):
     real_step = Adam.step
     steps = []
 
-    def step(self, grads):
+    def step(self, grads, lr=None):
         steps.append(1)
         if len(steps) == at_step:
             for _ in range(times):
                 os.kill(os.getpid(), signal.SIGINT)
-        return real_step(self, grads)
+        return real_step(self, grads, lr)
     monkeypatch.setattr(Adam, "step", step)
 
 
@@ -288,11 +288,11 @@ def test_renaming_a_data_file_during_training_changes_nothing(shared_mnist, tmp_
         (tmp_path / source.name).symlink_to(source)
     real_step = Adam.step
 
-    def step(self, grads):
+    def step(self, grads, lr=None):
         images = tmp_path / "t10k-images-idx3-ubyte.gz"
         if images.exists():
             images.rename(tmp_path / "renamed.gz")
-        return real_step(self, grads)
+        return real_step(self, grads, lr)
     monkeypatch.setattr(Adam, "step", step)
     result = run("--data-dir", str(tmp_path), "--limit", "100")
     assert result.exit_code == 0, result.output
@@ -406,27 +406,33 @@ def training_state(path):
     history = [{k: v for k, v in record.items() if k != "seconds"} for record in saved["history"]]
     progress = dict(saved["progress"])
     unfinished = progress.pop("unfinished")
-    return saved["model"], saved["optimizer"], progress, unfinished, history
+    return saved["model"], saved["optimizer"], progress, unfinished, history, saved["schedule"]
 
 
 def test_one_epoch_then_one_resumed_equals_two_straight(shared_mnist, tmp_path):
     straight, first, resumed = (tmp_path / name for name in ("straight", "first", "resumed"))
-    run_json(shared_mnist, *RESUMABLE, "--epochs", "2", "--save", str(straight))
-    run_json(shared_mnist, *RESUMABLE, "--epochs", "1", "--save", str(first))
+    constant = ("--schedule", "constant")  # a decaying schedule is planned over --epochs
+    run_json(shared_mnist, *RESUMABLE, *constant, "--epochs", "2", "--save", str(straight))
+    run_json(shared_mnist, *RESUMABLE, *constant, "--epochs", "1", "--save", str(first))
     summary = run_json(shared_mnist, "--resume", str(first), "--epochs", "1", "--save", str(resumed))
-    assert training_state(resumed) == training_state(straight)
+    # all but the plan (10 steps or 20), which a constant rate without warm-up never reads
+    assert training_state(resumed)[:5] == training_state(straight)[:5]
     assert summary["epochs"] == 1 and summary["total_epochs"] == 2 and summary["examples"] == 300
     assert summary["hidden"] == 4 and summary["total_examples"] == 600
 
 
+@pytest.mark.parametrize("schedule", [(), ("--schedule", "cosine", "--warmup", "0.25"),
+                                      ("--schedule", "constant", "--warmup", "0.5")])
 def test_a_run_interrupted_mid_epoch_resumes_to_the_same_weights(shared_mnist, tmp_path,
-                                                                 monkeypatch):
+                                                                 monkeypatch, schedule):
+    """Bit for bit, whatever the schedule (by default onecycle with a 5% warm-up here): the
+    rates are a function of the step, and the plan is saved with the run."""
     straight, stopped, resumed = (tmp_path / name for name in ("straight", "stopped", "resumed"))
-    run_json(shared_mnist, *RESUMABLE, "--epochs", "2", "--save", str(straight))
+    run_json(shared_mnist, *RESUMABLE, *schedule, "--epochs", "2", "--save", str(straight))
     with monkeypatch.context() as patched:
         press_ctrl_c(patched, at_step=13)  # 10 steps an epoch: stops 3 batches into epoch 2
-        result = run("--data-dir", str(shared_mnist), "--json", *RESUMABLE, "--epochs", "2",
-                     "--save", str(stopped))
+        result = run("--data-dir", str(shared_mnist), "--json", *RESUMABLE, *schedule,
+                     "--epochs", "2", "--save", str(stopped))
     assert result.exit_code == 130
     stopped_summary = json.loads(result.stdout)
     assert stopped_summary["examples"] == 396 and stopped_summary["epochs"] == 1
@@ -435,6 +441,38 @@ def test_a_run_interrupted_mid_epoch_resumes_to_the_same_weights(shared_mnist, t
                        "--save", str(resumed))
     assert training_state(resumed) == training_state(straight)
     assert summary["examples"] == 204 and summary["epochs"] == 1 and not summary["interrupted"]
+
+
+def test_the_default_run_takes_its_measured_recipe_and_says_so(shared_mnist):
+    summary = run_json(shared_mnist, "--limit", "64")
+    assert (summary["schedule"], summary["lr"], summary["warmup"], summary["batch_size"]) == (
+        "cosine", 0.2, 0.0, 32)
+    hidden = run_json(shared_mnist, "--limit", "64", "--hidden", "3", "--schedule", "constant")
+    assert (hidden["schedule"], hidden["lr"], hidden["warmup"]) == ("constant", 0.003, 0.0)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--schedule", "linear"], "'linear' is not one of 'constant', 'cosine', 'onecycle'"),
+    (["--warmup", "1.5"], "1.5 is not in the range 0<=x<=1"),
+    (["--warmup", "-0.1"], "--warmup"), (["--warmup", "nan"], "nan is not a finite number"),
+    (["--warmup", "some"], "'some' is not a valid float"),
+])
+def test_bad_schedules_and_warm_ups_are_one_line_before_any_work(no_data, args, words):
+    result = run(*args)
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    assert words in result.output
+
+
+def test_resuming_past_a_decaying_schedule_s_plan_is_one_line_and_changes_nothing(shared_mnist,
+                                                                                 tmp_path):
+    model = tmp_path / "model.json"
+    run_json(shared_mnist, "--limit", "64", "--epochs", "2", "--save", str(model))
+    before = model.read_bytes()
+    result = run("--data-dir", str(shared_mnist), "--resume", str(model), "--save", str(model))
+    assert result.exit_code == 2 and one_error_line(result), result.output
+    assert ("the run's cosine schedule was planned over 2 epochs and its rate is 0 after them: "
+            "the run has trained them all") in result.output
+    assert model.read_bytes() == before
 
 
 def test_a_model_file_whose_batch_is_larger_than_its_limit_is_blamed(tmp_path):
@@ -595,10 +633,10 @@ def test_a_run_that_diverges_later_is_saved_where_it_was_last_good(shared_mnist,
     assert result.exit_code == 1 and "(8 examples trained) is saved to" in result.output
     real_step = SGD.step
 
-    def step(self, grads):  # Ctrl-C during the first step: the run stops after it
+    def step(self, grads, lr=None):  # Ctrl-C during the first step: the run stops after it
         if self.steps == 0:
             os.kill(os.getpid(), signal.SIGINT)
-        return real_step(self, grads)
+        return real_step(self, grads, lr)
     monkeypatch.setattr(SGD, "step", step)
     assert run(*args, "--save", str(stopped)).exit_code == 130
     ours, truth = training_state(diverged), training_state(stopped)
@@ -617,7 +655,7 @@ def test_without_save_a_diverged_run_exits_1_and_writes_nothing(shared_mnist, tm
 
 def test_the_issue_s_forward_run_on_a_large_model_is_refused_before_training(shared_mnist):
     result = run("--data-dir", str(shared_mnist), "--mode", "forward", "--size", "28",
-                 "--hidden", "128")
+                 "--hidden", "128", "--epochs", "1")
     assert result.exit_code == 2 and one_error_line(result), result.output
     # 101,770 parameters, squared, times 60,000 examples: 6.2e14 visits at 1e-7 s
     assert "one sweep per parameter (101,770)" in result.output

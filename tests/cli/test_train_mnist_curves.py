@@ -43,14 +43,18 @@ def test_metrics_lines_parse_back_and_agree_with_the_run(shared_mnist, tmp_path)
     for record, history in zip(epochs, summary["history"]):
         assert record["test_accuracy"] == history["test_accuracy"]
         assert record["loss"] == history["loss"]
-    assert all(r["lr"] == 0.05 and r["examples_per_second"] > 0 for r in records)
+    # the default cosine schedule from 0.2, planned over the 40 steps of 2 epochs: step k's
+    # rate is 0.2 (1 + cos(pi (k - 1) / 40)) / 2
+    assert [r["lr"] for r in records] == pytest.approx(
+        [0.2 * (1 + math.cos(math.pi * (r["step"] - 1) / 40)) / 2 for r in records], rel=1e-12)
+    assert all(r["examples_per_second"] > 0 for r in records)
     assert all(0 < r["accuracy"] <= 1 and math.isfinite(r["loss"]) for r in records)
 
 
 def test_resume_appends_and_goes_on_counting(shared_mnist, tmp_path, monkeypatch):
     path, model = tmp_path / "metrics.jsonl", tmp_path / "model.json"
     run("--data-dir", shared_mnist, "--limit", 320, "--json", "--metrics", path,
-        "--log-every", 4, "--save", model)
+        "--log-every", 4, "--save", model, "--schedule", "constant")
     resumed = run("--data-dir", shared_mnist, "--resume", model, "--json", "--metrics", path,
                   "--log-every", 4)
     assert resumed.exit_code == 0, resumed.output
@@ -67,7 +71,7 @@ def test_plot_draws_loss_and_accuracy_per_step(shared_mnist, tmp_path):
     assert result.exit_code == 0, result.output
     root, texts, _ = assert_readable(path.read_text())
     strings = [text for text, _ in texts]
-    assert "train-mnist: 7x7 images, softmax regression, adam lr 0.05, batches of 32" in strings
+    assert "train-mnist: 7x7 images, softmax regression, adam lr 0.2 (cosine), batches of 32" in strings
     for text in ("Loss", "Accuracy", "epoch", "each step, smoothed", "test (after each epoch)"):
         assert text in strings
 
@@ -102,7 +106,7 @@ def test_log_every_must_be_positive(no_data):
 def saved_run(shared_mnist, tmp_path, name="model.json", metrics="metrics.jsonl"):
     model, log = tmp_path / name, tmp_path / metrics
     result = run("--data-dir", shared_mnist, "--limit", 128, "--json", "--save", model,
-                 "--metrics", log, "--log-every", 2)
+                 "--metrics", log, "--log-every", 2, "--schedule", "constant")
     assert result.exit_code == 0, result.output
     return model, log
 

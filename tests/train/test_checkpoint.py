@@ -1,5 +1,6 @@
 """The model file: round trips, resuming from a file, version 1, and malformed files."""
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -48,10 +49,11 @@ def test_a_checkpoint_round_trips_through_a_file(tmp_path):
     original = run.checkpoint()
     assert parameters(loaded.model) == parameters(original.model)
     for name in ("settings", "optimizer", "random_state", "epochs", "examples", "unfinished",
-                 "history", "test_accuracy"):
+                 "history", "test_accuracy", "schedule"):
         assert getattr(loaded, name) == getattr(original, name), name
     saved = json.loads(path.read_text())
-    assert saved["format"] == "scalargrad-mnist-model" and saved["version"] == 2
+    assert saved["format"] == "scalargrad-mnist-model" and saved["version"] == 3
+    assert saved["schedule"] == {"kind": "onecycle", "lr": 0.032, "steps": 10, "warmup": 0}
     assert saved["progress"]["examples"] == 40 + 16 and saved["progress"]["epochs"] == 1
     assert saved["history"][-1]["complete"] is False and saved["history"][-1]["examples"] == 16
 
@@ -66,6 +68,27 @@ def test_a_run_resumed_from_its_file_ends_as_if_never_stopped(tmp_path):
     assert parameters(resumed.model) == parameters(straight.model)
 
 
+def test_a_version_2_file_resumes_at_the_constant_rate_it_was_trained_at(tmp_path, document):
+    """Before schedules (version 2): no schedule, options without one; the run goes on at a
+    constant rate, as a run of schedule constant does."""
+    old = copy.deepcopy(document)
+    old["version"] = 2
+    del old["schedule"], old["options"]["schedule"], old["options"]["warmup"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    loaded = model_file.load(str(path))
+    assert loaded.settings.schedule == "constant" and loaded.settings.warmup == 0.0
+    resumed = TrainingRun.resume(loaded, DATA)
+    resumed.train(2)
+    constant = TrainingRun.resume(model_file.from_document(
+        {**document, "options": {**document["options"], "schedule": "constant", "warmup": 0.0},
+         "schedule": {"kind": "constant", "lr": 0.032, "steps": 10, "warmup": 0}}), DATA)
+    constant.train(2)
+    assert parameters(resumed.model) == parameters(constant.model)
+    assert resumed.schedule.state_dict() == {"kind": "constant", "lr": 0.032, "steps": 10,
+                                             "warmup": 0}
+
+
 def test_a_version_1_file_is_read_but_cannot_be_resumed(tmp_path, document):
     old = {"format": "scalargrad-mnist-model", "version": 1,
            "options": {"size": 7, "hidden": 2, "activation": "relu", "optimizer": "adam",
@@ -74,7 +97,9 @@ def test_a_version_1_file_is_read_but_cannot_be_resumed(tmp_path, document):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(old))
     loaded = model_file.load(str(path))
-    assert not loaded.resumable and loaded.settings == SETTINGS and loaded.test_accuracy == 0.25
+    # before schedules, a run's rate was constant
+    constant = dataclasses.replace(SETTINGS, schedule="constant", warmup=0.0, lr=0.003)
+    assert not loaded.resumable and loaded.settings == constant and loaded.test_accuracy == 0.25
     assert parameters(loaded.model) == [v for layer in document["model"]["layers"]
                                         for v in sum(layer["weights"], []) + layer["bias"]]
 
@@ -109,7 +134,7 @@ def drop(*path):
 
 MALFORMED = [
     (edit(["format"], "something-else"), "not a scalargrad MNIST model file"),
-    (edit(["version"], 3), "format version 3 is not one this scalargrad reads (1, 2)"),
+    (edit(["version"], 4), "format version 4 is not one this scalargrad reads (1, 2, 3)"),
     (edit(["version"], "2"), "format version '2'"),
     (drop("version"), "format version None"),
     (edit(["options"], []), "options: the options must be an object"),
@@ -127,7 +152,14 @@ MALFORMED = [
     (edit(["optimizer", "type"], "SGD"), "optimizer: Adam: the state is for 'SGD'"),
     (edit(["optimizer", "first_moments", 2], math.inf), "first_moments must hold finite"),
     (edit(["optimizer", "second_moments"], [0.0]), "second_moments has 1 entries for 130"),
-    (edit(["optimizer", "lr"], 0.5), "optimizer: lr is 0.5, but the options make it 0.003"),
+    (edit(["optimizer", "lr"], 0.5), "optimizer: lr is 0.5, but the options make it 0.032"),
+    (edit(["schedule"], None), "schedule must be planned (not null) once the run has taken a step"),
+    (edit(["schedule", "kind"], "cosine"), "schedule: cosine at lr 0.032, but the options make "
+                                          "it onecycle at lr 0.032"),
+    (edit(["schedule", "steps"], 0), "schedule: Schedule: steps must be a whole number >= 1"),
+    (edit(["schedule", "warmup"], 11), "warmup must be a whole number from 0 to steps (10)"),
+    (edit(["options", "warmup"], 2), "options: warmup must be a fraction from 0 to 1, not 2"),
+    (edit(["options", "schedule"], "step"), "options: schedule must be one of constant"),
     (edit(["progress"], []), "progress must be an object"),
     (edit(["progress", "epochs"], -1), "progress.epochs"),
     (edit(["progress", "examples"], 57), "do not add up"),

@@ -171,8 +171,8 @@ def test_a_run_saved_and_resumed_under_mpiexec_goes_on_as_the_straight_run(
         mpiexec, shared_mnist, tmp_path):
     """Rank 0 saves the optimizer's state gathered from the slices; resumed under mpiexec,
     each rank takes its slice of it again: the second epoch is the straight run's."""
-    data = ("--data-dir", str(shared_mnist))
-    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    data = ("--data-dir", str(shared_mnist), "--schedule", "constant")  # a decaying one is
+    first, second = tmp_path / "first.json", tmp_path / "second.json"  # planned over --epochs
     straight_file = tmp_path / "straight.json"
     result = ranks(mpiexec, *command(*data, *ARGS, "--distributed", "--save", str(first)))
     assert result.returncode == 0, result.stderr
@@ -260,11 +260,11 @@ CTRL_C_ON_RANK_1 = textwrap.dedent("""
 
     real_step, steps = Adam.step, []
 
-    def step(self, grads):  # Ctrl-C reaches rank 1 alone, during its 10th step
+    def step(self, grads, lr=None):  # Ctrl-C reaches rank 1 alone, during its 10th step
         steps.append(1)
         if len(steps) == 10 and MPI.COMM_WORLD.Get_rank() == 1:
             os.kill(os.getpid(), signal.SIGINT)
-        return real_step(self, grads)
+        return real_step(self, grads, lr)
 
     Adam.step = step
     cli(["train-mnist", *sys.argv[1:]])

@@ -22,7 +22,8 @@ def the_batches(epochs=3):
     """The batches a run of SETTINGS trains, in order."""
     run = TrainingRun(SETTINGS, DATA)
     seen = []
-    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
+    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels,
+                      rate=run.rate)
 
     def recording(batch):
         seen.append(list(batch))
@@ -79,7 +80,7 @@ def diverged_at(k, workers=1, how="grows"):
     with pytest.raises(Diverged) as raised:
         if workers == 1:
             step = local_step(run.model, run.optimizer, DATA.train_rows,
-                                        DATA.train_labels)
+                              DATA.train_labels, rate=run.rate)
             run.train(3, listener, step=DivergingAt(step, k, how))
         else:
             with SharedMemoryTraining.for_run(run, workers) as training:
@@ -120,7 +121,8 @@ def test_a_weight_that_is_not_finite_at_an_epoch_s_end_is_divergence():
     """The last update of the epoch made a weight nan (the loss never saw it): the run goes
     back to before that update."""
     run = TrainingRun(SETTINGS, DATA)
-    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels)
+    step = local_step(run.model, run.optimizer, DATA.train_rows, DATA.train_labels,
+                      rate=run.rate)
 
     def poisoning(batch):
         result = step(batch)
@@ -128,7 +130,7 @@ def test_a_weight_that_is_not_finite_at_an_epoch_s_end_is_divergence():
             run.model.parameters()[5].value = math.nan
         return result
     with pytest.raises(Diverged, match="a weight became nan after 60 examples of epoch 1") as raised:
-        run.train(2, step=poisoning)
+        run.train(3, step=poisoning)  # planned over 3 epochs, as stopped_after's runs
     assert raised.value.rolled_back
     assert state(run) == state(stopped_after(EPOCH - 1))
 
@@ -154,7 +156,7 @@ def test_a_batch_abandoned_while_its_gradient_is_computed_is_as_if_never_begun()
     for k in (1, 3, EPOCH + 2):
         run = TrainingRun(SETTINGS, DATA)
         step = local_step(run.model, run.optimizer, DATA.train_rows,
-                                    DATA.train_labels)
+                          DATA.train_labels, rate=run.rate)
         calls = []
 
         def interrupted(batch):

@@ -7,8 +7,7 @@ import pytest
 
 from scalargrad.train import mnist
 from scalargrad.errors import InputError
-from scalargrad.train.loop import (IMAGE_SIZES, Callbacks, Checkpoint, Dataset, Settings, TrainingRun,
-                            default_lr)
+from scalargrad.train.loop import IMAGE_SIZES, Callbacks, Checkpoint, Dataset, Settings, TrainingRun
 from scalargrad.train.model import Classifier
 
 
@@ -69,9 +68,22 @@ class Recorder(Callbacks):
         self.events.append(("end", record.epoch, record.examples, record.complete))
 
 
-def test_settings_resolve_the_default_learning_rate():
-    assert Settings().lr == default_lr("adam", 0) == 0.05
-    assert Settings(hidden=32).lr == 0.003 and Settings(optimizer="sgd").lr == 0.5
+def recipe_of(settings):
+    return settings.schedule, settings.lr, settings.warmup, settings.batch_size
+
+
+def test_settings_resolve_the_defaults_measured_in_benchmarks_results():
+    """benchmarks/results/schedule_search.txt's recommended recipes; SGD, momentum and an
+    explicit constant schedule keep the constant rates used before schedules."""
+    assert recipe_of(Settings()) == ("cosine", 0.2, 0.0, 32)
+    assert recipe_of(Settings(hidden=32)) == ("onecycle", 0.032, 0.05, 32)
+    assert recipe_of(Settings(size=28, hidden=128)) == ("onecycle", 0.012, 0.05, 128)
+    assert recipe_of(Settings(schedule="constant")) == ("constant", 0.05, 0.0, 32)
+    assert recipe_of(Settings(hidden=32, schedule="constant")) == ("constant", 0.003, 0.0, 32)
+    assert recipe_of(Settings(optimizer="sgd")) == ("constant", 0.5, 0.0, 32)
+    assert recipe_of(Settings(hidden=3, schedule="cosine")) == ("cosine", 0.032, 0.05, 32)
+    assert recipe_of(Settings(optimizer="momentum", schedule="onecycle", warmup=0.1)) == (
+        "onecycle", 0.1, 0.1, 32)
     assert Settings(lr=1).lr == 1.0 and isinstance(Settings(lr=1).lr, float)
     assert Settings.from_dict(Settings(hidden=5).to_dict()) == Settings(hidden=5)
 
@@ -90,6 +102,9 @@ def test_the_image_sizes_are_the_ones_mnist_makes():
     ({"mode": "sideways"}, "mode"), ({"activation": "sigmoidish"}, "activation"),
     ({"optimizer": "rmsprop"}, "optimizer"), ({"seed": 1.5}, "seed"), ({"seed": None}, "seed"),
     ({"batch_size": 33, "limit": 32}, "batch_size 33 is larger than limit 32"),
+    ({"schedule": "linear"}, "schedule must be one of constant, cosine, onecycle, not 'linear'"),
+    ({"warmup": 1.5}, "warmup must be a fraction from 0 to 1, not 1.5"), ({"warmup": -0.1}, "warmup"),
+    ({"warmup": math.nan}, "warmup"), ({"warmup": True}, "warmup"), ({"warmup": "0.1"}, "warmup"),
 ])
 def test_unusable_settings_are_input_errors(changes, problem):
     with pytest.raises(InputError, match=problem):
@@ -136,15 +151,45 @@ def test_one_epoch_then_a_resumed_one_equals_two_straight():
     straight_summary = straight.train(2)
 
     first = TrainingRun(SETTINGS, DATA)
+    first.plan(2)  # SETTINGS' onecycle schedule over the two epochs, as the straight run's
     first.train(1)
     resumed = TrainingRun.resume(first.checkpoint(), DATA)
     summary = resumed.train(1)
+    assert resumed.schedule.state_dict() == straight.schedule.state_dict()
     assert values(resumed) == values(straight)
     assert resumed.optimizer.state_dict() == straight.optimizer.state_dict()
     assert resumed.rng.getstate() == straight.rng.getstate()
     assert without_seconds(summary.history) == without_seconds(straight_summary.history)
     assert (summary.epochs, summary.examples, summary.total_epochs, summary.total_examples) == \
         (1, 60, 2, 120)
+
+
+def test_a_decaying_schedule_is_planned_by_the_first_call_and_never_trained_past():
+    run = TrainingRun(SETTINGS, DATA)  # onecycle, warm-up 5%: 8 steps an epoch
+    run.train(2)
+    assert run.schedule.state_dict() == {"kind": "onecycle", "lr": 0.01, "steps": 16,
+                                         "warmup": 1}  # round(0.05 * 16)
+    with pytest.raises(InputError, match="onecycle schedule was planned over 2 epochs and its "
+                                         "rate is 0 after them: the run has trained them all"):
+        run.train(1)
+    constant = TrainingRun(dataclasses.replace(SETTINGS, schedule="constant", warmup=0.0), DATA)
+    constant.train(1)
+    constant.train(1)  # a constant rate has no end
+    assert constant.optimizer.steps == 16
+
+
+def test_every_step_is_taken_at_the_schedule_s_rate():
+    """Adam's rate is a factor of its update: a run of constant lr 0.01 whose optimizer is
+    given onecycle's rates must equal the scheduled run, rate by rate (optim.Schedule)."""
+    from scalargrad.optim import Schedule
+    scheduled = TrainingRun(SETTINGS, DATA)
+    scheduled.train(2)
+    rates = Schedule("onecycle", 0.01, 16, 1)
+    by_hand = TrainingRun(dataclasses.replace(SETTINGS, schedule="constant", warmup=0.0), DATA)
+    real_step = by_hand.optimizer.step
+    by_hand.optimizer.step = lambda grads, lr=None: real_step(grads, rates.rate(by_hand.optimizer.steps))
+    by_hand.train(2)
+    assert values(by_hand) == values(scheduled)
 
 
 def test_a_run_stopped_mid_epoch_records_what_it_trained_and_resumes_exactly():

@@ -177,12 +177,12 @@ def dying_at_step(monkeypatch, steps, half_written):
     steps: before sharing anything, or halfway through sharing (its mark set to -1)."""
     parent, update = os.getpid(), parallel.OptimizerSlice.update
 
-    def dying(self, table, values, batch_size, buffers, marks, k):
+    def dying(self, table, values, batch_size, buffers, marks, k, lr=None):
         if os.getpid() != parent and self.optimizer.steps == steps:
             if half_written:
                 marks[k] = -1
             os._exit(3)
-        update(self, table, values, batch_size, buffers, marks, k)
+        update(self, table, values, batch_size, buffers, marks, k, lr)
 
     monkeypatch.setattr(parallel.OptimizerSlice, "update", dying)
 

@@ -25,7 +25,7 @@ def test_the_library_default_is_compiled_code_as_on_the_command_line():
     default.train(2)
     by_hand = TrainingRun(SETTINGS, DATA)
     by_hand.train(2, step=step_with(CompiledGradient(by_hand.model), by_hand.optimizer,
-                                    DATA.train_rows, DATA.train_labels))
+                                    DATA.train_rows, DATA.train_labels, by_hand.rate))
     assert values(default) == values(by_hand) == values(trained())
     assert default.optimizer.state_dict() == by_hand.optimizer.state_dict()
 
