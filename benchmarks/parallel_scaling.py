@@ -10,12 +10,12 @@ the cores here, and a scaling model fitted to this machine's per-step costs.
    show, whatever else runs here (``--cpu``; the wall clock is printed beside it).
 3. Measures the costs the model adds up with the library's own pieces (the path
    ``--workers`` runs: parallel.SharedMemoryTraining's step), each the least CPU time of
-   this process over 5 tries (a message's round trip: the wall clock), and prints the
-   model's prediction for 1 to 32 workers, for strong scaling (the same batch shared by more
-   workers: ``--batch-size``, and ``--large-batch``) and weak scaling (``--batch-size``
-   examples per worker, the global batch growing with N, as data-parallel training is
-   usually run), then the three at 16 workers with each term of the step in ms, so that
-   a bigger machine can check the prediction against the command.
+   this process over 5 tries (a message's round trip: the median wall time of 1,000), and
+   prints the model's prediction for 1 to 32 workers, for strong scaling (the same batch
+   shared by more workers: ``--batch-size``, and ``--large-batch``) and weak scaling
+   (``--batch-size`` examples per worker, the global batch growing with N, as data-parallel
+   training is usually run), then the three at 16 workers with each term of the step in
+   ms, so that a bigger machine can check the prediction against the command.
 
 The model. With P parameters, a global batch of B examples and N workers, a step takes
 
@@ -35,8 +35,8 @@ is one process's whole step, measured as a whole. The predictions:
 W is examples per second over one process's at batch b: it can pass N, since the
 optimizer's P u is paid once per N b examples there (one step of a batch N times larger,
 which is not the same training as N steps of b); N s(b) / T(N, N b), printed beside it,
-leaves that gain out. The model leaves out the scheduler,
-processes sharing caches and memory bandwidth, and cores busy with other work.
+leaves that gain out. The model leaves out the scheduler, processes sharing caches and
+memory bandwidth, and cores busy with other work.
 """
 from __future__ import annotations
 
@@ -178,11 +178,13 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
     echo.start()
     indices = list(range(per_worker))
 
-    def round_trips() -> None:
-        for _ in range(200):
-            ours.send(("gradient", indices))
-            ours.recv()
-    costs["message"] = best_seconds(round_trips, clock=time.perf_counter) / 200  # two processes
+    trips = []
+    for _ in range(1000):  # each timed: a trip that waited for a busy core is not typical
+        start = time.perf_counter()
+        ours.send(("gradient", indices))
+        ours.recv()
+        trips.append(time.perf_counter() - start)
+    costs["message"] = statistics.median(trips)
     ours.send(None)
     echo.join()
     return costs
