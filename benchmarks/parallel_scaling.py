@@ -55,7 +55,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Sequence
 
 from scalargrad.optim import make_optimizer
-from scalargrad.train.parallel import OptimizerSlice, SharedMemoryTraining, cores
+from scalargrad.train.parallel import SharedMemoryTraining, cores
+from scalargrad.train.slices import OptimizerSlice
 from scalargrad.train.gradient import factory
 from scalargrad.train.loop import train_epoch
 from scalargrad.train.mnist import load_mnist

@@ -3,20 +3,24 @@ the gradients in shared memory.
 
 ``SharedMemoryTraining`` starts ``workers - 1`` processes (this process is worker 0) and
 gives TrainingRun.train a batch step (and a way to predict, so that each worker evaluates
-a part of the test set too). Each batch is split into one shard per worker
-(scalargrad.train.gradient), and a step has two phases, each ended when every worker has answered
-through its pipe:
+a part of the test set too). A step has two phases:
 
-1. gradients: every worker computes its shard's ShardResult at the shared parameter values
-   and writes the gradient into its own row of a shared table; it answers with the shard's
-   loss and count correct, and this process checks that the batch's loss is finite.
+1. gradients: the batch is cut into more contiguous pieces than there are workers
+   (PIECES_PER_WORKER each; scalargrad.train.gradient.split), handed out one at a time as
+   workers become free, this process taking its own between handing them out: a worker
+   slowed down by another program on its core computes fewer of them. Each piece's
+   gradient (its ShardResult, at the shared parameter values) goes into the piece's own row
+   of a shared table, whoever computed it, and its loss and count correct come back
+   through the pipe; this process checks that the batch's loss is finite. Since the rows
+   are added in piece order, the step does not depend on which worker took which piece:
+   a run is the same whatever the timing (and equal to one process's to rounding).
 2. update: every worker owns a contiguous slice of the parameters. It adds the table's rows
    over its slice, divides by the batch size and steps an optimizer of its own over the
-   slice, writing the new values into the shared parameters. An optimizer updates each
-   parameter from its own gradient and state alone, so slices of one act as the whole.
+   slice, writing the new values into the shared parameters (scalargrad.train.slices). It
+   ends when every worker has answered.
 
-Through the pipes go only a shard's indices and a few numbers per step: nothing that grows
-with the model is pickled. The training examples are copied into shared memory once. The
+Through the pipes go only a piece's indices and a few numbers: nothing that grows with the
+model is pickled. The training examples are copied into shared memory once. The
 workers are forked (so this needs the fork start method: Linux), before any thread starts.
 
 While training, the optimizer's state lives in the slices: leaving the ``with`` block
@@ -38,19 +42,17 @@ import os
 import signal
 import time
 from array import array
-from multiprocessing import shared_memory
 from multiprocessing.connection import Connection, wait
-from operator import add
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type
 
-from ..core.scalar import Scalar
 from ..errors import InputError, WorkerFailed
 from ..optim import Optimizer
 from .gradient import GradientFactory, ShardGradient, bounds, make_gradient, split
-from .model import Classifier, Rows, set_values
-from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, update
+from .model import Classifier, Rows
+from .slices import OptimizerSlice, SharedArray, join_states, split_state
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
 # core takes a while to wake, several times per step (measured in docs/benchmarks.md).
 COORDINATOR_SPIN = 0.0002
 WORKER_SPIN = 0.001
+PIECES_PER_WORKER = 3  # pieces of a batch per worker: the more, the finer the balance, but
+                       # each piece costs a message and a call of the gradient
 
 
 def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
@@ -70,7 +74,8 @@ def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
     return True
 
 
-# A worker's answer: ("done", loss_sum, correct, overflow: why or None), ("abandoned",) (a
+# A worker's answer: ("done", loss_sum, correct, overflow: why or None) for a piece, its
+# gradient in the piece's row, ("abandoned",) (a
 # stop while it computed: see step.GradientPhase), ("failed", why), ("updated",),
 # ("state", its slice's optimizer state), ("reloaded",) or ("predicted", labels).
 Answer = Tuple[Any, ...]
@@ -83,81 +88,6 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-class SharedArray:
-    """A flat array of one C type ('d' for doubles, 'q' for integers) in shared memory."""
-
-    def __init__(self, typecode: str, length: int) -> None:
-        size = length * array(typecode).itemsize
-        self.memory = shared_memory.SharedMemory(create=True, size=max(size, 1))
-        assert self.memory.buf is not None  # None only once closed
-        self._bytes = self.memory.buf[:size]
-        self.view: memoryview = cast(Any, self._bytes).cast(typecode)
-
-    def close(self) -> None:
-        """Let go of the memory and remove it (in the process that made it)."""
-        self.view.release()
-        self._bytes.release()
-        self.memory.close()
-        self.memory.unlink()
-
-
-class OptimizerSlice:
-    """One worker's part of the update: parameters lo to hi and an optimizer over them."""
-
-    def __init__(self, parameters: Sequence[Scalar], lo: int, hi: int,
-                 kind: Type[Optimizer], state: Dict[str, Any]) -> None:
-        self.lo, self.hi = lo, hi
-        self.parameters = list(parameters[lo:hi])
-        self.optimizer = kind(self.parameters, **{key: state[key] for key in kind.HYPERPARAMETERS})
-        self.optimizer.load_state_dict(state)
-
-    def update(self, table: Sequence[memoryview], values: memoryview, batch_size: int,
-               buffers: Dict[str, memoryview], marks: memoryview, k: int,
-               lr: Optional[float] = None) -> None:
-        """Step on the slice of the summed gradients (at the learning rate ``lr``, None for
-        the optimizer's own), then share the slice's new values and
-        its optimizer's per-parameter state (buffers: one shared list per kind of state).
-        marks[k] says how far the shared copy is: -1 while it is written, then the step
-        count, so that a process dying meanwhile leaves a copy known to be whole or not."""
-        lo, hi = self.lo, self.hi
-        total = table[0][lo:hi].tolist()
-        for row in table[1:]:
-            total = list(map(add, total, row[lo:hi]))
-        update(self.optimizer, total, batch_size, lr)
-        new_values = array("d", [p.value for p in self.parameters])
-        new_state = {key: array("d", getattr(self.optimizer, key)) for key in buffers}
-        marks[k] = -1
-        values[lo:hi] = new_values
-        for key, shared in buffers.items():
-            shared[lo:hi] = new_state[key]
-        marks[k] = self.optimizer.steps
-
-
-    def reload(self, values: memoryview, buffers: Dict[str, memoryview], steps: int) -> None:
-        """Take the slice's parameter values and optimizer state from shared memory again
-        (after the run went back to an earlier step: scalargrad.run's rollback)."""
-        lo, hi = self.lo, self.hi
-        state = self.optimizer.state_dict()
-        state["steps"] = steps
-        for key, shared in buffers.items():
-            state[key] = shared[lo:hi].tolist()
-        self.optimizer.load_state_dict(state)
-        set_values(self.parameters, values[lo:hi].tolist())
-
-
-def split_state(state: Dict[str, Any], kind: Type[Optimizer],
-                bounds: Sequence[int]) -> List[Dict[str, Any]]:
-    """An optimizer's state_dict() cut into the states of slices lo..hi (bounds in order)."""
-    return [{**state, **{key: state[key][lo:hi] for key in kind.BUFFERS}}
-            for lo, hi in zip(bounds, bounds[1:])]
-
-
-def join_states(states: Sequence[Dict[str, Any]], kind: Type[Optimizer]) -> Dict[str, Any]:
-    """The state of the whole optimizer from its slices' states (split_state's inverse)."""
-    return {**states[0], **{key: [x for state in states for x in state[key]]
-                            for key in kind.BUFFERS}}
 
 
 class SharedMemoryTraining:
@@ -208,8 +138,9 @@ class SharedMemoryTraining:
         try:
             self.values = self._shared("d", count)
             self.values[:] = array("d", model.values())
-            table = self._shared("d", count * workers)
-            self.table = [table[k * count:(k + 1) * count] for k in range(workers)]
+            pieces = PIECES_PER_WORKER * workers if workers > 1 else 1
+            table = self._shared("d", count * pieces)  # one row per piece of a batch
+            self.table = [table[k * count:(k + 1) * count] for k in range(pieces)]
             shared_rows = rows if workers > 1 else []  # only other processes read them
             width = len(shared_rows[0]) if shared_rows else 0
             examples = self._shared("d", width * len(shared_rows))
@@ -282,26 +213,73 @@ class SharedMemoryTraining:
         """Train on the examples with these indices (a step.BatchStep)."""
         if self.broken is not None:
             raise self.broken
-        shards = split(batch, self.workers)
-        self._tell([("gradient", shard) for shard in shards[1:]])
-        GRADIENT_PHASE.others = self._abandon_shards  # a stop meanwhile reaches the workers
-        try:
-            try:
-                with GRADIENT_PHASE:
-                    own = self._own_gradient(shards[0])
-            except BatchAbandoned:
-                own = ("abandoned",)
-            answers = [own] + self._answers()
-        finally:
-            GRADIENT_PHASE.others = None
-        if any(answer[0] == "abandoned" for answer in answers):
-            raise BatchAbandoned
+        pieces = split(batch, min(len(batch), len(self.table)))
+        answers = self._gradients(pieces)
         overflow = next((answer[3] for answer in answers if answer[3] is not None), None)
         loss = checked_loss(math.inf if overflow else math.fsum(answer[1] for answer in answers),
                             len(batch), overflow)
-        self._update(len(batch))
+        self._update(len(batch), len(pieces))
         self.gradient.load(self.values.tolist())
         return loss, sum(answer[2] for answer in answers)
+
+    def _gradients(self, pieces: List[List[int]]) -> List[Answer]:
+        """Every piece's answer, in piece order, its gradient in its row of the table: each
+        worker is given a piece, and another whenever it answers, this process computing
+        pieces too in between. BatchAbandoned, once every worker has answered, if a stop
+        came meanwhile (no piece is handed out after it)."""
+        waiting = list(range(len(pieces)))[::-1]  # popped from the end: in order
+        answers: List[Answer] = [("abandoned",)] * len(pieces)
+        busy: Dict[int, int] = {}  # worker -> the piece it computes
+        stopped = False
+
+        def give(k: int) -> None:
+            i = waiting.pop()
+            self._send(k, ("gradient", i, pieces[i], first[k]))
+            busy[k], first[k] = i, False
+
+        first = [True] * self.workers  # its first piece of this step: load the values first
+        for k in range(1, self.workers):
+            if waiting:
+                give(k)
+        GRADIENT_PHASE.others = self._abandon_shards  # a stop meanwhile reaches the workers
+        try:
+            while waiting or busy:
+                for k in self._answered(list(busy), block=not waiting):
+                    i = busy.pop(k)
+                    answers[i] = self._answer(k)
+                    stopped = stopped or answers[i][0] == "abandoned"
+                    if waiting and not stopped:
+                        give(k)
+                if stopped:
+                    waiting.clear()
+                elif waiting:
+                    i = waiting.pop()
+                    try:
+                        with GRADIENT_PHASE:
+                            answers[i] = self._own_gradient(i, pieces[i])
+                    except BatchAbandoned:
+                        stopped = True
+        finally:
+            GRADIENT_PHASE.others = None
+        if stopped:
+            raise BatchAbandoned
+        return answers
+
+    def _answered(self, workers: List[int], block: bool) -> List[int]:
+        """Those of these workers whose answer is there; with ``block``, at least one (or
+        one that died, which _answer tells), asking again and again for COORDINATOR_SPIN
+        before sleeping."""
+        connections = [self.connections[k - 1] for k in workers]
+        deadline = time.perf_counter() + COORDINATOR_SPIN
+        while True:
+            ready = [k for k, connection in zip(workers, connections) if connection.poll()]
+            if ready or not block or time.perf_counter() > deadline:
+                break
+        if ready or not block:
+            return ready
+        owner: Dict[Any, int] = dict(zip(connections, workers))
+        owner.update({self.processes[k - 1].sentinel: k for k in workers})
+        return sorted({owner[woken] for woken in wait(list(owner))})
 
     def _abandon_shards(self) -> None:
         """Have every worker drop the shard it computes (it answers "abandoned"): a
@@ -313,7 +291,7 @@ class SharedMemoryTraining:
                 except ProcessLookupError:
                     pass
 
-    def _update(self, batch_size: int) -> None:
+    def _update(self, batch_size: int, pieces: int) -> None:
         """Every slice's optimizer steps. A worker that dies or fails meanwhile has its slice
         stepped here, if it had not begun to share it, so that the step is whole; its failure
         is raised at the next command. Otherwise (it died while sharing it) raised now."""
@@ -322,25 +300,25 @@ class SharedMemoryTraining:
         told, failures = [], []
         for k in range(1, self.workers):
             try:
-                self._send(k, ("update", batch_size, lr))
+                self._send(k, ("update", batch_size, lr, pieces))
                 told.append(k)
             except WorkerFailed as failed:
                 failures.append(failed)
-        self.own_slice.update(self.table, self.values, batch_size, self.buffers, self.marks, 0,
-                              lr)
+        self.own_slice.update(self.table[:pieces], self.values, batch_size, self.buffers,
+                              self.marks, 0, lr)
         for k in told:
             try:
                 self._answer(k)
             except WorkerFailed as failed:
                 failures.append(failed)
         if failures:
-            if not self._step_for_the_lost(batch_size, lr):
+            if not self._step_for_the_lost(batch_size, lr, pieces):
                 raise failures[0]
             self.broken = failures[0]
         self.updating = False
         self.steps_done += 1
 
-    def _step_for_the_lost(self, batch_size: int, lr: Optional[float]) -> bool:
+    def _step_for_the_lost(self, batch_size: int, lr: Optional[float], pieces: int) -> bool:
         """Step here the slices no worker stepped (their shared state is still the last
         step's); False if one was left half written."""
         marks = [self.marks[k] for k in range(self.workers)]
@@ -354,7 +332,8 @@ class SharedMemoryTraining:
                 own = {**state, "steps": mark,
                        **{key: shared[lo:hi].tolist() for key, shared in self.buffers.items()}}
                 OptimizerSlice(parameters, lo, hi, kind, own).update(
-                    self.table, self.values, batch_size, self.buffers, self.marks, k, lr)
+                    self.table[:pieces], self.values, batch_size, self.buffers, self.marks, k,
+                    lr)
         return True
 
     def predict(self, rows: Rows) -> List[int]:
@@ -372,9 +351,10 @@ class SharedMemoryTraining:
         own = self.model.predict(rows[:parts[0][1]])
         return own + [label for answer in self._answers() for label in answer[1]]
 
-    def _own_gradient(self, shard: List[int]) -> Answer:
-        result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
-        self.table[0][:] = array("d", result.gradient)
+    def _own_gradient(self, i: int, piece: List[int]) -> Answer:
+        """Piece i's gradient, computed here, into its row."""
+        result = self.gradient([self.rows[j] for j in piece], [self.labels[j] for j in piece])
+        self.table[i][:] = array("d", result.gradient)
         return ("done", result.loss_sum, result.correct, result.overflow)
 
     def _tell(self, commands: Sequence[Tuple[Any, ...]]) -> None:
@@ -545,11 +525,13 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
                 command = connection.recv()
             except EOFError:
                 return
-            if command[0] == "gradient":
-                connection.send(_gradient(setup, gradient, setup.table[k], command[1]))
-            elif command[0] == "update":
-                own.update(setup.table, setup.values, command[1], setup.buffers, setup.marks, k,
-                           command[2])
+            if command[0] == "gradient":  # ("gradient", i, piece, whether to load the values)
+                if command[3]:
+                    gradient.load(setup.values.tolist())
+                connection.send(_gradient(setup, gradient, setup.table[command[1]], command[2]))
+            elif command[0] == "update":  # ("update", batch_size, lr, pieces)
+                own.update(setup.table[:command[3]], setup.values, command[1], setup.buffers,
+                           setup.marks, k, command[2])
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))
@@ -579,7 +561,6 @@ def _predict(setup: _WorkerSetup, first: int, last: int) -> List[int]:
 def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
               shard: List[int]) -> Answer:
     width, examples = setup.width, setup.examples
-    gradient.load(setup.values.tolist())
     rows = [examples[i * width:(i + 1) * width].tolist() for i in shard]
     try:
         with GRADIENT_PHASE:

@@ -716,23 +716,35 @@ def test_a_first_ctrl_c_drops_the_batch_whose_gradient_is_being_computed(shared_
 @pytest.mark.slow  # worker processes
 def test_with_workers_a_first_ctrl_c_drops_every_shard_being_computed(shared_mnist, tmp_path,
                                                                       monkeypatch):
-    """Forward mode, two processes: the Ctrl-C reaches this process as it begins its shard of
-    the second batch; the other worker is told (a signal) and drops its own shard."""
+    """Forward mode, two processes: the Ctrl-C reaches this process as it begins its first
+    piece of the second batch; the other worker is told (a signal) and drops the piece it
+    computes, and no other piece is handed out."""
     from scalargrad.train.parallel import SharedMemoryTraining
-    ctrl_c_inside(monkeypatch, SharedMemoryTraining, "_own_gradient")
-    answers = []
-    real_answers = SharedMemoryTraining._answers
+    real_own, real_answer, answers = (SharedMemoryTraining._own_gradient,
+                                      SharedMemoryTraining._answer, [])
 
-    def recording(self):
-        got = real_answers(self)
-        answers.append([answer[0] for answer in got])
+    def own(self, i, piece):
+        if self.steps_done == 1 and not own.fired:  # the second batch's first piece here
+            own.fired = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_own(self, i, piece)
+    own.fired = False
+
+    def answer(self, k):
+        got = real_answer(self, k)
+        if got[0] in ("done", "abandoned"):
+            answers.append((self.steps_done, got[0]))
         return got
-    monkeypatch.setattr(SharedMemoryTraining, "_answers", recording)
+    monkeypatch.setattr(SharedMemoryTraining, "_own_gradient", own)
+    monkeypatch.setattr(SharedMemoryTraining, "_answer", answer)
     model = tmp_path / "model.json"
     result = run("--data-dir", str(shared_mnist), "--json", "--limit", "80", "--batch-size",
                  "40", "--mode", "forward", "--workers", "2", "--save", str(model))
     assert result.exit_code == 130, result.output
-    assert answers[:2] == [["done"], ["abandoned"]]
+    first = [kind for step, kind in answers if step == 0]
+    second = [kind for step, kind in answers if step == 1]
+    assert first and set(first) == {"done"}
+    assert second == ["abandoned"]  # the piece it computed, and none after it
     assert json.loads(result.stdout)["examples"] == 40
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from scalargrad.train import parallel
 from scalargrad.errors import Diverged, InputError, WorkerFailed
-from scalargrad.optim import Adam, SGD
-from scalargrad.train.parallel import SharedMemoryTraining, join_states, split_state
+from scalargrad.optim import SGD
+from scalargrad.train.parallel import SharedMemoryTraining
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
 from scalargrad.train.gradient import CompiledGradient, RecordedGradient
 from scalargrad.train.model import accuracy
@@ -253,16 +253,6 @@ def test_divergence_is_reported_as_in_one_process():
     assert messages[0] == messages[1]
 
 
-def test_optimizer_states_split_and_join_back():
-    optimizer = Adam([], lr=0.1)
-    state = {**optimizer.state_dict(), "steps": 3, "first_moments": [1.0, 2.0, 3.0, 4.0, 5.0],
-             "second_moments": [6.0, 7.0, 8.0, 9.0, 10.0]}
-    parts = split_state(state, Adam, [0, 2, 2, 5])
-    assert [part["first_moments"] for part in parts] == [[1.0, 2.0], [], [3.0, 4.0, 5.0]]
-    assert all(part["steps"] == 3 and part["lr"] == 0.1 for part in parts)
-    assert join_states(parts, Adam) == state
-
-
 def test_without_fork_workers_are_refused_in_a_sentence(monkeypatch):
     monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     with pytest.raises(InputError, match="forked, which this system cannot do"):
@@ -274,3 +264,71 @@ def test_workers_must_be_a_whole_number():
     for workers in (0, -1, 2.0, True):
         with pytest.raises(ValueError, match="workers"):
             SharedMemoryTraining.for_run(run, workers)
+
+
+# Dynamic pieces (issue 21) -----------------------------------------------------------------
+class SlowInWorkers(CompiledGradient):
+    """Compiled gradients that take 20 ms longer in every process but the one that made
+    them: a worker whose core another program keeps busy."""
+
+    parent = os.getpid()
+
+    def __call__(self, rows, labels):
+        if os.getpid() != self.parent:
+            time.sleep(0.02)
+        return super().__call__(rows, labels)
+
+
+def pieces_computed_here(monkeypatch):
+    """How many pieces this process computes, batch by batch."""
+    real, counts = SharedMemoryTraining._own_gradient, []
+
+    def counting(self, i, piece):
+        counts.append(i)
+        return real(self, i, piece)
+    monkeypatch.setattr(SharedMemoryTraining, "_own_gradient", counting)
+    return counts
+
+
+def test_a_slow_worker_is_given_fewer_pieces_and_the_run_is_the_same(monkeypatch):
+    """Each batch of 24 is cut into 6 pieces of 4: with a worker 20 ms slower per piece,
+    this process computes most of them; the pieces' rows are added in piece order, so the
+    run is the even-paced run's to the last bit, and one process's to rounding."""
+    settings = Settings(hidden=8, batch_size=24, seed=3, lr=0.01)
+    data = dataset(train=240, test=20)
+    even, even_losses = trained(settings, 2, data=data, make_gradient=CompiledGradient)
+    counts = pieces_computed_here(monkeypatch)
+    slowed, slowed_losses = trained(settings, 2, data=data, make_gradient=SlowInWorkers)
+    assert slowed_losses == even_losses and values(slowed) == values(even)
+    batches = 10
+    assert len(counts) >= 3 * batches  # of 60 pieces (fixed shards: 10), at least half here
+    single, single_losses = trained(settings, 1, data=data)
+    assert slowed_losses == pytest.approx(single_losses, rel=1e-9)
+    assert_same_run(slowed, single)
+
+
+def test_pieces_are_contiguous_cover_the_batch_and_each_goes_to_its_own_row(monkeypatch):
+    """The table has PIECES_PER_WORKER rows per worker; a batch of 5 with 2 workers is cut
+    into 5 pieces of one example (no more pieces than examples), each row the gradient of
+    its example alone (the independent truth: RecordedGradient in this process)."""
+    run = TrainingRun(Settings(hidden=3, batch_size=5, seed=1), dataset(train=5, test=2))
+    model_values = values(run)
+    with SharedMemoryTraining.for_run(run, 2, make_gradient=RecordedGradient) as training:
+        assert len(training.table) == parallel.PIECES_PER_WORKER * 2
+        seen = []
+        real = training._gradients
+
+        def watching(pieces):
+            seen.append(pieces)
+            answers = real(pieces)
+            seen.append([row.tolist() for row in training.table[:len(pieces)]])
+            return answers
+        training._gradients = watching
+        training.step([4, 0, 3, 1, 2])
+    assert seen[0] == [[4], [0], [3], [1], [2]]
+    truth = TrainingRun(Settings(hidden=3, batch_size=5, seed=1), dataset(train=5, test=2))
+    assert values(truth) == model_values
+    gradient = RecordedGradient(truth.model)
+    for example, row in zip([4, 0, 3, 1, 2], seen[1]):
+        expected = gradient([truth.data.train_rows[example]], [truth.data.train_labels[example]])
+        assert row == pytest.approx(expected.gradient, rel=1e-12, abs=1e-15)
