@@ -17,16 +17,21 @@ the cores here, and a scaling model fitted to this machine's per-step costs.
    training is usually run), then the three at 16 workers with each term of the step in
    ms, so that a bigger machine can check the prediction against the command.
 
-The model. With P parameters, a global batch of B examples and N workers, a step takes
+The model. With P parameters, a global batch of B examples and N workers, the batch is cut
+into K = min(B, p N) pieces (p = parallel.PIECES_PER_WORKER, 3: handed out as workers
+become free), the busiest worker computes q = ceil(K / N) of them, of up to
+k = ceil(B / K) examples each, and a step takes
 
-    T(N, B) = 2 (N-1) m + 2 P l + s(ceil(B/N)) + P w + P (N-1)/N a + (P/N) u
+    T(N, B) = (q+1) (N-1) m + 2 P l + q s(k) + q P w + P (K-1)/N a + (P/N) u
 
-m: a command and its answer through a pipe (sent to each other worker in turn, twice a
-step: gradient, update); l: loading one value into a Scalar (each worker before its shard,
-the coordinator again after the update); s(k): a shard of k examples, measured for each k
-(a shard has a cost whatever its size); w: writing one gradient entry into shared memory;
-a: adding one other worker's entry (the reduction, split by slices); u: the optimizer's
-update of one parameter with sharing its new value and state (split by slices). T(1, B)
+m: a command and its answer through a pipe (the coordinator sends each other worker its
+pieces one at a time, then the update); l: loading one value into a Scalar (each worker
+before its first piece, the coordinator again after the update); s(k): a piece of k
+examples, measured for each k (a call of the gradient has a cost whatever its size); w:
+writing one gradient entry into the piece's row of shared memory; a: adding one more
+row's entry (each worker sums the K rows over its slice); u: the optimizer's update of
+one parameter with sharing its new value and state (split by slices). With p = 1 it is
+the path before dynamic pieces (one shard a worker), which is printed beside it. T(1, B)
 is one process's whole step, measured as a whole. The predictions:
 
     strong scaling at batch B:         S(N) = T(1, B) / T(N, B)
@@ -52,10 +57,10 @@ import time
 from array import array
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from scalargrad.optim import make_optimizer
-from scalargrad.train.parallel import SharedMemoryTraining, cores
+from scalargrad.train.parallel import PIECES_PER_WORKER, SharedMemoryTraining, cores
 from scalargrad.train.slices import OptimizerSlice
 from scalargrad.train.gradient import factory
 from scalargrad.train.loop import train_epoch
@@ -132,9 +137,20 @@ def _echo(connection) -> None:
         connection.send(("done", 0.0, 0))
 
 
-def shard_sizes(batch: int) -> List[int]:
-    """The shards of a batch shared by each of the PREDICTED worker counts."""
-    return [-(-batch // n) for n in PREDICTED]
+def pieces(workers: int, batch: int, per_worker: int) -> Tuple[int, int, int]:
+    """How ``workers`` processes cut a batch: (pieces K, pieces the busiest process takes,
+    examples in the largest piece), at ``per_worker`` pieces a worker as
+    SharedMemoryTraining cuts it (gradient.split: sizes differing by at most one)."""
+    count = 1 if workers == 1 else min(batch, per_worker * workers)
+    return count, -(-count // workers), -(-batch // count)
+
+
+def piece_sizes(batches: Sequence[int]) -> List[int]:
+    """Every piece size the predictions need for these batches (and a batch per worker's
+    global batches), at PIECES_PER_WORKER and at one piece a worker."""
+    return sorted({pieces(n, batch * (n if weak else 1), p)[2]
+                   for batch in batches for n in PREDICTED for p in (PIECES_PER_WORKER, 1)
+                   for weak in (False, True)})
 
 
 def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
@@ -161,7 +177,7 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
                                     buffers, marks, 0)
 
     plain = step_with(gradient, optimizer, rows, labels)
-    sizes = sorted({k for batch in (*batches, per_worker) for k in shard_sizes(batch)})
+    sizes = [k for k in piece_sizes([*batches, per_worker]) if k <= len(rows)]
     costs: Dict[str, float] = {"parameters": count}
     for batch in sorted({*batches, per_worker}):  # one process's whole step
         costs[f"one_process_step {batch}"] = best_seconds(partial(plain, list(range(batch))))
@@ -191,31 +207,82 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
     return costs
 
 
-def step_terms(costs: Dict[str, float], workers: int, batch_size: int) -> Dict[str, float]:
-    """The terms of T(N, B) (see the module docstring), in seconds."""
+def step_terms(costs: Dict[str, float], workers: int, batch_size: int,
+               per_worker: int = PIECES_PER_WORKER) -> Dict[str, float]:
+    """The terms of T(N, B) (see the module docstring), in seconds, with ``per_worker``
+    pieces a worker."""
     count, n = costs["parameters"], workers
-    return {"messages": 2 * (n - 1) * costs["message"], "loads": 2 * count * costs["load"],
-            "shard": costs[f"shard {-(-batch_size // n)}"], "write": count * costs["write"],
-            "additions": count * (n - 1) / n * costs["add"],
+    total, taken, size = pieces(n, batch_size, per_worker)
+    return {"messages": (taken + 1) * (n - 1) * costs["message"],
+            "loads": 2 * count * costs["load"], "pieces": taken * costs[f"shard {size}"],
+            "writes": taken * count * costs["write"],
+            "additions": count * (total - 1) / n * costs["add"],
             "update": count / n * costs["update"]}
 
 
-def predicted_step(costs: Dict[str, float], workers: int, batch_size: int) -> float:
+def predicted_step(costs: Dict[str, float], workers: int, batch_size: int,
+                   per_worker: int = PIECES_PER_WORKER) -> float:
     """Seconds per step with ``workers`` processes sharing a batch of ``batch_size``."""
     if workers == 1:
         return costs[f"one_process_step {batch_size}"]
-    return sum(step_terms(costs, workers, batch_size).values())
+    return sum(step_terms(costs, workers, batch_size, per_worker).values())
 
 
-def strong_speedup(costs: Dict[str, float], workers: int, batch_size: int) -> float:
+def strong_speedup(costs: Dict[str, float], workers: int, batch_size: int,
+                   per_worker: int = PIECES_PER_WORKER) -> float:
     """S(N): one process's step over N workers' at the same batch."""
-    return predicted_step(costs, 1, batch_size) / predicted_step(costs, workers, batch_size)
+    return (predicted_step(costs, 1, batch_size)
+            / predicted_step(costs, workers, batch_size, per_worker))
 
 
-def weak_speedup(costs: Dict[str, float], workers: int, per_worker: int) -> float:
-    """W(N): examples per second with per_worker examples a worker, over one process's."""
-    return (workers * predicted_step(costs, 1, per_worker)
-            / predicted_step(costs, workers, workers * per_worker))
+def weak_speedup(costs: Dict[str, float], workers: int, batch_size: int,
+                 per_worker: int = PIECES_PER_WORKER) -> float:
+    """W(N): examples per second with batch_size examples a worker, over one process's."""
+    return (workers * predicted_step(costs, 1, batch_size)
+            / predicted_step(costs, workers, workers * batch_size, per_worker))
+
+
+def predictions(costs: Dict[str, float], workers: int, batches: Sequence[int],
+                per_worker: int) -> Dict[str, Dict[str, float]]:
+    """Strong scaling at each batch, weak at the first batch per worker."""
+    found = {f"strong_{batch}": {
+        "ms_per_step": round(predicted_step(costs, workers, batch, per_worker) * 1e3, 3),
+        "speedup": round(strong_speedup(costs, workers, batch, per_worker), 2)}
+        for batch in batches}
+    found[f"weak_{batches[0]}_per_worker"] = {
+        "ms_per_step": round(predicted_step(costs, workers, workers * batches[0],
+                                            per_worker) * 1e3, 3),
+        "speedup": round(weak_speedup(costs, workers, batches[0], per_worker), 2)}
+    return found
+
+
+def at_16_workers(costs: Dict[str, float], batches: Sequence[int], per_worker: int) -> None:
+    """Print each prediction at 16 workers with its terms."""
+    n, b = 16, batches[0]
+    sizes = sorted(int(key.split()[1]) for key in costs if key.startswith("shard "))
+    marginal = ((costs[f"shard {sizes[-1]}"] - costs[f"shard {sizes[-2]}"])
+                / (sizes[-1] - sizes[-2]))  # an example's cost, beyond a piece's own
+    cases = [*((f"strong, batch {batch}", batch, strong_speedup(costs, n, batch, per_worker))
+               for batch in batches),
+             (f"weak, {b} per worker", n * b, weak_speedup(costs, n, b, per_worker))]
+    for name, batch, speedup in cases:
+        terms = step_terms(costs, n, batch, per_worker)
+        total, taken, size = pieces(n, batch, per_worker)
+        overheads = {key: value for key, value in terms.items() if key != "pieces"}
+        print(json.dumps({
+            "at_16_workers": name, "pieces_per_worker": per_worker,
+            "predicted_speedup": round(speedup, 2),
+            "one_process_ms": round(predicted_step(
+                costs, 1, batch if name.startswith("strong") else b) * 1e3, 2),
+            "pieces": f"{total} of up to {size} examples, {taken} for the busiest",
+            "terms_ms": {key: round(value * 1e3, 2) for key, value in terms.items()},
+            # what the pieces cost beyond their examples' (at the marginal cost of an
+            # example, between the two largest shards measured)
+            "pieces_fixed_ms": round((terms["pieces"] - taken * size * marginal) * 1e3, 2),
+            "largest_overhead": max(overheads, key=lambda key: overheads[key]),
+            # weak scaling without the optimizer's share: N s(b) / T(N, N b)
+            **({} if name.startswith("strong") else {"gradient_work_speedup": round(
+                n * costs[f"shard {b}"] / sum(terms.values()), 2)})}), flush=True)
 
 
 def main() -> None:
@@ -274,40 +341,13 @@ def main() -> None:
                            args.batch_size, make_gradient)
     print(json.dumps({"costs_us": {key: round(value * 1e6, 4) if key != "parameters" else value
                                    for key, value in costs.items()}}), flush=True)
-    for n in PREDICTED:
-        print(json.dumps({
-            "workers": n,
-            **{f"strong_{batch}": {"ms_per_step": round(predicted_step(costs, n, batch) * 1e3, 3),
-                                   "speedup": round(strong_speedup(costs, n, batch), 2)}
-               for batch in batches},
-            f"weak_{args.batch_size}_per_worker": {
-                "ms_per_step": round(predicted_step(costs, n, n * args.batch_size) * 1e3, 3),
-                "speedup": round(weak_speedup(costs, n, args.batch_size), 2)}}), flush=True)
-    largest = sorted(shard_sizes(args.large_batch))[-2:]
-    marginal = ((costs[f"shard {largest[1]}"] - costs[f"shard {largest[0]}"])
-                / (largest[1] - largest[0]))
-    n = 16
-    for name, batch, speedup in [
-            *((f"strong, batch {b}", b, strong_speedup(costs, n, b)) for b in batches),
-            (f"weak, {args.batch_size} per worker", n * args.batch_size,
-             weak_speedup(costs, n, args.batch_size))]:
-        terms = step_terms(costs, n, batch)
-        shard = -(-batch // n)
-        overheads = {key: value for key, value in terms.items() if key != "shard"}
-        print(json.dumps({
-            "at_16_workers": name, "predicted_speedup": round(speedup, 2),
-            "one_process_ms": round(predicted_step(
-                costs, 1, batch if name.startswith("strong") else args.batch_size) * 1e3, 2),
-            "terms_ms": {key: round(value * 1e3, 2) for key, value in terms.items()},
-            # what a shard costs beyond its examples' (each at the marginal cost of an
-            # example, between the two largest shards), and the largest of the terms that
-            # are not the shard's work
-            "shard_fixed_ms": round((terms["shard"] - shard * marginal) * 1e3, 2),
-            "largest_overhead": max(overheads, key=lambda key: overheads[key]),
-            # weak scaling without the optimizer's share: N s(b) / T(N, N b)
-            **({} if name.startswith("strong") else {"gradient_work_speedup": round(
-                n * costs[f"shard {args.batch_size}"] / sum(terms.values()), 2)})}),
-            flush=True)
+    for n in PREDICTED:  # as SharedMemoryTraining cuts batches, and one piece a worker
+        print(json.dumps({"workers": n, **predictions(costs, n, batches, PIECES_PER_WORKER),
+                          "one_piece_a_worker": predictions(costs, n, batches, 1)}),
+              flush=True)
+    for per_worker in (PIECES_PER_WORKER, 1):
+        at_16_workers(costs, batches, per_worker)
+
 
 if __name__ == "__main__":
     main()

@@ -36,7 +36,7 @@ from ..errors import InputError
 from ..optim import Optimizer
 from .gradient import GradientFactory, ShardResult, bounds, make_gradient
 from .model import Classifier, Rows, set_values
-from .parallel import OptimizerSlice, split_state
+from .slices import OptimizerSlice, split_state
 from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, update
 
 if TYPE_CHECKING:
