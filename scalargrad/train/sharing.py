@@ -4,14 +4,15 @@ gradient engine gradient.make_gradient chooses.
 
 ``sharing`` gives the keyword arguments of TrainingRun.train (should_stop, step, and where
 the work is shared predict and sync) for the length of a ``with`` block: workers are
-started when it is entered and stopped, their optimizer state gathered, when it is left.
+started when it is entered and stopped, their optimizer state gathered, when it is left
+(MPI ranks gather theirs likewise).
 """
 from __future__ import annotations
 
 import contextlib
 from typing import Any, Callable, Dict, Iterator
 
-from .distributed import AllreduceTraining
+from .distributed import ZeroTraining
 from .gradient import DEFAULT_ENGINE, factory
 from .loop import TrainingRun
 from .parallel import SharedMemoryTraining
@@ -27,9 +28,10 @@ def sharing(run: TrainingRun, should_stop: Callable[[], bool], workers: int = 1,
     step at the run's scheduled learning rate (TrainingRun.rate)."""
     make_gradient = factory(engine)
     if comm is not None:
-        training = AllreduceTraining.for_run(run, comm, make_gradient)
+        training = ZeroTraining.for_run(run, comm, make_gradient)
         yield {"should_stop": training.agreed(should_stop), "step": training.step,
-               "predict": training.predict}
+               "predict": training.predict, "sync": training}
+        training.pull()  # every rank leaves together, its run's optimizer whole
     elif workers > 1:
         with SharedMemoryTraining.for_run(run, workers, make_gradient) as shared:
             yield {"should_stop": should_stop, "step": shared.step,

@@ -49,43 +49,87 @@ def mpiexec():
     return command
 
 
-def ranks(mpiexec, *args, timeout=120, **kwargs):
-    return subprocess.run([mpiexec, "-n", "2", *args], capture_output=True, text=True,
+def ranks(mpiexec, *args, timeout=120, n=2, **kwargs):
+    return subprocess.run([mpiexec, "-n", str(n), *args], capture_output=True, text=True,
                           timeout=timeout, **kwargs)
 
 
 SCRIPT = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, {root!r})
-    from scalargrad.train.distributed import AllreduceTraining, world
+    from scalargrad.train import distributed
     from scalargrad.train.loop import TrainingRun
     from tests.train.test_parallel import DATA, Losses, SETTINGS
 
     run = TrainingRun(SETTINGS, DATA)
     losses = Losses()
-    training = AllreduceTraining.for_run(run, world())
-    run.train(1, losses, training.agreed(lambda: False), step=training.step,
-              predict=training.predict)
-    with open(f"{{sys.argv[1]}}/rank{{training.rank}}.json", "w") as report:
-        json.dump({{"losses": losses.losses, "accuracy": run.history[0].test_accuracy,
-                   "values": [p.value for p in run.model.parameters()]}}, report)
+    way = getattr(distributed, sys.argv[2])
+    training = way.for_run(run, distributed.world())
+    sync = training if way is distributed.ZeroTraining else None
+    run.train(2, losses, training.agreed(lambda: False), step=training.step,
+              predict=training.predict, sync=sync)
+    report = {{"losses": losses.losses, "accuracy": run.history[-1].test_accuracy,
+               "values": [p.value for p in run.model.parameters()]}}
+    if sync is not None:
+        own = training.own.optimizer
+        parameters = run.model.parameters()
+        report["slice"] = {{"lo": training.lo, "hi": training.hi,
+                           "parameters": len(own.parameters),
+                           "theirs": all(a is b for a, b in zip(
+                               own.parameters, parameters[training.lo:training.hi])),
+                           "lengths": [len(getattr(own, key)) for key in own.BUFFERS]}}
+        # the run's optimizer was last whole at the second epoch's start (a pull)
+        report["unpulled_steps"] = run.optimizer.steps
+        training.pull()
+    report["optimizer"] = run.optimizer.state_dict()
+    with open(f"{{sys.argv[1]}}/rank{{training.rank}}.json", "w") as out:
+        json.dump(report, out)
 """)
 
 
-def test_two_ranks_follow_the_single_process_trajectory(mpiexec, tmp_path):
+def close_to(ours, theirs):
+    """Equal to 1e-9 relative, or 1e-9 of the largest magnitude where a sum cancelled."""
+    scale = max(map(abs, theirs), default=0.0)
+    return ours == pytest.approx(theirs, rel=1e-9, abs=1e-9 * scale)
+
+
+@pytest.mark.parametrize("way, n", [("ZeroTraining", 2), ("ZeroTraining", 3),
+                                    ("AllreduceTraining", 2)])
+def test_ranks_follow_the_single_process_trajectory(mpiexec, tmp_path, way, n):
+    """Three ranks cut the parameters into slices of unequal sizes."""
     script = tmp_path / "train.py"
     script.write_text(SCRIPT.format(root=str(ROOT)))
-    result = ranks(mpiexec, sys.executable, str(script), str(tmp_path))
+    result = ranks(mpiexec, sys.executable, str(script), str(tmp_path), way, n=n)
     assert result.returncode == 0, result.stderr
-    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
-    single, single_losses = trained(Settings(hidden=8, batch_size=8, seed=3, lr=0.01), 1)
-    assert len(single_losses) == 50
+    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(n)]
+    single, single_losses = trained(Settings(hidden=8, batch_size=8, seed=3, lr=0.01), 1,
+                                    epochs=2)
+    assert len(single_losses) == 100
+    expected_state = single.optimizer.state_dict()
     for report in reports:  # both ranks hold the same model
         assert report["losses"] == pytest.approx(single_losses, rel=1e-9)
-        assert report["accuracy"] == single.history[0].test_accuracy
+        assert report["accuracy"] == single.history[-1].test_accuracy
         assert report["values"] == pytest.approx([p.value for p in single.model.parameters()],
                                                  rel=1e-9, abs=1e-12)
-    assert reports[0]["values"] == reports[1]["values"]
+        state = report["optimizer"]
+        assert state["steps"] == expected_state["steps"] == 100
+        for key in ("first_moments", "second_moments"):  # gathered whole, on every rank
+            assert close_to(state[key], expected_state[key])
+    assert all(report["values"] == reports[0]["values"] for report in reports)
+    if way == "ZeroTraining":  # the slices cut the parameters in turn, each its rank's
+        count = len(reports[0]["values"])
+        slices = [report["slice"] for report in reports]
+        edges = [s["lo"] for s in slices] + [slices[-1]["hi"]]
+        assert edges[0] == 0 and edges[-1] == count
+        assert [s["hi"] for s in slices] == edges[1:]
+        assert max(s["hi"] - s["lo"] for s in slices) - min(s["hi"] - s["lo"]
+                                                           for s in slices) == (count % n > 0)
+        for s in slices:
+            assert s["theirs"] and s["parameters"] == s["hi"] - s["lo"]
+            assert s["lengths"] == [s["hi"] - s["lo"]] * 2  # Adam's two moments, its slice's
+        # between pulls the run's whole optimizer is not stepped: it is as pulled at the
+        # second epoch's start, 50 steps in
+        assert [report["unpulled_steps"] for report in reports] == [50] * n
 
 
 ARGS = ("--limit", "400", "--batch-size", "8", "--hidden", "8", "--seed", "2")
@@ -113,12 +157,42 @@ def test_the_command_under_mpiexec_matches_one_process_and_rank_0_alone_speaks(
     saved, reference = json.loads(mpi_file.read_text()), json.loads(single_file.read_text())
     assert saved["progress"] == reference["progress"]
     assert saved["optimizer"]["steps"] == reference["optimizer"]["steps"] == 50
+    for key in ("first_moments", "second_moments"):  # gathered from both ranks' slices
+        assert close_to(saved["optimizer"][key], reference["optimizer"][key])
     lines = [json.loads(line) for line in mpi_metrics.read_text().splitlines()]
     expected_lines = [json.loads(line) for line in single_metrics.read_text().splitlines()]
     assert [line["step"] for line in lines] == [line["step"] for line in expected_lines]
     weights = saved["model"]["layers"][0]["weights"]
     assert weights[20] == pytest.approx(reference["model"]["layers"][0]["weights"][20],
                                         rel=1e-9, abs=1e-12)
+
+
+def test_a_run_saved_and_resumed_under_mpiexec_goes_on_as_the_straight_run(
+        mpiexec, shared_mnist, tmp_path):
+    """Rank 0 saves the optimizer's state gathered from the slices; resumed under mpiexec,
+    each rank takes its slice of it again: the second epoch is the straight run's."""
+    data = ("--data-dir", str(shared_mnist), "--schedule", "constant")  # a decaying one is
+    first, second = tmp_path / "first.json", tmp_path / "second.json"  # planned over --epochs
+    straight_file = tmp_path / "straight.json"
+    result = ranks(mpiexec, *command(*data, *ARGS, "--distributed", "--save", str(first)))
+    assert result.returncode == 0, result.stderr
+    result = ranks(mpiexec, *command(*data, "--resume", str(first), "--distributed", "--json",
+                                     "--save", str(second)))
+    assert result.returncode == 0, result.stderr
+    straight = CliRunner().invoke(cli, ["train-mnist", *data, *ARGS, "--epochs", "2", "--json",
+                                        "--save", str(straight_file)])
+    assert straight.exit_code == 0, straight.output
+    resumed, expected = json.loads(result.stdout), json.loads(straight.stdout)
+    assert [epoch["loss"] for epoch in resumed["history"]] == pytest.approx(
+        [epoch["loss"] for epoch in expected["history"]], rel=1e-9)
+    assert resumed["test_accuracy"] == expected["test_accuracy"]
+    saved, reference = json.loads(second.read_text()), json.loads(straight_file.read_text())
+    assert saved["optimizer"]["steps"] == reference["optimizer"]["steps"] == 100
+    for key in ("first_moments", "second_moments"):
+        assert close_to(saved["optimizer"][key], reference["optimizer"][key])
+    for ours, theirs in zip(saved["model"]["layers"], reference["model"]["layers"]):
+        rows = [ours["weights"], theirs["weights"]]
+        assert close_to(*[[x for row in weights for x in row] for weights in rows])
 
 
 def test_divergence_ends_every_rank_with_one_error_line(mpiexec, shared_mnist):
@@ -129,11 +203,13 @@ def test_divergence_ends_every_rank_with_one_error_line(mpiexec, shared_mnist):
     assert len(errors) == 1 and "training diverged" in errors[0]
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
 def test_divergence_rolls_every_rank_back_to_the_last_good_step_as_one_process_does(
-        mpiexec, shared_mnist, tmp_path):
-    """sgd at lr 1000 diverges at the third batch: the run goes back to after the first
-    (trained again on every rank), and rank 0 saves it as one process would."""
-    args = ("--data-dir", str(shared_mnist), *ARGS, "--optimizer", "sgd", "--lr", "1000")
+        mpiexec, shared_mnist, tmp_path, optimizer):
+    """sgd (or momentum) at lr 1000 diverges at the third batch: the run goes back to after
+    the first (trained again on every rank, each taking its slice of the optimizer's state
+    at the epoch's start again), and rank 0 saves it as one process would."""
+    args = ("--data-dir", str(shared_mnist), *ARGS, "--optimizer", optimizer, "--lr", "1000")
     single_file, mpi_file = tmp_path / "single.json", tmp_path / "mpi.json"
     single = CliRunner().invoke(cli, ["train-mnist", *args, "--save", str(single_file)])
     assert single.exit_code == 1 and "is saved to" in single.output, single.output
@@ -151,6 +227,8 @@ def test_divergence_rolls_every_rank_back_to_the_last_good_step_as_one_process_d
     for ours, theirs in zip(saved["model"]["layers"][1]["weights"],
                             reference["model"]["layers"][1]["weights"]):
         assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+    assert saved["optimizer"]["steps"] == reference["optimizer"]["steps"] == 1
+    assert close_to(saved["optimizer"]["velocities"], reference["optimizer"]["velocities"])
 
 
 def test_a_rank_that_cannot_start_stops_the_others_with_its_error(mpiexec, shared_mnist):
