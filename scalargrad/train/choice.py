@@ -77,8 +77,8 @@ class FasterStep:
         return self.ways[self.active]
 
     def describe(self) -> str:
-        """Which way the run is trained with (between trials) and why, e.g. ``2 processes: 1.18x one process`` or
-        ``1 process: 2 processes were 0.60x``."""
+        """Which way the run is trained with (between trials) and why, e.g.
+        ``2 processes: 1.18x 1 process`` or ``1 process: 2 processes were 0.60x``."""
         way = self.ways[self.chosen]
         if self.speedup is None:
             return f"{way.label}, measuring"

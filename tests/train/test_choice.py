@@ -83,8 +83,8 @@ def test_a_change_of_costs_is_found_at_the_next_trial_and_the_choice_changes():
     assert chooser.describe() == "1 process: 2 processes were 0.50x"
     ways.cost[1] = 1.0  # the core is free again
     # a trial of the workers (one process has taken the 10 steps before it: the last trial
-    # lost nothing), which keeps them; 10 steps, a trial of one process that loses 3 * 4 * (2 - 1) = 12 s, so the
-    # next waits 12 / (2% of 4 s) = 150 steps
+    # lost nothing), which keeps them; 10 steps, a trial of one process that loses
+    # 3 * 4 * (2 - 1) = 12 s, so the next waits 12 / (2% of 4 s) = 150 steps
     run(chooser, 3 + 10 + 3 + 150)
     assert ways.log[29:] == [2] * 13 + [1] * 3 + [2] * 150
     assert chooser.active == 1 and chooser.describe() == "2 processes: 2.00x 1 process"
