@@ -15,7 +15,7 @@ handed over when the way changes (the workers' ``push``, ``pull``).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict, Iterator, List, Union, cast
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union, cast
 
 from .choice import FasterStep, Way
 from .distributed import ZeroTraining
@@ -32,18 +32,19 @@ Chooser = Callable[[Way, Way], FasterStep]
 @contextlib.contextmanager
 def sharing(run: TrainingRun, should_stop: Callable[[], bool], workers: Union[int, str] = 1,
             comm: Any = None, engine: str = DEFAULT_ENGINE,
-            choose: Chooser = FasterStep) -> Iterator[Dict[str, Any]]:
+            choose: Optional[Chooser] = None) -> Iterator[Dict[str, Any]]:
     """run.train's keyword arguments for training in ``workers`` processes on this machine,
     or as this rank of the MPI communicator ``comm`` (every rank agreeing on should_stop),
     with gradients by ``engine`` ("compiled" or "recording"; forward mode records), each
     step at the run's scheduled learning rate (TrainingRun.rate). ``workers`` "auto": the
-    faster of one process and a worker per core, chosen by ``choose`` (the step given is
-    then that FasterStep)."""
+    faster of one process and a worker per core, chosen by ``choose`` (by default a
+    FasterStep made with its defaults; the step given is the one it makes)."""
     make_gradient = factory(engine)
     if workers == AUTO:
         workers = min(cores(), cast(int, run.settings.batch_size))
         if workers > 1:
-            with _faster(run, should_stop, workers, make_gradient, choose) as work:
+            with _faster(run, should_stop, workers, make_gradient,
+                         choose or FasterStep) as work:
                 yield work
             return
     if isinstance(workers, str):
