@@ -15,8 +15,10 @@ to the safe way. The first trial comes once the first way has its ``trial`` time
 
 The next trial comes after enough steps that the time a trial lost (the slower way's steps
 and both hand-overs, beyond what the faster way would have taken) is at most ``budget`` of
-the time of the steps between trials (and never fewer than ``least`` steps): a run loses at
-most that share to trials once its first has ended (measured in docs/training.md).
+the time of the steps between trials (and never fewer than ``least`` steps). Once between two
+planned trials, one comes at once if the chosen way's latest ``trial`` times are slower by
+MARGIN than the other way's in the last trial (a load came, or that trial was unlucky). So a
+run loses at most twice ``budget`` to trials once its first has ended.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from typing import Callable, Deque, Optional, Sequence, Tuple
 
 from .step import BatchStep
 
-TRIAL = 3          # timed steps of each way that a choice is made from
+TRIAL = 5          # timed steps of each way that a choice is made from
 LEAST = 200        # steps between trials, at least
 BUDGET = 0.02      # of the time between trials, at most, lost to a trial
 MARGIN = 1.05      # how much faster the second way must be to be chosen
@@ -69,6 +71,9 @@ class FasterStep:
         self.lost_examples = 0
         self.speedup: Optional[float] = None  # the second way's speed / the first's, last measured
         self.trials = self.switches = 0
+        self.since_trial = 0            # timed steps since the last trial ended
+        self.early_trial = False        # a trial may come before the planned one
+        self.early = False              # the trial under way came so
         self.steps_by = [0, 0]          # steps each way took
 
     @property
@@ -99,9 +104,12 @@ class FasterStep:
         self.steps_by[self.active] += 1
         if not self.fresh:
             way.times.append(seconds / len(batch))
+            self.since_trial += 1
         self.fresh = False
         if not self.trying:
             self.until_trial -= 1
+            if self.early_trial and self._slower_than_measured():
+                self.until_trial, self.early_trial, self.early = 0, False, True
             return result
         self.lost += seconds
         self.lost_examples += len(batch)
@@ -109,6 +117,14 @@ class FasterStep:
         if not self.trying:
             self._decide(len(batch))
         return result
+
+    def _slower_than_measured(self) -> bool:
+        """Whether the chosen way's latest ``trial`` steps, all since the last trial, are
+        slower by MARGIN than the other way was in it (a load came, or the trial was
+        unlucky): then the next trial comes now, once between two planned ones."""
+        way, other = self.ways[self.chosen], self.ways[1 - self.chosen]
+        return (self.since_trial >= self.trial and bool(other.times)
+                and statistics.median(way.times) > MARGIN * statistics.median(other.times))
 
     def _decide(self, batch_size: int) -> None:
         """The trial's end: keep the faster way, and plan the next trial (see the module
@@ -123,6 +139,8 @@ class FasterStep:
         lost = self.lost - self.lost_examples * best
         self.until_trial = max(self.least,
                                math.ceil(lost / (self.budget * best * batch_size)))
+        self.since_trial, self.early_trial = 0, not self.early
+        self.early = False
 
     def _switch(self, to: int) -> None:
         start = self.clock()

@@ -72,24 +72,44 @@ def test_the_next_trial_comes_when_the_last_one_cost_at_most_the_budget():
     assert chooser.trials == 2 and chooser.steps_by == [68, 6]
 
 
-def test_a_change_of_costs_is_found_at_the_next_trial_and_the_choice_changes():
+def test_a_change_of_costs_brings_a_trial_at_once_and_the_choice_changes():
     ways = Ways(one=2.0, two=1.0)
     chooser = ways.chooser(trial=2, least=10)
     run(chooser, 6 + 5)  # the workers are chosen, for at least 10 steps before a trial
     assert ways.log[6:] == [2] * 5 and chooser.active == 1
     ways.cost[1] = 4.0  # another program takes a core: the workers wait for it
-    run(chooser, 5 + 3 + 10)  # the trial of one process finds the workers slower now
-    assert ways.log[11:] == [2] * 5 + [1] * 13 and chooser.active == 0
-    assert chooser.describe() == "1 process: 2 processes were 0.50x"
+    # their next step makes their median (1 and 4: 2.5) slower than one process's (2) by
+    # more than MARGIN: a trial of one process at once, which keeps it
+    run(chooser, 1 + 3 + 10)
+    assert ways.log[11:] == [2] + [1] * 13 and chooser.active == 0
+    assert chooser.describe() == "1 process: 2 processes were 0.80x"
     ways.cost[1] = 1.0  # the core is free again
     # a trial of the workers (one process has taken the 10 steps before it: the last trial
     # lost nothing), which keeps them; 10 steps, a trial of one process that loses
     # 3 * 4 * (2 - 1) = 12 s, so the next waits 12 / (2% of 4 s) = 150 steps
     run(chooser, 3 + 10 + 3 + 150)
-    assert ways.log[29:] == [2] * 13 + [1] * 3 + [2] * 150
+    assert ways.log[25:] == [2] * 13 + [1] * 3 + [2] * 150
     assert chooser.active == 1 and chooser.describe() == "2 processes: 2.00x 1 process"
     run(chooser, 1)
     assert ways.log[-1] == 1 and ways.handed == [2, 1, 2, 1, 2, 1]
+    assert chooser.trials == 5
+
+
+def test_a_trial_at_once_comes_only_once_between_planned_ones():
+    """Workers chosen at 1 s an example that then take 3 s: a trial at once finds one
+    process slower still (4 s), and plans the next after 3 * 4 * (4 - 3) / (2% of 3 * 4)
+    = 50 steps. The workers then slow to 5 s, slower than one process was, but are kept
+    until that planned trial, which goes back to one process."""
+    ways = Ways(one=2.0, two=1.0)
+    chooser = ways.chooser(trial=2, least=10)
+    run(chooser, 6)
+    ways.cost = [4.0, 3.0]
+    run(chooser, 2 + 3)
+    assert ways.log[6:] == [2] * 2 + [1] * 3 and chooser.trials == 2 and chooser.active == 1
+    ways.cost[1] = 5.0
+    run(chooser, 50 + 3)
+    assert ways.log[11:] == [2] * 50 + [1] * 3
+    assert chooser.trials == 3 and chooser.active == 0
 
 
 def test_a_step_or_a_hand_over_that_fails_leaves_the_way_in_use():
