@@ -180,9 +180,10 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: O
                 last_epoch = run.epochs + epochs
                 with mnist_display.TrainingDisplay(console, last_epoch, note) as display, \
                         curves.recorder(run) as recorder:
-                    engine = processes.engine(run) + (
-                        "" if processes.workers == 1 and processes.comm is None
-                        else f", {processes.described()}")
+                    def engine() -> str:
+                        return processes.engine(run) + (
+                            "" if processes.workers == 1 and processes.comm is None
+                            else f", {processes.described()}")
                     report = curves.report(run, recorder, engine, last_epoch)
                     listeners = (display, recorder) + ((report,) if report else ())
                     summary = run.train(epochs, Broadcast(*listeners), **sharing)
@@ -259,7 +260,7 @@ class _Curves:
         return (f"cannot write the metrics to {self.metrics_path}: "
                 f"{recorder.failed.strerror or recorder.failed} (the lines stopped there)")
 
-    def report(self, run: TrainingRun, recorder: MetricsRecorder, engine: str,
+    def report(self, run: TrainingRun, recorder: MetricsRecorder, engine: Callable[[], str],
                last_epoch: int) -> Optional[ReportWriter]:
         """The writer of --report's page, if asked for."""
         if self.report_path is None:

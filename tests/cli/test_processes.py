@@ -75,13 +75,13 @@ def test_auto_gives_the_run_of_one_process_and_says_which_it_took(shared_mnist, 
             assert ours["loss"] == pytest.approx(theirs["loss"], rel=1e-9)
             assert ours["test_accuracy"] == theirs["test_accuracy"]
         chose = auto.pop("workers")
-        # an untimed step and 3 timed of one process, a trial of the workers likewise, then
-        # the faster: the slower workers lost 4 * (4 - 1) = 12 s, so the next trial would
-        # wait 12 / 2% = 600 steps; the faster lost nothing: one process is tried after
-        # 10 steps, loses 4 * (1 - 0.25) = 3 s, and the next would wait 600 steps
+        # an untimed step and 5 timed of one process, a trial of the workers likewise, then
+        # the faster: the slower workers lost 6 * (4 - 1) = 18 s, so the next trial would
+        # wait 18 / 2% = 900 steps; the faster lost nothing: one process is tried after
+        # 10 steps, loses 6 * (1 - 0.25) = 4.5 s, and the next would wait 900 steps
         assert chose == {"processes": processes, "speedup": pytest.approx(1 / factor),
                          "trials": 2 if processes == 2 else 1,
-                         "steps": {"1": 8, "2": 92} if processes == 2 else {"1": 96, "2": 4}}
+                         "steps": {"1": 12, "2": 88} if processes == 2 else {"1": 94, "2": 6}}
         shown = run("--data-dir", str(shared_mnist), *ARGS, "--workers", "auto")
         assert shown.exit_code == 0
         summary = f"workers: auto ({processes} process{'es' if processes == 2 else ''}: "
