@@ -13,12 +13,12 @@ first is not timed: it may compile code, or find cold caches), then keeps the wa
 lower median time per example: the second only if it is faster by MARGIN, so that a tie goes
 to the safe way. The first trial comes once the first way has its ``trial`` times.
 
-The next trial comes after enough steps that the time a trial lost (the slower way's steps
-and both hand-overs, beyond what the faster way would have taken) is at most ``budget`` of
-the time of the steps between trials (and never fewer than ``least`` steps). Once between two
-planned trials, one comes at once if the chosen way's latest ``trial`` times are slower by
-MARGIN than the other way's in the last trial (a load came, or that trial was unlucky). So a
-run loses at most twice ``budget`` to trials once its first has ended.
+No trial comes before the time the last one lost (the slower way's steps and both
+hand-overs, beyond what the faster way would have taken) is at most ``budget`` of the time
+of the steps since: so a run loses at most that share to trials once its first has ended.
+Then one comes as soon as the chosen way's latest ``trial`` times are slower by MARGIN than
+the other way's in the last trial (a load came, or that trial was unlucky), and at the
+latest after ``least`` steps (a load may have gone).
 """
 from __future__ import annotations
 
@@ -67,13 +67,12 @@ class FasterStep:
         self.fresh = True               # the active way's next step is its first: not timed
         self.trying = 0                 # steps of a trial still to take (0: none under way)
         self.until_trial = 1 + trial    # steps of the chosen way before the next trial
-        self.lost = 0.0                 # seconds a trial under way has taken, hand-overs too
-        self.lost_examples = 0
+        self.trial_seconds = 0.0        # that a trial under way has taken, hand-overs too
+        self.trial_examples = 0
         self.speedup: Optional[float] = None  # the second way's speed / the first's, last measured
         self.trials = self.switches = 0
         self.since_trial = 0            # timed steps since the last trial ended
-        self.early_trial = False        # a trial may come before the planned one
-        self.early = False              # the trial under way came so
+        self.earliest = 1 << 62         # of them, before a trial may come (none before the first)
         self.steps_by = [0, 0]          # steps each way took
 
     @property
@@ -93,7 +92,7 @@ class FasterStep:
 
     def __call__(self, batch: Sequence[int]) -> Tuple[float, int]:
         if not self.trying and self.until_trial <= 0:
-            self.lost, self.lost_examples = 0.0, 0
+            self.trial_seconds, self.trial_examples = 0.0, 0
             self._switch(1 - self.chosen)
             self.trying = 1 + self.trial
             self.trials += 1
@@ -108,23 +107,21 @@ class FasterStep:
         self.fresh = False
         if not self.trying:
             self.until_trial -= 1
-            if self.early_trial and self._slower_than_measured():
-                self.until_trial, self.early_trial, self.early = 0, False, True
+            if self.since_trial >= self.earliest and self._slower_than_measured():
+                self.until_trial = 0
             return result
-        self.lost += seconds
-        self.lost_examples += len(batch)
+        self.trial_seconds += seconds
+        self.trial_examples += len(batch)
         self.trying -= 1
         if not self.trying:
             self._decide(len(batch))
         return result
 
     def _slower_than_measured(self) -> bool:
-        """Whether the chosen way's latest ``trial`` steps, all since the last trial, are
-        slower by MARGIN than the other way was in it (a load came, or the trial was
-        unlucky): then the next trial comes now, once between two planned ones."""
+        """Whether the chosen way's latest ``trial`` steps are slower by MARGIN than the
+        other way was in the last trial."""
         way, other = self.ways[self.chosen], self.ways[1 - self.chosen]
-        return (self.since_trial >= self.trial and bool(other.times)
-                and statistics.median(way.times) > MARGIN * statistics.median(other.times))
+        return statistics.median(way.times) > MARGIN * statistics.median(other.times)
 
     def _decide(self, batch_size: int) -> None:
         """The trial's end: keep the faster way, and plan the next trial (see the module
@@ -136,15 +133,15 @@ class FasterStep:
             self._switch(faster)
         self.chosen = faster
         best = min(first, second)
-        lost = self.lost - self.lost_examples * best
-        self.until_trial = max(self.least,
-                               math.ceil(lost / (self.budget * best * batch_size)))
-        self.since_trial, self.early_trial = 0, not self.early
-        self.early = False
+        lost = self.trial_seconds - self.trial_examples * best
+        within_budget = math.ceil(lost / (self.budget * best * batch_size))
+        self.earliest = max(self.trial, within_budget)  # all its times since, too
+        self.until_trial = max(self.least, within_budget)
+        self.since_trial = 0
 
     def _switch(self, to: int) -> None:
         start = self.clock()
         self.ways[to].take_over()  # if it fails, the way in use stays the one that was
-        self.lost += self.clock() - start
+        self.trial_seconds += self.clock() - start
         self.active, self.fresh = to, True
         self.switches += 1

@@ -95,20 +95,20 @@ def test_a_change_of_costs_brings_a_trial_at_once_and_the_choice_changes():
     assert chooser.trials == 5
 
 
-def test_a_trial_at_once_comes_only_once_between_planned_ones():
-    """Workers chosen at 1 s an example that then take 3 s: a trial at once finds one
-    process slower still (4 s), and plans the next after 3 * 4 * (4 - 3) / (2% of 3 * 4)
-    = 50 steps. The workers then slow to 5 s, slower than one process was, but are kept
-    until that planned trial, which goes back to one process."""
+def test_no_trial_comes_before_the_last_one_is_paid_for():
+    """One process tried and left at 2 s an example beside the workers' 1 s: that trial
+    lost 3 * 4 * (2 - 1) = 12 s, 2% of 150 of the workers' 4 s steps. The workers then
+    slow to 3 s, slower than one process was: its trial comes after 150 timed steps of the
+    workers (and their first, untimed), not at once (nor at the 1000 steps ``least``
+    allows)."""
     ways = Ways(one=2.0, two=1.0)
-    chooser = ways.chooser(trial=2, least=10)
-    run(chooser, 6)
-    ways.cost = [4.0, 3.0]
-    run(chooser, 2 + 3)
-    assert ways.log[6:] == [2] * 2 + [1] * 3 and chooser.trials == 2 and chooser.active == 1
-    ways.cost[1] = 5.0
-    run(chooser, 50 + 3)
-    assert ways.log[11:] == [2] * 50 + [1] * 3
+    chooser = ways.chooser(trial=2, least=1000)
+    run(chooser, 6 + 1000 + 3)  # the first trial lost nothing; the second, of one process, 12 s
+    assert ways.log[1006:] == [1] * 3 and chooser.trials == 2 and chooser.active == 1
+    run(chooser, 10)
+    ways.cost[1] = 3.0
+    run(chooser, 141 + 3)
+    assert ways.log[1009:] == [2] * 151 + [1] * 3
     assert chooser.trials == 3 and chooser.active == 0
 
 
