@@ -54,7 +54,8 @@ class WorkerCount(click.ParamType):
             self.fail(f"{number} is not a whole number >= 1", param, ctx)
         if number > MAX_WORKERS:
             self.fail(f"{number} is more than {MAX_WORKERS} processes (this machine has "
-                      f"{cores()} cores: 'auto' measures one process against one per core)", param, ctx)
+                      f"{cores()} cores: 'auto' measures one process against one per core)",
+                      param, ctx)
         return number
 
 
@@ -105,8 +106,8 @@ class Processes:
             return f"{self.comm.Get_size()} MPI ranks"
         if self.workers != AUTO:
             return f"{self.workers} process{'es' if self.workers != 1 else ''}"
-        if self.chooser is None:
-            return "auto (1 process: 1 core)"
+        if self.chooser is None:  # nothing to share the batches with, or nothing to share
+            return f"auto (1 process: {'1 core' if cores() < 2 else 'batches of 1'})"
         return f"auto ({self.chooser.describe()})"
 
     def auto_report(self) -> Optional[Dict[str, Any]]:

@@ -757,7 +757,9 @@ def test_an_mnist_file_that_is_a_folder_is_named_as_one(tmp_path):
 
 def test_workers_auto_on_one_core_trains_in_one_process_and_says_so(shared_mnist, monkeypatch):
     import scalargrad.train.sharing as sharing_module
-    monkeypatch.setattr(sharing_module, "cores", lambda: 1)
+    import scalargrad_cli.processes as processes_module
+    for module in (sharing_module, processes_module):
+        monkeypatch.setattr(module, "cores", lambda: 1)
     args = ("--limit", "400", "--batch-size", "8", "--seed", "5")
     auto = run_json(shared_mnist, *args, "--workers", "auto")
     assert auto.pop("workers") == {"processes": 1, "speedup": None, "trials": 0, "steps": None}
