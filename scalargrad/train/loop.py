@@ -347,7 +347,8 @@ class TrainingRun:
                 f"the run's {schedule.kind} schedule was planned over {planned} "
                 f"epoch{'s' if planned != 1 else ''} and its rate is 0 after them: "
                 + (f"at most {left} more can be trained" if left > 0
-                   else "the run has trained them all"))
+                   else "the run has trained them all")
+                + " (--load the file to train its weights on, in a run with a plan of its own)")
 
     def rate(self, steps: int) -> Optional[float]:
         """The learning rate of the step after ``steps`` steps: the schedule's (None before
