@@ -12,7 +12,7 @@ import contextlib
 import sys
 import time
 from types import TracebackType
-from typing import Iterator, List, Optional, Sequence, Type, cast
+from typing import Callable, Iterator, List, Optional, Sequence, Type, cast
 
 from rich.columns import Columns
 from rich.console import Console, Group
@@ -54,10 +54,12 @@ def phase(console: Console, label: str) -> Iterator[None]:
 class TrainingDisplay(Callbacks):
     """Progress and a table row for each epoch that ends, while the run trains (use it as
     a context manager); see the module docstring. ``last_epoch`` is the number of the
-    last epoch the run will train."""
+    last epoch the run will train; ``note()``, if given, says how the steps are taken now
+    (--workers auto's choice), shown in the progress lines off a terminal."""
 
-    def __init__(self, console: Console, last_epoch: int) -> None:
-        self.console, self.last_epoch = console, last_epoch
+    def __init__(self, console: Console, last_epoch: int,
+                 note: Optional[Callable[[], str]] = None) -> None:
+        self.console, self.last_epoch, self.note = console, last_epoch, note
         self.table = epoch_table()
         self.live: Optional[Live] = None
         # 68 columns and the bar: fits 80 columns, a wider bar on wider terminals
@@ -115,7 +117,8 @@ class TrainingDisplay(Callbacks):
                     + (self.last_epoch - self.epoch) * self.total) / max(speed, 1e-9)
             self._line(f"epoch {self.epoch}/{self.last_epoch}: {report.examples:,}/"
                        f"{self.total:,} examples, loss {report.loss:.4f}, "
-                       f"{speed:,.0f} examples/s, {duration(left)} left")
+                       f"{speed:,.0f} examples/s, {duration(left)} left"
+                       + (f", workers: {self.note()}" if self.note is not None else ""))
             if finished:
                 self._line(f"epoch {self.epoch}/{self.last_epoch}: evaluating on the test set")
 
@@ -179,9 +182,11 @@ def misclassified(labels: Sequence[int], predictions: Sequence[int]) -> List[int
 
 
 def show_summary(console: Console, summary: Summary, labels: Sequence[int], wrong: Sequence[int],
-                 digits: Sequence[Sequence[float]], side: int, saved_to: Optional[str]) -> None:
+                 digits: Sequence[Sequence[float]], side: int, saved_to: Optional[str],
+                 workers: Optional[str] = None) -> None:
     """The confusion matrix, the misclassified digits (``digits`` are the pixels of the test
-    examples ``wrong``, side x side) and a closing line."""
+    examples ``wrong``, side x side) and a closing line; ``workers``, if given, says how
+    --workers auto trained (Processes.described)."""
     predictions = summary.predictions
     console.print()
     console.print(confusion_table(confusion_matrix(labels, predictions)))
@@ -196,6 +201,8 @@ def show_summary(console: Console, summary: Summary, labels: Sequence[int], wron
                   f"{summary.seconds:.1f} s"
                   + (f" ({speed:,.0f} examples/s)" if speed else "")
                   + (" [yellow]interrupted[/]" if summary.interrupted else ""))
+    if workers is not None:
+        console.print(f"workers: {workers}", markup=False)
     if saved_to:
         console.print(f"model saved to {saved_to}"
                       + (f" (--resume {saved_to} to go on)" if summary.interrupted else ""))

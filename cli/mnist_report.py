@@ -2,7 +2,7 @@
 each epoch while the run trains and once more at its end, atomically each time."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from scalargrad.output_file import write_atomically
 from scalargrad.train import mnist
@@ -16,17 +16,19 @@ SIDE = 14          # at 14x14, whatever size was trained on
 
 class ReportWriter(Callbacks):
     """Writes the report at each epoch's end (listen after the recorder, whose steps it
-    shows). A failure to write is kept for the end, and does not stop the run."""
+    shows). A failure to write is kept for the end, and does not stop the run. ``engine()``
+    says how the gradients are computed, as each page is written (--workers auto may
+    change it)."""
 
-    def __init__(self, path: str, run: TrainingRun, recorder: MetricsRecorder, engine: str,
-                 last_epoch: int) -> None:
+    def __init__(self, path: str, run: TrainingRun, recorder: MetricsRecorder,
+                 engine: Callable[[], str], last_epoch: int) -> None:
         self.path, self.run, self.recorder = path, run, recorder
         self.engine, self.last_epoch = engine, last_epoch
         self.error: Optional[str] = None
 
     def _write(self, outcome: Optional[training_report.Outcome]) -> None:
         run = self.run
-        so_far = training_report.RunSoFar(run.settings, self.engine, self.last_epoch,
+        so_far = training_report.RunSoFar(run.settings, self.engine(), self.last_epoch,
                                           list(run.history), self.recorder.steps.items(),
                                           len(run.data.train_rows), outcome)
         try:

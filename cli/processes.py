@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import traceback
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 import click
 
@@ -23,7 +23,8 @@ from scalargrad.train.distributed import world
 from scalargrad.train.gradient import engine_used
 from scalargrad.train.loop import TrainingRun
 from scalargrad.train.parallel import cores
-from scalargrad.train.sharing import sharing
+from scalargrad.train.choice import FasterStep
+from scalargrad.train.sharing import AUTO, sharing
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Failure, failure_for
 
@@ -33,16 +34,17 @@ MAX_WORKERS = 256  # more processes than this on one machine is a mistake, and f
 
 
 class WorkerCount(click.ParamType):
-    """A whole number from 1 to MAX_WORKERS, or 'auto' for one per core."""
+    """A whole number from 1 to MAX_WORKERS, or 'auto': the faster, measured while the run
+    trains, of one process and one per core (scalargrad.train.sharing)."""
 
     name = "N|auto"
 
     def convert(self, value: Any, param: Optional[click.Parameter],
-                ctx: Optional[click.Context]) -> int:
+                ctx: Optional[click.Context]) -> Union[int, str]:
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif str(value).strip().lower() == "auto":
-            return cores()
+        elif str(value).strip().lower() == AUTO:
+            return AUTO
         else:
             try:
                 number = int(str(value))
@@ -52,14 +54,16 @@ class WorkerCount(click.ParamType):
             self.fail(f"{number} is not a whole number >= 1", param, ctx)
         if number > MAX_WORKERS:
             self.fail(f"{number} is more than {MAX_WORKERS} processes (this machine has "
-                      f"{cores()} cores: 'auto' starts one per core)", param, ctx)
+                      f"{cores()} cores: 'auto' measures one process against one per core)",
+                      param, ctx)
         return number
 
 
 class Processes:
     """One process (workers 1), shared-memory workers on this machine, or an MPI rank."""
 
-    def __init__(self, workers: int, distributed: bool, compiled: bool = True) -> None:
+    def __init__(self, workers: Union[int, str], distributed: bool,
+                 compiled: bool = True) -> None:
         if distributed and workers != 1:
             raise click.UsageError("--distributed runs one process per MPI rank: give "
                                    "--workers to one or the other, not both")
@@ -68,6 +72,7 @@ class Processes:
         self.comm = world() if distributed else None
         self.root = self.comm is None or self.comm.Get_rank() == 0
         self.together = False  # every rank is known to be leaving at the same point
+        self.chooser: Optional[FasterStep] = None  # with --workers auto, while it trains
 
     def agree(self, prepare: Callable[[], Any]) -> Any:
         """prepare()'s result; under MPI, once every rank has prepared, the first rank's
@@ -94,12 +99,37 @@ class Processes:
         """How the gradients are computed: "compiled" code, or the "recording" engine."""
         return engine_used(run.settings.mode, self.asked)
 
+    def described(self) -> str:
+        """By how many processes: ``2 processes``, ``auto (1 process: 2 processes were
+        0.60x)``; once training has started, for --workers auto."""
+        if self.comm is not None:
+            return f"{self.comm.Get_size()} MPI ranks"
+        if self.workers != AUTO:
+            return f"{self.workers} process{'es' if self.workers != 1 else ''}"
+        if self.chooser is None:  # nothing to share the batches with, or nothing to share
+            return f"auto (1 process: {'1 core' if cores() < 2 else 'batches of 1'})"
+        return f"auto ({self.chooser.describe()})"
+
+    def auto_report(self) -> Optional[Dict[str, Any]]:
+        """What --workers auto chose and measured, for --json (None without it)."""
+        if self.workers != AUTO:
+            return None
+        chooser = self.chooser
+        if chooser is None:
+            return {"processes": 1, "speedup": None, "trials": 0, "steps": None}
+        return {"processes": chooser.ways[chooser.chosen].processes,
+                "speedup": chooser.speedup, "trials": chooser.trials,
+                "steps": {str(way.processes): steps
+                          for way, steps in zip(chooser.ways, chooser.steps_by)}}
+
     @contextlib.contextmanager
     def training(self, run: TrainingRun,
                  should_stop: Callable[[], bool]) -> Iterator[Dict[str, Any]]:
         """The keyword arguments of run.train that share its work (scalargrad.train.sharing);
         under MPI, every rank is known to leave together once training ends or diverges."""
         with sharing(run, should_stop, self.workers, self.comm, self.asked) as work:
+            if isinstance(work["step"], FasterStep):
+                self.chooser = work["step"]
             if self.comm is None:
                 yield work
                 return

@@ -15,7 +15,7 @@ import json
 import signal
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union, cast
 
 import click
 from rich.console import Console
@@ -40,7 +40,7 @@ from . import interrupt, mnist_display, text_chart
 from .mnist_report import ReportWriter
 from .errors import EXIT_INTERRUPTED, Failure
 from .options import finite
-from .processes import Processes, WorkerCount
+from .processes import AUTO, Processes, WorkerCount
 
 DIGIT_SIDE = 14  # misclassified digits are drawn at 14x14, whatever size was trained on
 MAX_EXAMPLES = 60000
@@ -129,7 +129,8 @@ class _StopRequest:
                    "matrix, misclassified digits, settings and timings; rewritten after "
                    "each epoch, so it shows a run in progress (checked before training).")
 @click.option("--workers", type=WorkerCount(), default="1", show_default=True,
-              help="Processes sharing each batch on this machine ('auto': one per core).")
+              help="Processes sharing each batch on this machine ('auto': one per core or one "
+                   "alone, whichever is faster, measured now and then while training).")
 @click.option("--distributed", is_flag=True,
               help="Share each batch between MPI ranks (under mpiexec or srun); rank 0 "
                    "alone prints and saves.")
@@ -144,7 +145,7 @@ class _StopRequest:
 def train_mnist(ctx: click.Context, epochs: Optional[int], data_dir: Optional[str],
                 save_path: Optional[str], load_path: Optional[str], resume_path: Optional[str],
                 as_json: bool, metrics_path: Optional[str], log_every: int,
-                plot_path: Optional[str], report_path: Optional[str], workers: int,
+                plot_path: Optional[str], report_path: Optional[str], workers: Union[int, str],
                 distributed: bool, force: bool, recording: bool, **options: Any) -> None:
     """Train a classifier of MNIST digits with Scalars, differentiated in reverse mode."""
     processes = Processes(workers, distributed, compiled=not recording)
@@ -171,16 +172,18 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: O
                         options, curves)
     run, test_images, epochs = processes.agree(prepare)
     stop = _StopRequest(console)
+    note = processes.described if processes.workers == AUTO else None
     previous_handler = signal.signal(signal.SIGINT, stop)
     try:
         try:
             with processes.training(run, lambda: stop.requested) as sharing:
                 last_epoch = run.epochs + epochs
-                with mnist_display.TrainingDisplay(console, last_epoch) as display, \
+                with mnist_display.TrainingDisplay(console, last_epoch, note) as display, \
                         curves.recorder(run) as recorder:
-                    engine = processes.engine(run) + (
-                        f", {processes.comm.Get_size()} MPI ranks" if processes.comm is not None
-                        else f", {processes.workers} processes" if processes.workers > 1 else "")
+                    def engine() -> str:
+                        return processes.engine(run) + (
+                            "" if processes.workers == 1 and processes.comm is None
+                            else f", {processes.described()}")
                     report = curves.report(run, recorder, engine, last_epoch)
                     listeners = (display, recorder) + ((report,) if report else ())
                     summary = run.train(epochs, Broadcast(*listeners), **sharing)
@@ -193,7 +196,9 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: O
         if report is not None:
             plot_error = report.finish(summary, test_images) or plot_error
         if as_json and processes.root:
-            click.echo(json.dumps({**summary.to_dict(), "engine": processes.engine(run)},
+            auto = processes.auto_report()
+            click.echo(json.dumps({**summary.to_dict(), "engine": processes.engine(run),
+                                   **({"workers": auto} if auto is not None else {})},
                                   indent=2))
         elif processes.root:
             text_chart.print_panels(console, curves.panels(run, summary, recorder))
@@ -201,7 +206,8 @@ def _train(ctx: click.Context, console: Console, processes: Processes, epochs: O
             wrong = mnist_display.misclassified(labels, summary.predictions)
             digits = mnist.downsample(test_images[wrong], DIGIT_SIDE).tolist() if wrong else []
             mnist_display.show_summary(console, summary, labels, wrong, digits, DIGIT_SIDE,
-                                       None if save_error else save_path)
+                                       None if save_error else save_path,
+                                       note() if note is not None else None)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
     file_error = save_error or plot_error
@@ -254,7 +260,7 @@ class _Curves:
         return (f"cannot write the metrics to {self.metrics_path}: "
                 f"{recorder.failed.strerror or recorder.failed} (the lines stopped there)")
 
-    def report(self, run: TrainingRun, recorder: MetricsRecorder, engine: str,
+    def report(self, run: TrainingRun, recorder: MetricsRecorder, engine: Callable[[], str],
                last_epoch: int) -> Optional[ReportWriter]:
         """The writer of --report's page, if asked for."""
         if self.report_path is None:
@@ -323,7 +329,7 @@ def _prepare(ctx: click.Context, console: Console, epochs: Optional[int],
         epochs = 1 if resume_path else recipe(settings.size, settings.hidden,
                                               settings.optimizer, settings.schedule).epochs
     last = epochs
-    if workers > settings.batch_size:
+    if workers != AUTO and workers > settings.batch_size:
         raise click.UsageError(f"--workers {workers} is more than the {settings.batch_size} "
                                "examples of a batch, which the processes share")
     def check_cost(examples: int) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scalargrad.train.parallel import cores
+from scalargrad.train import sharing as sharing_module
+from scalargrad.train.choice import FasterStep
 from scalargrad_cli.processes import WorkerCount
 from tests.cli.test_train_mnist import one_error_line, press_ctrl_c, run, run_json
 
@@ -47,8 +48,8 @@ def test_ctrl_c_under_workers_saves_a_run_that_resumes_as_if_never_stopped(share
     assert resumed["test_accuracy"] == straight["test_accuracy"]
 
 
-@pytest.mark.parametrize("given, expected", [("1", 1), ("3", 3), ("auto", cores()),
-                                             (" AUTO ", cores()), (4, 4)])
+@pytest.mark.parametrize("given, expected", [("1", 1), ("3", 3), ("auto", "auto"),
+                                             (" AUTO ", "auto"), (4, 4)])
 def test_worker_counts(given, expected):
     assert WorkerCount().convert(given, None, None) == expected
 
@@ -61,6 +62,47 @@ def test_worker_counts(given, expected):
 def test_bad_worker_options_are_one_line_usage_errors(args, words):
     result = run(*args)
     assert result.exit_code == 2 and words in result.output and one_error_line(result)
+
+
+def test_auto_gives_the_run_of_one_process_and_says_which_it_took(shared_mnist, monkeypatch):
+    """Whichever way --workers auto takes (forced here through the ways' measured speed:
+    the workers faster, then slower), the same run; --json and the summary say which."""
+    single = run_json(shared_mnist, *ARGS, "--epochs", "2")
+    for factor, processes in ((0.25, 2), (4.0, 1)):
+        monkeypatch.setattr(sharing_module, "FasterStep", slowed(factor, least=10))
+        auto = run_json(shared_mnist, *ARGS, "--epochs", "2", "--workers", "auto")
+        for ours, theirs in zip(auto["history"], single["history"]):
+            assert ours["loss"] == pytest.approx(theirs["loss"], rel=1e-9)
+            assert ours["test_accuracy"] == theirs["test_accuracy"]
+        chose = auto.pop("workers")
+        # an untimed step and 5 timed of one process, a trial of the workers likewise, then
+        # the faster: the slower workers lost 6 * (4 - 1) = 18 s, so the next trial would
+        # wait 18 / 2% = 900 steps; the faster lost nothing: one process is tried after
+        # 10 steps, loses 6 * (1 - 0.25) = 4.5 s, and the next would wait 900 steps
+        assert chose == {"processes": processes, "speedup": pytest.approx(1 / factor),
+                         "trials": 2 if processes == 2 else 1,
+                         "steps": {"1": 12, "2": 88} if processes == 2 else {"1": 94, "2": 6}}
+        shown = run("--data-dir", str(shared_mnist), *ARGS, "--workers", "auto")
+        assert shown.exit_code == 0
+        summary = f"workers: auto ({processes} process{'es' if processes == 2 else ''}: "
+        assert summary in shown.output
+
+
+def slowed(factor, **how):
+    """A FasterStep on a clock that only steps move: one process's take 1 s, the workers'
+    ``factor`` s."""
+    def choose(first, second):
+        now = [0.0]
+
+        def costing(step, seconds):
+            def timed(batch):
+                result = step(batch)
+                now[0] += seconds
+                return result
+            return timed
+        first.step, second.step = costing(first.step, 1.0), costing(second.step, factor)
+        return FasterStep(first, second, clock=lambda: now[0], **how)
+    return choose
 
 
 def children(pid):

@@ -753,3 +753,21 @@ def test_an_mnist_file_that_is_a_folder_is_named_as_one(tmp_path):
     assert result.exit_code == 2 and one_error_line(result), result.output
     assert f"{tmp_path / 't10k-labels-idx1-ubyte.gz'} is a folder" in result.output
     assert "download" not in result.output
+
+
+def test_workers_auto_on_one_core_trains_in_one_process_and_says_so(shared_mnist, monkeypatch):
+    import scalargrad.train.sharing as sharing_module
+    import scalargrad_cli.processes as processes_module
+    for module in (sharing_module, processes_module):
+        monkeypatch.setattr(module, "cores", lambda: 1)
+    args = ("--limit", "400", "--batch-size", "8", "--seed", "5")
+    auto = run_json(shared_mnist, *args, "--workers", "auto")
+    assert auto.pop("workers") == {"processes": 1, "speedup": None, "trials": 0, "steps": None}
+    single = run_json(shared_mnist, *args)
+    assert auto["history"][0]["loss"] == single["history"][0]["loss"]
+    shown = run("--data-dir", str(shared_mnist), *args, "--workers", "auto")
+    assert shown.exit_code == 0
+    assert "workers: auto (1 process: 1 core)" in shown.output.splitlines()
+    progress = [line for line in shown.output.splitlines() if " examples, loss " in line]
+    assert progress and all(line.endswith(", workers: auto (1 process: 1 core)")
+                            for line in progress)
