@@ -337,55 +337,56 @@ def _differs(value: str, expected: float) -> str:
 def source(form: Form, watched: bool) -> str:
     """The generated source of a variant: value, grad and vjp (see the module's docs)."""
     writer = Writer(form)
+    parts = Parts(writer, watched)
     functions = (value_function, grad_function, vjp_function)
-    return "\n".join(function(writer, watched) + "\n" for function in functions)
+    return "\n".join(function(writer, parts) + "\n" for function in functions)
 
 
-def _parts(writer: Writer, watched: bool) -> Tuple[List[str], str, str, str, str]:
-    """What the three functions share: the head (arguments unpacked, externals read), the
-    signature, and the outputs, the gradient buffers and the scalars' gradients listed."""
-    form = writer.form
-    head = writer.unpack(range(len(form.arguments)), writer.used()) + writer.externals(watched)
-    signature = ", ".join(f"X{i}" if size is not None else writer.argument(i)
-                          for i, size in enumerate(form.arguments))
-    outputs = "".join(writer.show(out) + ", " for out in form.outputs)
-    buffers = "".join(f"G{i}, " for i in form.differentiate if form.arguments[i] is not None)
-    scalars = "".join(f"g_{writer.argument(i)}, " for i in form.differentiate
-                      if form.arguments[i] is None)
-    return head, signature, outputs, buffers, scalars
+class Parts:
+    """What the three functions share, written once: the lines that compute the outputs
+    (arguments unpacked, externals read, the forward equations), the signature, and the
+    outputs, the gradient buffers and the scalars' gradients listed."""
+
+    def __init__(self, writer: Writer, watched: bool) -> None:
+        form = writer.form
+        self.forward = (writer.unpack(range(len(form.arguments)), writer.used())
+                        + writer.externals(watched) + writer.forward())
+        self.signature = ", ".join(f"X{i}" if size is not None else writer.argument(i)
+                                   for i, size in enumerate(form.arguments))
+        self.comma = ", " if self.signature else ""
+        self.outputs = "".join(writer.show(out) + ", " for out in form.outputs)
+        self.buffers = "".join(f"G{i}, " for i in form.differentiate
+                               if form.arguments[i] is not None)
+        self.scalars = "".join(f"g_{writer.argument(i)}, " for i in form.differentiate
+                               if form.arguments[i] is None)
 
 
-def value_function(writer: Writer, watched: bool) -> str:
+def value_function(writer: Writer, parts: Parts) -> str:
     """def value(...): the outputs' values."""
-    head, signature, outputs, _, _ = _parts(writer, watched)
-    return "\n".join(["def value(" + signature + "):", *indent(head + writer.forward()),
-                      f"    return ({outputs})"])
+    return "\n".join(["def value(" + parts.signature + "):", *indent(parts.forward),
+                      f"    return ({parts.outputs})"])
 
 
-def grad_function(writer: Writer, watched: bool) -> str:
+def grad_function(writer: Writer, parts: Parts) -> str:
     """def grad(...): the first output's value and its gradient (lists' into buffers)."""
-    head, signature, _, buffers, scalars = _parts(writer, watched)
     form = writer.form
-    comma = ", " if signature else ""
     first = writer.show(form.outputs[0]) if form.outputs else "None"
     return "\n".join([
-        "def grad(" + signature + comma + buffers + "):",
-        *indent(head + writer.forward() + writer.reverse(lambda j: "1.0", fresh=True)),
-        f"    return {first}, ({scalars})"])
+        "def grad(" + parts.signature + parts.comma + parts.buffers + "):",
+        *indent(parts.forward + writer.reverse(lambda j: "1.0", fresh=True)),
+        f"    return {first}, ({parts.scalars})"])
 
 
-def vjp_function(writer: Writer, watched: bool) -> str:
+def vjp_function(writer: Writer, parts: Parts) -> str:
     """def vjp(...): the outputs' values, and for each seed its vector-Jacobian product."""
-    head, signature, outputs, buffers, scalars = _parts(writer, watched)
-    comma = ", " if signature else ""
     return "\n".join([
-        "def vjp(" + signature + comma + "seeds, buffers):",
-        *indent(head + writer.forward()),
+        "def vjp(" + parts.signature + parts.comma + "seeds, buffers):",
+        *indent(parts.forward),
         "    scalar_gradients = []",
-        "    for seed, (" + buffers + ") in zip(seeds, buffers):",
+        "    for seed, (" + parts.buffers + ") in zip(seeds, buffers):",
         *indent(writer.reverse(lambda j: f"seed[{j}]"), 8),
-        f"        scalar_gradients.append(({scalars}))",
-        f"    return ({outputs}), scalar_gradients"])
+        f"        scalar_gradients.append(({parts.scalars}))",
+        f"    return ({parts.outputs}), scalar_gradients"])
 
 
 def run(text: str, form: Form, watch: Any, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -418,4 +419,5 @@ class Program:
 
     def grad_source(self, label: Callable[[Var], Optional[str]]) -> str:
         """The grad function's source, its Vars named by label where it gives a name."""
-        return grad_function(Writer(self.form, label), self.watch is not None)
+        writer = Writer(self.form, label)
+        return grad_function(writer, Parts(writer, self.watch is not None))
