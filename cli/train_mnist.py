@@ -348,15 +348,8 @@ def _diverged(error: Diverged, run: TrainingRun, save_path: Optional[str]) -> st
     """The error line for a run that diverged, once the run is saved as it stood at its
     last good step (TrainingRun.train rolled it back), if --save was given and there is one."""
     line = f"training diverged: {error}; try a smaller --lr (it was {run.settings.lr:g})"
-    if save_path is None:
-        return line
-    if not error.rolled_back:
-        return f"{line}; no step of this run was good, so nothing was saved"
-    save_error = _save(run, save_path)
-    if save_error is not None:
-        return f"{line}; {save_error}"
-    return (f"{line}; the run as it stood after its last good step ({run.examples:,} "
-            f"examples trained) is saved to {save_path}")
+    return _saved_as_it_stood(line, run, save_path, error.rolled_back, "good",
+                              "no step of this run was good, so nothing was saved")
 
 
 def _check_forward_cost(settings: Settings, examples: int, epochs: int) -> None:
@@ -383,15 +376,24 @@ def _duration(seconds: float) -> str:
 def _saved_after(error: WorkerFailed, run: TrainingRun, save_path: Optional[str]) -> str:
     """The error line for a run that a worker process's failure ended, once the run is
     saved as it stood after its last whole step, if --save was given and that can be done."""
+    return _saved_as_it_stood(
+        str(error), run, save_path, error.recovered, "whole",
+        "it failed while the parameters were updated, so nothing was saved", ": --resume it to go on")
+
+
+def _saved_as_it_stood(line: str, run: TrainingRun, save_path: Optional[str], whole: bool,
+                       last: str, nothing_saved: str, then: str = "") -> str:
+    """line, and what became of --save: the run saved as it stood after its ``last`` step
+    where ``whole`` says there is one (else ``nothing_saved``), or why saving failed."""
     if save_path is None:
-        return str(error)
-    if not error.recovered:
-        return f"{error}; it failed while the parameters were updated, so nothing was saved"
+        return line
+    if not whole:
+        return f"{line}; {nothing_saved}"
     save_error = _save(run, save_path)
     if save_error is not None:
-        return f"{error}; {save_error}"
-    return (f"{error}; the run as it stood after its last whole step ({run.examples:,} "
-            f"examples trained) is saved to {save_path}: --resume it to go on")
+        return f"{line}; {save_error}"
+    return (f"{line}; the run as it stood after its last {last} step ({run.examples:,} "
+            f"examples trained) is saved to {save_path}{then}")
 
 
 def _save(run: TrainingRun, path: str) -> Optional[str]:
