@@ -175,7 +175,7 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
 
     def update(rows_added: int) -> Callable[[], None]:
         """An OptimizerSlice's update over every parameter, summing this many rows."""
-        whole = OptimizerSlice(parameters, 0, count, kind, state)
+        whole = OptimizerSlice(0, count, kind, state)
         return lambda: whole.update(table[:rows_added], memoryview(values), per_worker,
                                     buffers, marks, 0)
 

@@ -204,3 +204,57 @@ def test_check_state_accepts_a_real_state_for_as_many_parameters():
 def test_the_learning_rate_must_be_a_positive_finite_number(lr):
     with pytest.raises(ValueError, match="lr"):
         SGD([Scalar(1.0)], lr=lr)
+
+
+def reference_steps(kind, values, gradients, lr, **hyper):
+    """The formulas of the module docstring, one parameter at a time (plain loops over
+    floats): what both step and step_values must give, bit for bit."""
+    values, m, v = list(values), [0.0] * len(values), [0.0] * len(values)
+    for t, grads in enumerate(gradients, 1):
+        for i, g in enumerate(grads):
+            if kind is SGD:
+                g = g + hyper.get("weight_decay", 0.0) * values[i]
+                if hyper.get("momentum", 0.0):
+                    g = m[i] = hyper["momentum"] * m[i] + g
+                values[i] = values[i] - lr * g
+            else:
+                b1, b2 = 0.9, 0.999
+                m[i] = b1 * m[i] + (1.0 - b1) * g
+                v[i] = b2 * v[i] + (1.0 - b2) * g * g
+                values[i] -= lr * (m[i] / (1.0 - b1 ** t)) / (math.sqrt(v[i] / (1.0 - b2 ** t)) + 1e-8)
+    return values
+
+
+@pytest.mark.parametrize("kind, hyper", [(SGD, {}), (SGD, {"momentum": 0.9}),
+                                         (SGD, {"momentum": 0.5, "weight_decay": 0.01}),
+                                         (Adam, {})])
+def test_steps_on_scalars_and_on_floats_follow_the_formulas_bit_for_bit(kind, hyper):
+    import random
+    rng = random.Random(7)
+    start = [rng.uniform(-2, 2) for _ in range(50)]
+    gradients = [[rng.gauss(0, 1) for _ in range(50)] for _ in range(6)]
+    truth = reference_steps(kind, start, gradients, 0.05, **hyper)
+    parameters = [Scalar(x) for x in start]
+    on_scalars = kind(parameters, lr=0.05, **hyper)
+    on_floats = kind(50, lr=0.05, **hyper)
+    floats = start
+    for grads in gradients:
+        on_scalars.step(grads)
+        floats = on_floats.step_values(floats, grads)
+    assert values(parameters) == floats == truth
+    assert on_scalars.state_dict() == on_floats.state_dict()
+
+
+def test_an_optimizer_over_floats_holds_no_scalars_and_checks_its_inputs():
+    optimizer = Adam(3, lr=0.1)
+    assert optimizer.parameters == [] and optimizer.size == 3
+    with pytest.raises(TypeError, match="made over 3 values\\): use step_values"):
+        optimizer.step([0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="2 values for 3 parameters"):
+        optimizer.step_values([1.0, 2.0], [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="4 gradients for 3 parameters"):
+        optimizer.step_values([1.0, 2.0, 3.0], [0.0] * 4)
+    with pytest.raises(ValueError, match="must be a whole number >= 0, got -1"):
+        SGD(-1, lr=0.1)
+    assert optimizer.steps == 0  # nothing was taken
+    assert optimizer.step_values([1.0, 2.0, 3.0], [0.0, 1.0, -1.0], lr=0.0) == [1.0, 2.0, 3.0]

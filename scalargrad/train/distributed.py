@@ -172,7 +172,7 @@ class ZeroTraining(_RankTraining):
         kind = type(self.optimizer)
         edges = self.offsets + [len(self.parameters)]
         state = split_state(self.optimizer.state_dict(), kind, edges)[self.rank]
-        return OptimizerSlice(self.parameters, self.lo, self.hi, kind, state)
+        return OptimizerSlice(self.lo, self.hi, kind, state)
 
     def step(self, batch: Sequence[int]) -> Tuple[float, int]:
         """Train on the examples with these indices, with the other ranks (a BatchStep:
@@ -196,14 +196,13 @@ class ZeroTraining(_RankTraining):
         loss = checked_loss(sums[0], len(batch), result.overflow)
         self.comm.Reduce_scatter(array("d", result.gradient), self.gradient_sum,
                                  recvcounts=self.counts, op=self.sum)
-        own = self.own.optimizer  # its step count is the run's
-        update(own, self.gradient_sum, len(batch),
-               None if self.rate is None else self.rate(own.steps))
-        lo, hi, values, parameters = self.lo, self.hi, self.values, self.parameters
-        self.comm.Allgatherv(array("d", [p._value for p in self.own.parameters]),
-                             [values, (self.counts, self.offsets), self.double])
-        set_values(parameters[:lo], values[:lo])  # this rank's own slice holds them already
-        set_values(parameters[hi:], values[hi:])
+        own = self.own  # its step count is the run's
+        new_values = own.step([p._value for p in self.parameters[self.lo:self.hi]],
+                              self.gradient_sum, len(batch),
+                              None if self.rate is None else self.rate(own.optimizer.steps))
+        self.comm.Allgatherv(array("d", new_values),
+                             [self.values, (self.counts, self.offsets), self.double])
+        set_values(self.parameters, self.values)
         return loss, int(sums[1])
 
     def pull(self) -> bool:

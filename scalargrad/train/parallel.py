@@ -4,16 +4,17 @@ the gradients in shared memory.
 ``SharedMemoryTraining`` starts ``workers - 1`` processes (this process is worker 0) and
 gives TrainingRun.train a batch step (and a way to predict, so that each worker evaluates
 a part of the test set too). Each batch is split into one shard per worker
-(scalargrad.train.gradient), and a step has two phases, each ended when every worker has answered
-through its pipe:
+(scalargrad.train.gradient), and a step has two phases, each ended when every worker has
+answered through its pipe:
 
 1. gradients: every worker computes its shard's ShardResult at the shared parameter values
    and writes the gradient into its own row of a shared table; it answers with the shard's
    loss and count correct, and this process checks that the batch's loss is finite.
 2. update: every worker owns a contiguous slice of the parameters. It adds the table's rows
    over its slice, divides by the batch size and steps an optimizer of its own over the
-   slice, writing the new values into the shared parameters. An optimizer updates each
-   parameter from its own gradient and state alone, so slices of one act as the whole.
+   slice, on floats read from and written into the shared parameters (no Scalar is touched:
+   scalargrad.train.slices). An optimizer updates each parameter from its own gradient and
+   state alone, so slices of one act as the whole.
 
 Through the pipes go only a shard's indices and a few numbers per step: nothing that grows
 with the model is pickled. The training examples are copied into shared memory once. The
@@ -134,8 +135,7 @@ class SharedMemoryTraining:
         self.processes: List[multiprocessing.process.BaseProcess] = []
         self.connections: List[Connection] = []
         self._arrays: List[SharedArray] = []
-        parameters = model.parameters()
-        count = len(parameters)
+        count = len(model.parameters())
         self.bounds = [count * k // workers for k in range(workers + 1)]
         try:
             self.values = self._shared("d", count)
@@ -167,8 +167,7 @@ class SharedMemoryTraining:
             self.gradient = make_gradient(model, mode)
             if rows:
                 _warm_up(self.gradient, rows[:1], labels[:1])
-            self.own_slice = OptimizerSlice(parameters, self.bounds[0], self.bounds[1], kind,
-                                            states[0])
+            self.own_slice = OptimizerSlice(self.bounds[0], self.bounds[1], kind, states[0])
             self._start(_WorkerSetup(model, self.gradient, kind, self.values, self.table,
                                      examples, width, shared_labels, self.to_predict,
                                      self.buffers, self.marks), states)
@@ -281,13 +280,13 @@ class SharedMemoryTraining:
         if any(mark not in (self.steps_done, self.steps_done + 1) for mark in marks):
             return False
         state = self.optimizer.state_dict()  # its hyperparameters; the rest is shared
-        kind, parameters = type(self.optimizer), self.model.parameters()
+        kind = type(self.optimizer)
         for k, mark in enumerate(marks):
             if mark == self.steps_done:
                 lo, hi = self.bounds[k], self.bounds[k + 1]
                 own = {**state, "steps": mark,
                        **{key: shared[lo:hi].tolist() for key, shared in self.buffers.items()}}
-                OptimizerSlice(parameters, lo, hi, kind, own).update(
+                OptimizerSlice(lo, hi, kind, own).update(
                     self.table, self.values, batch_size, self.buffers, self.marks, k, lr)
         return True
 
@@ -405,7 +404,7 @@ class SharedMemoryTraining:
             shared[:] = array("d", state[key])
         self.steps_done = state["steps"]
         self.marks[:] = array("q", [self.steps_done] * self.workers)
-        self.own_slice.reload(self.values, self.buffers, self.steps_done)
+        self.own_slice.reload(self.buffers, self.steps_done)
         self._tell([("reload",)] * (self.workers - 1))
         self._answers()
 
@@ -470,9 +469,8 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
     for other in inherited:  # so that EOF reaches the others' pipes when this process ends
         other.close()
     try:
-        model = setup.model  # this process's own copy, forked from the run's
         gradient = setup.gradient  # this process's copy, over its copy of the model
-        own = OptimizerSlice(model.parameters(), bounds[0], bounds[1], setup.kind, state)
+        own = OptimizerSlice(bounds[0], bounds[1], setup.kind, state)
         while True:
             try:
                 _arrived(connection, WORKER_SPIN)
@@ -488,7 +486,7 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))
             elif command[0] == "reload":
-                own.reload(setup.values, setup.buffers, setup.marks[k])
+                own.reload(setup.buffers, setup.marks[k])
                 connection.send(("reloaded",))
             elif command[0] == "predict":
                 connection.send(("predicted", _predict(setup, command[1], command[2])))

@@ -2,8 +2,8 @@
 cut into slices, one per worker (scalargrad.train.parallel).
 
 An optimizer updates each parameter from its own gradient and state alone, so slices of
-one act as the whole: ``OptimizerSlice`` steps parameters lo to hi on the sum of the
-gradient table's rows over that slice, and ``split_state``/``join_states`` cut an
+one act as the whole: ``OptimizerSlice`` steps parameters lo to hi, as floats, on the sum
+of the gradient table's rows over that slice, and ``split_state``/``join_states`` cut an
 optimizer's state into the slices' and put it back together.
 """
 from __future__ import annotations
@@ -13,10 +13,8 @@ from multiprocessing import shared_memory
 from operator import add
 from typing import Any, Dict, List, Optional, Sequence, Type, cast
 
-from ..core.scalar import Scalar
 from ..optim import Optimizer
-from .model import set_values
-from .step import update
+from .step import scaled
 
 
 class SharedArray:
@@ -38,14 +36,21 @@ class SharedArray:
 
 
 class OptimizerSlice:
-    """One worker's part of the update: parameters lo to hi and an optimizer over them."""
+    """One worker's part of the update: values lo to hi of the parameters, and an optimizer
+    over them that holds no Scalars (Optimizer.step_values): the slice reads the values
+    and writes the new ones as floats, wherever they are kept."""
 
-    def __init__(self, parameters: Sequence[Scalar], lo: int, hi: int,
-                 kind: Type[Optimizer], state: Dict[str, Any]) -> None:
+    def __init__(self, lo: int, hi: int, kind: Type[Optimizer], state: Dict[str, Any]) -> None:
         self.lo, self.hi = lo, hi
-        self.parameters = list(parameters[lo:hi])
-        self.optimizer = kind(self.parameters, **{key: state[key] for key in kind.HYPERPARAMETERS})
+        self.optimizer = kind(hi - lo, **{key: state[key] for key in kind.HYPERPARAMETERS})
         self.optimizer.load_state_dict(state)
+
+    def step(self, values: Sequence[float], gradient_sum: Sequence[float], batch_size: int,
+             lr: Optional[float] = None) -> List[float]:
+        """The slice's new values after one step on the gradient of the mean loss of
+        ``batch_size`` examples, given the slice's values and the gradient of their summed
+        loss (step.scaled: divided here, as a whole batch's is)."""
+        return self.optimizer.step_values(values, scaled(gradient_sum, batch_size), lr)
 
     def update(self, table: Sequence[memoryview], values: memoryview, batch_size: int,
                buffers: Dict[str, memoryview], marks: memoryview, k: int,
@@ -59,8 +64,7 @@ class OptimizerSlice:
         total = table[0][lo:hi].tolist()
         for row in table[1:]:
             total = list(map(add, total, row[lo:hi]))
-        update(self.optimizer, total, batch_size, lr)
-        new_values = array("d", [p.value for p in self.parameters])
+        new_values = array("d", self.step(values[lo:hi].tolist(), total, batch_size, lr))
         new_state = {key: array("d", getattr(self.optimizer, key)) for key in buffers}
         marks[k] = -1
         values[lo:hi] = new_values
@@ -68,17 +72,16 @@ class OptimizerSlice:
             shared[lo:hi] = new_state[key]
         marks[k] = self.optimizer.steps
 
-
-    def reload(self, values: memoryview, buffers: Dict[str, memoryview], steps: int) -> None:
-        """Take the slice's parameter values and optimizer state from shared memory again
-        (after the run went back to an earlier step: scalargrad.run's rollback)."""
+    def reload(self, buffers: Dict[str, memoryview], steps: int) -> None:
+        """Take the slice's optimizer state from shared memory again (after the run went
+        back to an earlier step: scalargrad.run's rollback); its values are read from there
+        at each step."""
         lo, hi = self.lo, self.hi
         state = self.optimizer.state_dict()
         state["steps"] = steps
         for key, shared in buffers.items():
             state[key] = shared[lo:hi].tolist()
         self.optimizer.load_state_dict(state)
-        set_values(self.parameters, values[lo:hi].tolist())
 
 
 def split_state(state: Dict[str, Any], kind: Type[Optimizer],

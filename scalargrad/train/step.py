@@ -11,7 +11,7 @@ finite or grew too much (``checked_loss``, ``LossGuard``), a weight that is not 
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import Diverged
 from ..optim import DIVERGENCE_FACTOR, Optimizer
@@ -87,13 +87,19 @@ def _finite(loss: float, overflow: Optional[str] = None) -> float:
     return loss
 
 
+def scaled(gradient_sum: Sequence[float], examples: int) -> List[float]:
+    """The gradient of the mean loss of ``examples`` examples, from the gradient of their
+    summed loss: divided here, once, whoever added it up."""
+    scale = 1.0 / examples
+    return [g * scale for g in gradient_sum]
+
+
 def update(optimizer: Optimizer, gradient_sum: Sequence[float], examples: int,
            lr: Optional[float] = None) -> None:
     """One optimizer step on the gradient of the mean loss of ``examples`` examples, given
-    the gradient of their summed loss (divided here, once, whoever added it up), at the
-    learning rate ``lr`` (None: the optimizer's own)."""
-    scale = 1.0 / examples
-    optimizer.step([g * scale for g in gradient_sum], lr)
+    the gradient of their summed loss (scaled), at the learning rate ``lr`` (None: the
+    optimizer's own)."""
+    optimizer.step(scaled(gradient_sum, examples), lr)
 
 
 def check_weights(values: Iterable[float], examples: int) -> None:
