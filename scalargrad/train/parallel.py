@@ -3,13 +3,15 @@ the gradients in shared memory.
 
 ``SharedMemoryTraining`` starts ``workers - 1`` processes (this process is worker 0) and
 gives TrainingRun.train a batch step (and a way to predict, so that each worker evaluates
-a part of the test set too). Each batch is split into one shard per worker
-(scalargrad.train.gradient), and a step has two phases, each ended when every worker has
+a part of the test set too). Each batch is split into one shard per worker, sized by how
+fast each worker has been (scalargrad.train.balance: a worker slowed down by another program
+gets less of the batch), and a step has two phases, each ended when every worker has
 answered through its pipe:
 
 1. gradients: every worker computes its shard's ShardResult at the shared parameter values
    and writes the gradient into its own row of a shared table; it answers with the shard's
-   loss and count correct, and this process checks that the batch's loss is finite.
+   loss, count correct and how long it took, and this process checks that the batch's loss
+   is finite.
 2. update: every worker owns a contiguous slice of the parameters. It adds the table's rows
    over its slice, divides by the batch size and steps an optimizer of its own over the
    slice, on floats read from and written into the shared parameters (no Scalar is touched:
@@ -46,7 +48,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Ty
 
 from ..errors import InputError, WorkerFailed
 from ..optim import Optimizer
-from .gradient import GradientFactory, ShardGradient, bounds, make_gradient, split
+from .balance import Balance
+from .gradient import GradientFactory, ShardGradient, bounds, make_gradient
 from .model import Classifier, Rows
 from .slices import OptimizerSlice, SharedArray, join_states, split_state
 from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss
@@ -78,7 +81,8 @@ def _warm_up(gradient: ShardGradient, rows: Rows, labels: Sequence[int]) -> None
         gradient(rows, labels)
 
 
-# A worker's answer: ("done", loss_sum, correct, overflow: why or None), ("abandoned",) (a
+# A worker's answer: ("done", loss_sum, correct, overflow: why or None, seconds it took:
+# for balance.Balance), ("abandoned",) (a
 # stop while it computed: see step.GradientPhase), ("failed", why), ("updated",),
 # ("state", its slice's optimizer state), ("reloaded",) or ("predicted", labels).
 Answer = Tuple[Any, ...]
@@ -137,6 +141,7 @@ class SharedMemoryTraining:
         self._arrays: List[SharedArray] = []
         count = len(model.parameters())
         self.bounds = [count * k // workers for k in range(workers + 1)]
+        self.balance = Balance(workers)  # how each batch is cut: by the workers' speeds
         try:
             self.values = self._shared("d", count)
             self.values[:] = array("d", model.values())
@@ -215,7 +220,7 @@ class SharedMemoryTraining:
         """Train on the examples with these indices (a step.BatchStep)."""
         if self.broken is not None:
             raise self.broken
-        shards = split(batch, self.workers)
+        shards = self.balance.split(batch)
         self._tell([("gradient", shard) for shard in shards[1:]])
         GRADIENT_PHASE.others = self._abandon_shards  # a stop meanwhile reaches the workers
         try:
@@ -229,6 +234,8 @@ class SharedMemoryTraining:
             GRADIENT_PHASE.others = None
         if any(answer[0] == "abandoned" for answer in answers):
             raise BatchAbandoned
+        for k, (answer, shard) in enumerate(zip(answers, shards)):
+            self.balance.measured(k, len(shard), answer[4])
         overflow = next((answer[3] for answer in answers if answer[3] is not None), None)
         loss = checked_loss(math.inf if overflow else math.fsum(answer[1] for answer in answers),
                             len(batch), overflow)
@@ -306,9 +313,11 @@ class SharedMemoryTraining:
         return own + [label for answer in self._answers() for label in answer[1]]
 
     def _own_gradient(self, shard: List[int]) -> Answer:
+        started = time.perf_counter()
         result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
         self.table[0][:] = array("d", result.gradient)
-        return ("done", result.loss_sum, result.correct, result.overflow)
+        return ("done", result.loss_sum, result.correct, result.overflow,
+                time.perf_counter() - started)
 
     def _tell(self, commands: Sequence[Tuple[Any, ...]]) -> None:
         """Send worker k the command commands[k - 1]."""
@@ -510,6 +519,7 @@ def _predict(setup: _WorkerSetup, first: int, last: int) -> List[int]:
 
 def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
               shard: List[int]) -> Answer:
+    started = time.perf_counter()
     width, examples = setup.width, setup.examples
     gradient.load(setup.values.tolist())
     rows = [examples[i * width:(i + 1) * width].tolist() for i in shard]
@@ -519,4 +529,5 @@ def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
     except BatchAbandoned:
         return ("abandoned",)
     row[:] = array("d", result.gradient)
-    return ("done", result.loss_sum, result.correct, result.overflow)
+    return ("done", result.loss_sum, result.correct, result.overflow,
+            time.perf_counter() - started)

@@ -264,3 +264,34 @@ def test_workers_must_be_a_whole_number():
     for workers in (0, -1, 2.0, True):
         with pytest.raises(ValueError, match="workers"):
             SharedMemoryTraining.for_run(run, workers)
+
+
+class SlowInWorkers:
+    """A ShardGradient that takes 2 ms more per example in every process but this one (a
+    worker sharing its core with another program), and notes the shard sizes it computes."""
+
+    def __init__(self, model, mode):
+        self.gradient, self.parent, self.sizes = RecordedGradient(model, mode), os.getpid(), []
+
+    def load(self, values):
+        self.gradient.load(values)
+
+    def __call__(self, rows, labels):
+        if os.getpid() != self.parent:
+            time.sleep(0.002 * len(rows))
+        self.sizes.append(len(rows))
+        return self.gradient(rows, labels)
+
+
+def test_a_slow_worker_is_given_less_of_each_batch_and_the_trajectory_stays_the_same():
+    settings = Settings(hidden=8, batch_size=16, seed=3, lr=0.01)
+    single, single_losses = trained(settings, 1)
+    run = TrainingRun(settings, DATA)
+    losses = Losses()
+    with SharedMemoryTraining.for_run(run, 2, SlowInWorkers) as training:
+        run.train(1, losses, lambda: False, step=training.step, predict=training.predict)
+        own = training.gradient.sizes[2:]  # this process's shards, after the warm-up's two
+    assert own[0] == 8  # the first batch is cut evenly: nothing is measured yet
+    assert min(own[-10:]) >= 12  # then the slow worker gets at most a quarter of it
+    assert losses.losses == pytest.approx(single_losses, rel=1e-9)
+    assert_same_run(run, single)
