@@ -90,7 +90,7 @@ class Optimizer:
             _require(_real(lr) and 0 <= lr < math.inf,
                      f"{type(self).__name__}.step: lr must be a finite number >= 0, got {lr!r}")
         self.steps += 1
-        return self._updated(list(map(float, values)), list(map(float, grads)), float(lr))
+        return self._updated(list(values), list(grads), float(lr))
 
     def _updated(self, values: List[float], grads: List[float], lr: float) -> List[float]:
         raise NotImplementedError
