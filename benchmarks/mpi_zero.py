@@ -70,6 +70,10 @@ class TimedGradient:
         finally:
             self.seconds += time.perf_counter() - start
 
+    def at(self, values: Any, rows: Any, labels: Any) -> Any:
+        self.load(values)
+        return self(rows, labels)
+
 
 def rank_main(args: argparse.Namespace) -> None:
     """One rank's part: the ways' steps in turns; rank 0 prints a JSON line per round."""

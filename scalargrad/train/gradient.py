@@ -8,7 +8,9 @@ added. A ``ShardGradient`` is what a process does with its shard: given the para
 values (``load``), it returns the *summed* loss of the examples, how many of them the model
 classifies right, and the gradient of that summed loss, as plain floats in the order of
 ``model.parameters()``. Whoever adds the shards divides by the batch size once
-(scalargrad.train.step).
+(scalargrad.train.step). ``at(values, rows, labels)`` is both in one: the float path of a
+worker, whose parameter values are floats in shared memory; compiled code reads them as
+they are, and no Scalar of the model is touched.
 
 ``RecordedGradient`` records the model's loss with Scalars and differentiates it (reverse or
 forward mode). ``CompiledGradient`` runs code that ``scalargrad.compile`` generated from one
@@ -61,6 +63,10 @@ class ShardGradient(Protocol):
     def __call__(self, rows: Rows, labels: Sequence[int]) -> ShardResult:
         """The summed loss, the count correct and the gradient over these examples."""
 
+    def at(self, values: Sequence[float], rows: Rows, labels: Sequence[int]) -> ShardResult:
+        """The same at these parameter values, which the model may be left holding or not
+        (a worker's copy of it, whose values live elsewhere)."""
+
 
 GradientFactory = Callable[[Classifier, str], ShardGradient]
 """Makes the ShardGradient for a model and a mode ("reverse" or "forward")."""
@@ -94,6 +100,10 @@ class _ModelGradient:
 
     def load(self, values: Sequence[float]) -> None:
         set_values(self.parameters, values)
+
+    def at(self, values: Sequence[float], rows: Rows, labels: Sequence[int]) -> ShardResult:
+        self.load(values)
+        return cast(ShardGradient, self)(rows, labels)
 
 
 class RecordedGradient(_ModelGradient):
@@ -133,7 +143,12 @@ class CompiledGradient(_ModelGradient):
         self.seed = (1.0,) + (0.0,) * model.classes  # the gradient of the loss, not the logits
 
     def __call__(self, rows: Rows, labels: Sequence[int]) -> ShardResult:
-        values = [parameter._value for parameter in self.parameters]
+        return self.at([parameter._value for parameter in self.parameters], rows, labels)
+
+    def at(self, values: Sequence[float], rows: Rows, labels: Sequence[int]) -> ShardResult:
+        """As __call__, at these values (floats, in the order of model.parameters()),
+        without reading or setting a Scalar."""
+        values = values if isinstance(values, list) else list(values)  # as compiled code takes
         gradient = [0.0] * len(values)
         labels = list(reversed(labels))
         examples = [(row, self.targets[label]) for row, label in zip(reversed(rows), labels)]

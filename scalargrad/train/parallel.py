@@ -521,11 +521,10 @@ def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
               shard: List[int]) -> Answer:
     started = time.perf_counter()
     width, examples = setup.width, setup.examples
-    gradient.load(setup.values.tolist())
     rows = [examples[i * width:(i + 1) * width].tolist() for i in shard]
     try:
         with GRADIENT_PHASE:
-            result = gradient(rows, [setup.labels[i] for i in shard])
+            result = gradient.at(setup.values.tolist(), rows, [setup.labels[i] for i in shard])
     except BatchAbandoned:
         return ("abandoned",)
     row[:] = array("d", result.gradient)

@@ -120,6 +120,21 @@ def test_load_sets_the_values_and_leaves_them_in_the_model():
     assert compiled(rows, labels).gradient == pytest.approx(expected.gradient, rel=1e-9, abs=1e-15)
 
 
+@pytest.mark.parametrize("make", [RecordedGradient, CompiledGradient])
+def test_at_takes_the_gradient_at_given_values_and_compiled_code_touches_no_scalar(make):
+    rows, labels = digits(10, seed=6)
+    model, other = Classifier(49, 10, hidden=4, seed=2), Classifier(49, 10, hidden=4, seed=7)
+    values = [p.value for p in other.parameters()]
+    expected = RecordedGradient(other)(rows, labels)  # independent: another model at them
+    before = [p.value for p in model.parameters()]
+    got = make(model).at(values, rows, labels)
+    assert got.loss_sum == pytest.approx(expected.loss_sum, rel=1e-12)
+    assert got.correct == expected.correct
+    assert got.gradient == pytest.approx(expected.gradient, rel=1e-9, abs=1e-15)
+    if make is CompiledGradient:  # the float path: the model's Scalars are left alone
+        assert [p.value for p in model.parameters()] == before
+
+
 def test_forward_mode_records_and_compiled_code_is_reverse_mode_only():
     model = Classifier(49, 10, hidden=3)
     assert isinstance(make_gradient(model, "reverse"), CompiledGradient)  # the default

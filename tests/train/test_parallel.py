@@ -282,6 +282,10 @@ class SlowInWorkers:
         self.sizes.append(len(rows))
         return self.gradient(rows, labels)
 
+    def at(self, values, rows, labels):
+        self.load(values)
+        return self(rows, labels)
+
 
 def test_a_slow_worker_is_given_less_of_each_batch_and_the_trajectory_stays_the_same():
     settings = Settings(hidden=8, batch_size=16, seed=3, lr=0.01)
