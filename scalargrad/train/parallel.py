@@ -156,6 +156,7 @@ class SharedMemoryTraining:
             shared_labels[:] = array("q", labels[:len(shared_rows)])
             self.inputs = model.inputs
             self.to_predict = self._shared("d", model.inputs * predictions if workers > 1 else 0)
+            self.predicting: Optional[Rows] = None  # the rows to_predict holds
             kind = type(optimizer)
             state = optimizer.state_dict()
             # The optimizer's state is shared too: if a worker dies, the state after the last
@@ -305,8 +306,10 @@ class SharedMemoryTraining:
         width = self.inputs
         if self.workers == 1 or len(rows) * width > len(self.to_predict):
             return self.model.predict(rows)
-        for i, row in enumerate(rows):
-            self.to_predict[i * width:(i + 1) * width] = array("d", row)
+        if rows is not self.predicting:  # the test set, evaluated after each epoch: copied once
+            for i, row in enumerate(rows):
+                self.to_predict[i * width:(i + 1) * width] = array("d", row)
+            self.predicting = rows
         parts = bounds(len(rows), self.workers)
         self._tell([("predict", first, last) for first, last in parts[1:]])
         own = self.model.predict(rows[:parts[0][1]])

@@ -116,6 +116,10 @@ def test_workers_predict_their_part_of_the_rows_with_the_latest_parameters():
         assert training.predict(DATA.test_rows[:2]) == alone[:2]  # some workers get none
         too_many = DATA.train_rows[:41]  # more than there is room for: this process predicts
         assert training.predict(too_many) == run.model.predict(too_many)
+        others = DATA.train_rows[40:80]  # other rows of the same length: copied in their turn
+        assert training.predict(others) == run.model.predict(others) != shared
+        training.step(list(range(80, 88)))  # the same rows again, at new parameter values
+        assert training.predict(DATA.test_rows) == run.model.predict(DATA.test_rows)
 
 
 def test_a_killed_worker_stops_the_run_with_a_clear_error_and_leaves_nothing_behind():
