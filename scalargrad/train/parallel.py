@@ -317,7 +317,8 @@ class SharedMemoryTraining:
 
     def _own_gradient(self, shard: List[int]) -> Answer:
         started = time.perf_counter()
-        result = self.gradient([self.rows[i] for i in shard], [self.labels[i] for i in shard])
+        result = self.gradient.at(self.values.tolist(), [self.rows[i] for i in shard],
+                                  [self.labels[i] for i in shard])
         self.table[0][:] = array("d", result.gradient)
         return ("done", result.loss_sum, result.correct, result.overflow,
                 time.perf_counter() - started)
