@@ -32,6 +32,7 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
+from ..core.scalar import cycle_collector_paused
 from ..errors import InputError
 from ..optim import Optimizer
 from .gradient import GradientFactory, ShardResult, bounds, make_gradient
@@ -70,6 +71,15 @@ class _RankTraining:
         parts = self.comm.allgather(self.model.predict(rows[first:last]))
         return [label for part in parts for label in part]
 
+    def step(self, batch: Sequence[int]) -> Tuple[float, int]:
+        """Train on the examples with these indices, with the other ranks (a BatchStep:
+        every rank must call it with the same batch)."""
+        with cycle_collector_paused():  # a step makes lists of P floats, and no cycle
+            return self._step(batch)
+
+    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
+        raise NotImplementedError
+
     def agreed(self, should_stop: Callable[[], bool]) -> Callable[[], bool]:
         """A should_stop for TrainingRun.train that is true on every rank as soon as it is
         true on one: ranks ask it at the same points of the loop, and leave it together."""
@@ -104,9 +114,7 @@ class AllreduceTraining(_RankTraining):
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels, comm,
                    run.settings.mode, make_gradient, run.rate)
 
-    def step(self, batch: Sequence[int]) -> Tuple[float, int]:
-        """Train on the examples with these indices, with the other ranks (a BatchStep:
-        every rank must call it with the same batch)."""
+    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
         first, last = bounds(len(batch), self.size)[self.rank]
         shard = batch[first:last]
         abandoned = 0.0
@@ -174,9 +182,7 @@ class ZeroTraining(_RankTraining):
         state = split_state(self.optimizer.state_dict(), kind, edges)[self.rank]
         return OptimizerSlice(self.lo, self.hi, kind, state)
 
-    def step(self, batch: Sequence[int]) -> Tuple[float, int]:
-        """Train on the examples with these indices, with the other ranks (a BatchStep:
-        every rank must call it with the same batch)."""
+    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
         first, last = bounds(len(batch), self.size)[self.rank]
         shard = batch[first:last]
         flags, sums = self.flags, self.flag_sums

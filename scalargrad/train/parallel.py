@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type
 
+from ..core.scalar import cycle_collector_paused
 from ..errors import InputError, WorkerFailed
 from ..optim import Optimizer
 from .balance import Balance
@@ -221,6 +222,10 @@ class SharedMemoryTraining:
         """Train on the examples with these indices (a step.BatchStep)."""
         if self.broken is not None:
             raise self.broken
+        with cycle_collector_paused():  # a step makes lists of P floats, and no cycle
+            return self._step(batch)
+
+    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
         shards = self.balance.split(batch)
         self._tell([("gradient", shard) for shard in shards[1:]])
         GRADIENT_PHASE.others = self._abandon_shards  # a stop meanwhile reaches the workers
@@ -491,10 +496,13 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
             except EOFError:
                 return
             if command[0] == "gradient":
-                connection.send(_gradient(setup, gradient, setup.table[k], command[1]))
+                with cycle_collector_paused():
+                    answer = _gradient(setup, gradient, setup.table[k], command[1])
+                connection.send(answer)
             elif command[0] == "update":
-                own.update(setup.table, setup.values, command[1], setup.buffers, setup.marks, k,
-                           command[2])
+                with cycle_collector_paused():
+                    own.update(setup.table, setup.values, command[1], setup.buffers,
+                               setup.marks, k, command[2])
                 connection.send(("updated",))
             elif command[0] == "state":
                 connection.send(("state", own.optimizer.state_dict()))

@@ -63,7 +63,7 @@ class OptimizerSlice:
         lo, hi = self.lo, self.hi
         # the rows added in order, the last addition and step.scaled's division in one pass
         scale = 1.0 / batch_size
-        total = table[0][lo:hi].tolist()
+        total: List[float] = cast(List[float], table[0][lo:hi].tolist())  # (typed as ints)
         for row in table[1:-1]:
             total = list(map(add, total, row[lo:hi]))
         if len(table) > 1:

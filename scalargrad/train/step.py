@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
+from ..core.scalar import cycle_collector_paused
 from ..errors import Diverged
 from ..optim import DIVERGENCE_FACTOR, Optimizer
 from .gradient import DEFAULT_ENGINE, ShardGradient, make_gradient
@@ -137,11 +138,12 @@ def step_with(gradient: ShardGradient, optimizer: Optimizer, rows: Rows,
     (by default the optimizer's own). The gradient is taken at the model's values, which
     the optimizer sets."""
     def step(batch: Sequence[int]) -> Tuple[float, int]:
-        with GRADIENT_PHASE:
-            result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
-        loss = checked_loss(result.loss_sum, len(batch), result.overflow)
-        update(optimizer, result.gradient, len(batch),
-               None if rate is None else rate(optimizer.steps))
+        with cycle_collector_paused():  # a step makes lists of P floats, and no cycle
+            with GRADIENT_PHASE:
+                result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
+            loss = checked_loss(result.loss_sum, len(batch), result.overflow)
+            update(optimizer, result.gradient, len(batch),
+                   None if rate is None else rate(optimizer.steps))
         return loss, result.correct
     return step
 
