@@ -23,15 +23,17 @@ pieces handed out as workers become free (PIECES_TRIED: tried, and taken back, a
 call's fixed cost made it slower). The busiest worker computes q = ceil(K / N) of them, of
 up to k = ceil(B / K) examples each, and a step takes
 
-    T(N, B) = (q+1) (N-1) m + 2 P l + q s(k) + q P w + P (K-1)/N a + (P/N) u
+    T(N, B) = (q+1) (N-1) m + P (r + l) + q s(k) + q P w + P (K-1)/N a + (P/N) u
 
 m: a command and its answer through a pipe (the coordinator sends each other worker its
-pieces one at a time, then the update); l: loading one value into a Scalar (each worker
-before its first piece, the coordinator again after the update); s(k): a piece of k
-examples, measured for each k (a call of the gradient has a cost whatever its size); w:
-writing one gradient entry into the piece's row of shared memory; a: adding one more
-row's entry (each worker sums the K rows over its slice); u: the optimizer's update of
-one parameter with sharing its new value and state (split by slices). The prediction
+pieces one at a time, then the update); r: reading one shared value into the list a
+worker's gradient is taken at (the float path: ShardGradient.at); l: loading one value
+into the first process's Scalars after the update (its model, for evaluations and saving;
+a read included); s(k): a piece of k examples at given values, measured for each k (a call
+of the gradient has a cost whatever its size); w: writing one gradient entry into the
+piece's row of shared memory; a: adding one more row's entry (each worker sums the K rows
+over its slice); u: the optimizer's update of one parameter, on floats, with sharing its
+new value and state (split by slices). The prediction
 with p = 3 is printed beside the one with p = 1. T(1, B)
 is one process's whole step, measured as a whole. The predictions:
 
@@ -167,7 +169,8 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
     optimizer = make_optimizer("adam", parameters, 0.001)
     gradient = make_gradient(model, "reverse")
     values = array("d", [p.value for p in parameters])
-    result = gradient(rows[:per_worker], labels[:per_worker])
+    at = values.tolist()  # what a worker's gradient is taken at
+    result = gradient.at(at, rows[:per_worker], labels[:per_worker])
     table = [memoryview(array("d", result.gradient)) for _ in range(2)]
     kind, state = type(optimizer), optimizer.state_dict()
     buffers = {key: memoryview(array("d", state[key])) for key in kind.BUFFERS}
@@ -185,7 +188,8 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
     for batch in sorted({*batches, per_worker}):  # one process's whole step
         costs[f"one_process_step {batch}"] = best_seconds(partial(plain, list(range(batch))))
     for k in sizes:  # a shard of k examples (it has a cost besides its examples')
-        costs[f"shard {k}"] = best_seconds(partial(gradient, rows[:k], labels[:k]))
+        costs[f"shard {k}"] = best_seconds(partial(gradient.at, at, rows[:k], labels[:k]))
+    costs["read"] = best_seconds(values.tolist) / count
     costs["load"] = best_seconds(lambda: gradient.load(values.tolist())) / count
     costs["write"] = best_seconds(lambda: array("d", result.gradient)) / count
     one_row = best_seconds(update(1)) / count
@@ -217,7 +221,7 @@ def step_terms(costs: Dict[str, float], workers: int, batch_size: int,
     count, n = costs["parameters"], workers
     total, taken, size = pieces(n, batch_size, per_worker)
     return {"messages": (taken + 1) * (n - 1) * costs["message"],
-            "loads": 2 * count * costs["load"], "pieces": taken * costs[f"shard {size}"],
+            "loads": count * (costs["read"] + costs["load"]), "pieces": taken * costs[f"shard {size}"],
             "writes": taken * count * costs["write"],
             "additions": count * (total - 1) / n * costs["add"],
             "update": count / n * costs["update"]}
