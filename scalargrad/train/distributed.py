@@ -32,13 +32,12 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
-from ..core.scalar import cycle_collector_paused
 from ..errors import InputError
 from ..optim import Optimizer
 from .gradient import GradientFactory, ShardResult, bounds, make_gradient
 from .model import Classifier, Rows, set_values
 from .slices import OptimizerSlice, split_state
-from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, update
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, rate_at, update
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -70,15 +69,6 @@ class _RankTraining:
         first, last = bounds(len(rows), self.size)[self.rank]
         parts = self.comm.allgather(self.model.predict(rows[first:last]))
         return [label for part in parts for label in part]
-
-    def step(self, batch: Sequence[int]) -> Tuple[float, int]:
-        """Train on the examples with these indices, with the other ranks (a BatchStep:
-        every rank must call it with the same batch)."""
-        with cycle_collector_paused():  # a step makes lists of P floats, and no cycle
-            return self._step(batch)
-
-    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
-        raise NotImplementedError
 
     def agreed(self, should_stop: Callable[[], bool]) -> Callable[[], bool]:
         """A should_stop for TrainingRun.train that is true on every rank as soon as it is
@@ -114,7 +104,9 @@ class AllreduceTraining(_RankTraining):
         return cls(run.model, run.optimizer, run.data.train_rows, run.data.train_labels, comm,
                    run.settings.mode, make_gradient, run.rate)
 
-    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
+    def step(self, batch: Sequence[int]) -> Tuple[float, int]:
+        """Train on the examples with these indices, with the other ranks (a BatchStep:
+        every rank must call it with the same batch)."""
         first, last = bounds(len(batch), self.size)[self.rank]
         shard = batch[first:last]
         abandoned = 0.0
@@ -135,7 +127,7 @@ class AllreduceTraining(_RankTraining):
         # an overflow here (its loss is infinite, as the others see it) is told in its words
         loss = checked_loss(summed[count], len(batch), result.overflow)
         update(self.optimizer, summed[:count], len(batch),
-               None if self.rate is None else self.rate(self.optimizer.steps))
+               rate_at(self.rate, self.optimizer.steps))
         return loss, int(summed[count + 1])
 
 
@@ -182,7 +174,9 @@ class ZeroTraining(_RankTraining):
         state = split_state(self.optimizer.state_dict(), kind, edges)[self.rank]
         return OptimizerSlice(self.lo, self.hi, kind, state)
 
-    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
+    def step(self, batch: Sequence[int]) -> Tuple[float, int]:
+        """Train on the examples with these indices, with the other ranks (a BatchStep:
+        every rank must call it with the same batch)."""
         first, last = bounds(len(batch), self.size)[self.rank]
         shard = batch[first:last]
         flags, sums = self.flags, self.flag_sums
@@ -205,7 +199,7 @@ class ZeroTraining(_RankTraining):
         own = self.own  # its step count is the run's
         new_values = own.step([p._value for p in self.parameters[self.lo:self.hi]],
                               self.gradient_sum, len(batch),
-                              None if self.rate is None else self.rate(own.optimizer.steps))
+                              rate_at(self.rate, own.optimizer.steps))
         self.comm.Allgatherv(array("d", new_values),
                              [self.values, (self.counts, self.offsets), self.double])
         set_values(self.parameters, self.values)

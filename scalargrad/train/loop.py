@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, cast
 
+from ..core.scalar import cycle_collector_paused
 from ..errors import Diverged, InputError, WorkerFailed
 from ..optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, make_optimizer
 from .checks import whole
@@ -229,7 +230,8 @@ def train_epoch(model: Classifier, optimizer: Optimizer, rows: Rows, labels: Seq
     for first in range(seen, len(order), batch_size):
         batch = order[first:first + batch_size]
         try:
-            loss, batch_correct = step(batch)
+            with cycle_collector_paused():  # a step makes lists of a model's floats, no cycle
+                loss, batch_correct = step(batch)
         except BatchAbandoned:  # stopped while its gradient was computed: as before it
             break
         except Diverged as error:  # how far the epoch got, for the run to roll back

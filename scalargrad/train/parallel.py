@@ -53,7 +53,7 @@ from .balance import Balance
 from .gradient import GradientFactory, ShardGradient, bounds, make_gradient
 from .model import Classifier, Rows
 from .slices import OptimizerSlice, SharedArray, join_states, split_state
-from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss
+from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, rate_at
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
@@ -82,10 +82,10 @@ def _warm_up(gradient: ShardGradient, rows: Rows, labels: Sequence[int]) -> None
         gradient(rows, labels)
 
 
-# A worker's answer: ("done", loss_sum, correct, overflow: why or None, seconds it took:
-# for balance.Balance), ("abandoned",) (a
-# stop while it computed: see step.GradientPhase), ("failed", why), ("updated",),
-# ("state", its slice's optimizer state), ("reloaded",) or ("predicted", labels).
+# A worker's answer: ("done", loss_sum, correct, overflow: why or None, seconds it took: for
+# balance.Balance), ("abandoned",) (a stop while it computed: see step.GradientPhase),
+# ("failed", why), ("updated",), ("state", its slice's optimizer state), ("reloaded",) or
+# ("predicted", labels).
 Answer = Tuple[Any, ...]
 ABANDON_SIGNAL = signal.SIGUSR1  # the coordinator's word to drop the shard being computed
 
@@ -222,10 +222,6 @@ class SharedMemoryTraining:
         """Train on the examples with these indices (a step.BatchStep)."""
         if self.broken is not None:
             raise self.broken
-        with cycle_collector_paused():  # a step makes lists of P floats, and no cycle
-            return self._step(batch)
-
-    def _step(self, batch: Sequence[int]) -> Tuple[float, int]:
         shards = self.balance.split(batch)
         self._tell([("gradient", shard) for shard in shards[1:]])
         GRADIENT_PHASE.others = self._abandon_shards  # a stop meanwhile reaches the workers
@@ -264,7 +260,7 @@ class SharedMemoryTraining:
         stepped here, if it had not begun to share it, so that the step is whole; its failure
         is raised at the next command. Otherwise (it died while sharing it) raised now."""
         self.updating = True
-        lr = None if self.rate is None else self.rate(self.steps_done)
+        lr = rate_at(self.rate, self.steps_done)
         told, failures = [], []
         for k in range(1, self.workers):
             try:
@@ -322,11 +318,8 @@ class SharedMemoryTraining:
 
     def _own_gradient(self, shard: List[int]) -> Answer:
         started = time.perf_counter()
-        result = self.gradient.at(self.values.tolist(), [self.rows[i] for i in shard],
-                                  [self.labels[i] for i in shard])
-        self.table[0][:] = array("d", result.gradient)
-        return ("done", result.loss_sum, result.correct, result.overflow,
-                time.perf_counter() - started)
+        return _computed(self.gradient, self.values, [self.rows[i] for i in shard],
+                         [self.labels[i] for i in shard], self.table[0], started)
 
     def _tell(self, commands: Sequence[Tuple[Any, ...]]) -> None:
         """Send worker k the command commands[k - 1]."""
@@ -495,24 +488,22 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
                 command = connection.recv()
             except EOFError:
                 return
-            if command[0] == "gradient":
-                with cycle_collector_paused():
-                    answer = _gradient(setup, gradient, setup.table[k], command[1])
-                connection.send(answer)
-            elif command[0] == "update":
-                with cycle_collector_paused():
+            with cycle_collector_paused():  # as for the run's steps (loop.train_epoch)
+                if command[0] == "gradient":
+                    connection.send(_gradient(setup, gradient, setup.table[k], command[1]))
+                elif command[0] == "update":
                     own.update(setup.table, setup.values, command[1], setup.buffers,
                                setup.marks, k, command[2])
-                connection.send(("updated",))
-            elif command[0] == "state":
-                connection.send(("state", own.optimizer.state_dict()))
-            elif command[0] == "reload":
-                own.reload(setup.buffers, setup.marks[k])
-                connection.send(("reloaded",))
-            elif command[0] == "predict":
-                connection.send(("predicted", _predict(setup, command[1], command[2])))
-            else:
-                return
+                    connection.send(("updated",))
+                elif command[0] == "state":
+                    connection.send(("state", own.optimizer.state_dict()))
+                elif command[0] == "reload":
+                    own.reload(setup.buffers, setup.marks[k])
+                    connection.send(("reloaded",))
+                elif command[0] == "predict":
+                    connection.send(("predicted", _predict(setup, command[1], command[2])))
+                else:
+                    return
     except Exception as error:  # reported to the coordinator, which stops the run
         try:
             connection.send(("failed", f"{type(error).__name__}: {error}"))
@@ -536,9 +527,18 @@ def _gradient(setup: _WorkerSetup, gradient: ShardGradient, row: memoryview,
     rows = [examples[i * width:(i + 1) * width].tolist() for i in shard]
     try:
         with GRADIENT_PHASE:
-            result = gradient.at(setup.values.tolist(), rows, [setup.labels[i] for i in shard])
+            return _computed(gradient, setup.values, rows, [setup.labels[i] for i in shard],
+                             row, started)
     except BatchAbandoned:
         return ("abandoned",)
+
+
+def _computed(gradient: ShardGradient, values: memoryview, rows: Rows, labels: Sequence[int],
+              row: memoryview, started: float) -> Answer:
+    """A shard's gradient at the shared values, written into its row of the table, and the
+    answer that says so, with the seconds since ``started`` (for balance.Balance): what
+    every worker, this process included, does with its shard."""
+    result = gradient.at(values.tolist(), rows, labels)
     row[:] = array("d", result.gradient)
     return ("done", result.loss_sum, result.correct, result.overflow,
             time.perf_counter() - started)

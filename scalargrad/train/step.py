@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
-from ..core.scalar import cycle_collector_paused
 from ..errors import Diverged
 from ..optim import DIVERGENCE_FACTOR, Optimizer
 from .gradient import DEFAULT_ENGINE, ShardGradient, make_gradient
@@ -22,6 +21,13 @@ from .model import Classifier, Rows
 Rate = Callable[[int], Optional[float]]
 """The learning rate of the step taken after so many steps (None: the optimizer's own rate):
 a run's schedule (TrainingRun.rate), read when each step is taken."""
+
+
+def rate_at(rate: Optional[Rate], steps: int) -> Optional[float]:
+    """The learning rate of the step taken after ``steps`` steps, by ``rate`` if there is
+    one (None: the optimizer's own)."""
+    return None if rate is None else rate(steps)
+
 
 BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
 """Trains the model on the training examples with these indices: one optimizer step on the
@@ -138,12 +144,11 @@ def step_with(gradient: ShardGradient, optimizer: Optimizer, rows: Rows,
     (by default the optimizer's own). The gradient is taken at the model's values, which
     the optimizer sets."""
     def step(batch: Sequence[int]) -> Tuple[float, int]:
-        with cycle_collector_paused():  # a step makes lists of P floats, and no cycle
-            with GRADIENT_PHASE:
-                result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
-            loss = checked_loss(result.loss_sum, len(batch), result.overflow)
-            update(optimizer, result.gradient, len(batch),
-                   None if rate is None else rate(optimizer.steps))
+        with GRADIENT_PHASE:
+            result = gradient([rows[i] for i in batch], [labels[i] for i in batch])
+        loss = checked_loss(result.loss_sum, len(batch), result.overflow)
+        update(optimizer, result.gradient, len(batch),
+               rate_at(rate, optimizer.steps))
         return loss, result.correct
     return step
 
