@@ -61,16 +61,10 @@ class OptimizerSlice:
         marks[k] says how far the shared copy is: -1 while it is written, then the step
         count, so that a process dying meanwhile leaves a copy known to be whole or not."""
         lo, hi = self.lo, self.hi
-        # the rows added in order, the last addition and step.scaled's division in one pass
-        scale = 1.0 / batch_size
-        total: List[float] = cast(List[float], table[0][lo:hi].tolist())  # (typed as ints)
-        for row in table[1:-1]:
+        total = table[0][lo:hi].tolist()
+        for row in table[1:]:
             total = list(map(add, total, row[lo:hi]))
-        if len(table) > 1:
-            total = [(a + b) * scale for a, b in zip(total, table[-1][lo:hi])]
-        else:
-            total = [a * scale for a in total]
-        new_values = array("d", self.optimizer.step_values(values[lo:hi].tolist(), total, lr))
+        new_values = array("d", self.step(values[lo:hi].tolist(), total, batch_size, lr))
         new_state = {key: array("d", getattr(self.optimizer, key)) for key in buffers}
         marks[k] = -1
         values[lo:hi] = new_values
