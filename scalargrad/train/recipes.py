@@ -22,8 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Dict, Optional, Tuple
 
-
-
 # Constant learning rates measured to work here: (softmax regression, with a hidden layer).
 DEFAULT_LR: Dict[str, Tuple[float, float]] = {"adam": (0.05, 0.003), "sgd": (0.5, 0.1),
                                               "momentum": (0.1, 0.01)}
