@@ -18,22 +18,22 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import math
 import os
 import stat
 import struct
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
-from typing import (BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple,
-                    Union)
+from typing import (TYPE_CHECKING, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping,
+                    Optional, Tuple, Union)
 
 import numpy as np
 
 from ..errors import MnistError
 from ..output_file import open_temporary
+
+if TYPE_CHECKING:  # the network's modules are imported when a download needs them (40 ms)
+    import http.client
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -294,6 +294,8 @@ def _stream(url: str, out: BinaryIO, name: str, progress: Optional[Progress],
 
 
 def _open(url: str, timeout: float) -> http.client.HTTPResponse:
+    import http.client
+    import urllib.request
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "scalargrad-mnist"})
         return urllib.request.urlopen(request, timeout=timeout)
@@ -303,6 +305,7 @@ def _open(url: str, timeout: float) -> http.client.HTTPResponse:
 
 def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
     """The response body in chunks; network failures become _MirrorFailed."""
+    import http.client
     while True:
         try:
             chunk = response.read(_CHUNK)
@@ -320,6 +323,7 @@ def _content_length(response: http.client.HTTPResponse) -> Optional[int]:
 
 def _reason(exc: BaseException) -> str:
     """A short one-line description of a network or file error."""
+    import urllib.error
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc

@@ -7,8 +7,8 @@ labels with these numbers, and the tests check with them that no two labels over
 """
 from __future__ import annotations
 
+from html import escape  # (xml.sax.saxutils's escape imports urllib: 40 ms)
 from typing import List, Optional
-from xml.sax.saxutils import escape
 
 FONT_FAMILY = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"
 CHAR_WIDTH = 0.61  # of the font size
@@ -26,7 +26,7 @@ def num(x: float) -> str:
 
 
 def attribute(text: str) -> str:
-    return escape(text, {'"': "&quot;"})
+    return escape(text, quote=False).replace('"', "&quot;")
 
 
 def text(x: float, y: float, content: str, size: Optional[float], anchor: str = "start",
@@ -41,7 +41,7 @@ def text(x: float, y: float, content: str, size: Optional[float], anchor: str = 
     font = f' font-size="{num(size)}"' if size is not None else ""
     colour = f' fill="{fill}"' if fill is not None else ""
     return (f'<text x="{num(x)}" y="{num(y)}"{font}{colour}{extra}>'
-            f'{escape(content)}</text>')
+            f'{escape(content, quote=False)}</text>')
 
 
 def wrap(words: List[str], size: float, width: float, separator: str = " · ") -> List[str]:
@@ -63,7 +63,7 @@ def document(width: float, height: float, body: List[str], title: str = "",
             f'font-family="{attribute(FONT_FAMILY)}">')
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', head]
     if title:
-        parts.append(f"<title>{escape(title)}</title>")
+        parts.append(f"<title>{escape(title, quote=False)}</title>")
     if defs:
         parts.append(f"<defs>{defs}</defs>")
     parts.append(f'<rect x="0" y="0" width="{num(width)}" height="{num(height)}" fill="white"/>')
