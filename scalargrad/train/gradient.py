@@ -152,8 +152,10 @@ class CompiledGradient(_ModelGradient):
         gradient = [0.0] * len(values)
         labels = list(reversed(labels))
         examples = [(row, self.targets[label]) for row, label in zip(reversed(rows), labels)]
-        try:
-            outputs = self.compiled.vjp_batch([gradient], self.seed, [values], examples)
+        try:  # floats_known: the data only meet float weights in products (model.example),
+            # where an int gives its float's bits; values are read from floats
+            outputs = self.compiled.vjp_batch([gradient], self.seed, [values], examples,
+                                              floats_known=True)
         except NumericOverflow as error:  # parameters so large that a value overflowed
             return _overflowed(str(error), len(values))
         losses = [output[0] for output in outputs]

@@ -449,6 +449,19 @@ def test_vjp_batch_differentiates_shared_lists_only_and_checks_each_examples_sha
         cw.vjp_batch([buffer], (1.0,), [[1.0, 2.0]], [([3.0, 4.0],), ([1.0, 1.0, 1.0],)])
 
 
+
+def test_vjp_batch_with_floats_known_skips_the_types_but_not_the_structure():
+    cw = sg.compile(lambda w, x: [sg.dot(w, x) + x[0] ** 3], argnums=[0])
+    w, rng = [0.5, -1.5], random.Random(3)
+    examples = [([rng.uniform(-2, 2), rng.choice([0.0, 1.5])],) for _ in range(5)]
+    checked, trusted = [0.25, 0.25], [0.25, 0.25]
+    want = cw.vjp_batch([checked], (1.0,), [w], examples)
+    assert cw.vjp_batch([trusted], (1.0,), [w], examples, floats_known=True) == want
+    assert trusted == checked
+    with pytest.raises(ValueError, match="lengths differ"):  # the structure is still checked
+        cw.vjp_batch([trusted], (1.0,), [w], [([3.0, 4.0],), ([1.0, 1.0, 1.0],)], floats_known=True)
+
+
 # Sums of products written op by op ----------------------------------------------------------
 def _recorded(f, args, argnum):
     """f's value and its gradient in argument argnum (a list) by the recording engine."""

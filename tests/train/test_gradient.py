@@ -109,6 +109,20 @@ def test_the_compiled_gradient_is_the_recorded_one(options):
         assert got.gradient == pytest.approx(expected.gradient, rel=1e-9, abs=1e-15)
 
 
+@pytest.mark.parametrize("options", MODELS)
+def test_rows_holding_ints_give_the_bits_of_their_floats(options):
+    """CompiledGradient promises floats_known to compiled code: its data only meet float
+    weights in products, where an int gives its float's bits."""
+    rows, labels = digits(12, seed=8)
+    as_numbers = [[[0, 1, 2, 255, 2 ** 70][k % 5] if v == 0.0 or k % 7 == 0 else v
+                   for k, v in enumerate(row)] for row in rows]
+    as_floats = [[float(v) for v in row] for row in as_numbers]
+    compiled = CompiledGradient(Classifier(49, 10, seed=1, **options))
+    for _ in range(2):  # the first call traces; the second runs the batch code
+        got, want = compiled(as_numbers, labels), compiled(as_floats, labels)
+        assert (got.loss_sum, got.correct, got.gradient) == (want.loss_sum, want.correct, want.gradient)
+
+
 def test_load_sets_the_values_and_leaves_them_in_the_model():
     rows, labels = digits(10, seed=5)
     model, other = Classifier(49, 10, hidden=4, seed=2), Classifier(49, 10, hidden=4, seed=7)
