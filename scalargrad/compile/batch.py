@@ -22,8 +22,10 @@ the batch then runs example by example.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import operator
+from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..core.functions import nonzero, picker
@@ -35,17 +37,19 @@ class DataColumns:
     """The columns of a batch's data (one list per example) that hold a nonzero entry, and
     how to spread one number per such column back over all the columns, zeros elsewhere (a
     border pixel of MNIST is zero in every example). A column nonzero in at most half the
-    examples is kept as a picker of those examples and their entries (``sparse``); a denser
-    one whole (``dense``), as picking most of a column costs more than multiplying its
-    zeros."""
+    examples is kept as a picker of those examples (``picks``) and their entries
+    (``entries``); a denser one whole (``dense``), as picking most of a column costs more
+    than multiplying its zeros."""
 
     def __init__(self, rows: Sequence[Sequence[float]]) -> None:
         columns = list(zip(*rows))
         half = len(rows) // 2
         lit = [len(column) - column.count(0.0) for column in columns]
-        self.sparse = [nonzero(column) for column, count in zip(columns, lit) if 0 < count <= half]
+        sparse_columns = [nonzero(column) for column, count in zip(columns, lit) if 0 < count <= half]
+        self.picks = [pick for pick, _ in sparse_columns]
+        self.entries = [entries for _, entries in sparse_columns]
         self.dense = [column for column, count in zip(columns, lit) if count > half]
-        places, sparse, dense = [], 0, len(self.sparse)
+        places, sparse, dense = [], 0, len(self.picks)
         for count in lit:  # each column's place among the sums: sparse ones, dense ones, 0.0
             if 0 < count <= half:
                 places.append(sparse)
@@ -54,7 +58,7 @@ class DataColumns:
                 places.append(dense)
                 dense += 1
             else:
-                places.append(len(self.sparse) + len(self.dense))
+                places.append(len(self.picks) + len(self.dense))
         self.spread = picker(places)
 
 
@@ -73,7 +77,9 @@ def column_sums(weights: Sequence[float], columns: DataColumns) -> Tuple[float, 
     values each example computed, such as a hidden layer's outputs). Added in example
     order (emit.in_order), as vjp_into example by example adds them."""
     mul: Any = operator.mul
-    sums = [in_order(map(mul, pick(weights), entries), 0.0) for pick, entries in columns.sparse]
+    picked = [pick(weights) for pick in columns.picks]  # (maps of maps: no loop per column)
+    sums = list(map(in_order, map(map, itertools.repeat(mul), picked, columns.entries),
+                    itertools.repeat(0.0)))
     sums += [in_order(map(mul, weights, column), 0.0) for column in columns.dense]
     sums.append(0.0)
     return columns.spread(sums)
@@ -162,16 +168,20 @@ def source(program: Program, shared: int) -> str:
         made = f"R{number}" if kind == "R" else f"[example[{number - shared}] for example in EXAMPLES]"
         finish.append(f"C{kind}{number} = _data_columns({made})")
         finish.append(f"if C{kind}{number} is None: raise _Retrace")  # not finite
+    cells = [[(item.position, item.index) for item in target.items] for target in batch.targets]
+    writers = Counter(itertools.chain(writer.written, *cells))  # how many write to each cell
     for n, target in enumerate(batch.targets):
         local = writer.gradient_slice(target)
         if n in by_example:
             kind, number = by_example[n]
             finish.append(f"if not _isfinite(_sum(D{n})): raise _Retrace")  # times a zero
-            finish.append(f"if _any(D{n}): {local} = _list(_map(_add, {local}, "
-                          f"_column_sums(D{n}, C{kind}{number})))")
+            test, sums = f"_any(D{n})", f"_column_sums(D{n}, C{kind}{number})"
         else:
-            finish.append(f"if D{n}: {local} = _list(_map(_add, {local}, "
-                          f"[_in_order(_map(_mul, D{n}, column), 0.0) for column in zip(*P{n})]))")
+            test, sums = f"D{n}", f"[_in_order(_map(_mul, D{n}, column), 0.0) for column in zip(*P{n})]"
+        if all(writers[cell] == 1 for cell in cells[n]):  # its cells are zeros until now: a sum
+            finish.append(f"if {test}: {local} = {sums}")  # from 0.0 is stored, bit for bit
+        else:
+            finish.append(f"if {test}: {local} = _list(_map(_add, {local}, {sums}))")
     outputs = "".join(show(out) + ", " for out in form.outputs)
     example = "(" + "".join(name + ", " for name in names[shared:]) + ")" if len(names) > shared else "_"
     return "\n".join([

@@ -77,6 +77,7 @@ class Writer:
         self.dot: Optional[Callable[[Dot, str, str], Optional[str]]] = None
         self.keep: Optional[Callable[[GradientSlice, str, Seq], str]] = None
         self.called = {id(rule): k for k, rule in enumerate(form.called())}
+        self.written: Set[Tuple[int, int]] = set()  # the gradient cells reverse()'s lines write
 
     # Names -------------------------------------------------------------------------------
     def name(self, var: Var) -> str:
@@ -263,6 +264,7 @@ class Writer:
                 lines.extend(indent(body))
             else:
                 lines.extend(body)
+        self.written = written
         return lines
 
     def contribution(self, c: Contribution, g: str, store: bool, written: Set[Tuple[int, int]]) -> str:

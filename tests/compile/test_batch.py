@@ -64,7 +64,7 @@ def test_columns_are_kept_whole_when_dense_picked_when_sparse_and_dropped_when_z
     rows = [[1.0, 0.0, 0.0, 2.0], [3.0, 0.0, -0.0, 0.0], [5.0, 4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 7.0]]
     columns = data_columns(rows)
     assert columns.dense == [(1.0, 3.0, 5.0, 0.0)]  # 3 of 4 nonzero: whole, zeros and all
-    assert [entries for _, entries in columns.sparse] == [(4.0,), (2.0, 7.0)]  # 2 of 4: picked
+    assert columns.entries == [(4.0,), (2.0, 7.0)]  # 2 of 4: picked
     adjoints = [0.5, -1.0, 2.0, 4.0]
     assert column_sums(adjoints, columns) == (0.5 - 3.0 + 10.0, 8.0, 0.0, 1.0 + 28.0)
 
@@ -106,3 +106,27 @@ def test_the_loop_reads_what_the_examples_share_once_and_keeps_a_dots_adjoints_b
     assert "R0.append(t0)" in body and "P" in body and ".append(X1[1:3])" in body  # rows; pairs
     assert "CX1 = _data_columns(" in finish and "CR0 = _data_columns(R0)" in finish
     assert "if not _isfinite(_sum(X0)): raise _Retrace" in head
+
+
+def _overlapping(w, x):
+    """Dots over overlapping slices of the weights, one of whose cells is also used alone,
+    beside a dot over a slice nothing else touches (with the whole data: its zeros skipped)."""
+    return [sg.dot(w[0:3], x[0:3]) * sg.dot(w[1:4], x[1:4]) + w[2] * x[0] + sg.dot(w[4:8], x)]
+
+
+def test_a_slices_sums_are_stored_where_nothing_else_writes_its_cells_and_added_elsewhere():
+    rng = random.Random(11)
+    cf = sg.compile(_overlapping, argnums=[0])
+    w = [rng.uniform(-1, 1) for _ in range(8)]
+    examples = [([rng.choice([0.0, rng.uniform(-2, 2)]) for _ in range(4)],) for _ in range(6)]
+    cf.vjp_batch([[0.0] * 8], (1.0,), [w], examples)  # traced
+    with compiled_only(cf):
+        for start in (0.0, 0.25):
+            buffers = [[start] * 8]
+            want = oracle.vjp_batch(_overlapping, [[start] * 8], (1.0,), [w], examples, [0])
+            assert oracle.same(cf.vjp_batch(buffers, (1.0,), [w], examples), want[0])
+            assert oracle.close(buffers, want[1], want[2])
+    finish = cf.source.split("def vjp_batch(X0, EXAMPLES, seed):")[1].split("outputs.append(")[1]
+    assert "L0[4:8] = _column_sums(" in finish  # its cells are its own: stored
+    assert "L0[0:3] = _list(_map(_add, L0[0:3], [_in_order(" in finish  # shares cells: added
+    assert "L0[1:4] = _list(_map(_add, L0[1:4], [_in_order(" in finish
