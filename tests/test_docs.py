@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -219,8 +220,8 @@ def test_every_shell_block_names_real_commands_and_options():
         for words in scalargrad_commands(block.text):
             if not words or words[0] in ("--version", "--help", "-h"):
                 continue
-            assert words[0] in cli.commands, f"{block.name}: no command {words[0]!r}"
-            command = cli.commands[words[0]]
+            command = cli.get_command(click.Context(cli), words[0])
+            assert command is not None, f"{block.name}: no command {words[0]!r}"
             options = {name for p in command.params for name in (*p.opts, *p.secondary_opts)}
             options |= {"--help", "-h"}
             for word in words[1:]:
