@@ -27,7 +27,7 @@ import functools
 import inspect
 import numbers
 import pickle
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import DivisionByZero, DomainError, NumericOverflow, ScalargradError
 from .rules import RULES, FunctionRule
@@ -38,9 +38,6 @@ Partials = Callable[..., Sequence[Any]]
 STOP_GRADIENT = "stop_gradient"
 BUILT_IN = frozenset(RULES) | {STOP_GRADIENT}
 """The names of scalargrad's own primitives: no user primitive may take one."""
-
-_registered: Dict[Tuple[str, str], "Primitive"] = {}
-
 
 class Primitive(FunctionRule):
     """A primitive added by ``primitive`` or ``custom_derivative``: call it like the function
@@ -72,16 +69,15 @@ class Primitive(FunctionRule):
                 values.append(float(arg))
             else:
                 raise TypeError(f"{self.name}() takes numbers or Scalars, got {type(arg).__name__}")
-        derivative = self.derivative
         try:  # a user's ValueErrors and ArithmeticErrors (scalargrad's among them) named
             out = self.function(*values)
             if out.__class__ is not float:
                 out = self._number(out, values, "its function returned")
             if not recorded:
                 return out
-            if derivative is None:  # stop_gradient: no edges
+            if self.derivative is None:  # stop_gradient: no edges
                 return make_node(out, self, (), (), tuple(args), None)
-            partials = derivative(*values, out=out) if self.takes_out else derivative(*values)
+            partials = self.partials(values, out)
         except (ArithmeticError, ValueError) as cause:
             raise _translated(self, values, cause) from cause
         _check_count(self, partials)
@@ -151,7 +147,7 @@ def recorded_partials(node: Scalar) -> Tuple[Any, ...]:
     if rule.derivative is None:
         return ()
     arguments = node._b
-    partials = rule.derivative(*arguments, out=node) if rule.takes_out else rule.derivative(*arguments)
+    partials = rule.partials(arguments, node)
     _check_count(rule, partials)
     return tuple([d for a, d in zip(arguments, partials) if a.__class__ is Scalar])
 
@@ -194,9 +190,7 @@ def _make(function: Callable[..., Any], partials: Partials, name: Optional[str])
                         "wants it") from None
     except ValueError:  # no signature to read (a builtin): called with the arguments alone
         pass
-    made = Primitive(function, partials, name, arguments, takes_out)
-    _registered[(made.__module__, made.__qualname__)] = made  # defined again: replaced
-    return made
+    return Primitive(function, partials, name, arguments, takes_out)
 
 
 def primitive(partials: Partials,
@@ -239,11 +233,6 @@ def custom_derivative(partials: Partials,
     def decorate(function: Callable[..., Any]) -> Primitive:
         return _make(function, partials, name)
     return decorate
-
-
-def registered() -> Tuple[Primitive, ...]:
-    """Every primitive user code has added (the last definition of each function)."""
-    return tuple(_registered.values())
 
 
 def _identity(x: float) -> float:

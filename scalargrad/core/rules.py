@@ -121,6 +121,12 @@ class FunctionRule:
     def __repr__(self) -> str:
         return f"FunctionRule({self.name})"
 
+    def partials(self, arguments: Sequence[Any], out: Any) -> Sequence[Any]:
+        """The derivative's partials at these arguments (floats, or Scalars to differentiate
+        again), given the value ``out`` if it takes it."""
+        assert self.derivative is not None
+        return self.derivative(*arguments, out=out) if self.takes_out else self.derivative(*arguments)
+
 
 # ---------------------------------------------------------------------------------------
 # Float helpers: values where math has no function, or none stable enough.
