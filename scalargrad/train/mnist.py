@@ -300,7 +300,7 @@ def _open(url: str, timeout: float) -> http.client.HTTPResponse:
         request = urllib.request.Request(url, headers={"User-Agent": "scalargrad-mnist"})
         return urllib.request.urlopen(request, timeout=timeout)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise _MirrorFailed(_reason(exc)) from exc
+        raise _MirrorFailed(_network_reason(exc)) from exc
 
 
 def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
@@ -310,7 +310,7 @@ def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
         try:
             chunk = response.read(_CHUNK)
         except (OSError, http.client.HTTPException) as exc:
-            raise _MirrorFailed(_reason(exc)) from exc
+            raise _MirrorFailed(_network_reason(exc)) from exc
         if not chunk:
             return
         yield chunk
@@ -321,13 +321,17 @@ def _content_length(response: http.client.HTTPResponse) -> Optional[int]:
     return int(value) if value.isdigit() else None
 
 
-def _reason(exc: BaseException) -> str:
-    """A short one-line description of a network or file error."""
+def _network_reason(exc: BaseException) -> str:
+    """A short one-line description of a network error."""
     import urllib.error
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
-    cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    text = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+    return _reason(exc.reason if isinstance(exc, urllib.error.URLError) else exc)
+
+
+def _reason(exc: object) -> str:
+    """A short one-line description of a file error (or any other)."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return " ".join(text.split())
 
 

@@ -130,13 +130,19 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+CHECK_GRAD = ["check-grad", "x", "--at", "x=1"]
+TRAIN_HELP, BENCH_HELP = ["train-mnist", "-h"], ["bench", "-h"]
+IMPORTED = [("scalargrad_cli", CHECK_GRAD), ("click", CHECK_GRAD), ("rich.console", CHECK_GRAD),
+            ("scalargrad.core.scalar", CHECK_GRAD), ("scalargrad.compile.compiled", CHECK_GRAD),
+            ("scalargrad_cli.check_grad", CHECK_GRAD),  # a command's module: when it is looked up
+            ("numpy", TRAIN_HELP), ("scalargrad_cli.train_mnist", TRAIN_HELP),
+            ("scalargrad_cli.bench", BENCH_HELP)]
+
+
 @pytest.mark.slow  # a process each
-@pytest.mark.parametrize("module", ["scalargrad_cli", "click", "rich.console", "numpy",
-                                    "scalargrad.core.scalar", "scalargrad.compile.compiled",
-                                    "scalargrad_cli.train_mnist", "scalargrad_cli.bench"])
-def test_ctrl_c_while_the_command_line_is_imported_exits_130_quietly(module):
-    completed = subprocess.run([sys.executable, "-c", INTERRUPT_IMPORT, module, str(SCRIPT),
-                                "check-grad", "x", "--at", "x=1"],
+@pytest.mark.parametrize("module, args", IMPORTED, ids=[module for module, _ in IMPORTED])
+def test_ctrl_c_while_the_command_line_is_imported_exits_130_quietly(module, args):
+    completed = subprocess.run([sys.executable, "-c", INTERRUPT_IMPORT, module, str(SCRIPT), *args],
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 130 and completed.stderr.strip() == "", completed.stderr
     assert completed.stdout == ""

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.slow  # a process per case, as another user: not in the
 AS_ANOTHER_USER = """
 import os, sys
 from scalargrad_cli.main import cli
+for name in cli.list_commands(None):  # each command's modules, imported while still root
+    cli.get_command(None, name)
 uid = int(sys.argv[1])
 if uid >= 0:
     os.setgroups([])
