@@ -149,7 +149,7 @@ def test_ctrl_c_while_the_command_line_is_imported_exits_130_quietly(module, arg
 
 
 @pytest.mark.slow  # a process each
-@pytest.mark.parametrize("delay", [0.15, 0.3, 0.5, 0.8, 1.5])
+@pytest.mark.parametrize("delay", [0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.5])
 def test_ctrl_c_at_any_moment_is_status_130_and_quiet(delay):
     """A real SIGINT, from when Python has started the command (site's own imports, before
     any of the command's code, are beyond its reach) to the middle of its work."""
