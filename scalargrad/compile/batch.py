@@ -7,7 +7,8 @@ each example's outputs and the gradient of the seeded outputs summed over the ba
 the examples share is read once, before the loop: its items unpacked, its slices taken
 (``S<k>``). A dot's contributions to a slice of a gradient are kept (``D<n>``) and added for
 the whole batch at the end, a column at a time, in example order: the order in which vjp
-example by example adds them.
+example by example adds them (stored, where no other line writes the slice's cells: they
+are still zeros then).
 
 Zeros skipped. MNIST's pixels are mostly zero (63% at 7x7, 81% at 28x28) and a first
 layer's dots are most of a training step. A dot of shared weights with an example's data
