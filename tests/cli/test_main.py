@@ -1,6 +1,8 @@
+import importlib
 import subprocess
 import sys
 
+import click
 from click.testing import CliRunner
 
 import scalargrad
@@ -17,6 +19,20 @@ def test_help_lists_every_command():
     assert result.exit_code == 0
     for command in ("train-mnist", "fit-line", "check-grad", "bench"):
         assert command in result.output
+
+
+def test_every_command_module_is_in_the_table_under_its_own_name():
+    """Commands are imported when looked up (cli/main.py's COMMANDS): one missing from the
+    table, or named there otherwise than in its module, would not be found."""
+    defined = {}
+    for path in sorted(Path(__file__).resolve().parents[2].joinpath("cli").glob("[!_]*.py")):
+        module = importlib.import_module(f"scalargrad_cli.{path.stem}")
+        defined.update({command.name: command for command in vars(module).values()
+                        if isinstance(command, click.Command) and not isinstance(command, click.Group)
+                        and command.callback is not None and command.callback.__module__ == module.__name__})
+    assert set(defined) == set(cli.list_commands(click.Context(cli)))
+    for name, command in defined.items():
+        assert cli.get_command(click.Context(cli), name) is command
 
 
 def test_an_unknown_command_is_a_usage_error():
