@@ -53,24 +53,16 @@ from .balance import Balance
 from .gradient import GradientFactory, ShardGradient, bounds, make_gradient
 from .model import Classifier, Rows
 from .slices import OptimizerSlice, SharedArray, join_states, split_state
+from .spinning import Spinner
 from .step import GRADIENT_PHASE, BatchAbandoned, Rate, checked_loss, rate_at
 
 if TYPE_CHECKING:
     from .loop import TrainingRun
 
 # Waiting for a message spins this long before it sleeps: a sleeping process on another
-# core takes a while to wake, several times per step (measured in docs/benchmarks.md).
+# core takes a while to wake, several times per step (scalargrad.train.spinning).
 COORDINATOR_SPIN = 0.0002
 WORKER_SPIN = 0.001
-
-
-def _arrived(connection: Connection, seconds: float = COORDINATOR_SPIN) -> bool:
-    """Whether a message is there to read, asking again and again for ``seconds``."""
-    deadline = time.perf_counter() + seconds
-    while not connection.poll():
-        if time.perf_counter() > deadline:
-            return False
-    return True
 
 
 def _warm_up(gradient: ShardGradient, rows: Rows, labels: Sequence[int]) -> None:
@@ -143,6 +135,7 @@ class SharedMemoryTraining:
         count = len(model.parameters())
         self.bounds = [count * k // workers for k in range(workers + 1)]
         self.balance = Balance(workers)  # how each batch is cut: by the workers' speeds
+        self.spinner = Spinner(COORDINATOR_SPIN)
         try:
             self.values = self._shared("d", count)
             self.values[:] = array("d", model.values())
@@ -340,7 +333,8 @@ class SharedMemoryTraining:
     def _answer(self, k: int) -> Answer:
         """Worker k's answer to the command just sent; WorkerFailed if it died or failed."""
         connection, process = self.connections[k - 1], self.processes[k - 1]
-        if not _arrived(connection) and connection not in wait([connection, process.sentinel]):
+        if (not self.spinner.arrived(connection)
+                and connection not in wait([connection, process.sentinel])):
             raise self._lost(k)
         try:
             answer = connection.recv()
@@ -482,9 +476,10 @@ def _serve(k: int, connection: Connection, inherited: List[Connection], setup: _
     try:
         gradient = setup.gradient  # this process's copy, over its copy of the model
         own = OptimizerSlice(bounds[0], bounds[1], setup.kind, state)
+        spinner = Spinner(WORKER_SPIN)
         while True:
             try:
-                _arrived(connection, WORKER_SPIN)
+                spinner.arrived(connection)
                 command = connection.recv()
             except EOFError:
                 return
