@@ -205,6 +205,9 @@ class ZeroTraining(_RankTraining):
         set_values(self.parameters, self.values)
         return loss, int(sums[1])
 
+    def refresh_model(self) -> None:
+        """Nothing: every step leaves the latest values in the run's model already."""
+
     def pull(self) -> bool:
         """Gather every slice's optimizer state into the run's optimizer, on every rank (a
         collective: every rank calls it at the same point); always whole (True)."""

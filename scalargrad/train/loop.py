@@ -376,7 +376,8 @@ class TrainingRun:
         evaluates, by default in this process (step.local_step with ``engine``; see
         step.BatchStep):
         scalargrad.train.parallel and scalargrad.train.distributed make ones that share the
-        work (and ``sync``, where the optimizer's state lives elsewhere while training). If
+        work (and ``sync``, where the optimizer's state and the latest parameter values live
+        elsewhere while training: the model is refreshed before it is read). If
         one of those processes fails (WorkerFailed), the batches done are recorded as for a
         stop (evaluated in this process), then the error is raised again: the run can be
         saved as it stands, once its optimizer is whole (WorkerFailed.recovered).
@@ -402,6 +403,8 @@ class TrainingRun:
 
         def evaluate() -> Tuple[float, List[int]]:
             nonlocal failure, predict
+            if sync is not None:
+                sync.refresh_model()
             try:
                 return accuracy(self.model, data.test_rows, data.test_labels, predict)
             except WorkerFailed as error:  # then evaluated in this process, for the record
@@ -424,7 +427,7 @@ class TrainingRun:
             before = self.unfinished or EpochProgress()
             callbacks.epoch_started(self.epochs + 1, before.examples, len(data.train_rows))
             try:
-                progress = self._epoch(guarded, callbacks.batch_done, should_stop)
+                progress = self._epoch(guarded, callbacks.batch_done, should_stop, sync)
             except WorkerFailed as error:  # recorded as if stopped there, then raised again
                 if error.progress is None:
                     raise
@@ -456,7 +459,7 @@ class TrainingRun:
                        training_seconds, list(self.history))
 
     def _epoch(self, step: BatchStep, on_batch: Callable[[BatchReport], None],
-               should_stop: Callable[[], bool]) -> EpochProgress:
+               should_stop: Callable[[], bool], sync: Optional["Sync"]) -> EpochProgress:
         """The epoch in progress, trained (on from where it stopped) until its end or a stop;
         Diverged (with the progress) if a weight is not finite once it ends."""
         data = self.data
@@ -464,6 +467,8 @@ class TrainingRun:
         progress = train_epoch(self.model, self.optimizer, data.train_rows, data.train_labels,
                                cast(int, self.settings.batch_size), self.rng, self.settings.mode, on_batch,
                                should_stop, resume=self.unfinished, step=step)
+        if sync is not None:
+            sync.refresh_model()
         try:
             check_weights(self.model.values(), progress.examples)
         except Diverged as error:
@@ -515,7 +520,7 @@ class TrainingRun:
             seen = [mark.position]
             callbacks.epoch_started(self.epochs + 1, mark.position, total)
             progress = self._epoch(step, lambda report: seen.__setitem__(0, report.examples),
-                                   lambda: seen[0] >= target)
+                                   lambda: seen[0] >= target, sync)
             self._record(progress, evaluate()[0], callbacks)
             if sync is not None and not sync.pull():  # the optimizer's state, trained again
                 return diverged
@@ -526,9 +531,13 @@ class TrainingRun:
 
 
 class Sync(Protocol):
-    """Where the optimizer's state lives elsewhere while training (scalargrad.parallel keeps
-    it in shared memory): ``pull`` puts it into the run's optimizer (False if it cannot be
-    had whole), ``push`` puts the run's parameters and optimizer state back there."""
+    """Where the optimizer's state, and maybe the latest parameter values, live elsewhere
+    while training (scalargrad.train.parallel keeps them in shared memory):
+    ``refresh_model`` puts the values into the run's model, ``pull`` puts them and the
+    optimizer's state into the run's model and optimizer (False if they cannot be had
+    whole), ``push`` puts the run's parameters and optimizer state back there."""
+
+    def refresh_model(self) -> None: ...
 
     def pull(self) -> bool: ...
 

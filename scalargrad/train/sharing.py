@@ -93,6 +93,10 @@ class _Either:
     def __init__(self, chooser: FasterStep, shared: SharedMemoryTraining) -> None:
         self.chooser, self.shared = chooser, shared
 
+    def refresh_model(self) -> None:
+        if self.chooser.active == 1:
+            self.shared.refresh_model()
+
     def pull(self) -> bool:
         return self.shared.pull() if self.chooser.active == 1 else True
 

@@ -34,7 +34,8 @@ BatchStep = Callable[[Sequence[int]], Tuple[float, int]]
 gradient of their mean loss. Returns that mean loss and how many of the examples the model
 classified right before the step; raises Diverged, before stepping, if the loss is not
 finite. step_with makes one in this process; scalargrad.train.parallel and
-scalargrad.train.distributed share the work between processes."""
+scalargrad.train.distributed share the work between processes (parallel's leaves the new
+values in shared memory until the run's sync refreshes the model: loop.Sync)."""
 
 
 class BatchAbandoned(BaseException):

@@ -14,6 +14,7 @@ from scalargrad.train.parallel import SharedMemoryTraining
 from scalargrad.train.loop import Callbacks, Settings, TrainingRun
 from scalargrad.train.gradient import CompiledGradient, RecordedGradient
 from scalargrad.train.model import accuracy
+from scalargrad.train.step import local_step
 from tests.train.test_loop import StopAfter, dataset, values
 
 DATA = dataset(train=400, test=40)  # 50 batches of 8
@@ -120,6 +121,36 @@ def test_workers_predict_their_part_of_the_rows_with_the_latest_parameters():
         assert training.predict(others) == run.model.predict(others) != shared
         training.step(list(range(80, 88)))  # the same rows again, at new parameter values
         assert training.predict(DATA.test_rows) == run.model.predict(DATA.test_rows)
+
+
+def test_the_model_is_refreshed_before_it_is_read_and_any_error_leaves_the_last_step():
+    """A step leaves the new values in shared memory alone: the model holds them once it is
+    refreshed (as TrainingRun.train does before it reads it), and leaving the block on any
+    error puts the model and the optimizer as one process would have them after the same
+    steps."""
+    batches = [list(range(first, first + 8)) for first in (0, 8, 16)]
+    alone = TrainingRun(SETTINGS, DATA)
+    step = local_step(alone.model, alone.optimizer, DATA.train_rows, DATA.train_labels)
+    after_each = []
+    for batch in batches:
+        step(batch)
+        after_each.append(alone.model.values())
+    run = TrainingRun(SETTINGS, DATA)
+    before = run.model.values()
+    with pytest.raises(RuntimeError, match="the caller's own"):
+        with SharedMemoryTraining.for_run(run, 2, CompiledGradient) as training:
+            training.step(batches[0])
+            assert run.model.values() == before
+            training.refresh_model()
+            assert run.model.values() == pytest.approx(after_each[0], rel=1e-9, abs=1e-12)
+            for batch in batches[1:]:
+                training.step(batch)
+            raise RuntimeError("the caller's own error")
+    assert values(run) == pytest.approx(after_each[-1], rel=1e-9, abs=1e-12)
+    state, expected = run.optimizer.state_dict(), alone.optimizer.state_dict()
+    assert state["steps"] == expected["steps"] == 3
+    for key in type(alone.optimizer).BUFFERS:
+        assert state[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-12)
 
 
 def test_a_killed_worker_stops_the_run_with_a_clear_error_and_leaves_nothing_behind():
