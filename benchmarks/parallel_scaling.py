@@ -23,13 +23,13 @@ pieces handed out as workers become free (PIECES_TRIED: tried, and taken back, a
 call's fixed cost made it slower). The busiest worker computes q = ceil(K / N) of them, of
 up to k = ceil(B / K) examples each, and a step takes
 
-    T(N, B) = (q+1) (N-1) m + P (r + l) + q s(k) + q P w + P (K-1)/N a + (P/N) u
+    T(N, B) = (q+1) (N-1) m + P r + q s(k) + q P w + P (K-1)/N a + (P/N) u
 
 m: a command and its answer through a pipe (the coordinator sends each other worker its
 pieces one at a time, then the update); r: reading one shared value into the list a
-worker's gradient is taken at (the float path: ShardGradient.at); l: loading one value
-into the first process's Scalars after the update (its model, for evaluations and saving;
-a read included); s(k): a piece of k examples at given values, measured for each k (a call
+worker's gradient is taken at (the float path: ShardGradient.at; the first process loads
+the values into its model's Scalars only when the run reads the model, once an epoch);
+s(k): a piece of k examples at given values, measured for each k (a call
 of the gradient has a cost whatever its size); w: writing one gradient entry into the
 piece's row of shared memory; a: adding one more row's entry (each worker sums the K rows
 over its slice); u: the optimizer's update of one parameter, on floats, with sharing its
@@ -190,7 +190,6 @@ def measured_costs(rows: List[List[float]], labels: List[int], hidden: int,
     for k in sizes:  # a shard of k examples (it has a cost besides its examples')
         costs[f"shard {k}"] = best_seconds(partial(gradient.at, at, rows[:k], labels[:k]))
     costs["read"] = best_seconds(values.tolist) / count
-    costs["load"] = best_seconds(lambda: gradient.load(values.tolist())) / count
     costs["write"] = best_seconds(lambda: array("d", result.gradient)) / count
     one_row = best_seconds(update(1)) / count
     # an update of every parameter with 2 gradient rows, less one with 1: one addition
@@ -221,7 +220,7 @@ def step_terms(costs: Dict[str, float], workers: int, batch_size: int,
     count, n = costs["parameters"], workers
     total, taken, size = pieces(n, batch_size, per_worker)
     return {"messages": (taken + 1) * (n - 1) * costs["message"],
-            "loads": count * (costs["read"] + costs["load"]), "pieces": taken * costs[f"shard {size}"],
+            "reads": count * costs["read"], "pieces": taken * costs[f"shard {size}"],
             "writes": taken * count * costs["write"],
             "additions": count * (total - 1) / n * costs["add"],
             "update": count / n * costs["update"]}

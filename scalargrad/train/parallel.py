@@ -93,18 +93,20 @@ def cores() -> int:
 class SharedMemoryTraining:
     """``workers`` processes, this one included, training one model's batches together.
 
-    Use it as a context manager around TrainingRun.train, passing ``step`` and
-    ``predict``::
+    Use it as a context manager around TrainingRun.train, passing ``step``, ``predict``
+    and ``sync``::
 
         with SharedMemoryTraining.for_run(run, workers=4) as training:
             summary = run.train(epochs, callbacks, should_stop, step=training.step,
-                                predict=training.predict)
+                                predict=training.predict, sync=training)
 
     The model and optimizer given are this process's (the run's). A step leaves the new
     parameter values in shared memory alone (loading them into the model's Scalars took 3%
-    of a 28x28/128 step): the model holds them once ``refresh_model`` or ``pull`` is called,
-    or the block is left, and the optimizer its state once ``pull`` is called or the block
-    is left without an error (``finish``).
+    of a 28x28/128 step): the model holds them once ``refresh_model`` or ``pull`` is called
+    (TrainingRun.train calls them before it reads the model, given this as ``sync``), and
+    the optimizer its state once ``pull`` is called. Leaving the block puts both there: as
+    they stand (``finish``), or after an error as they stood after the last whole step
+    (``recover``).
     """
 
     def __init__(self, model: Classifier, optimizer: Optimizer, rows: Rows,

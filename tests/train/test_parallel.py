@@ -52,7 +52,8 @@ def trained(settings, workers, epochs=1, should_stop=lambda: False, data=DATA, r
         run.train(epochs, losses, should_stop)
     else:
         with SharedMemoryTraining.for_run(run, workers, make_gradient) as training:
-            run.train(epochs, losses, should_stop, step=training.step, predict=training.predict)
+            run.train(epochs, losses, should_stop, step=training.step, sync=training,
+                      predict=training.predict)
     return run, losses.losses
 
 
@@ -99,7 +100,7 @@ def test_a_run_stopped_under_workers_resumes_in_one_process_as_if_never_split():
     first = TrainingRun(SETTINGS, DATA)
     stop = StopAfter(20)
     with SharedMemoryTraining.for_run(first, 2) as training:
-        summary = first.train(2, stop, stop, step=training.step)
+        summary = first.train(2, stop, stop, step=training.step, sync=training)
     assert summary.interrupted and first.unfinished.examples == 160
     resumed = TrainingRun.resume(first.checkpoint(), DATA)
     trained(SETTINGS, 1, epochs=2, run=resumed)
@@ -164,7 +165,7 @@ def test_a_killed_worker_stops_the_run_with_a_clear_error_and_leaves_nothing_beh
         with training:
             training.step(list(range(8)))
             os.kill(victim.pid, signal.SIGKILL)
-            run.train(1, step=training.step)
+            run.train(1, step=training.step, sync=training)
     assert not any(Path("/dev/shm", name).exists() for name in names)
     assert not victim.is_alive() and training.processes == []
 
@@ -196,7 +197,7 @@ def test_a_run_whose_worker_dies_is_left_as_after_its_last_step_and_resumes_exac
     training = SharedMemoryTraining.for_run(first, 3, make_gradient)
     with pytest.raises(WorkerFailed, match="was killed by SIGKILL") as failed:
         with training:
-            first.train(2, KillAfter(batches, training.processes[1]), step=training.step,
+            first.train(2, KillAfter(batches, training.processes[1]), step=training.step, sync=training,
                         predict=training.predict)
     assert failed.value.recovered and first.examples == batches * 8
     record = first.history[-1]
@@ -230,7 +231,7 @@ def test_a_worker_that_dies_before_sharing_its_update_has_it_done_for_it(monkeyp
     run = TrainingRun(SETTINGS, DATA)
     with pytest.raises(WorkerFailed, match="exited with status 3") as failed:
         with SharedMemoryTraining.for_run(run, 3) as training:
-            run.train(1, step=training.step)
+            run.train(1, step=training.step, sync=training)
     assert failed.value.recovered and run.unfinished.examples == 5 * 8  # the 5th step is whole
     resumed = TrainingRun.resume(run.checkpoint(), DATA)
     trained(SETTINGS, 1, epochs=1, run=resumed)
@@ -243,7 +244,7 @@ def test_a_worker_that_dies_while_sharing_its_update_leaves_nothing_to_recover(m
     run = TrainingRun(SETTINGS, DATA)
     with pytest.raises(WorkerFailed, match="exited with status 3") as failed:
         with SharedMemoryTraining.for_run(run, 2) as training:
-            run.train(1, step=training.step)
+            run.train(1, step=training.step, sync=training)
     assert not failed.value.recovered
 
 
@@ -275,7 +276,7 @@ def test_a_worker_that_fails_reports_why():
     run = TrainingRun(SETTINGS, DATA)
     with pytest.raises(WorkerFailed, match="worker 1 of 2 failed: MemoryError: no room"):
         with SharedMemoryTraining.for_run(run, 2, make_gradient=FailingInWorkers) as training:
-            run.train(1, step=training.step)
+            run.train(1, step=training.step, sync=training)
 
 
 def test_divergence_is_reported_as_in_one_process():
@@ -328,7 +329,7 @@ def test_a_slow_worker_is_given_less_of_each_batch_and_the_trajectory_stays_the_
     run = TrainingRun(settings, DATA)
     losses = Losses()
     with SharedMemoryTraining.for_run(run, 2, SlowInWorkers) as training:
-        run.train(1, losses, lambda: False, step=training.step, predict=training.predict)
+        run.train(1, losses, lambda: False, step=training.step, sync=training, predict=training.predict)
         own = training.gradient.sizes[2:]  # this process's shards, after the warm-up's two
     assert own[0] == 8  # the first batch is cut evenly: nothing is measured yet
     assert min(own[-10:]) >= 12  # then the slow worker gets at most a quarter of it
